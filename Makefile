@@ -1,0 +1,35 @@
+# audioby: two commands for a new user.
+#   make run    set up if needed, build in release mode, serve on 127.0.0.1:8080
+#   make test   set up if needed, run every test (real voice, real encoders, real browser)
+# Other targets: make setup, make build, make bench, make fuzz, make lint, make clean
+
+CARGO ?= cargo
+LISTEN ?= 127.0.0.1:8080
+FUZZ_SECONDS ?= 60
+
+.PHONY: run test setup build bench fuzz lint clean
+
+setup:
+	@scripts/setup
+
+build: setup
+	$(CARGO) build --release --locked
+
+run: build
+	./target/release/audioby serve --listen $(LISTEN)
+
+test: setup
+	$(CARGO) test --locked --no-fail-fast
+
+bench: build
+	scripts/bench
+
+fuzz: setup
+	scripts/fuzz $(FUZZ_SECONDS)
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean

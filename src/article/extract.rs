@@ -1,0 +1,1732 @@
+//! Extraction: turns a fetched page (HTML), a Markdown file or plain text into an [`Article`] — a
+//! title, an optional byline and the ordered body blocks that will be read aloud. For HTML the
+//! `dom_smoothie` Readability port only *locates* the main content (its text is matched back onto
+//! our own DOM); a hand-written, iterative walker then produces typed blocks from that region and
+//! drops what a listener must never hear: navigation, ads, share bars, related links, newsletter
+//! boxes, cookie banners, captions, comments and the page's own audio-player slot. Publisher CSS
+//! selectors (`include` / `exclude`) override the heuristics. Nothing here does I/O or recursion
+//! over the DOM, so hostile input (100,000 nested elements, 10 MB paragraphs) cannot overflow the
+//! stack.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use dom_query::{Document, Matcher, NodeId, NodeRef};
+use pulldown_cmark::{Event, HeadingLevel, Options as MdOptions, Parser, Tag, TagEnd};
+use serde::{Deserialize, Serialize};
+
+use super::block::{Block, BlockKind};
+
+/// Deeper than this, the DOM is treated as hostile: the Readability locator (which recurses and
+/// is quadratic in depth) is skipped and the whole body is walked by our iterative walker.
+pub const MAX_LOCATOR_DEPTH: usize = 512;
+
+/// Loose text (text sitting directly in a `div`/`td`, not in a `p`/`li`/heading) is only kept if it
+/// has at least this many words or ends like a sentence; shorter runs are labels, kickers, dates.
+const LOOSE_MIN_WORDS: usize = 8;
+
+/// A block whose text is mostly link text (share of characters) is a link list, not prose.
+const MAX_LINK_DENSITY: f64 = 0.6;
+
+/// Publisher-supplied CSS selectors. `include` restricts extraction to the matched elements (in
+/// document order; the heuristic locator is then not used); `exclude` removes matched elements
+/// before anything else runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtractOptions {
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// The extracted article. `blocks` never contains the title; `byline` is informational and is not
+/// part of [`Article::spoken_lines`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Article {
+    pub title: Option<String>,
+    pub byline: Option<String>,
+    pub blocks: Vec<Block>,
+}
+
+impl Article {
+    /// Title first (if any), then one line per body block — what `audioby extract` prints.
+    pub fn spoken_lines(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.blocks.len() + 1);
+        if let Some(t) = &self.title {
+            out.push(t.clone());
+        }
+        out.extend(self.blocks.iter().map(|b| b.text.clone()));
+        out
+    }
+}
+
+/// Errors of the extraction layer; `code()` is stable and user-visible.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    #[error("the document is empty")]
+    EmptyDocument,
+    #[error("no article text was found in the document")]
+    NoArticle,
+    #[error("invalid CSS selector {selector:?}: {reason}")]
+    BadSelector { selector: String, reason: String },
+}
+
+impl ExtractError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExtractError::EmptyDocument => "empty-document",
+            ExtractError::NoArticle => "no-article",
+            ExtractError::BadSelector { .. } => "bad-selector",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public entry points
+// ---------------------------------------------------------------------------------------------
+
+/// Bytes of unknown validity (e.g. an HTTP body): decoded as UTF-8, invalid sequences replaced
+/// with U+FFFD (a warning is logged), then sniffed like [`extract_auto`].
+pub fn extract_bytes(bytes: &[u8], opts: &ExtractOptions) -> Result<Article, ExtractError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = String::from_utf8_lossy(bytes);
+    if let Cow::Owned(_) = text {
+        tracing::warn!("input is not valid UTF-8; invalid bytes were replaced with U+FFFD");
+    }
+    extract_auto(&text, opts)
+}
+
+/// Sniffs the input: HTML if it looks like markup, else Markdown if it has Markdown structure,
+/// else plain text. Selectors only apply to HTML but are validated for every kind.
+pub fn extract_auto(input: &str, opts: &ExtractOptions) -> Result<Article, ExtractError> {
+    compile_selectors(&opts.include)?;
+    compile_selectors(&opts.exclude)?;
+    if input.trim().is_empty() {
+        return Err(ExtractError::EmptyDocument);
+    }
+    let article = match sniff(input) {
+        InputKind::Html => return extract_html(input, opts),
+        InputKind::Markdown => extract_markdown(input),
+        InputKind::Text => extract_text(input),
+    };
+    if article.blocks.is_empty() && article.title.is_none() {
+        return Err(ExtractError::NoArticle);
+    }
+    Ok(article)
+}
+
+/// What [`extract_auto`] decided the input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Html,
+    Markdown,
+    Text,
+}
+
+/// Cheap format sniffing over the first 8 KiB (char-boundary safe).
+pub fn sniff(input: &str) -> InputKind {
+    let head = prefix_chars(input.trim_start(), 8192);
+    let lower = head.to_ascii_lowercase();
+    const HTML_MARKERS: [&str; 12] = [
+        "<!doctype",
+        "<html",
+        "<head",
+        "<body",
+        "<p>",
+        "<p ",
+        "<div",
+        "<article",
+        "<br",
+        "<meta",
+        "<title",
+        "<span",
+    ];
+    if lower.starts_with('<') || HTML_MARKERS.iter().any(|m| lower.contains(m)) {
+        return InputKind::Html;
+    }
+    let mut signals = 0usize;
+    for line in head.lines() {
+        let t = line.trim_start();
+        if t.starts_with('#') && t.trim_start_matches('#').starts_with(' ') {
+            signals += 2;
+        } else if t.starts_with("```") || t.starts_with("> ") {
+            signals += 2;
+        } else if t.starts_with("- ") || t.starts_with("* ") || t.starts_with("+ ") {
+            signals += 1;
+        } else if !t.is_empty() && t.chars().all(|c| c == '=') && t.len() >= 3 {
+            signals += 2;
+        }
+        if t.contains("](") || t.contains("**") {
+            signals += 1;
+        }
+    }
+    if signals >= 2 {
+        InputKind::Markdown
+    } else {
+        InputKind::Text
+    }
+}
+
+fn prefix_chars(s: &str, max_bytes: usize) -> &str {
+    if s.len() <= max_bytes {
+        return s;
+    }
+    let mut end = max_bytes;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
+/// Plain text: paragraphs are blank-line separated (lines inside one are joined, for hard-wrapped
+/// text); if there is no blank line at all, every line is a paragraph. The first line becomes the
+/// title when it is short (≤ 20 words) and does not end like a sentence, and more text follows.
+/// Lines starting with `- `, `* `, `• ` are list items.
+pub fn extract_text(text: &str) -> Article {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // A blank line *between* two non-empty lines (trailing/leading blank lines do not count).
+    let has_blank = {
+        let mut seen_text = false;
+        let mut gap = false;
+        let mut found = false;
+        for l in text.lines() {
+            if l.trim().is_empty() {
+                gap = seen_text;
+            } else {
+                if gap {
+                    found = true;
+                    break;
+                }
+                seen_text = true;
+            }
+        }
+        found
+    };
+    let mut chunks: Vec<String> = Vec::new();
+    if has_blank {
+        let mut cur = String::new();
+        for line in text.lines() {
+            let t = line.trim();
+            if t.is_empty() {
+                if !cur.is_empty() {
+                    chunks.push(std::mem::take(&mut cur));
+                }
+            } else if list_marker(t).is_some() {
+                if !cur.is_empty() {
+                    chunks.push(std::mem::take(&mut cur));
+                }
+                chunks.push(t.to_string());
+            } else {
+                if !cur.is_empty() {
+                    cur.push(' ');
+                }
+                cur.push_str(t);
+            }
+        }
+        if !cur.is_empty() {
+            chunks.push(cur);
+        }
+    } else {
+        chunks.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from),
+        );
+    }
+
+    let mut title = None;
+    if chunks.len() > 1 {
+        if let Some(first) = chunks.first() {
+            let words = first.split_whitespace().count();
+            let last = first.chars().last().unwrap_or('.');
+            if words <= 20 && !matches!(last, '.' | ',' | ';' | ':') && list_marker(first).is_none()
+            {
+                title = Some(collapse_ws(first));
+                chunks.remove(0);
+            }
+        }
+    }
+    let mut blocks = Vec::new();
+    for c in chunks {
+        let (kind, body) = match list_marker(&c) {
+            Some(rest) => (BlockKind::ListItem, rest),
+            None => (BlockKind::Paragraph, c.as_str()),
+        };
+        let t = collapse_ws(body);
+        if !t.is_empty() && !is_boilerplate_text(&t) {
+            blocks.push(Block::new(kind, t));
+        }
+    }
+    finish(title, None, blocks)
+}
+
+fn list_marker(line: &str) -> Option<&str> {
+    for m in ["- ", "* ", "• ", "– "] {
+        if let Some(rest) = line.strip_prefix(m) {
+            return Some(rest);
+        }
+    }
+    None
+}
+
+/// Markdown via pulldown-cmark: the first `#` heading is the title, other headings are headings;
+/// paragraphs, list items and block quotes keep their kinds; images, code blocks, raw HTML and
+/// tables are dropped (they do not read aloud).
+pub fn extract_markdown(md: &str) -> Article {
+    let mut title: Option<String> = None;
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut buf = String::new();
+    let mut quote_depth = 0usize;
+    let mut item_depth = 0usize;
+    let mut heading: Option<HeadingLevel> = None;
+    let mut skip_depth = 0usize; // inside code block / image / table / html block
+    let mut seen_body = false;
+
+    let flush = |buf: &mut String,
+                 blocks: &mut Vec<Block>,
+                 title: &mut Option<String>,
+                 heading: Option<HeadingLevel>,
+                 quote_depth: usize,
+                 item_depth: usize,
+                 seen_body: &mut bool| {
+        let t = collapse_ws(buf);
+        buf.clear();
+        if t.is_empty() {
+            return;
+        }
+        let kind = match heading {
+            Some(HeadingLevel::H1) if title.is_none() && !*seen_body => {
+                *title = Some(t);
+                return;
+            }
+            Some(_) => BlockKind::Heading,
+            None if quote_depth > 0 => BlockKind::Quote,
+            None if item_depth > 0 => BlockKind::ListItem,
+            None => BlockKind::Paragraph,
+        };
+        *seen_body = true;
+        blocks.push(Block::new(kind, t));
+    };
+
+    for ev in Parser::new_ext(
+        md,
+        MdOptions::ENABLE_TABLES | MdOptions::ENABLE_STRIKETHROUGH,
+    ) {
+        match ev {
+            Event::Start(Tag::CodeBlock(_))
+            | Event::Start(Tag::Image { .. })
+            | Event::Start(Tag::Table(_))
+            | Event::Start(Tag::HtmlBlock) => skip_depth += 1,
+            Event::End(TagEnd::CodeBlock)
+            | Event::End(TagEnd::Image)
+            | Event::End(TagEnd::Table)
+            | Event::End(TagEnd::HtmlBlock) => skip_depth = skip_depth.saturating_sub(1),
+            _ if skip_depth > 0 => {}
+            Event::Start(Tag::Heading { level, .. }) => {
+                flush(
+                    &mut buf,
+                    &mut blocks,
+                    &mut title,
+                    heading,
+                    quote_depth,
+                    item_depth,
+                    &mut seen_body,
+                );
+                heading = Some(level);
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                flush(
+                    &mut buf,
+                    &mut blocks,
+                    &mut title,
+                    heading,
+                    quote_depth,
+                    item_depth,
+                    &mut seen_body,
+                );
+                heading = None;
+            }
+            Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph) => {
+                flush(
+                    &mut buf,
+                    &mut blocks,
+                    &mut title,
+                    heading,
+                    quote_depth,
+                    item_depth,
+                    &mut seen_body,
+                );
+            }
+            Event::Start(Tag::BlockQuote(_)) => {
+                flush(
+                    &mut buf,
+                    &mut blocks,
+                    &mut title,
+                    heading,
+                    quote_depth,
+                    item_depth,
+                    &mut seen_body,
+                );
+                quote_depth += 1;
+            }
+            Event::End(TagEnd::BlockQuote(_)) => {
+                flush(
+                    &mut buf,
+                    &mut blocks,
+                    &mut title,
+                    heading,
+                    quote_depth,
+                    item_depth,
+                    &mut seen_body,
+                );
+                quote_depth = quote_depth.saturating_sub(1);
+            }
+            Event::Start(Tag::Item) => {
+                flush(
+                    &mut buf,
+                    &mut blocks,
+                    &mut title,
+                    heading,
+                    quote_depth,
+                    item_depth,
+                    &mut seen_body,
+                );
+                item_depth += 1;
+            }
+            Event::End(TagEnd::Item) => {
+                flush(
+                    &mut buf,
+                    &mut blocks,
+                    &mut title,
+                    heading,
+                    quote_depth,
+                    item_depth,
+                    &mut seen_body,
+                );
+                item_depth = item_depth.saturating_sub(1);
+            }
+            Event::Text(t) | Event::Code(t) => buf.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => buf.push(' '),
+            _ => {}
+        }
+    }
+    flush(
+        &mut buf,
+        &mut blocks,
+        &mut title,
+        heading,
+        quote_depth,
+        item_depth,
+        &mut seen_body,
+    );
+    finish(title, None, blocks)
+}
+
+/// HTML → article. See the module doc for the pipeline.
+pub fn extract_html(html: &str, opts: &ExtractOptions) -> Result<Article, ExtractError> {
+    let include = compile_selectors(&opts.include)?;
+    let exclude = compile_selectors(&opts.exclude)?;
+    if html.trim().is_empty() {
+        return Err(ExtractError::EmptyDocument);
+    }
+    let est = estimate_depth(html);
+    if est > MAX_PARSE_DEPTH {
+        tracing::warn!(
+            estimated_depth = est,
+            "markup nested deeper than {MAX_PARSE_DEPTH}; using the streaming fallback (selectors ignored)"
+        );
+        let (title, blocks) = extract_flat(html);
+        let article = finish(title, None, blocks);
+        if article.blocks.is_empty() {
+            return Err(ExtractError::NoArticle);
+        }
+        return Ok(article);
+    }
+    let doc = Document::from(html);
+    let body = doc
+        .select("body")
+        .nodes()
+        .first()
+        .map(|n| n.id)
+        .unwrap_or(doc.root().id);
+    let body = NodeRef::new(body, &doc.tree);
+
+    let stats = Stats::compute(&doc);
+    if stats.text_chars == 0 {
+        return Err(ExtractError::EmptyDocument);
+    }
+
+    for m in &exclude {
+        for n in doc.select_matcher(m).nodes() {
+            n.remove_from_parent();
+        }
+    }
+
+    let (title, title_node) = find_title(&doc);
+    let mut byline = find_byline(&doc);
+
+    // Where to walk from.
+    let roots: Vec<NodeId> = if !include.is_empty() {
+        let mut ids = Vec::new();
+        for m in &include {
+            ids.extend(doc.select_matcher(m).nodes().iter().map(|n| n.id));
+        }
+        outermost_in_doc_order(&doc, ids)
+    } else {
+        let located = if stats.max_depth > MAX_LOCATOR_DEPTH {
+            tracing::warn!(
+                depth = stats.max_depth,
+                "document nesting exceeds {MAX_LOCATOR_DEPTH}; skipping the readability locator"
+            );
+            None
+        } else {
+            locate_main(&doc, &body, &mut byline)
+        };
+        let root = located.unwrap_or_else(|| fallback_root(&doc, &body));
+        vec![extend_to_title(&doc, root, title_node, body.id)]
+    };
+
+    // Recompute sizes after exclusion; the walker needs per-element text and link lengths.
+    let sizes = Sizes::compute(&doc);
+    let mut walker = Walker::new(&doc, &sizes, title_node);
+    for r in &roots {
+        walker.walk(NodeRef::new(*r, &doc.tree));
+    }
+    let article = finish(title, byline, walker.blocks);
+    if article.blocks.is_empty() {
+        return Err(ExtractError::NoArticle);
+    }
+    Ok(article)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared post-processing
+// ---------------------------------------------------------------------------------------------
+
+/// Byline lines at the top move to `byline`; blocks repeating the title and consecutive
+/// duplicates are dropped.
+fn finish(title: Option<String>, mut byline: Option<String>, blocks: Vec<Block>) -> Article {
+    let title_key = title.as_deref().map(key);
+    let mut out: Vec<Block> = Vec::with_capacity(blocks.len());
+    for (i, b) in blocks.into_iter().enumerate() {
+        if i < 4 && b.kind != BlockKind::ListItem {
+            if let Some(name) = byline_text(&b.text) {
+                if byline.is_none() {
+                    byline = Some(name);
+                }
+                continue;
+            }
+            if let Some(tk) = &title_key {
+                let bk = key(&b.text);
+                if !bk.is_empty()
+                    && (&bk == tk || (bk.split(' ').count() >= 3 && tk.contains(bk.as_str())))
+                {
+                    continue;
+                }
+            }
+        }
+        if out.last().map(|l| l.text == b.text).unwrap_or(false) {
+            continue;
+        }
+        out.push(b);
+    }
+    Article {
+        title,
+        byline,
+        blocks: out,
+    }
+}
+
+/// "By Jane Doe" (short, no sentence end) → "Jane Doe".
+fn byline_text(text: &str) -> Option<String> {
+    let words = text.split_whitespace().count();
+    if words > 10 || text.ends_with('.') {
+        return None;
+    }
+    strip_by_prefix(text).map(String::from)
+}
+
+fn strip_by_prefix(text: &str) -> Option<&str> {
+    let lower = text.to_lowercase();
+    for p in [
+        "by ",
+        "words by ",
+        "written by ",
+        "words: ",
+        "story by ",
+        "reporting by ",
+    ] {
+        if lower.starts_with(p) {
+            // `p` is ASCII and `lower` agrees with `text` on the ASCII prefix.
+            let rest = text.get(p.len()..)?.trim();
+            let first_upper = rest.chars().next().map(char::is_uppercase).unwrap_or(false);
+            return if first_upper { Some(rest) } else { None };
+        }
+    }
+    None
+}
+
+/// Comparison key: lowercase alphanumeric words joined by single spaces.
+fn key(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(w.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// Collapse all Unicode whitespace (incl. NBSP) runs to one ASCII space and trim.
+pub(crate) fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending = false;
+    for c in s.chars() {
+        if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' {
+            pending = !out.is_empty();
+        } else {
+            if pending {
+                out.push(' ');
+                pending = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Short texts that are widget labels, not article prose (audio player, ad labels, CTAs).
+fn is_boilerplate_text(text: &str) -> bool {
+    let words = text.split_whitespace().count();
+    if words > 14 {
+        return false;
+    }
+    let k = key(text);
+    const EXACT: [&str; 14] = [
+        "advertisement",
+        "skip advertisement",
+        "sponsored",
+        "ad",
+        "share",
+        "share this",
+        "comments",
+        "listen",
+        "play",
+        "subscribe",
+        "sign up",
+        "related",
+        "read more",
+        "continue reading below",
+    ];
+    if EXACT.contains(&k.as_str()) {
+        return true;
+    }
+    const PREFIX: [&str; 16] = [
+        "audio by ",
+        "listen to this article",
+        "read more ",
+        "read also ",
+        "also read ",
+        "related ",
+        "see also ",
+        "recommended ",
+        "sign up for ",
+        "subscribe to ",
+        "share this ",
+        "share on ",
+        "follow us ",
+        "click here ",
+        "advertisement ",
+        "more from ",
+    ];
+    let k2 = format!("{k} ");
+    PREFIX.iter().any(|p| k2.starts_with(p))
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML helpers
+// ---------------------------------------------------------------------------------------------
+
+fn compile_selectors(sels: &[String]) -> Result<Vec<Matcher>, ExtractError> {
+    sels.iter()
+        .map(|s| {
+            if s.trim().is_empty() {
+                return Err(ExtractError::BadSelector {
+                    selector: s.clone(),
+                    reason: "empty selector".into(),
+                });
+            }
+            Matcher::new(s).map_err(|e| ExtractError::BadSelector {
+                selector: s.clone(),
+                reason: format!("{e:?}"),
+            })
+        })
+        .collect()
+}
+
+fn tag_name(n: &NodeRef) -> String {
+    n.node_name()
+        .map(|t| t.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn children(n: &NodeRef) -> Vec<NodeId> {
+    let mut v = Vec::new();
+    let mut c = n.first_child();
+    while let Some(ch) = c {
+        v.push(ch.id);
+        c = ch.next_sibling();
+    }
+    v
+}
+
+/// Document-wide facts gathered in one iterative pass.
+struct Stats {
+    max_depth: usize,
+    text_chars: usize,
+}
+
+impl Stats {
+    fn compute(doc: &Document) -> Stats {
+        let mut max_depth = 0;
+        let mut text_chars = 0;
+        let mut stack = vec![(doc.root().id, 0usize)];
+        while let Some((id, d)) = stack.pop() {
+            let n = NodeRef::new(id, &doc.tree);
+            max_depth = max_depth.max(d);
+            if n.is_text() {
+                text_chars += n.text().chars().filter(|c| !c.is_whitespace()).count();
+            } else if n.is_element() || n.is_document() {
+                let name = tag_name(&n);
+                if matches!(name.as_str(), "script" | "style" | "noscript" | "template") {
+                    continue;
+                }
+                for c in children(&n) {
+                    stack.push((c, d + 1));
+                }
+            }
+        }
+        Stats {
+            max_depth,
+            text_chars,
+        }
+    }
+}
+
+/// Per-element visible text length and link-text length (non-whitespace chars), bottom-up.
+struct Sizes {
+    map: HashMap<NodeId, (usize, usize)>,
+}
+
+impl Sizes {
+    fn compute(doc: &Document) -> Sizes {
+        let mut order = Vec::new();
+        let mut stack = vec![doc.root().id];
+        while let Some(id) = stack.pop() {
+            order.push(id);
+            let n = NodeRef::new(id, &doc.tree);
+            if n.is_element() || n.is_document() {
+                if matches!(
+                    tag_name(&n).as_str(),
+                    "script" | "style" | "noscript" | "template"
+                ) {
+                    continue;
+                }
+                stack.extend(children(&n));
+            }
+        }
+        let mut map: HashMap<NodeId, (usize, usize)> = HashMap::with_capacity(order.len());
+        for id in order.iter().rev() {
+            let n = NodeRef::new(*id, &doc.tree);
+            let mut v = map.get(id).copied().unwrap_or((0, 0));
+            if n.is_text() {
+                let c = n.text().chars().filter(|c| !c.is_whitespace()).count();
+                v = (c, 0);
+            } else if n.is_element() && tag_name(&n) == "a" {
+                v.1 = v.0;
+            }
+            map.insert(*id, v);
+            if let Some(p) = n.parent() {
+                let e = map.entry(p.id).or_insert((0, 0));
+                e.0 += v.0;
+                e.1 += v.1;
+            }
+        }
+        Sizes { map }
+    }
+    fn text(&self, id: NodeId) -> usize {
+        self.map.get(&id).map(|v| v.0).unwrap_or(0)
+    }
+}
+
+/// Visible text of an element without `time`, `script`, `style` descendants, iteratively.
+fn element_text(n: &NodeRef) -> String {
+    let mut out = String::new();
+    let mut stack = vec![n.id];
+    while let Some(id) = stack.pop() {
+        let c = NodeRef::new(id, n.tree);
+        if c.is_text() {
+            out.push_str(&c.text());
+        } else if c.is_element() {
+            let name = tag_name(&c);
+            if matches!(
+                name.as_str(),
+                "time" | "script" | "style" | "noscript" | "template"
+            ) {
+                continue;
+            }
+            if name == "br" {
+                out.push(' ');
+            }
+            let mut ch = children(&c);
+            ch.reverse();
+            stack.extend(ch);
+        }
+    }
+    collapse_ws(&out)
+}
+
+fn first_match<'a>(doc: &'a Document, sel: &str) -> Option<NodeRef<'a>> {
+    let m = Matcher::new(sel).ok()?;
+    doc.select_matcher(&m).nodes().first().cloned()
+}
+
+fn meta_content(doc: &Document, sel: &str) -> Option<String> {
+    let n = first_match(doc, sel)?;
+    let c = collapse_ws(&n.attr("content")?);
+    if c.is_empty() {
+        None
+    } else {
+        Some(c)
+    }
+}
+
+/// Title: an `h1` agreeing with the page's meta title, else the first `h1` inside
+/// `article`/`main`, else `og:title`, else a multi-word `h1`, else the `<title>` with the site
+/// name split off. Returns the `h1` node when the title came from one (the walker skips it).
+fn find_title(doc: &Document) -> (Option<String>, Option<NodeId>) {
+    let og = meta_content(doc, r#"meta[property="og:title"]"#)
+        .or_else(|| meta_content(doc, r#"meta[name="twitter:title"]"#));
+    let page_title = first_match(doc, "title")
+        .map(|t| element_text(&t))
+        .filter(|t| !t.is_empty());
+    let meta_keys: Vec<String> = og.iter().chain(page_title.iter()).map(|s| key(s)).collect();
+
+    let h1s: Vec<(NodeId, String)> = Matcher::new("h1")
+        .map(|m| {
+            doc.select_matcher(&m)
+                .nodes()
+                .iter()
+                .map(|n| (n.id, element_text(n)))
+                .filter(|(_, t)| !t.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+
+    for (id, t) in &h1s {
+        let k = key(t);
+        if !k.is_empty() && meta_keys.iter().any(|m| m.contains(&k)) && k.split(' ').count() >= 2 {
+            return (Some(t.clone()), Some(*id));
+        }
+    }
+    if let Ok(m) = Matcher::new("article h1, main h1, [role=main] h1") {
+        if let Some(n) = doc.select_matcher(&m).nodes().first() {
+            let t = element_text(n);
+            if !t.is_empty() {
+                return (Some(t), Some(n.id));
+            }
+        }
+    }
+    if let Some(og) = og {
+        return (Some(og), None);
+    }
+    if let Some((id, t)) = h1s.iter().find(|(_, t)| t.split_whitespace().count() >= 3) {
+        return (Some(t.clone()), Some(*id));
+    }
+    if let Some(pt) = page_title {
+        return (Some(clean_page_title(&pt)), None);
+    }
+    (None, None)
+}
+
+/// "Site :: Section :: Headline" / "Headline | Site" → the longest segment.
+fn clean_page_title(t: &str) -> String {
+    let mut parts: Vec<&str> = vec![t];
+    for sep in [" | ", " :: ", " - ", " – ", " — ", " » ", " · "] {
+        parts = parts.iter().flat_map(|p| p.split(sep)).collect();
+    }
+    parts
+        .into_iter()
+        .map(str::trim)
+        .max_by_key(|p| p.chars().count())
+        .unwrap_or(t)
+        .to_string()
+}
+
+/// Author names from the usual byline markup; `time` text is ignored.
+fn find_byline(doc: &Document) -> Option<String> {
+    let clean = |t: String| -> Option<String> {
+        let t = collapse_ws(&t);
+        let t = strip_by_prefix(&t).map(String::from).unwrap_or(t);
+        let n = t.chars().count();
+        if (2..=100).contains(&n) {
+            Some(t)
+        } else {
+            None
+        }
+    };
+    const BYLINE_SEL: &str = r#"[class*="byline"], [data-testid*="byline"], [id*="byline"]"#;
+    if let Some(b) = first_match(doc, BYLINE_SEL) {
+        if let Ok(m) = Matcher::new(r#"[class*="author"], [rel="author"], [itemprop="author"]"#) {
+            let names: Vec<String> = b
+                .descendants_it()
+                .filter(|d| d.is_element() && d.is_match(&m))
+                .map(|d| element_text(&d))
+                .filter(|t| !t.is_empty())
+                .collect();
+            let mut uniq: Vec<String> = Vec::new();
+            for n in names {
+                let n = strip_by_prefix(&n).map(String::from).unwrap_or(n);
+                if !uniq
+                    .iter()
+                    .any(|u| u.contains(&n) || n.contains(u.as_str()))
+                {
+                    uniq.push(n);
+                }
+            }
+            if !uniq.is_empty() {
+                return clean(uniq.join(" and "));
+            }
+        }
+        if let Some(t) = clean(element_text(&b)) {
+            return Some(t);
+        }
+    }
+    const AUTHOR_SEL: &str = r#"[rel="author"], [itemprop="author"], address, [class*="author"]"#;
+    if let Some(a) = first_match(doc, AUTHOR_SEL) {
+        if let Some(t) = clean(element_text(&a)) {
+            return Some(t);
+        }
+    }
+    meta_content(doc, r#"meta[name="author"]"#)
+}
+
+/// Keep only nodes not inside another listed node, in document order.
+fn outermost_in_doc_order(doc: &Document, ids: Vec<NodeId>) -> Vec<NodeId> {
+    let set: HashSet<NodeId> = ids.iter().copied().collect();
+    let mut out = Vec::new();
+    let mut stack = vec![doc.root().id];
+    while let Some(id) = stack.pop() {
+        if set.contains(&id) {
+            out.push(id);
+            continue;
+        }
+        let n = NodeRef::new(id, &doc.tree);
+        let mut ch = children(&n);
+        ch.reverse();
+        stack.extend(ch);
+    }
+    out
+}
+
+/// Ask dom_smoothie (Readability) for the article text, then find the deepest element of *our*
+/// DOM that holds ≥ 80 % of the text it chose (matched by word 4-gram shingles on text nodes).
+fn locate_main(doc: &Document, body: &NodeRef, byline: &mut Option<String>) -> Option<NodeId> {
+    let html = doc.html();
+    let cfg = dom_smoothie::Config {
+        max_elements_to_parse: 0,
+        ..Default::default()
+    };
+    let mut r = dom_smoothie::Readability::new(html, None, Some(cfg)).ok()?;
+    let art = r.parse().ok()?;
+    if byline.is_none() {
+        *byline = art
+            .byline
+            .clone()
+            .map(|b| collapse_ws(&b))
+            .filter(|b| !b.is_empty() && b.len() <= 100);
+    }
+    let shingles = shingle_set(&art.text_content);
+    if shingles.is_empty() {
+        return None;
+    }
+    let mut acc: HashMap<NodeId, usize> = HashMap::new();
+    let mut total = 0usize;
+    let mut stack = vec![body.id];
+    while let Some(id) = stack.pop() {
+        let n = NodeRef::new(id, &doc.tree);
+        if n.is_text() {
+            let t = n.text();
+            let words: Vec<String> = t.split_whitespace().map(|w| w.to_lowercase()).collect();
+            if words.len() < 4 {
+                continue;
+            }
+            let grams = words.windows(4).count();
+            let hit = words
+                .windows(4)
+                .filter(|w| shingles.contains(&hash4(w)))
+                .count();
+            if hit * 2 >= grams {
+                let w = t.len();
+                total += w;
+                let mut p = n.parent();
+                while let Some(pn) = p {
+                    *acc.entry(pn.id).or_insert(0) += w;
+                    if pn.id == body.id {
+                        break;
+                    }
+                    p = pn.parent();
+                }
+            }
+        } else if n.is_element() {
+            if matches!(
+                tag_name(&n).as_str(),
+                "script" | "style" | "noscript" | "template"
+            ) {
+                continue;
+            }
+            stack.extend(children(&n));
+        }
+    }
+    if total == 0 {
+        return None;
+    }
+    let need = total * 4 / 5;
+    let mut cur = body.id;
+    loop {
+        let n = NodeRef::new(cur, &doc.tree);
+        let next = children(&n)
+            .into_iter()
+            .find(|c| acc.get(c).copied().unwrap_or(0) >= need.max(1));
+        match next {
+            Some(c) => cur = c,
+            None => break,
+        }
+    }
+    // Readability sometimes settles on a cookie banner or comment thread when the page has no
+    // real article; never trust a region our own rules call boilerplate.
+    let mut n = Some(NodeRef::new(cur, &doc.tree));
+    while let Some(x) = n {
+        if x.id == body.id {
+            break;
+        }
+        if x.is_element() && is_boilerplate_element(&x, &tag_name(&x)) {
+            return None;
+        }
+        n = x.parent();
+    }
+    Some(cur)
+}
+
+fn hash4(w: &[String]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    w.hash(&mut h);
+    h.finish()
+}
+
+fn shingle_set(text: &str) -> HashSet<u64> {
+    let words: Vec<String> = text.split_whitespace().map(|w| w.to_lowercase()).collect();
+    words.windows(4).map(hash4).collect()
+}
+
+/// Without a locator: the `article`/`main` element with the most text, else `body`.
+fn fallback_root(doc: &Document, body: &NodeRef) -> NodeId {
+    let sizes = Sizes::compute(doc);
+    let mut best: Option<(usize, NodeId)> = None;
+    if let Ok(m) = Matcher::new("article, main, [role=main]") {
+        for n in doc.select_matcher(&m).nodes() {
+            let s = sizes.text(n.id);
+            if best.map(|(b, _)| s > b).unwrap_or(true) {
+                best = Some((s, n.id));
+            }
+        }
+    }
+    match best {
+        Some((s, id)) if s * 2 >= sizes.text(body.id) => id,
+        _ => body.id,
+    }
+}
+
+/// If the title `h1` sits just outside the located body (standfirst and body share an `article`
+/// with the headline), widen the root to their common ancestor — at most 3 levels up, never to
+/// `body`. The walker then ignores everything before the `h1`.
+fn extend_to_title(doc: &Document, root: NodeId, title: Option<NodeId>, body: NodeId) -> NodeId {
+    let Some(t) = title else { return root };
+    let t_anc: HashSet<NodeId> = NodeRef::new(t, &doc.tree)
+        .ancestors_it(None)
+        .map(|a| a.id)
+        .collect();
+    if t_anc.contains(&root) {
+        return root;
+    }
+    let mut cur = NodeRef::new(root, &doc.tree);
+    for _ in 0..3 {
+        let Some(p) = cur.parent() else { return root };
+        if p.id == body || !p.is_element() {
+            return root;
+        }
+        if t_anc.contains(&p.id) {
+            return p.id;
+        }
+        cur = p;
+    }
+    root
+}
+
+// ---------------------------------------------------------------------------------------------
+// The block walker
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy)]
+struct Params {
+    kind: BlockKind,
+    /// Explicit text block (`p`, `li`, heading, quote): kept regardless of length.
+    strict: bool,
+    in_quote: bool,
+}
+
+enum Ev<'a> {
+    Enter(NodeRef<'a>),
+    ExitBlock(Params),
+    ExitLink,
+}
+
+struct Walker<'a> {
+    tree: &'a dom_query::Tree,
+    sizes: &'a Sizes,
+    title_node: Option<NodeId>,
+    title_ancestors: HashSet<NodeId>,
+    /// Drop blocks until the title `h1` has been passed (only when it lies inside the root).
+    gate_open: bool,
+    root_text: usize,
+    blocks: Vec<Block>,
+    buf: String,
+    buf_link: usize,
+    in_link: usize,
+    last_br: bool,
+    params: Params,
+}
+
+const HARD_SKIP: [&str; 30] = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "canvas",
+    "iframe",
+    "object",
+    "embed",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "option",
+    "label",
+    "figure",
+    "figcaption",
+    "picture",
+    "img",
+    "video",
+    "audio",
+    "source",
+    "track",
+    "map",
+    "pre",
+    "head",
+    "title",
+    "meta",
+    "link",
+    "dialog",
+];
+const SOFT_SKIP: [&str; 5] = ["nav", "footer", "aside", "form", "menu"];
+const BLOCK_CONTAINERS: [&str; 30] = [
+    "div", "section", "article", "main", "header", "td", "th", "tr", "table", "tbody", "thead",
+    "tfoot", "ul", "ol", "dl", "center", "body", "html", "address", "details", "summary",
+    "fieldset", "hgroup", "caption", "hr", "search", "colgroup", "frameset", "frame", "legend",
+];
+const SKIP_ROLES: [&str; 10] = [
+    "navigation",
+    "banner",
+    "contentinfo",
+    "complementary",
+    "dialog",
+    "alertdialog",
+    "search",
+    "menu",
+    "menubar",
+    "toolbar",
+];
+/// Substrings of class/id/data-testid that mark boilerplate containers.
+const BAD_SUBSTR: [&str; 49] = [
+    "cookie",
+    "consent",
+    "gdpr",
+    "share",
+    "sharing",
+    "social",
+    "related",
+    "recommend",
+    "newsletter",
+    "subscri",
+    "signup",
+    "sign-up",
+    "comment",
+    "disqus",
+    "respond",
+    "advert",
+    "adsby",
+    "sponsor",
+    "promo",
+    "breadcrumb",
+    "sidebar",
+    "widget",
+    "trending",
+    "mostread",
+    "most-read",
+    "most_read",
+    "popular",
+    "byline",
+    "dateline",
+    "timestamp",
+    "caption",
+    "cutline",
+    "credit",
+    "audio",
+    "player",
+    "podcast",
+    "listen",
+    "pullquote",
+    "pull-quote",
+    "skip-link",
+    "screen-reader",
+    "sr-only",
+    "pagination",
+    "kicker",
+    "ticker",
+    "feedback",
+    "tweet",
+    "addtoany",
+    "you-may",
+];
+/// Whole `-`/`_`-separated parts of class/id that mark boilerplate (too short for substrings).
+const BAD_PARTS: [&str; 22] = [
+    "ad", "ads", "nav", "navbar", "menu", "meta", "date", "tags", "tag", "author", "hidden",
+    "masthead", "footer", "topbar", "toolbar", "modal", "popup", "overlay", "banner", "outbrain",
+    "taboola", "ufi",
+];
+
+impl<'a> Walker<'a> {
+    fn new(doc: &'a Document, sizes: &'a Sizes, title_node: Option<NodeId>) -> Self {
+        let title_ancestors = title_node
+            .map(|t| {
+                NodeRef::new(t, &doc.tree)
+                    .ancestors_it(None)
+                    .map(|a| a.id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Walker {
+            tree: &doc.tree,
+            sizes,
+            title_node,
+            title_ancestors,
+            gate_open: true,
+            root_text: 0,
+            blocks: Vec::new(),
+            buf: String::new(),
+            buf_link: 0,
+            in_link: 0,
+            last_br: false,
+            params: Params {
+                kind: BlockKind::Paragraph,
+                strict: false,
+                in_quote: false,
+            },
+        }
+    }
+
+    fn walk(&mut self, root: NodeRef<'a>) {
+        self.root_text = self.sizes.text(root.id);
+        self.gate_open = !self.title_ancestors.contains(&root.id) || self.title_node.is_none();
+        self.params = Params {
+            kind: BlockKind::Paragraph,
+            strict: false,
+            in_quote: false,
+        };
+        let mut stack: Vec<Ev<'a>> = vec![Ev::Enter(root.clone())];
+        let root_id = root.id;
+        while let Some(ev) = stack.pop() {
+            match ev {
+                Ev::ExitBlock(p) => {
+                    self.flush();
+                    self.params = p;
+                }
+                Ev::ExitLink => self.in_link = self.in_link.saturating_sub(1),
+                Ev::Enter(n) => self.enter(n, root_id, &mut stack),
+            }
+        }
+        self.flush();
+    }
+
+    fn enter(&mut self, n: NodeRef<'a>, root_id: NodeId, stack: &mut Vec<Ev<'a>>) {
+        if n.is_text() {
+            let t = n.text();
+            if !t.trim().is_empty() {
+                self.last_br = false;
+                if self.in_link > 0 {
+                    self.buf_link += t.chars().filter(|c| !c.is_whitespace()).count();
+                }
+            }
+            self.buf.push_str(&t);
+            return;
+        }
+        if !n.is_element() && !n.is_document() {
+            return;
+        }
+        let name = tag_name(&n);
+        if name == "br" {
+            if self.last_br {
+                self.flush();
+            } else {
+                self.buf.push(' ');
+                self.last_br = true;
+            }
+            return;
+        }
+        if HARD_SKIP.contains(&name.as_str())
+            || (name.starts_with("amp-") && name != "amp-fit-text")
+        {
+            return;
+        }
+        if Some(n.id) == self.title_node {
+            self.flush();
+            self.gate_open = true;
+            return;
+        }
+        if n.id != root_id && !self.title_ancestors.contains(&n.id) && self.is_skippable(&n, &name)
+        {
+            return;
+        }
+        let push_children = |stack: &mut Vec<Ev<'a>>| {
+            let mut ch = children(&n);
+            ch.reverse();
+            stack.extend(
+                ch.into_iter()
+                    .map(|c| Ev::Enter(NodeRef::new(c, self.tree))),
+            );
+        };
+        let new_params = match name.as_str() {
+            "p" | "dt" | "dd" => Some(Params {
+                kind: if self.params.in_quote {
+                    BlockKind::Quote
+                } else {
+                    BlockKind::Paragraph
+                },
+                strict: true,
+                ..self.params
+            }),
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => Some(Params {
+                kind: BlockKind::Heading,
+                strict: true,
+                ..self.params
+            }),
+            "li" => Some(Params {
+                kind: if self.params.in_quote {
+                    BlockKind::Quote
+                } else {
+                    BlockKind::ListItem
+                },
+                strict: true,
+                ..self.params
+            }),
+            "blockquote" => Some(Params {
+                kind: BlockKind::Quote,
+                strict: true,
+                in_quote: true,
+            }),
+            _ if BLOCK_CONTAINERS.contains(&name.as_str()) || n.is_document() => Some(self.params),
+            _ => None,
+        };
+        match new_params {
+            Some(p) => {
+                self.flush();
+                stack.push(Ev::ExitBlock(self.params));
+                self.params = p;
+                push_children(stack);
+            }
+            None if name == "a" => {
+                self.in_link += 1;
+                stack.push(Ev::ExitLink);
+                push_children(stack);
+            }
+            None => push_children(stack),
+        }
+    }
+
+    /// Tag, role, visibility and class/id heuristics. Soft rules never drop an element that holds
+    /// most of the root's text (guards against `<form>`-wrapped pages and odd article classes).
+    fn is_skippable(&self, n: &NodeRef, name: &str) -> bool {
+        let big = self.root_text > 0 && self.sizes.text(n.id) * 10 >= self.root_text * 6;
+        if big {
+            return false;
+        }
+        is_boilerplate_element(n, name)
+    }
+
+    fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let raw = std::mem::take(&mut self.buf);
+        let link = std::mem::replace(&mut self.buf_link, 0);
+        self.last_br = false;
+        let text = collapse_ws(&raw);
+        if text.is_empty() || !self.gate_open {
+            return;
+        }
+        let words = text.split_whitespace().count();
+        if !self.params.strict && words < LOOSE_MIN_WORDS && !ends_like_sentence(&text) {
+            return;
+        }
+        let chars = text.chars().filter(|c| !c.is_whitespace()).count().max(1);
+        if link as f64 / chars as f64 > MAX_LINK_DENSITY {
+            return;
+        }
+        if is_boilerplate_text(&text) {
+            return;
+        }
+        self.blocks.push(Block::new(self.params.kind, text));
+    }
+}
+
+/// Tag, role, visibility and class/id rules for boilerplate containers (no size guard).
+fn is_boilerplate_element(n: &NodeRef, name: &str) -> bool {
+    is_boilerplate_attrs(name, |a| n.attr(a).map(|v| v.to_string()))
+}
+
+/// Tag, role, visibility and class/id rules for boilerplate containers (no size guard); `attr`
+/// looks an attribute up, so the DOM walker and the streaming fallback share the rules.
+fn is_boilerplate_attrs(name: &str, attr: impl Fn(&str) -> Option<String>) -> bool {
+    if SOFT_SKIP.contains(&name) || HARD_SKIP.contains(&name) {
+        return true;
+    }
+    if name == "header" {
+        return true; // headers that hold the title are protected by the walker
+    }
+    if attr("hidden").is_some()
+        || attr("aria-hidden")
+            .map(|v| v.trim() == "true")
+            .unwrap_or(false)
+    {
+        return true;
+    }
+    if let Some(style) = attr("style") {
+        let s: String = style
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if s.contains("display:none") || s.contains("visibility:hidden") {
+            return true;
+        }
+    }
+    if let Some(role) = attr("role") {
+        if SKIP_ROLES.contains(&role.trim().to_ascii_lowercase().as_str()) {
+            return true;
+        }
+    }
+    let mut attrs = String::new();
+    for a in [
+        "class",
+        "id",
+        "data-testid",
+        "data-component",
+        "data-module",
+    ] {
+        if let Some(v) = attr(a) {
+            attrs.push(' ');
+            attrs.push_str(&v.to_ascii_lowercase());
+        }
+    }
+    if attrs.is_empty() {
+        return false;
+    }
+    if BAD_SUBSTR.iter().any(|s| attrs.contains(s)) {
+        return true;
+    }
+    attrs
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .any(|part| BAD_PARTS.contains(&part))
+}
+
+fn ends_like_sentence(t: &str) -> bool {
+    matches!(
+        t.chars().last(),
+        Some('.' | '!' | '?' | '"' | '”' | '’' | ')')
+    ) && t.split_whitespace().count() >= 3
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming fallback for pathologically nested markup
+// ---------------------------------------------------------------------------------------------
+
+/// Above this estimated nesting depth we do not build a DOM at all: html5ever's tree builder
+/// scans its open-element stack per start tag, so 100,000 nested `<div>`s take ~30 s to parse.
+pub const MAX_PARSE_DEPTH: usize = 4096;
+
+/// Cheap upper-bound-ish estimate of element nesting from the raw markup (linear, no parsing).
+/// Tags that HTML closes implicitly (`p`, `li`, `td`, …) and void tags are not counted.
+fn estimate_depth(html: &str) -> usize {
+    const NOT_NESTING: [&str; 22] = [
+        "p", "li", "dt", "dd", "tr", "td", "th", "option", "br", "img", "input", "meta", "link",
+        "hr", "wbr", "source", "track", "area", "base", "col", "embed", "param",
+    ];
+    let b = html.as_bytes();
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while i + 1 < b.len() {
+        if b[i] == b'<' {
+            let closing = b[i + 1] == b'/';
+            let start = if closing { i + 2 } else { i + 1 };
+            let mut end = start;
+            while end < b.len() && b[end].is_ascii_alphanumeric() {
+                end += 1;
+            }
+            if end > start {
+                let name = html.get(start..end).unwrap_or("").to_ascii_lowercase();
+                if !NOT_NESTING.contains(&name.as_str()) {
+                    if closing {
+                        depth = depth.saturating_sub(1);
+                    } else {
+                        depth += 1;
+                        max = max.max(depth);
+                    }
+                }
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    max
+}
+
+/// Token-stream extraction used instead of the DOM for hostile nesting: same block kinds and
+/// the same tag/class boilerplate rules, but no locator and no CSS selectors beyond validation.
+fn extract_flat(html: &str) -> (Option<String>, Vec<Block>) {
+    use html5ever::tokenizer::states::RawKind;
+    use html5ever::tokenizer::{
+        BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+    };
+    use std::cell::RefCell;
+
+    #[derive(Default)]
+    struct St {
+        blocks: Vec<Block>,
+        buf: String,
+        /// (tag name, kind, strict, skipped) of open elements.
+        stack: Vec<(String, BlockKind, bool, bool)>,
+        skip: usize,
+        quote: usize,
+        title: Option<String>,
+        in_title: bool,
+        page_title: String,
+    }
+    impl St {
+        fn params(&self) -> (BlockKind, bool) {
+            self.stack
+                .iter()
+                .rev()
+                .find(|e| e.2)
+                .map(|e| (e.1, true))
+                .unwrap_or((BlockKind::Paragraph, false))
+        }
+        fn flush(&mut self) {
+            let text = collapse_ws(&std::mem::take(&mut self.buf));
+            if text.is_empty() {
+                return;
+            }
+            let (kind, strict) = self.params();
+            if self.in_title && self.title.is_none() {
+                self.title = Some(text);
+                return;
+            }
+            let words = text.split_whitespace().count();
+            if (!strict && words < LOOSE_MIN_WORDS && !ends_like_sentence(&text))
+                || is_boilerplate_text(&text)
+            {
+                return;
+            }
+            self.blocks.push(Block::new(kind, text));
+        }
+    }
+    struct Sink(RefCell<St>);
+    impl TokenSink for Sink {
+        type Handle = ();
+        fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+            let mut st = self.0.borrow_mut();
+            match token {
+                Token::CharacterTokens(t) => {
+                    if st.skip == 0 {
+                        st.buf.push_str(&t);
+                    } else if st.stack.last().map(|e| e.0 == "title").unwrap_or(false) {
+                        st.page_title.push_str(&t);
+                    }
+                }
+                Token::TagToken(tag) => {
+                    let name: String = tag.name.to_ascii_lowercase().to_string();
+                    let is_void = matches!(
+                        name.as_str(),
+                        "br" | "img"
+                            | "input"
+                            | "meta"
+                            | "link"
+                            | "hr"
+                            | "wbr"
+                            | "source"
+                            | "track"
+                            | "area"
+                            | "base"
+                            | "col"
+                            | "embed"
+                            | "param"
+                    );
+                    match tag.kind {
+                        TagKind::StartTag => {
+                            if name == "br" {
+                                st.buf.push(' ');
+                                return TokenSinkResult::Continue;
+                            }
+                            if is_void {
+                                return TokenSinkResult::Continue;
+                            }
+                            let attr = |a: &str| {
+                                tag.attrs
+                                    .iter()
+                                    .find(|x| &*x.name.local == a)
+                                    .map(|x| x.value.to_string())
+                            };
+                            let skipped = st.skip > 0
+                                || is_boilerplate_attrs(&name, attr)
+                                || name.starts_with("amp-");
+                            // Implicitly closed p / li.
+                            if (name == "p" || name == "li")
+                                && st.stack.last().map(|e| e.0 == name).unwrap_or(false)
+                            {
+                                st.flush();
+                                if let Some(e) = st.stack.pop() {
+                                    if e.3 {
+                                        st.skip = st.skip.saturating_sub(1);
+                                    }
+                                }
+                            }
+                            let block = match name.as_str() {
+                                "p" | "dt" | "dd" => Some((
+                                    if st.quote > 0 {
+                                        BlockKind::Quote
+                                    } else {
+                                        BlockKind::Paragraph
+                                    },
+                                    true,
+                                )),
+                                "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                                    Some((BlockKind::Heading, true))
+                                }
+                                "li" => Some((
+                                    if st.quote > 0 {
+                                        BlockKind::Quote
+                                    } else {
+                                        BlockKind::ListItem
+                                    },
+                                    true,
+                                )),
+                                "blockquote" => Some((BlockKind::Quote, true)),
+                                n if BLOCK_CONTAINERS.contains(&n) => {
+                                    Some((BlockKind::Paragraph, false))
+                                }
+                                _ => None,
+                            };
+                            if let Some((kind, strict)) = block {
+                                st.flush();
+                                if name == "h1" && st.title.is_none() && !skipped {
+                                    st.in_title = true;
+                                }
+                                if name == "blockquote" {
+                                    st.quote += 1;
+                                }
+                                st.stack.push((name.clone(), kind, strict, skipped));
+                            } else {
+                                st.stack
+                                    .push((name.clone(), BlockKind::Paragraph, false, skipped));
+                            }
+                            if skipped {
+                                st.skip += 1;
+                            }
+                            return match name.as_str() {
+                                "script" => TokenSinkResult::RawData(RawKind::ScriptData),
+                                "style" | "xmp" | "iframe" | "noembed" | "noframes"
+                                | "noscript" => TokenSinkResult::RawData(RawKind::Rawtext),
+                                "title" | "textarea" => TokenSinkResult::RawData(RawKind::Rcdata),
+                                "plaintext" => TokenSinkResult::Plaintext,
+                                _ => TokenSinkResult::Continue,
+                            };
+                        }
+                        TagKind::EndTag => {
+                            if is_void {
+                                return TokenSinkResult::Continue;
+                            }
+                            // Only look a bounded distance down the stack for the match.
+                            let len = st.stack.len();
+                            let found = (0..len.min(64))
+                                .map(|k| len - 1 - k)
+                                .find(|&k| st.stack.get(k).map(|e| e.0 == name).unwrap_or(false));
+                            if let Some(k) = found {
+                                st.flush();
+                                while st.stack.len() > k {
+                                    if let Some(e) = st.stack.pop() {
+                                        if e.3 {
+                                            st.skip = st.skip.saturating_sub(1);
+                                        }
+                                        if e.0 == "h1" {
+                                            st.in_title = false;
+                                        }
+                                        if e.0 == "blockquote" {
+                                            st.quote = st.quote.saturating_sub(1);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            TokenSinkResult::Continue
+        }
+    }
+
+    let sink = Sink(RefCell::new(St::default()));
+    let tok = Tokenizer::new(sink, TokenizerOpts::default());
+    let queue = BufferQueue::default();
+    queue.push_back(html.into());
+    let _ = tok.feed(&queue);
+    tok.end();
+    let mut st = tok.sink.0.into_inner();
+    st.flush();
+    let title = st.title.take().or_else(|| {
+        let t = collapse_ws(&st.page_title);
+        if t.is_empty() {
+            None
+        } else {
+            Some(clean_page_title(&t))
+        }
+    });
+    (title, st.blocks)
+}

@@ -1,0 +1,193 @@
+//! Audio encoders: PCM (f32, mono, the voice's sample rate) in, WAV / Ogg Opus / MP3 bytes out.
+//! Every encoder is streaming: feed PCM in chunks, get bytes out as soon as they exist, so the
+//! CLI and HTTP streaming never hold a whole article's audio. Formats whose header needs the
+//! total length (WAV sizes, MP3's LAME tag) hand back a [`HeaderPatch`] that a seekable sink
+//! applies at the end; a pure stream keeps the streaming-friendly header.
+mod mp3;
+mod opus;
+mod resample;
+mod wav;
+
+use std::io::{Seek, SeekFrom, Write};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use self::mp3::Mp3Encoder;
+pub use self::opus::OggOpusEncoder;
+pub use self::wav::WavEncoder;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    #[error("unknown audio format `{0}` (expected one of: wav, opus, mp3)")]
+    UnknownFormat(String),
+    #[error("{format} encoder failed: {message}")]
+    Encoder { format: &'static str, message: String },
+    #[error("writing audio failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl AudioError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AudioError::UnknownFormat(_) => "unknown-format",
+            AudioError::Encoder { .. } => "encoder-failed",
+            AudioError::Io(_) => "io-error",
+        }
+    }
+    pub(crate) fn encoder(format: &'static str, e: impl std::fmt::Display) -> Self {
+        AudioError::Encoder { format, message: e.to_string() }
+    }
+}
+
+/// The container/codec of an audio output. Parsed once at the edge from a name or extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioFormat {
+    Wav,
+    Opus,
+    Mp3,
+}
+
+impl AudioFormat {
+    pub const ALL: [AudioFormat; 3] = [AudioFormat::Wav, AudioFormat::Opus, AudioFormat::Mp3];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            AudioFormat::Wav => "wav",
+            AudioFormat::Opus => "opus",
+            AudioFormat::Mp3 => "mp3",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            AudioFormat::Wav => "audio/wav",
+            AudioFormat::Opus => "audio/ogg; codecs=opus",
+            AudioFormat::Mp3 => "audio/mpeg",
+        }
+    }
+}
+
+impl std::fmt::Display for AudioFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+impl FromStr for AudioFormat {
+    type Err = AudioError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "wav" | "wave" => Ok(AudioFormat::Wav),
+            "opus" | "ogg" => Ok(AudioFormat::Opus),
+            "mp3" | "mpeg" => Ok(AudioFormat::Mp3),
+            _ => Err(AudioError::UnknownFormat(s.chars().take(32).collect())),
+        }
+    }
+}
+
+/// Encoder settings. Defaults are tuned for speech.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EncoderOptions {
+    /// Ogg Opus bitrate in bits per second; 24–32 kbps mono is transparent for speech.
+    pub opus_bitrate: i32,
+    /// MP3 constant bitrate in kbps (mono).
+    pub mp3_kbps: u32,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        Self { opus_bitrate: 32_000, mp3_kbps: 64 }
+    }
+}
+
+/// Bytes to write at `offset` once the stream is complete (a header that needs the length).
+#[derive(Debug, Clone)]
+pub struct HeaderPatch {
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// A streaming encoder of mono f32 PCM in [-1, 1].
+pub trait StreamEncoder: Send {
+    /// Encode `pcm` and append whatever bytes are ready to `out`.
+    fn push(&mut self, pcm: &[f32], out: &mut Vec<u8>) -> Result<(), AudioError>;
+    /// Flush everything to `out`. A seekable sink should then apply the returned patch.
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<Option<HeaderPatch>, AudioError>;
+}
+
+/// Build the encoder for `format` for mono PCM at `sample_rate` Hz.
+pub fn encoder(
+    format: AudioFormat,
+    sample_rate: u32,
+    opts: &EncoderOptions,
+) -> Result<Box<dyn StreamEncoder>, AudioError> {
+    Ok(match format {
+        AudioFormat::Wav => Box::new(WavEncoder::new(sample_rate)?),
+        AudioFormat::Opus => Box::new(OggOpusEncoder::new(sample_rate, opts.opus_bitrate)?),
+        AudioFormat::Mp3 => Box::new(Mp3Encoder::new(sample_rate, opts.mp3_kbps)?),
+    })
+}
+
+/// Convert a float sample to 16-bit PCM with clipping.
+pub(crate) fn to_i16(s: f32) -> i16 {
+    (s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16
+}
+
+/// An encoder bound to a writer: PCM in, bytes written through as they are produced.
+pub struct EncodingWriter<W: Write> {
+    encoder: Box<dyn StreamEncoder>,
+    inner: W,
+    buf: Vec<u8>,
+    written: u64,
+}
+
+impl<W: Write> EncodingWriter<W> {
+    pub fn new(encoder: Box<dyn StreamEncoder>, inner: W) -> Self {
+        Self { encoder, inner, buf: Vec::with_capacity(64 * 1024), written: 0 }
+    }
+
+    pub fn push(&mut self, pcm: &[f32]) -> Result<(), AudioError> {
+        self.encoder.push(pcm, &mut self.buf)?;
+        self.drain()
+    }
+
+    fn drain(&mut self) -> Result<(), AudioError> {
+        if !self.buf.is_empty() {
+            self.inner.write_all(&self.buf)?;
+            self.written += self.buf.len() as u64;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    /// Finish a pure stream (no seeking): the streaming header stays.
+    pub fn finish_stream(mut self) -> Result<W, AudioError> {
+        let _patch = self.encoder.finish(&mut self.buf)?;
+        self.drain()?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write + Seek> EncodingWriter<W> {
+    /// Finish and rewrite the header with the final lengths.
+    pub fn finish_seekable(mut self) -> Result<W, AudioError> {
+        let patch = self.encoder.finish(&mut self.buf)?;
+        self.drain()?;
+        if let Some(p) = patch {
+            self.inner.seek(SeekFrom::Start(p.offset))?;
+            self.inner.write_all(&p.bytes)?;
+            self.inner.seek(SeekFrom::End(0))?;
+        }
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}

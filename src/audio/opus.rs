@@ -1,0 +1,201 @@
+//! Ogg Opus (RFC 7845): libopus through the `opus` crate, Ogg pages through the `ogg` crate,
+//! 48 kHz input from the streaming resampler. OpusHead carries the encoder lookahead as
+//! pre-skip; granule positions count decoded 48 kHz samples (pre-skip included), and the last
+//! page's granule (pre-skip + input length) trims the final frame's padding, so the decoded
+//! length equals the input length.
+use ogg::writing::{PacketWriteEndInfo, PacketWriter};
+use opus::{Application, Bitrate, Channels, Encoder};
+
+use super::resample::StreamResampler;
+use super::{AudioError, HeaderPatch, StreamEncoder};
+
+const RATE: u32 = 48_000;
+/// 20 ms frames: the usual choice for speech at 24–32 kbps.
+const FRAME: usize = 960;
+/// End an Ogg page after this many packets (1 s) so a stream never waits long for bytes.
+const PACKETS_PER_PAGE: usize = 50;
+const MAX_PACKET: usize = 4000;
+
+pub struct OggOpusEncoder {
+    enc: Encoder,
+    resampler: Option<StreamResampler>,
+    input_rate: u32,
+    writer: PacketWriter<'static, Vec<u8>>,
+    serial: u32,
+    pre_skip: u16,
+    headers_written: bool,
+    /// 48 kHz samples waiting for a full frame.
+    buf48: Vec<f32>,
+    resampled: Vec<f32>,
+    /// 48 kHz samples encoded so far (the first `pre_skip` of them are the encoder's lookahead).
+    encoded: u64,
+    /// Total input samples, for the exact final granule.
+    input_samples: u64,
+    packets_in_page: usize,
+    /// One packet held back, so the last one can be flagged end-of-stream with the exact granule.
+    held: Option<Vec<u8>>,
+    packet: Vec<u8>,
+    /// Set by `finish`: no granule may pass the true end, or the last page's trim would go backwards.
+    granule_cap: u64,
+}
+
+impl OggOpusEncoder {
+    pub fn new(input_rate: u32, bitrate: i32) -> Result<Self, AudioError> {
+        let err = |e: opus::Error| AudioError::encoder("opus", e);
+        let mut enc = Encoder::new(RATE, Channels::Mono, Application::Audio).map_err(err)?;
+        enc.set_bitrate(Bitrate::Bits(bitrate.clamp(6_000, 256_000))).map_err(err)?;
+        enc.set_signal(opus::Signal::Voice).map_err(err)?;
+        let pre_skip = enc.get_lookahead().map_err(err)?.clamp(0, u16::MAX as i32) as u16;
+        let resampler = if input_rate == RATE { None } else { Some(StreamResampler::new(input_rate, RATE)?) };
+        // A stream serial number only has to differ between streams of one physical file.
+        let serial = 0x6175_6462; // "audb"
+        Ok(Self {
+            enc,
+            resampler,
+            input_rate,
+            writer: PacketWriter::new(Vec::new()),
+            serial,
+            pre_skip,
+            headers_written: false,
+            buf48: Vec::new(),
+            resampled: Vec::new(),
+            encoded: 0,
+            input_samples: 0,
+            packets_in_page: 0,
+            held: None,
+            packet: vec![0; MAX_PACKET],
+            granule_cap: u64::MAX,
+        })
+    }
+
+    fn write_headers(&mut self) -> Result<(), AudioError> {
+        let mut head = Vec::with_capacity(19);
+        head.extend_from_slice(b"OpusHead");
+        head.push(1); // version
+        head.push(1); // channels
+        head.extend_from_slice(&self.pre_skip.to_le_bytes());
+        head.extend_from_slice(&self.input_rate.to_le_bytes());
+        head.extend_from_slice(&0i16.to_le_bytes()); // output gain
+        head.push(0); // channel mapping family 0 (mono/stereo)
+        let mut tags = Vec::new();
+        let vendor = format!("audioby {} ({})", env!("CARGO_PKG_VERSION"), opus::version());
+        tags.extend_from_slice(b"OpusTags");
+        tags.extend_from_slice(&(vendor.len() as u32).to_le_bytes());
+        tags.extend_from_slice(vendor.as_bytes());
+        let comments = ["ENCODER=audioby"];
+        tags.extend_from_slice(&(comments.len() as u32).to_le_bytes());
+        for c in comments {
+            tags.extend_from_slice(&(c.len() as u32).to_le_bytes());
+            tags.extend_from_slice(c.as_bytes());
+        }
+        self.write(head, PacketWriteEndInfo::EndPage, 0)?;
+        self.write(tags, PacketWriteEndInfo::EndPage, 0)?;
+        self.headers_written = true;
+        Ok(())
+    }
+
+    fn write(&mut self, data: Vec<u8>, end: PacketWriteEndInfo, granule: u64) -> Result<(), AudioError> {
+        self.writer.write_packet(data, self.serial, end, granule)?;
+        Ok(())
+    }
+
+    /// Granule positions count every decoded 48 kHz sample, the pre-skip ones included.
+    fn granule(&self) -> u64 {
+        self.encoded.min(self.granule_cap)
+    }
+
+    /// Encode every complete frame in `buf48`; emit held packets with their granule.
+    fn encode_frames(&mut self) -> Result<(), AudioError> {
+        let mut offset = 0;
+        while self.buf48.len() - offset >= FRAME {
+            let n = self
+                .enc
+                .encode_float(&self.buf48[offset..offset + FRAME], &mut self.packet)
+                .map_err(|e| AudioError::encoder("opus", e))?;
+            offset += FRAME;
+            let packet = self.packet[..n].to_vec();
+            if let Some(prev) = self.held.replace(packet) {
+                self.encoded += FRAME as u64;
+                self.packets_in_page += 1;
+                let end = if self.packets_in_page >= PACKETS_PER_PAGE {
+                    self.packets_in_page = 0;
+                    PacketWriteEndInfo::EndPage
+                } else {
+                    PacketWriteEndInfo::NormalPacket
+                };
+                let granule = self.granule();
+                self.write(prev, end, granule)?;
+            }
+        }
+        self.buf48.drain(..offset);
+        Ok(())
+    }
+
+    /// End the current page so the bytes produced so far can leave (streaming).
+    fn flush_page(&mut self) -> Result<(), AudioError> {
+        if self.packets_in_page > 0 {
+            if let Some(prev) = self.held.take() {
+                self.encoded += FRAME as u64;
+                self.packets_in_page = 0;
+                let granule = self.granule();
+                self.write(prev, PacketWriteEndInfo::EndPage, granule)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StreamEncoder for OggOpusEncoder {
+    fn push(&mut self, pcm: &[f32], out: &mut Vec<u8>) -> Result<(), AudioError> {
+        if !self.headers_written {
+            self.write_headers()?;
+        }
+        self.input_samples += pcm.len() as u64;
+        match &mut self.resampler {
+            Some(r) => {
+                self.resampled.clear();
+                r.push(pcm, &mut self.resampled)?;
+                self.buf48.extend_from_slice(&self.resampled);
+            }
+            None => self.buf48.extend_from_slice(pcm),
+        }
+        self.encode_frames()?;
+        self.flush_page()?;
+        out.append(self.writer.inner_mut());
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<Option<HeaderPatch>, AudioError> {
+        if !self.headers_written {
+            self.write_headers()?;
+        }
+        if let Some(r) = &mut self.resampler {
+            self.resampled.clear();
+            r.finish(&mut self.resampled)?;
+            self.buf48.extend_from_slice(&self.resampled);
+        }
+        let total48 = (self.input_samples * RATE as u64).div_ceil(self.input_rate as u64);
+        self.granule_cap = self.pre_skip as u64 + total48;
+        // Pad to whole frames plus the encoder's lookahead, so the tail is really encoded.
+        let target = (self.buf48.len() + self.pre_skip as usize).div_ceil(FRAME) * FRAME;
+        self.buf48.resize(target.max(FRAME), 0.0);
+        self.encode_frames()?;
+        let last = match self.held.take() {
+            Some(p) => p,
+            None => {
+                // Nothing encoded at all: one frame of silence keeps the stream valid.
+                let n = self
+                    .enc
+                    .encode_float(&[0.0; FRAME], &mut self.packet)
+                    .map_err(|e| AudioError::encoder("opus", e))?;
+                self.packet[..n].to_vec()
+            }
+        };
+        self.encoded += FRAME as u64;
+        // The final granule marks where decoded audio ends: trailing padding is discarded.
+        let granule = self.granule();
+        self.write(last, PacketWriteEndInfo::EndStream, granule)?;
+        out.append(self.writer.inner_mut());
+        Ok(None)
+    }
+}

@@ -1,0 +1,20 @@
+//! audioby: self-hosted article audio. The modules follow an article's path:
+//!
+//! - [`article`]: where articles come from, and HTML/Markdown/text → ordered blocks (extraction).
+//! - [`text`]: speakable text: normalization for news, sentence segmentation, lexicon, SSML.
+//! - [`input`]: streaming plain-text input (UTF-8 checked, chunked at line breaks).
+//! - [`tts`]: the voice registry and the Piper engine (espeak-ng phonemes, ONNX sessions).
+//! - [`audio`]: streaming encoders: WAV, Ogg Opus, MP3.
+//! - [`synth`]: direct synthesis, text stream → segments → engine → encoder.
+//! - [`http`]: routes, one module per resource, thin handlers over the library.
+//! - [`config`], [`telemetry`], [`startup`]: settings, logging, building and running the server.
+pub mod article;
+pub mod audio;
+pub mod config;
+pub mod http;
+pub mod input;
+pub mod startup;
+pub mod synth;
+pub mod telemetry;
+pub mod text;
+pub mod tts;

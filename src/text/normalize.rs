@@ -1,0 +1,2326 @@
+//! English text normalization for TTS: turns one line of news prose into speakable words —
+//! numbers, years, money, percentages, ranges, dates, times, measures, phone numbers, Roman
+//! numerals, abbreviations, acronyms, web addresses, symbols and typographic punctuation. A
+//! hand-written whitespace tokenizer feeds context rules that look at most two tokens either
+//! side, and every rule is bounded, so a line is processed in linear time. `[[ ... ]]` phoneme
+//! spans pass through untouched; everything else comes out as letters, spaces, apostrophes and
+//! basic punctuation (`. , ; : ? ! ' " - ( )`) only. Deterministic, no I/O, never panics.
+
+mod numbers;
+mod tables;
+
+use numbers::{
+    decade_words, digit_words, fraction_words, int_words, num_words, ordinal_of, parse_num,
+    pluralize_last, small, two_digit, year_words, Num,
+};
+use tables::AbbrKind;
+
+/// Normalize one line of text into speakable words. `[[ ... ]]` phoneme spans pass through
+/// untouched (digits are allowed only there).
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 4 + 8);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let Some(a) = rest.find("[[") else {
+            push_piece(&mut out, &normalize_plain(rest));
+            break;
+        };
+        let after = &rest[a + 2..];
+        let Some(b) = after.find("]]") else {
+            push_piece(&mut out, &normalize_plain(rest));
+            break;
+        };
+        push_piece(&mut out, &normalize_plain(&rest[..a]));
+        let span = &rest[a..a + 2 + b + 2];
+        if !out.is_empty() && !out.ends_with([' ', '(', '"']) {
+            out.push(' ');
+        }
+        out.push_str(span);
+        rest = &after[b + 2..];
+    }
+    out.trim().to_string()
+}
+
+/// "1,234" / "-3.5" → words. None when `s` is not a number.
+pub fn cardinal(s: &str) -> Option<String> {
+    parse_num(s.trim()).map(|n| num_words(&n))
+}
+
+/// "3" / "3rd" → "third".
+pub fn ordinal(s: &str) -> Option<String> {
+    let s = s.trim();
+    let digits = ordinal_digits(s).or_else(|| {
+        parse_num(s)
+            .filter(|n| n.is_plain_int() && !n.int.is_empty())
+            .map(|n| n.int)
+    })?;
+    Some(ordinal_of(&digits))
+}
+
+/// "2026" → "two zero two six". Letters are kept one by one; other characters are dropped.
+pub fn digits(s: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            parts.push(numbers::digit_word(c).to_string());
+        } else if c.is_alphabetic() && !c.is_numeric() {
+            parts.push(c.to_string());
+        }
+    }
+    parts.join(" ")
+}
+
+/// "FBI" → "F B I" (letters spelled one by one, upper case; digits as words).
+pub fn characters(s: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            parts.push(numbers::digit_word(c).to_string());
+        } else if c.is_alphabetic() && !c.is_numeric() {
+            parts.push(c.to_uppercase().collect());
+        }
+    }
+    parts.join(" ")
+}
+
+/// A date such as "2026-11-25", "Nov. 25, 2026", "25 November 2026" → words.
+pub fn date(s: &str) -> Option<String> {
+    whole_match(s, |cx| match_date(cx, 0))
+}
+
+/// "3:30 p.m." / "15:45" → words.
+pub fn time(s: &str) -> Option<String> {
+    whole_match(s, |cx| {
+        match_time(cx, 0).or_else(|| {
+            let t = cx.tok(0);
+            time_core(t.core).map(|w| Match::plain(w, 1))
+        })
+    })
+}
+
+/// "+1 (555) 123-4567" → digits read in groups.
+pub fn telephone(s: &str) -> Option<String> {
+    whole_match(s, |cx| match_phone(cx, 0))
+}
+
+fn whole_match(s: &str, f: impl Fn(&Cx) -> Option<Match>) -> Option<String> {
+    let pre = prepass(s);
+    let cx = Cx::new(&pre);
+    if cx.toks.is_empty() {
+        return None;
+    }
+    let m = f(&cx)?;
+    (m.used == cx.toks.len()).then(|| sanitize(&m.words))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Line-level plumbing
+
+fn push_piece(out: &mut String, piece: &str) {
+    let piece = piece.trim();
+    if piece.is_empty() {
+        return;
+    }
+    if !out.is_empty() && !piece.starts_with(['.', ',', ';', ':', '?', '!', ')']) {
+        out.push(' ');
+    }
+    out.push_str(piece);
+}
+
+fn normalize_plain(text: &str) -> String {
+    if text.trim().is_empty() {
+        return String::new();
+    }
+    let pre = prepass(text);
+    let cx = Cx::new(&pre);
+    let mut out = Out::default();
+    let mut i = 0;
+    while i < cx.toks.len() {
+        i += step(&cx, i, &mut out).max(1);
+    }
+    sanitize(&out.s)
+}
+
+/// Typographic clean-up before tokenizing: curly quotes and apostrophes to straight ones, em
+/// dashes to a free-standing pause token, ellipsis to three periods, vulgar fractions to
+/// "n/d", odd spaces to plain spaces, invisible characters dropped.
+fn prepass(text: &str) -> String {
+    let mut s = String::with_capacity(text.len() + 16);
+    let mut chars = text.chars().peekable();
+    let mut prev = ' ';
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => {
+                s.push('\'')
+            }
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
+            | '\u{00BB}' => s.push('"'),
+            '\u{2014}' | '\u{2015}' => s.push_str(" \u{2014} "),
+            '-' if chars.peek() == Some(&'-') => {
+                while chars.peek() == Some(&'-') {
+                    chars.next();
+                }
+                s.push_str(" \u{2014} ");
+            }
+            '\u{2010}' | '\u{2011}' | '\u{2212}' | '\u{FE63}' | '\u{FF0D}' => s.push('-'),
+            '\u{2012}' => s.push('\u{2013}'),
+            '\u{2026}' => s.push_str("..."),
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => {}
+            '½' | '¼' | '¾' | '⅓' | '⅔' | '⅛' | '⅜' | '⅝' | '⅞' | '⅕' | '⅖' | '⅗' | '⅘' | '⅙'
+            | '⅚' => {
+                let f = match c {
+                    '½' => "1/2",
+                    '¼' => "1/4",
+                    '¾' => "3/4",
+                    '⅓' => "1/3",
+                    '⅔' => "2/3",
+                    '⅛' => "1/8",
+                    '⅜' => "3/8",
+                    '⅝' => "5/8",
+                    '⅞' => "7/8",
+                    '⅕' => "1/5",
+                    '⅖' => "2/5",
+                    '⅗' => "3/5",
+                    '⅘' => "4/5",
+                    '⅙' => "1/6",
+                    _ => "5/6",
+                };
+                if prev.is_ascii_digit() {
+                    s.push(' ');
+                }
+                s.push_str(f);
+            }
+            c if c.is_whitespace() || c.is_control() => s.push(' '),
+            c => s.push(c),
+        }
+        prev = c;
+    }
+    // Editorial elisions "[...]" read as a plain ellipsis.
+    if s.contains("[...]") {
+        s = s.replace("[...]", "...");
+    }
+    s
+}
+
+/// The last line of defence for the speakable-output invariant: ASCII digits become words,
+/// any other character outside the allowed set becomes a space; spacing around punctuation
+/// is tidied.
+fn sanitize(s: &str) -> String {
+    let mut t = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            t.push(' ');
+            t.push_str(numbers::digit_word(c));
+            t.push(' ');
+        } else if allowed_char(c) {
+            t.push(c);
+        } else {
+            t.push(' ');
+        }
+    }
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        match c {
+            ' ' => {
+                if !out.is_empty() && !out.ends_with([' ', '(']) {
+                    out.push(' ');
+                }
+            }
+            ',' | '.' | ';' | ':' | '?' | '!' | ')' => {
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+                if matches!(c, ',' | ';' | ':')
+                    && (out.is_empty() || out.ends_with([',', ';', ':']))
+                {
+                    continue;
+                }
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.trim().to_string()
+}
+
+/// Characters allowed in normalized output outside phoneme spans.
+pub fn allowed_char(c: char) -> bool {
+    (c.is_alphabetic() && !c.is_numeric())
+        || matches!(
+            c,
+            ' ' | '.' | ',' | ';' | ':' | '?' | '!' | '\'' | '"' | '-' | '(' | ')'
+        )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens and output
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Tok<'a> {
+    pre: &'a str,
+    core: &'a str,
+    post: &'a str,
+}
+
+fn is_lead(c: char) -> bool {
+    matches!(c, '(' | '[' | '{' | '"' | '\'' | '¿' | '¡' | '*')
+}
+fn is_trail(c: char) -> bool {
+    matches!(
+        c,
+        '.' | ',' | ';' | ':' | '?' | '!' | ')' | ']' | '}' | '"' | '\'' | '*'
+    )
+}
+
+fn split_tok(raw: &str) -> Tok<'_> {
+    let mut start = 0;
+    for (i, c) in raw.char_indices() {
+        if !is_lead(c) {
+            break;
+        }
+        if c == '\'' && raw[i + 1..].starts_with(|d: char| d.is_ascii_digit()) {
+            break;
+        }
+        start = i + c.len_utf8();
+    }
+    let rest = &raw[start..];
+    let mut end = rest.len();
+    for (i, c) in rest.char_indices().rev() {
+        if !is_trail(c) {
+            break;
+        }
+        end = i;
+    }
+    Tok {
+        pre: &raw[..start],
+        core: &rest[..end],
+        post: &rest[end..],
+    }
+}
+
+struct Cx<'a> {
+    toks: Vec<Tok<'a>>,
+    headline: bool,
+}
+
+impl<'a> Cx<'a> {
+    fn new(s: &'a str) -> Self {
+        let toks: Vec<Tok> = s
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(split_tok)
+            .collect();
+        let mut words = 0usize;
+        let mut caps = 0usize;
+        for t in &toks {
+            let letters = t.core.chars().filter(|c| c.is_alphabetic()).count();
+            if letters >= 2 {
+                words += 1;
+                if !t.core.chars().any(|c| c.is_lowercase()) {
+                    caps += 1;
+                }
+            }
+        }
+        let headline = caps >= 3 && caps * 10 >= words * 7;
+        Cx { toks, headline }
+    }
+    fn tok(&self, i: usize) -> Tok<'a> {
+        self.toks.get(i).copied().unwrap_or_default()
+    }
+    fn core(&self, i: usize) -> &'a str {
+        self.tok(i).core
+    }
+    fn prev(&self, i: usize) -> Tok<'a> {
+        if i == 0 {
+            Tok::default()
+        } else {
+            self.tok(i - 1)
+        }
+    }
+    /// Whether an abbreviation period on token `i` should also stand as a sentence end.
+    fn sentence_end_after(&self, i: usize) -> bool {
+        let Some(n) = self.toks.get(i + 1) else {
+            return true;
+        };
+        if n.pre.contains('"') {
+            return true;
+        }
+        let c = n.core;
+        c.starts_with(|ch: char| ch.is_uppercase()) && tables::sentence_starter(&c.to_lowercase())
+    }
+    /// "a $20,000 prize", "a 100m sprint": an amount between an indefinite article and a noun
+    /// is an adjective, so its unit is read singular. `last` is the amount's last token.
+    fn adjectival(&self, i: usize, last: usize) -> bool {
+        const NOT_NOUN: &[&str] = &[
+            "of", "in", "on", "a", "an", "the", "per", "each", "for", "to", "from", "and", "or",
+            "at", "by", "with", "than", "more", "less", "was", "is", "were", "are", "a", "that",
+        ];
+        let p = self.prev(i);
+        let n = self.tok(last + 1);
+        matches!(p.core, "a" | "an" | "A" | "An")
+            && p.post.is_empty()
+            && self.tok(last).post.is_empty()
+            && n.pre.is_empty()
+            && n.core.starts_with(|c: char| c.is_ascii_lowercase())
+            && n.core.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+            && !NOT_NOUN.contains(&n.core)
+    }
+    fn near(&self, i: usize) -> Near<'a> {
+        let p = self.prev(i);
+        let n = self.tok(i + 1);
+        Near {
+            prev: p.core,
+            post: self.tok(i).post,
+            next: n.core,
+            headline: self.headline,
+            compound: self.adjectival(i, i),
+        }
+    }
+}
+
+/// What happened to the first '.' of the last consumed token's trailing punctuation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Period {
+    /// Not consumed: emit the trailing punctuation as is.
+    Kept,
+    /// Consumed as an abbreviation period; re-emitted only at a sentence end.
+    Abbrev,
+    /// Consumed by a title ("Dr."): never re-emitted.
+    Title,
+}
+
+struct Match {
+    words: String,
+    used: usize,
+    period: Period,
+    /// The first token's opening bracket belongs to the match ("(555) 123-4567").
+    drop_pre: bool,
+}
+
+impl Match {
+    fn plain(words: String, used: usize) -> Self {
+        Match {
+            words,
+            used,
+            period: Period::Kept,
+            drop_pre: false,
+        }
+    }
+    fn with(words: String, used: usize, period: Period) -> Self {
+        Match {
+            words,
+            used,
+            period,
+            drop_pre: false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Out {
+    s: String,
+    glue: bool,
+}
+
+impl Out {
+    fn space(&mut self) {
+        if !self.s.is_empty() && !self.glue && !self.s.ends_with(' ') {
+            self.s.push(' ');
+        }
+    }
+    fn word(&mut self, w: &str) {
+        let w = w.trim();
+        if w.is_empty() {
+            return;
+        }
+        self.space();
+        self.s.push_str(w);
+        self.glue = false;
+    }
+    fn open(&mut self, pre: &str) {
+        for c in pre.chars() {
+            let m = match c {
+                '"' => '"',
+                '\'' => '\'',
+                '(' | '[' | '{' => '(',
+                _ => continue,
+            };
+            self.space();
+            self.s.push(m);
+            self.glue = true;
+        }
+    }
+    fn close(&mut self, post: &str) {
+        for c in post.chars() {
+            let m = match c {
+                ')' | ']' | '}' => ')',
+                '.' | ',' | ';' | ':' | '?' | '!' | '"' | '\'' => c,
+                _ => continue,
+            };
+            while self.s.ends_with(' ') {
+                self.s.pop();
+            }
+            if matches!(m, ',' | ';' | ':') && self.s.ends_with([',', ';', ':']) {
+                continue;
+            }
+            self.s.push(m);
+            self.glue = false;
+        }
+    }
+    fn pause(&mut self) {
+        while self.s.ends_with(' ') {
+            self.s.pop();
+        }
+        if self.s.is_empty() || self.s.ends_with([',', ';', ':', '.', '?', '!', '(', '"']) {
+            return;
+        }
+        self.s.push(',');
+        self.glue = false;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token loop
+
+fn step(cx: &Cx, i: usize, out: &mut Out) -> usize {
+    let t = cx.tok(i);
+    if t.core.is_empty() {
+        out.open(t.pre);
+        out.close(t.post);
+        return 1;
+    }
+    // Free-standing dashes and symbols that depend on both neighbours.
+    match t.core {
+        "\u{2014}" | "\u{2013}" | "-" => {
+            out.open(t.pre);
+            if starts_numeric(cx.core(i.wrapping_sub(1)))
+                && starts_numeric(cx.core(i + 1))
+                && t.core != "\u{2014}"
+            {
+                out.word("to");
+            } else {
+                out.pause();
+            }
+            out.close(t.post);
+            return 1;
+        }
+        "x" | "×" | "X"
+            if i > 0 && ends_numeric(cx.core(i - 1)) && starts_numeric(cx.core(i + 1)) =>
+        {
+            out.open(t.pre);
+            out.word("by");
+            out.close(t.post);
+            return 1;
+        }
+        "|" | "•" | "·" | "/" | "\\" => {
+            out.pause();
+            out.close(t.post);
+            return 1;
+        }
+        _ => {}
+    }
+    let m = match_phone(cx, i)
+        .or_else(|| match_date(cx, i))
+        .or_else(|| match_time(cx, i))
+        .or_else(|| match_abbrev(cx, i))
+        .or_else(|| match_number_ext(cx, i))
+        .or_else(|| match_roman(cx, i));
+    let m = match m {
+        Some(m) => m,
+        None => Match::plain(core_words(t.core, cx.near(i)), 1),
+    };
+    let used = m.used.max(1);
+    let last = cx.tok(i + used - 1);
+    if m.drop_pre {
+        out.open(t.pre.strip_suffix('(').unwrap_or(t.pre));
+    } else {
+        out.open(t.pre);
+    }
+    out.word(&m.words);
+    let mut post = last.post;
+    if m.period != Period::Kept {
+        if let Some(rest) = post.strip_prefix('.') {
+            let keep = m.period == Period::Abbrev
+                && cx.sentence_end_after(i + used - 1)
+                && !rest.starts_with(['.', ',', ';', ':', '?', '!']);
+            if !keep {
+                post = rest;
+            }
+        }
+    }
+    out.close(post);
+    used
+}
+
+fn starts_numeric(s: &str) -> bool {
+    let s = s.strip_prefix(['$', '£', '€', '¥', '-', '+']).unwrap_or(s);
+    s.starts_with(|c: char| c.is_ascii_digit())
+}
+fn ends_numeric(s: &str) -> bool {
+    s.ends_with(|c: char| c.is_ascii_digit())
+}
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+fn is_capitalized(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_uppercase())
+}
+fn small_value(s: &str) -> Option<u32> {
+    if all_digits(s) && s.len() <= 9 {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+fn cap_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+fn title_case(up: &str) -> String {
+    let lower = up.to_lowercase();
+    cap_first(&lower)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phone numbers
+
+fn phone_words(plus: bool, groups: &[&str]) -> String {
+    let mut s = String::new();
+    if plus {
+        s.push_str("plus ");
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .filter(|g| !g.is_empty())
+        .map(|g| digit_words(g))
+        .collect();
+    s.push_str(&parts.join(", "));
+    s
+}
+
+/// Groups of a single-token phone number such as "555-123-4567" or "1-800-555-0199".
+fn phone_single(core: &str) -> Option<(bool, Vec<&str>)> {
+    let (plus, body) = match core.strip_prefix('+') {
+        Some(b) => (true, b),
+        None => (false, core),
+    };
+    let sep = if body.contains('-') {
+        '-'
+    } else if body.contains('.') {
+        '.'
+    } else {
+        return None;
+    };
+    let groups: Vec<&str> = body.split(sep).collect();
+    if !groups.iter().all(|g| all_digits(g) && g.len() <= 4) {
+        return None;
+    }
+    let n = groups.len();
+    let last = groups.last().map_or(0, |g| g.len());
+    let ok = if plus {
+        n >= 3
+    } else {
+        (n == 2 && groups[0].len() == 3 && last == 4 && sep == '-')
+            || (n >= 3 && last == 4 && groups.iter().skip(1).all(|g| g.len() >= 3))
+    };
+    ok.then_some((plus, groups))
+}
+
+fn match_phone(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let core = t.core;
+    // (555) 123-4567
+    if t.pre.ends_with('(') && t.post == ")" && all_digits(core) && core.len() == 3 {
+        let n = cx.tok(i + 1);
+        if let Some((false, g)) = phone_single(n.core) {
+            let mut groups = vec![core];
+            groups.extend(g);
+            let mut m = Match::plain(phone_words(false, &groups), 2);
+            m.drop_pre = true;
+            return Some(m);
+        }
+    }
+    if let Some((plus, groups)) = phone_single(core) {
+        return Some(Match::plain(phone_words(plus, &groups), 1));
+    }
+    // +1 555 123 4567, +44 (0)20 7946 0958, 0800 123 456
+    let lead_ok = match core.strip_prefix('+') {
+        Some(cc) => all_digits(cc) && cc.len() <= 3,
+        None => all_digits(core) && core.starts_with('0') && (3..=5).contains(&core.len()),
+    };
+    if !lead_ok || !t.post.is_empty() {
+        return None;
+    }
+    let mut groups: Vec<&str> = vec![core.trim_start_matches('+')];
+    let mut j = i + 1;
+    while let Some(n) = cx.toks.get(j) {
+        let c = n.core;
+        let g: Vec<&str> = if all_digits(c) && c.len() <= 4 {
+            vec![c]
+        } else if let Some((false, g)) = phone_single(c) {
+            g
+        } else if n.pre.ends_with('(') && n.post.starts_with(')') && all_digits(c) && c.len() <= 4 {
+            vec![c]
+        } else {
+            break;
+        };
+        if c.len() < 2 && g.len() == 1 && !core.starts_with('+') {
+            break;
+        }
+        groups.extend(g);
+        j += 1;
+        if !n.post.is_empty() && !n.post.starts_with(')') || groups.len() > 6 {
+            break;
+        }
+        if n.post.starts_with(')') && n.post.len() > 1 {
+            break;
+        }
+    }
+    // At least two groups after the lead, or (after a country code) one long run of digits.
+    let extra = j - i - 1;
+    let long_tail = groups.iter().skip(1).map(|g| g.len()).sum::<usize>() >= 7;
+    if extra < 2 && !(core.starts_with('+') && extra >= 1 && long_tail) {
+        return None;
+    }
+    Some(Match::plain(
+        phone_words(core.starts_with('+'), &groups),
+        j - i,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates
+
+/// Day-of-month value from "25" or "25th".
+fn day_of(core: &str) -> Option<u32> {
+    let d = ordinal_digits(core).unwrap_or_else(|| core.to_string());
+    let v = small_value(&d)?;
+    (1..=31).contains(&v).then_some(v)
+}
+
+fn year_of(core: &str) -> Option<u32> {
+    if core.len() == 4 && all_digits(core) {
+        let v: u32 = core.parse().ok()?;
+        return (1000..=2099).contains(&v).then_some(v);
+    }
+    None
+}
+
+/// A month token: full name (any post), or an abbreviation stem (period consumed if present).
+fn month_tok(t: Tok, headline: bool) -> Option<(&'static str, bool)> {
+    let (name, _) = tables::month(t.core)?;
+    let is_full = t.core.len() > 3 && t.core.eq_ignore_ascii_case(name);
+    if !is_full && !t.core.starts_with(|c: char| c.is_uppercase()) {
+        return None;
+    }
+    if t.core.chars().all(|c| c.is_ascii_uppercase()) && !headline && t.core.len() <= 3 {
+        return None;
+    }
+    let abbr_period = !is_full && t.post.starts_with('.');
+    Some((name, abbr_period))
+}
+
+fn match_date(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    // ISO 2026-11-25 and numeric 11/25/2026 or 25/11/2026.
+    if let Some(w) = numeric_date(t.core) {
+        return Some(Match::plain(w, 1));
+    }
+    // Weekday abbreviation before a date: "Tue., Nov. 25".
+    // Month first: "Nov. 25, 2026", "November 25", "Nov. 2026".
+    if let Some((name, abbr_period)) = month_tok(t, cx.headline) {
+        if abbr_period && t.post.len() > 1 {
+            return None;
+        }
+        if !abbr_period && !t.post.is_empty() {
+            return None;
+        }
+        let d = cx.tok(i + 1);
+        if let Some(day) = day_of(d.core) {
+            if year_of(d.core).is_none() {
+                let mut w = format!("{name} {}", ordinal_of(&day.to_string()));
+                let y = cx.tok(i + 2);
+                if d.post == "," {
+                    if let Some(yv) = year_of(y.core) {
+                        w.push_str(", ");
+                        w.push_str(&year_words(yv));
+                        return Some(Match::plain(w, 3));
+                    }
+                }
+                return Some(Match::plain(w, 2));
+            }
+        }
+        if let Some(yv) = year_of(d.core) {
+            return Some(Match::plain(format!("{name} {}", year_words(yv)), 2));
+        }
+        return None;
+    }
+    // Day first: "25 November 2026", "the 25th of November" stays with the plain rules.
+    if let Some(day) = day_of(t.core) {
+        if !t.post.is_empty() {
+            return None;
+        }
+        let m = cx.tok(i + 1);
+        let (name, abbr_period) = month_tok(m, cx.headline)?;
+        let mut w = String::new();
+        if !cx.core(i.wrapping_sub(1)).eq_ignore_ascii_case("the") || i == 0 {
+            w.push_str("the ");
+        }
+        w.push_str(&format!("{} of {name}", ordinal_of(&day.to_string())));
+        let mpost_ok = if abbr_period {
+            m.post == "."
+        } else {
+            m.post.is_empty()
+        };
+        if mpost_ok {
+            if let Some(yv) = year_of(cx.core(i + 2)) {
+                w.push_str(", ");
+                w.push_str(&year_words(yv));
+                return Some(Match::plain(w, 3));
+            }
+        }
+        let period = if abbr_period {
+            Period::Abbrev
+        } else {
+            Period::Kept
+        };
+        return Some(Match::with(w, 2, period));
+    }
+    None
+}
+
+fn numeric_date(core: &str) -> Option<String> {
+    let (sep, parts): (char, Vec<&str>) = if core.contains('-') {
+        ('-', core.split('-').collect())
+    } else if core.contains('/') {
+        ('/', core.split('/').collect())
+    } else {
+        return None;
+    };
+    if parts.len() != 3 || !parts.iter().all(|p| all_digits(p)) {
+        return None;
+    }
+    let (y, mo, d) = if sep == '-' {
+        if parts[0].len() != 4 || parts[1].len() > 2 || parts[2].len() > 2 {
+            return None;
+        }
+        (
+            year_of(parts[0])?,
+            small_value(parts[1])?,
+            small_value(parts[2])?,
+        )
+    } else {
+        if parts[2].len() != 4 || parts[0].len() > 2 || parts[1].len() > 2 {
+            return None;
+        }
+        let a = small_value(parts[0])?;
+        let b = small_value(parts[1])?;
+        let y = year_of(parts[2])?;
+        if a > 12 {
+            (y, b, a)
+        } else {
+            (y, a, b)
+        }
+    };
+    let month = tables::month_name(mo)?;
+    if !(1..=31).contains(&d) {
+        return None;
+    }
+    let day_first = sep == '/' && small_value(parts[0]).is_some_and(|a| a > 12);
+    Some(if day_first {
+        format!(
+            "the {} of {month}, {}",
+            ordinal_of(&d.to_string()),
+            year_words(y)
+        )
+    } else {
+        format!("{month} {}, {}", ordinal_of(&d.to_string()), year_words(y))
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Times
+
+fn ampm(core: &str) -> Option<&'static str> {
+    match core.to_ascii_lowercase().as_str() {
+        "a.m" | "am" => Some("A M"),
+        "p.m" | "pm" => Some("P M"),
+        _ => None,
+    }
+}
+
+/// "3:30" → "three thirty", "15:00" → "fifteen hundred", "3:05" → "three oh five".
+fn clock_words(h: &str, m: &str, with_ampm: bool) -> Option<String> {
+    if !all_digits(h) || h.len() > 2 || !all_digits(m) || m.len() != 2 {
+        return None;
+    }
+    let hv = small_value(h)?;
+    let mv = small_value(m)?;
+    if hv > 24 || mv > 59 || (with_ampm && (hv > 12 || hv == 0)) {
+        return None;
+    }
+    let hw = if hv == 0 {
+        "zero".to_string()
+    } else if h.len() == 2 && h.starts_with('0') {
+        format!("oh {}", small(hv as u64))
+    } else {
+        small(hv as u64)
+    };
+    Some(if mv == 0 {
+        if with_ampm {
+            hw
+        } else if hv == 0 {
+            "midnight".to_string()
+        } else if hv > 12 || h.starts_with('0') {
+            format!("{hw} hundred")
+        } else {
+            format!("{hw} o'clock")
+        }
+    } else if mv < 10 {
+        format!("{hw} oh {}", small(mv as u64))
+    } else {
+        format!("{hw} {}", two_digit(mv))
+    })
+}
+
+/// A time written in one token: "3:30", "3:30pm", "3pm", "10a.m", "1:02:03".
+fn time_core(core: &str) -> Option<String> {
+    let lower = core.to_ascii_lowercase();
+    let (body, suffix) = ["a.m", "p.m", "am", "pm"]
+        .iter()
+        .find_map(|s| lower.strip_suffix(s).map(|b| (b, ampm(s))))
+        .unwrap_or((&lower, None));
+    let body = &core[..body.len()];
+    if let Some(ap) = suffix {
+        if all_digits(body) {
+            let hv = small_value(body)?;
+            if !(1..=12).contains(&hv) {
+                return None;
+            }
+            return Some(format!("{} {ap}", small(hv as u64)));
+        }
+        let (h, m) = body.split_once(':').or_else(|| body.split_once('.'))?;
+        return clock_words(h, m, true).map(|w| format!("{w} {ap}"));
+    }
+    let parts: Vec<&str> = body.split(':').collect();
+    match parts.as_slice() {
+        [h, m] => clock_words(h, m, false),
+        [h, m, s]
+            if all_digits(s) && s.len() == 2 && all_digits(h) && all_digits(m) && m.len() == 2 =>
+        {
+            let sw = |x: &str| -> String {
+                match small_value(x) {
+                    Some(0) => "hundred".to_string(),
+                    Some(v) if v < 10 => format!("oh {}", small(v as u64)),
+                    Some(v) => two_digit(v),
+                    None => digit_words(x),
+                }
+            };
+            Some(
+                format!("{} {} {}", int_words(h), sw(m), sw(s))
+                    .replace(" hundred hundred", " hundred"),
+            )
+        }
+        _ => None,
+    }
+}
+
+fn match_time(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let n = cx.tok(i + 1);
+    if !t.post.is_empty() {
+        return None;
+    }
+    let ap = ampm(n.core)?;
+    let base = if let Some((h, m)) = t.core.split_once(':') {
+        clock_words(h, m, true)?
+    } else if let Some((h, m)) = t.core.split_once('.') {
+        clock_words(h, m, true)?
+    } else {
+        let hv = small_value(t.core)?;
+        if !(1..=12).contains(&hv) {
+            return None;
+        }
+        small(hv as u64)
+    };
+    let period = if n.core.contains('.') {
+        Period::Abbrev
+    } else {
+        Period::Kept
+    };
+    Some(Match::with(format!("{base} {ap}"), 2, period))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Abbreviations
+
+fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let core = t.core;
+    let has_period = t.post.starts_with('.');
+    let next = cx.tok(i + 1);
+    let prev = cx.prev(i);
+    let next_cap = is_capitalized(next.core);
+    let prev_is_name = i > 0
+        && prev.post.is_empty()
+        && (is_capitalized(prev.core) && !tables::function_word(&prev.core.to_lowercase())
+            || starts_numeric(prev.core));
+    if !has_period {
+        // British style without the period: "Mr Smith", "Dr Jones", "St Andrews".
+        if let Some(e) = tables::bare_title(core) {
+            if next_cap && !(core == "St" && prev_is_name) {
+                return Some(Match::plain(e.to_string(), 1));
+            }
+            if core == "St" && prev_is_name {
+                return Some(Match::plain("Street".to_string(), 1));
+            }
+        }
+        return None;
+    }
+    let title = |w: &str| Some(Match::with(w.to_string(), 1, Period::Title));
+    if let Some((party, st)) = core.split_once('-') {
+        if matches!(party, "D" | "R" | "I") && tables::state(st).is_some() {
+            return Some(Match::with(
+                compound_words(core, cx.near(i)),
+                1,
+                Period::Abbrev,
+            ));
+        }
+    }
+    let plain = |w: &str| Some(Match::with(w.to_string(), 1, Period::Abbrev));
+    match core {
+        "Dr" => {
+            return if next_cap || !prev_is_name {
+                title("Doctor")
+            } else {
+                plain("Drive")
+            };
+        }
+        "St" => {
+            return if prev_is_name || !next_cap {
+                plain("Street")
+            } else {
+                title("Saint")
+            };
+        }
+        "Ft" => {
+            return if starts_numeric(prev.core) {
+                plain("feet")
+            } else {
+                title("Fort")
+            };
+        }
+        "No" | "no" | "Nos" => {
+            return if starts_numeric(next.core) || next.core.starts_with('#') {
+                title(if core == "Nos" { "numbers" } else { "number" })
+            } else {
+                None
+            };
+        }
+        "e.g" => return title("for example"),
+        "i.e" => return title("that is"),
+        "E.g" => return title("For example"),
+        "I.e" => return title("That is"),
+        "a.m" | "A.M" => return plain("A M"),
+        "p.m" | "P.M" => return plain("P M"),
+        "Ph.D" | "PhD" => return plain("P H D"),
+        _ => {}
+    }
+    if let Some(wd) = tables::weekday(core) {
+        if wd != core && (starts_numeric(next.core) || tables::month(next.core).is_some()) {
+            return Some(Match::with(wd.to_string(), 1, Period::Title));
+        }
+    }
+    if prev.post.ends_with(',')
+        || i > 0 && prev.core.ends_with(['D', 'R', 'I']) && prev.core.len() == 1
+    {
+        if let Some(st) = tables::state(core) {
+            return plain(st);
+        }
+    }
+    if let Some((name, _)) = tables::month(core) {
+        if core != name && core.len() <= 4 && is_capitalized(core) {
+            return plain(name);
+        }
+    }
+    if let Some((e, kind)) = tables::abbreviation(core) {
+        // "Gen" / "Col" etc. only as titles before a name; keep plain ones anywhere.
+        return match kind {
+            AbbrKind::Title if next_cap || core.chars().all(|c| c.is_lowercase()) => title(e),
+            AbbrKind::Title => None,
+            AbbrKind::Plain => plain(e),
+        };
+    }
+    // Dotted initials: U.S., U.N., D.C., N.Y.
+    if core.contains('.') {
+        let parts: Vec<&str> = core.split('.').collect();
+        if parts
+            .iter()
+            .all(|p| (1..=2).contains(&p.chars().count()) && p.chars().all(|c| c.is_alphabetic()))
+        {
+            return plain(&characters(core));
+        }
+    }
+    // A single capital initial inside a name: "John F. Kennedy".
+    if core.chars().count() == 1 && core.chars().all(|c| c.is_uppercase()) && next_cap {
+        return plain(core);
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers with a following token: money scale words, units, percent signs, mixed fractions
+
+fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    if !t.post.is_empty() {
+        return None;
+    }
+    let n = cx.tok(i + 1);
+    // Money followed by a scale word: "$1.2 billion".
+    if let Some((cur, rest)) = currency_prefix(t.core) {
+        let _ = cur;
+        if let Some(scale) = tables::scale_word(n.core) {
+            if n.core.len() > 3 || n.core == "bn" || n.core == "mn" || n.core == "tn" {
+                if rest
+                    .chars()
+                    .all(|ch| ch.is_ascii_digit() || matches!(ch, '.' | ',' | '-' | '\u{2013}'))
+                {
+                    let adj = cx.adjectival(i, i + 1);
+                    return money_words(t.core, Some(scale), adj).map(|w| Match::plain(w, 2));
+                }
+            }
+        }
+        return None;
+    }
+    let num = parse_num(t.core)?;
+    // "5 %"
+    if n.core == "%" || n.core.is_empty() && n.pre.is_empty() && n.post.starts_with('%') {
+        return Some(Match::plain(format!("{} percent", num_words(&num)), 2));
+    }
+    // "2 1/2"
+    if num.is_plain_int() && !num.int.is_empty() {
+        if let Some((a, b)) = n.core.split_once('/') {
+            if all_digits(a) && all_digits(b) && a.len() <= 2 && b.len() <= 2 {
+                let av = small_value(a)?;
+                let bv = small_value(b)?;
+                if av < bv && bv > 1 {
+                    let f = if av == 1 {
+                        fraction_words(a, b).replacen("one ", "a ", 1)
+                    } else {
+                        fraction_words(a, b)
+                    };
+                    return Some(Match::plain(format!("{} and {f}", num_words(&num)), 2));
+                }
+            }
+        }
+    }
+    // "5 sq mi", "5 sq. km"
+    if n.core == "sq" {
+        let u = cx.tok(i + 2);
+        if let Some((sg, pl)) = tables::square_unit(u.core) {
+            if n.post.is_empty() || n.post == "." {
+                let w = format!("{} {}", num_words(&num), if num.is_one() { sg } else { pl });
+                let period = if u.post.starts_with('.') && u.core.len() <= 2 {
+                    Period::Abbrev
+                } else {
+                    Period::Kept
+                };
+                return Some(Match::with(w, 3, period));
+            }
+        }
+    }
+    // "5 km", "30 °C"
+    if !matches!(
+        n.core,
+        "p" | "l" | "L" | "in" | "cc" | "°" | "min" | "g" | "m"
+    ) || n.core == "m" && !num.int.is_empty()
+    {
+        if let Some((sg, pl)) = tables::unit(n.core) {
+            let sing = num.is_one() || cx.adjectival(i, i + 1);
+            let w = format!("{} {}", num_words(&num), if sing { sg } else { pl });
+            let period = if n.post.starts_with('.') && n.core.len() <= 3 {
+                Period::Abbrev
+            } else {
+                Period::Kept
+            };
+            return Some(Match::with(w, 2, period));
+        }
+    }
+    if n.core == "°" || n.core == "º" {
+        return Some(Match::plain(
+            format!(
+                "{} {}",
+                num_words(&num),
+                if num.is_one() { "degree" } else { "degrees" }
+            ),
+            2,
+        ));
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roman numerals
+
+fn roman_value(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 15 {
+        return None;
+    }
+    let val = |c: char| match c {
+        'I' => 1,
+        'V' => 5,
+        'X' => 10,
+        'L' => 50,
+        'C' => 100,
+        'D' => 500,
+        'M' => 1000,
+        _ => 0,
+    };
+    let cs: Vec<u32> = s.chars().map(val).collect();
+    if cs.contains(&0) {
+        return None;
+    }
+    // Signed: a subtractive pair makes the running total dip below zero transiently.
+    let mut t: i64 = 0;
+    for (k, &v) in cs.iter().enumerate() {
+        if cs.get(k + 1).is_some_and(|&n| n > v) {
+            t -= v as i64
+        } else {
+            t += v as i64
+        }
+    }
+    if !(1..=3999).contains(&t) {
+        return None;
+    }
+    let t = t as u32;
+    (to_roman(t) == s).then_some(t)
+}
+
+fn to_roman(mut n: u32) -> String {
+    const T: [(u32, &str); 13] = [
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ];
+    let mut s = String::new();
+    for (v, r) in T {
+        while n >= v {
+            s.push_str(r);
+            n -= v;
+        }
+    }
+    s
+}
+
+fn match_roman(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let (body, poss) = match t.core.strip_suffix("'s") {
+        Some(b) => (b, "'s"),
+        None => (t.core, ""),
+    };
+    let v = roman_value(body)?;
+    if i == 0 {
+        return None;
+    }
+    let prev = cx.prev(i);
+    if !prev.post.is_empty() {
+        return None;
+    }
+    let pl = prev.core.to_lowercase();
+    let cardinal_cue = tables::roman_cardinal_cue(&pl);
+    let regnal = tables::regnal_cue(&pl)
+        || (is_capitalized(prev.core)
+            && body.len() >= 2
+            && body.chars().all(|c| matches!(c, 'I' | 'V' | 'X'))
+            && !tables::function_word(&pl)
+            && !prev.core.chars().all(|c| c.is_uppercase())
+            || cx.headline && tables::regnal_cue(&pl));
+    if body == "I" && !cardinal_cue && !tables::regnal_cue(&pl) {
+        return None;
+    }
+    if tables::caps_word_not_numeral(body) && !cardinal_cue && !tables::regnal_cue(&pl) {
+        return None;
+    }
+    let w = if cardinal_cue {
+        cap_first(&small(v as u64))
+    } else if regnal && is_capitalized(prev.core) {
+        format!("the {}", cap_first(&ordinal_of(&v.to_string())))
+    } else {
+        return None;
+    };
+    Some(Match::plain(format!("{w}{poss}"), 1))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-token rules
+
+#[derive(Clone, Copy, Default)]
+struct Near<'a> {
+    prev: &'a str,
+    post: &'a str,
+    next: &'a str,
+    headline: bool,
+    /// Part of a hyphenated compound ("10-km"): units read singular.
+    compound: bool,
+}
+
+impl<'a> Near<'a> {
+    fn inner(self) -> Near<'a> {
+        Near {
+            prev: "",
+            post: "",
+            next: "",
+            headline: self.headline,
+            compound: true,
+        }
+    }
+}
+
+/// Words for one token's core (no surrounding punctuation). Always returns something speakable.
+fn core_words(c: &str, near: Near) -> String {
+    if c.is_empty() {
+        return String::new();
+    }
+    // Fast path: ordinary lower-case words.
+    if c.bytes().all(|b| b.is_ascii_lowercase() || b == b'\'') {
+        return c.to_string();
+    }
+    if let Some(w) = web_words(c, near) {
+        return w;
+    }
+    if let Some(w) = symbol_word(c) {
+        return w.to_string();
+    }
+    if let Some(w) = money_words(c, None, near.compound) {
+        return w;
+    }
+    if let Some(w) = percent_words(c) {
+        return w;
+    }
+    if let Some(w) = decade(c) {
+        return w;
+    }
+    if let Some(base) = c.strip_suffix("'s") {
+        if let Some(n) = parse_num(base) {
+            return format!("{}'s", number_words(&n, near));
+        }
+    }
+    if let Some(d) = ordinal_digits(c) {
+        return ordinal_of(&d);
+    }
+    if let Some(w) = time_core(c) {
+        return w;
+    }
+    if let Some((a, b)) = c.split_once(':') {
+        if all_digits(a) && all_digits(b) && a.len() <= 3 && b.len() <= 3 {
+            return format!("{} to {}", int_words(a), int_words(b));
+        }
+    }
+    if let Some(w) = numeric_date(c) {
+        return w;
+    }
+    if let Some(w) = slash_words(c, near) {
+        return w;
+    }
+    if let Some(n) = parse_num(c) {
+        return number_words(&n, near);
+    }
+    if let Some(w) = number_with_suffix(c, near) {
+        return w;
+    }
+    if let Some(w) = prefixed_symbol(c, near) {
+        return w;
+    }
+    if c.contains(['-', '\u{2013}']) {
+        return compound_words(c, near);
+    }
+    if c.contains(['&', '+', '=', '×', '@', '#', '%', '~', '<', '>', '±']) {
+        return mixed_symbol_words(c, near);
+    }
+    word_words(c, near)
+}
+
+fn symbol_word(c: &str) -> Option<&'static str> {
+    Some(match c {
+        "&" | "&amp;" => "and",
+        "+" => "plus",
+        "=" => "equals",
+        "%" => "percent",
+        "@" => "at",
+        "°" | "º" => "degrees",
+        "$" => "dollars",
+        "€" => "euros",
+        "£" => "pounds",
+        "¥" => "yen",
+        "→" | "->" => "to",
+        "±" => "plus or minus",
+        "§" => "section",
+        "©" => "copyright",
+        "~" | "*" | "^" | "™" | "®" | "_" | "†" | "‡" | "<" | ">" | "#" | "##" | "###" => "",
+        _ => return None,
+    })
+}
+
+/// A plain number in running text: a year when the context says so, else a cardinal.
+fn number_words(n: &Num, near: Near) -> String {
+    if n.is_plain_int() && !n.grouped && n.int.len() == 4 {
+        if let Some(v) = year_of(&n.int) {
+            if is_year(v, near) {
+                return year_words(v);
+            }
+        }
+    }
+    num_words(n)
+}
+
+fn is_year(v: u32, near: Near) -> bool {
+    let prev = near.prev.trim_end_matches('.').to_lowercase();
+    let next = near.next.to_lowercase();
+    if tables::month(near.prev).is_some() && is_capitalized(near.prev) {
+        return true;
+    }
+    if near.post.is_empty() && (tables::count_noun(&next) || tables::unit(near.next).is_some()) {
+        return false;
+    }
+    if tables::count_cue(&prev) {
+        return false;
+    }
+    if tables::year_cue(&prev) {
+        return true;
+    }
+    v >= 1100
+}
+
+/// Ordinal digits from "1st", "22nd", "24th", "1,000th".
+fn ordinal_digits(c: &str) -> Option<String> {
+    let lower = c.to_ascii_lowercase();
+    let body = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|s| lower.strip_suffix(s))?;
+    let n = parse_num(body)?;
+    (n.is_plain_int() && !n.int.is_empty()).then_some(n.int)
+}
+
+/// "1990s" / "1990's" / "'90s" / "90s" / "100s".
+fn decade(c: &str) -> Option<String> {
+    let body = c.strip_suffix("'s").or_else(|| c.strip_suffix('s'))?;
+    if let Some(two) = body.strip_prefix('\'') {
+        if two.len() == 2 && all_digits(two) {
+            let v = small_value(two)?;
+            return Some(if v == 0 {
+                "two thousands".to_string()
+            } else {
+                pluralize_last(&two_digit(v))
+            });
+        }
+        return None;
+    }
+    let n = parse_num(body)?;
+    if !n.is_plain_int() || n.int.is_empty() {
+        return None;
+    }
+    if !n.grouped && n.int.len() == 4 && n.int.ends_with('0') {
+        let v = year_of(&n.int)?;
+        if v >= 1100 {
+            return Some(decade_words(v));
+        }
+    }
+    if n.int.len() == 2 && n.int.ends_with('0') && !n.int.starts_with('0') {
+        let v = small_value(&n.int)?;
+        return Some(pluralize_last(&two_digit(v)));
+    }
+    let w = int_words(&n.int);
+    for scale in ["hundred", "thousand", "million", "billion"] {
+        if w == format!("one {scale}") {
+            return Some(format!("{scale}s"));
+        }
+    }
+    w.ends_with(['y', 'd']).then(|| pluralize_last(&w))
+}
+
+struct Currency {
+    singular: &'static str,
+    plural: &'static str,
+    sub: Option<(&'static str, &'static str)>,
+}
+
+fn currency_prefix(c: &str) -> Option<(Currency, &str)> {
+    const CUR: &[(&str, &str, &str, Option<(&str, &str)>)] = &[
+        ("US$", "U S dollar", "U S dollars", Some(("cent", "cents"))),
+        (
+            "C$",
+            "Canadian dollar",
+            "Canadian dollars",
+            Some(("cent", "cents")),
+        ),
+        (
+            "A$",
+            "Australian dollar",
+            "Australian dollars",
+            Some(("cent", "cents")),
+        ),
+        (
+            "NZ$",
+            "New Zealand dollar",
+            "New Zealand dollars",
+            Some(("cent", "cents")),
+        ),
+        (
+            "HK$",
+            "Hong Kong dollar",
+            "Hong Kong dollars",
+            Some(("cent", "cents")),
+        ),
+        ("R$", "real", "reais", None),
+        ("$", "dollar", "dollars", Some(("cent", "cents"))),
+        ("£", "pound", "pounds", Some(("penny", "pence"))),
+        ("€", "euro", "euros", Some(("cent", "cents"))),
+        ("¥", "yen", "yen", None),
+        ("₹", "rupee", "rupees", None),
+        ("₩", "won", "won", None),
+        ("₽", "ruble", "rubles", None),
+        ("₪", "shekel", "shekels", None),
+        ("₺", "lira", "lira", None),
+    ];
+    for (p, s, pl, sub) in CUR {
+        if let Some(rest) = c.strip_prefix(p) {
+            if rest.starts_with(|ch: char| ch.is_ascii_digit() || ch == '.') {
+                return Some((
+                    Currency {
+                        singular: s,
+                        plural: pl,
+                        sub: *sub,
+                    },
+                    rest,
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Split "1.2bn-a-year" into ("1.2", "bn-a-year").
+fn split_numeric_prefix(s: &str) -> (&str, &str) {
+    let end = s
+        .char_indices()
+        .find(|&(_, ch)| !(ch.is_ascii_digit() || ch == ',' || ch == '.'))
+        .map_or(s.len(), |(k, _)| k);
+    let mut end = end;
+    while end > 0 && s[..end].ends_with(['.', ',']) {
+        end -= 1;
+    }
+    (&s[..end], &s[end..])
+}
+
+fn amount_words(num: &Num, cur: &Currency) -> String {
+    if let (Some(f), Some((sub_sg, sub_pl))) = (&num.frac, cur.sub) {
+        if f.len() <= 2 {
+            let cents_s = if f.len() == 1 {
+                format!("{f}0")
+            } else {
+                f.clone()
+            };
+            let cents = small_value(&cents_s).unwrap_or(0);
+            let whole = Num {
+                frac: None,
+                ..num.clone()
+            };
+            let whole_zero = num.int.trim_start_matches('0').is_empty();
+            let unit = if whole.is_one() {
+                cur.singular
+            } else {
+                cur.plural
+            };
+            let sub = if cents == 1 { sub_sg } else { sub_pl };
+            let minus = if num.neg { "minus " } else { "" };
+            return if whole_zero && cents > 0 {
+                format!("{minus}{} {sub}", small(cents as u64))
+            } else if cents == 0 {
+                format!("{} {unit}", num_words(&whole))
+            } else {
+                format!(
+                    "{} {unit} and {} {sub}",
+                    num_words(&whole),
+                    small(cents as u64)
+                )
+            };
+        }
+    }
+    let unit = if num.is_one() {
+        cur.singular
+    } else {
+        cur.plural
+    };
+    format!("{} {unit}", num_words(num))
+}
+
+/// "$5", "$0.50", "$3.25", "€3m", "$1.2bn", "$5-10", "$20-a-month".
+fn money_words(c: &str, ext_scale: Option<&'static str>, adj: bool) -> Option<String> {
+    let (neg, c) = match c.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, c),
+    };
+    let (mut cur, rest) = currency_prefix(c)?;
+    if adj {
+        cur.plural = cur.singular;
+    }
+    let (numpart, tail) = split_numeric_prefix(rest);
+    let mut num = parse_num(numpart)?;
+    num.neg = neg;
+    let minus = if neg { "minus " } else { "" };
+    let (scale, tail) = scale_suffix(tail);
+    let scale = scale.or(ext_scale);
+    if let Some(range_rest) = tail.strip_prefix(['-', '\u{2013}']) {
+        let range_rest = currency_prefix(range_rest).map_or(range_rest, |(_, r)| r);
+        let (n2s, tail2) = split_numeric_prefix(range_rest);
+        if let Some(n2) = parse_num(n2s) {
+            let (scale2, tail2) = scale_suffix(tail2);
+            let scale = scale2.or(scale).or(ext_scale);
+            let s = scale.map(|s| format!(" {s}")).unwrap_or_default();
+            let mut w = format!(
+                "{minus}{} to {}{s} {}",
+                num_words(&num),
+                num_words(&n2),
+                cur.plural
+            );
+            w.push_str(&compound_tail(tail2));
+            return Some(w);
+        }
+        // "$5-million", "$20-a-month"
+        if let (None, (Some(sc), t2)) = (scale, scale_suffix(range_rest)) {
+            if t2.is_empty() || t2.starts_with('-') {
+                let mut w = format!("{minus}{} {sc} {}", num_words(&num), cur.plural);
+                w.push_str(&compound_tail(t2));
+                return Some(w);
+            }
+        }
+    }
+    let mut w = match scale {
+        Some(s) => format!("{minus}{} {s} {}", num_words(&num), cur.plural),
+        None => amount_words(&num, &cur),
+    };
+    w.push_str(&compound_tail(tail));
+    Some(w)
+}
+
+/// Leading scale suffix such as "bn", "m", "k", "million".
+fn scale_suffix(t: &str) -> (Option<&'static str>, &str) {
+    let end = t
+        .char_indices()
+        .find(|&(_, c)| !c.is_alphabetic())
+        .map_or(t.len(), |(k, _)| k);
+    let (w, rest) = t.split_at(end);
+    match tables::scale_word(w) {
+        Some(s) => (Some(s), rest),
+        None => (None, t),
+    }
+}
+
+/// The remainder of a compound after the numeric part, "-a-month" → " a month".
+fn compound_tail(t: &str) -> String {
+    let mut s = String::new();
+    for part in t.split(['-', '\u{2013}']).filter(|p| !p.is_empty()) {
+        s.push(' ');
+        s.push_str(&core_words(part, Near::default().inner()));
+    }
+    s
+}
+
+/// "5%", "3.5%", "5-10%", "+2%".
+fn percent_words(c: &str) -> Option<String> {
+    let body = c.strip_suffix('%')?;
+    if let Some(n) = parse_num(body) {
+        return Some(format!("{} percent", num_words(&n)));
+    }
+    let (a, b) = body.split_once(['-', '\u{2013}'])?;
+    let b = b.strip_suffix('%').unwrap_or(b);
+    let (na, nb) = (parse_num(a)?, parse_num(b)?);
+    Some(format!("{} to {} percent", num_words(&na), num_words(&nb)))
+}
+
+/// Fractions and other slash forms: "1/2", "3/4", "24/7", "9/11", "2023/24", "and/or".
+fn slash_words(c: &str, near: Near) -> Option<String> {
+    let (a, b) = c.split_once('/')?;
+    if b.contains('/') {
+        return None;
+    }
+    if all_digits(a) && all_digits(b) {
+        match c {
+            "24/7" => return Some("twenty-four seven".into()),
+            "9/11" => return Some("nine eleven".into()),
+            _ => {}
+        }
+        let av = small_value(a);
+        let bv = small_value(b);
+        if let (Some(y), Some(_)) = (year_of(a), bv) {
+            if b.len() == 2 || b.len() == 4 {
+                let second = if b.len() == 4 {
+                    year_of(b).map(year_words).unwrap_or_else(|| int_words(b))
+                } else {
+                    two_digit(bv.unwrap_or(0))
+                };
+                return Some(format!("{} to {second}", year_words(y)));
+            }
+        }
+        if let (Some(_), Some(d)) = (av, bv) {
+            if d > 0 && d <= 100 && a.len() <= 3 {
+                return Some(fraction_words(a, b));
+            }
+        }
+        return Some(format!(
+            "{} over {}",
+            num_words(&parse_num(a)?),
+            num_words(&parse_num(b)?)
+        ));
+    }
+    if let Some((sg, pl)) = tables::unit(c) {
+        return Some(if near.compound { sg } else { pl }.to_string());
+    }
+    match c {
+        "and/or" => return Some("and or".into()),
+        "y/y" | "Y/Y" | "yoy" => return Some("year on year".into()),
+        "q/q" | "Q/Q" => return Some("quarter on quarter".into()),
+        "m/m" | "M/M" => return Some("month on month".into()),
+        "w/" => return Some("with".into()),
+        "w/o" => return Some("without".into()),
+        "c/o" => return Some("care of".into()),
+        _ => {}
+    }
+    if a.is_empty() || b.is_empty() {
+        return Some(format!(
+            "{} {}",
+            core_words(a, near.inner()),
+            core_words(b, near.inner())
+        ));
+    }
+    let inner = near.inner();
+    let join = if a.chars().all(|ch| ch.is_lowercase()) && b.chars().all(|ch| ch.is_lowercase()) {
+        "or"
+    } else {
+        "slash"
+    };
+    Some(format!(
+        "{} {join} {}",
+        core_words(a, inner),
+        core_words(b, inner)
+    ))
+}
+
+/// Number glued to a unit or suffix: "5km", "30°C", "10x", "5bn", "100m", "50p", "5G".
+fn number_with_suffix(c: &str, near: Near) -> Option<String> {
+    let (sign, body) = match c.strip_prefix('-') {
+        Some(b) => ("-", b),
+        None => ("", c),
+    };
+    if !body.starts_with(|ch: char| ch.is_ascii_digit() || ch == '.') {
+        return None;
+    }
+    let (numpart, suffix) = split_numeric_prefix(body);
+    if suffix.is_empty() || numpart.is_empty() {
+        return None;
+    }
+    let mut num = parse_num(numpart)?;
+    num.neg = sign == "-";
+    let nw = num_words(&num);
+    if let Some((sg, pl)) = tables::unit(suffix) {
+        if suffix == "m" && tables::count_noun(&near.next.to_lowercase()) {
+            return Some(format!("{nw} million"));
+        }
+        let u = if num.is_one() || near.compound {
+            sg
+        } else {
+            pl
+        };
+        return Some(format!("{nw} {u}"));
+    }
+    if let Some(s) = tables::scale_word(suffix) {
+        return Some(format!("{nw} {s}"));
+    }
+    match suffix {
+        "x" | "×" => return Some(format!("{nw} times")),
+        "+" => return Some(format!("{nw} plus")),
+        _ => {}
+    }
+    None
+}
+
+/// Symbols in front of a number: "+3", "~50", "<5", ">50", "#1", "±2".
+fn prefixed_symbol(c: &str, near: Near) -> Option<String> {
+    let (w, rest) = if let Some(r) = c.strip_prefix('~') {
+        ("about", r)
+    } else if let Some(r) = c.strip_prefix('<') {
+        ("less than", r)
+    } else if let Some(r) = c.strip_prefix('>') {
+        ("more than", r)
+    } else if let Some(r) = c.strip_prefix('±') {
+        ("plus or minus", r)
+    } else if let Some(r) = c.strip_prefix('+') {
+        ("plus", r)
+    } else if let Some(r) = c.strip_prefix('#') {
+        if r.starts_with(|ch: char| ch.is_ascii_digit()) {
+            ("number", r)
+        } else {
+            return None;
+        }
+    } else {
+        return None;
+    };
+    if !starts_numeric(rest) && !rest.starts_with('.') {
+        return None;
+    }
+    Some(format!("{w} {}", core_words(rest, near)))
+}
+
+/// Hyphen and en-dash compounds: ranges ("5-10", "2020–2024"), party labels ("D-Calif"), and
+/// compounds with numbers ("600,000-soldier", "3-year-old", "COVID-19").
+fn compound_words(c: &str, near: Near) -> String {
+    if let Some(neg) = c.strip_prefix('-') {
+        if starts_numeric(neg) {
+            let inner = core_words(neg, near);
+            return format!("minus {inner}");
+        }
+    }
+    let parts: Vec<&str> = c.split(['-', '\u{2013}']).collect();
+    if parts.len() == 2 {
+        let (a, b) = (parts[0], parts[1]);
+        let na = parse_num(a);
+        if let Some(na) = &na {
+            if starts_numeric(b) {
+                let ya = if na.is_plain_int() && !na.grouped {
+                    year_of(a)
+                } else {
+                    None
+                };
+                if let Some(ya) = ya.filter(|&y| y >= 1100) {
+                    if b.len() == 2 && all_digits(b) {
+                        let bv = small_value(b).unwrap_or(0);
+                        let bw = if bv < 10 {
+                            format!("oh {}", small(bv as u64))
+                        } else {
+                            two_digit(bv)
+                        };
+                        return format!("{} to {bw}", year_words(ya));
+                    }
+                    if let Some(yb) = year_of(b) {
+                        return format!("{} to {}", year_words(ya), year_words(yb));
+                    }
+                }
+                return format!("{} to {}", num_words(na), core_words(b, near));
+            }
+        }
+        if matches!(a, "D" | "R" | "I") {
+            let b_core = b.trim_end_matches('.');
+            let st = tables::state(b_core).map(str::to_string).or_else(|| {
+                (is_capitalized(b)
+                    && b.chars().all(|ch| ch.is_alphabetic() || ch == '.')
+                    && b.len() > 2)
+                    .then(|| b.to_string())
+            });
+            if let Some(st) = st {
+                let party = match a {
+                    "D" => "Democrat",
+                    "R" => "Republican",
+                    _ => "Independent",
+                };
+                return format!("{party} of {st}");
+            }
+        }
+    }
+    let inner = near.inner();
+    let mut words: Vec<String> = Vec::with_capacity(parts.len());
+    let mut spaced = false;
+    for (k, p) in parts.iter().enumerate() {
+        if p.is_empty() {
+            continue;
+        }
+        let prev_numeric = k > 0 && starts_numeric(parts[k - 1]);
+        let w = if prev_numeric {
+            match tables::unit(p) {
+                Some((sg, _)) if p.len() > 1 || *p == "m" => sg.to_string(),
+                _ => core_words(p, inner),
+            }
+        } else {
+            core_words(p, inner)
+        };
+        if p.starts_with(|ch: char| ch.is_ascii_digit()) || w.contains(' ') {
+            spaced = true;
+        }
+        words.push(w);
+    }
+    words.retain(|w| !w.is_empty());
+    words.join(if spaced { " " } else { "-" })
+}
+
+/// Tokens with embedded symbols: "AT&T", "R&D", "C++", "OPEC+", "2+2", "x=y".
+fn mixed_symbol_words(c: &str, near: Near) -> String {
+    let inner = near.inner();
+    let mut out: Vec<String> = Vec::new();
+    let mut buf = String::new();
+    for ch in c.chars() {
+        let sym = match ch {
+            '&' => Some("and"),
+            '+' => Some("plus"),
+            '=' => Some("equals"),
+            '×' => Some("times"),
+            '@' => Some("at"),
+            '#' => Some(""),
+            '%' => Some("percent"),
+            '~' | '<' | '>' => Some(""),
+            '±' => Some("plus or minus"),
+            _ => None,
+        };
+        match sym {
+            Some(s) => {
+                if !buf.is_empty() {
+                    out.push(symbol_part(&buf, inner));
+                    buf.clear();
+                }
+                if !s.is_empty() {
+                    out.push(s.to_string());
+                }
+            }
+            None => buf.push(ch),
+        }
+    }
+    if !buf.is_empty() {
+        out.push(symbol_part(&buf, inner));
+    }
+    out.retain(|w| !w.is_empty());
+    out.join(" ")
+}
+
+/// One side of "AT&T" / "R&D": short capitals are letters even when they spell a word.
+fn symbol_part(p: &str, near: Near) -> String {
+    if p.chars().count() <= 3
+        && p.chars().all(|c| c.is_ascii_uppercase())
+        && !tables::word_acronym(p)
+    {
+        return spell(p);
+    }
+    core_words(p, near)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Words, acronyms and mixed letter-digit tokens
+
+fn has_vowel(s: &str) -> bool {
+    s.chars().any(|c| matches!(c, 'A' | 'E' | 'I' | 'O' | 'U'))
+}
+
+fn spell(up: &str) -> String {
+    characters(up)
+}
+
+/// Common short English words that stay words when written in capitals.
+fn caps_plain_word(up: &str) -> bool {
+    const W: &[&str] = &[
+        "NOT", "THE", "AND", "YES", "NO", "ALL", "BIG", "NEW", "NOW", "WAR", "OUT", "OFF", "WHY",
+        "HOW", "YOU", "ARE", "WAS", "HIS", "HER", "OUR", "CAN", "DID", "GET", "GOT", "HAS", "HAD",
+        "ONE", "TWO", "TEN", "BAD", "SAD", "MAD", "TOP", "END", "DAY", "WAY", "SAY", "SEE", "LET",
+        "FOR", "BUT", "NOR", "YET", "SO", "TO", "DO", "GO", "BE", "WE", "HE", "ME", "MY", "OF",
+        "IN", "ON", "BY", "UP", "OR", "IF", "IS", "AS", "AN", "OH", "HI", "WOW", "SHE", "HIM",
+        "ITS", "AT", "ANY", "OLD", "MAN", "GUN", "KEY", "OWN", "SIR", "BOY", "TAX", "LAW", "JOB",
+        "WIN", "HOT", "RED", "MIX", "DID", "LID", "MID", "DIM",
+    ];
+    W.contains(&up)
+}
+
+fn acronym_words(up: &str, suffix: &str, near: Near) -> String {
+    if up == "OK" {
+        return format!("okay{suffix}");
+    }
+    if tables::word_acronym(up) {
+        return format!("{}{}", title_case(up), suffix);
+    }
+    let spelled_suffix = if suffix == "s" { "'s" } else { suffix };
+    if near.headline {
+        if up == "US" {
+            const PRON: &[&str] = &[
+                "LET", "LETS", "TELL", "TELLS", "TOLD", "HELP", "HELPS", "JOIN", "JOINS", "GIVE",
+                "GIVES", "SHOW", "SHOWS", "FOR", "WITH", "TO", "ABOUT", "AMONG", "ALL", "WITHOUT",
+                "FROM", "AGAINST", "ASK", "ASKS", "CALL", "SEND", "OF", "SAVE", "LEAVE", "TAKE",
+            ];
+            if PRON.contains(
+                &near
+                    .prev
+                    .trim_end_matches(['.', ','])
+                    .to_uppercase()
+                    .as_str(),
+            ) {
+                return format!("us{suffix}");
+            }
+            return format!("{}{spelled_suffix}", spell(up));
+        }
+        if tables::spelled_acronym(up)
+            || tables::spelled_acronym(&format!("{up}{}", suffix.to_uppercase()))
+        {
+            return format!("{}{spelled_suffix}", spell(up));
+        }
+        if up.len() >= 2 && !has_vowel(up) && !up.contains('Y') {
+            return format!("{}{spelled_suffix}", spell(up));
+        }
+        return format!("{}{}", up.to_lowercase(), suffix);
+    }
+    if caps_plain_word(up) && suffix.is_empty() {
+        return up.to_lowercase();
+    }
+    if tables::spelled_acronym(up) || up.chars().count() <= 3 || !has_vowel(up) {
+        return format!("{}{spelled_suffix}", spell(up));
+    }
+    format!("{up}{suffix}")
+}
+
+/// Split a run of letters at camel-case boundaries: "BlackLivesMatter" → Black Lives Matter,
+/// "BBCWorld" → BBC World.
+fn camel_split(s: &str) -> Vec<&str> {
+    let cs: Vec<(usize, char)> = s.char_indices().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for k in 1..cs.len() {
+        let (pos, c) = cs[k];
+        let p = cs[k - 1].1;
+        let next_lower = cs.get(k + 1).is_some_and(|&(_, n)| n.is_lowercase());
+        let boundary = (p.is_lowercase() && c.is_uppercase())
+            || (p.is_uppercase() && c.is_uppercase() && next_lower)
+            || (is_wordish(p) != is_wordish(c));
+        if boundary {
+            out.push(&s[start..pos]);
+            start = pos;
+        }
+    }
+    out.push(&s[start..]);
+    out.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+fn is_wordish(c: char) -> bool {
+    c.is_alphabetic() || c == '\''
+}
+
+fn word_words(c: &str, near: Near) -> String {
+    // Dotted forms without the final period ("U.S-based" parts, "e.g" inside compounds).
+    if c.contains('.') {
+        let t = c.trim_matches('.');
+        match t {
+            "e.g" => return "for example".into(),
+            "i.e" => return "that is".into(),
+            "a.m" | "A.M" => return "A M".into(),
+            "p.m" | "P.M" => return "P M".into(),
+            _ => {}
+        }
+        let parts: Vec<&str> = t.split('.').collect();
+        if parts
+            .iter()
+            .all(|p| (1..=2).contains(&p.chars().count()) && p.chars().all(char::is_alphabetic))
+        {
+            return characters(t);
+        }
+        // Otherwise read the pieces ("No.1" → number one, "end.The" → end. The).
+        let inner = near.inner();
+        return parts
+            .iter()
+            .map(|p| core_words(p, inner))
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    if c.contains('/') {
+        if let Some(w) = slash_words(c, near) {
+            return w;
+        }
+    }
+    let (base, suffix) = if let Some(b) = c.strip_suffix("'s") {
+        (b, "'s")
+    } else if let Some(b) = c.strip_suffix('\'') {
+        (b, "'")
+    } else {
+        (c, "")
+    };
+    let letters_only = !base.is_empty() && base.chars().all(|ch| ch.is_alphabetic() || ch == '\'');
+    if letters_only {
+        let caps = base.chars().all(|ch| ch.is_uppercase());
+        if caps && base.chars().count() >= 2 {
+            return acronym_words(base, suffix, near);
+        }
+        // Plural acronyms: "CEOs", "NGOs", "MPs".
+        if let Some(b) = base.strip_suffix('s') {
+            if b.chars().count() >= 2
+                && b.chars().all(|ch| ch.is_ascii_uppercase())
+                && suffix.is_empty()
+            {
+                return acronym_words(b, "s", near);
+            }
+        }
+        if base == "PhD" {
+            return format!("P H D{suffix}");
+        }
+        return c.to_string();
+    }
+    // Letters mixed with digits or other characters: "G7", "MH17", "H5N1", "4x4", "3D".
+    mixed_alnum_words(c, near)
+}
+
+/// A run of letters (no digits or symbols) as spoken; never recurses into other rules.
+fn letter_run_words(p: &str, near: Near) -> String {
+    let (base, suffix) = match p.strip_suffix("'s") {
+        Some(b) => (b, "'s"),
+        None => (p, ""),
+    };
+    if base.chars().count() >= 2 && base.chars().all(|c| c.is_uppercase()) {
+        return acronym_words(base, suffix, near);
+    }
+    p.to_string()
+}
+
+fn mixed_alnum_words(c: &str, near: Near) -> String {
+    let inner = near.inner();
+    let mut runs: Vec<(bool, &str)> = Vec::new(); // (is_digit_run, text)
+    let mut start = 0;
+    let mut cur: Option<u8> = None; // 0 = digits, 1 = letters/apostrophe, 2 = other
+    for (k, ch) in c.char_indices() {
+        let kind = if ch.is_ascii_digit() || (ch == ',' || ch == '.') && cur == Some(0) {
+            0
+        } else if ch.is_alphabetic() && !ch.is_numeric() || ch == '\'' {
+            1
+        } else {
+            2
+        };
+        if cur.is_some_and(|k0| k0 != kind) {
+            let seg = &c[start..k];
+            if cur != Some(2) {
+                runs.push((cur == Some(0), seg));
+            }
+            start = k;
+        }
+        cur = Some(kind);
+    }
+    if cur.is_some_and(|k| k != 2) {
+        runs.push((cur == Some(0), &c[start..]));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (k, &(is_digit, seg)) in runs.iter().enumerate() {
+        if is_digit {
+            let seg = seg.trim_end_matches(['.', ',']);
+            out.push(match parse_num(seg) {
+                Some(n) => num_words(&n),
+                None => digit_words(seg),
+            });
+        } else {
+            let prev_digit = k > 0 && runs[k - 1].0;
+            let next_digit = runs.get(k + 1).is_some_and(|r| r.0);
+            if prev_digit && next_digit && (seg == "x" || seg == "X") {
+                out.push("by".into());
+            } else if prev_digit && seg == "x" {
+                out.push("times".into());
+            } else if seg.chars().all(|ch| ch.is_uppercase())
+                && seg.chars().count() <= 3
+                && !tables::word_acronym(seg)
+            {
+                out.push(spell(seg));
+            } else {
+                for p in camel_split(seg) {
+                    out.push(letter_run_words(p, inner));
+                }
+            }
+        }
+    }
+    out.retain(|w| !w.is_empty());
+    out.join(" ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Web and social
+
+fn web_words(c: &str, near: Near) -> Option<String> {
+    let lower = c.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.") {
+        return Some(url_words(c));
+    }
+    if let Some((local, domain)) = c.split_once('@') {
+        if !local.is_empty() && looks_like_domain(domain) {
+            return Some(format!("{} at {}", email_local(local), host_words(domain)));
+        }
+        if local.is_empty() && domain.starts_with(|ch: char| ch.is_alphanumeric() || ch == '_') {
+            return Some(format!("at {}", handle_words(domain, near)));
+        }
+        return None;
+    }
+    if let Some(tag) = c.strip_prefix('#') {
+        if tag.starts_with(|ch: char| ch.is_alphabetic()) {
+            return Some(format!("hashtag {}", handle_words(tag, near)));
+        }
+        return None;
+    }
+    let host = c.split('/').next().unwrap_or(c);
+    if looks_like_domain(host) {
+        return Some(url_words(c));
+    }
+    None
+}
+
+fn looks_like_domain(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    if labels.len() < 2 || !host.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let ok = labels
+        .iter()
+        .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let tld = labels.last().copied().unwrap_or("");
+    ok && tld.chars().all(|c| c.is_ascii_lowercase())
+        && tables::known_tld(tld)
+        && labels.iter().rev().nth(1).is_some_and(|l| l.len() >= 2)
+}
+
+fn host_label(l: &str) -> String {
+    if tables::spelled_tld(l) {
+        return spell(&l.to_ascii_uppercase());
+    }
+    let letters = l.chars().all(|c| c.is_ascii_alphabetic());
+    if letters && l.len() <= 4 && !l.chars().any(|c| "aeiouAEIOU".contains(c)) {
+        return spell(&l.to_ascii_uppercase());
+    }
+    if letters && l.chars().all(|c| c.is_ascii_uppercase()) {
+        return acronym_words(l, "", Near::default());
+    }
+    url_piece(l)
+}
+
+fn host_words(host: &str) -> String {
+    host.split('.')
+        .filter(|l| !l.is_empty())
+        .map(host_label)
+        .collect::<Vec<_>>()
+        .join(" dot ")
+}
+
+/// One path or local-part piece: letters as they are, digits as numbers, separators named.
+fn url_piece(p: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut buf = String::new();
+    let flush = |buf: &mut String, out: &mut Vec<String>| {
+        if !buf.is_empty() {
+            out.push(mixed_alnum_words(buf, Near::default().inner()));
+            buf.clear();
+        }
+    };
+    for ch in p.chars() {
+        let name = match ch {
+            '.' => "dot",
+            '-' => "dash",
+            '_' => "underscore",
+            '?' => "question mark",
+            '=' => "equals",
+            '&' => "and",
+            '#' => "hash",
+            '+' => "plus",
+            '~' => "tilde",
+            '%' => "percent",
+            ':' => "colon",
+            '/' => "slash",
+            c if c.is_alphanumeric() => {
+                buf.push(c);
+                continue;
+            }
+            _ => "",
+        };
+        flush(&mut buf, &mut out);
+        if !name.is_empty() {
+            out.push(name.to_string());
+        }
+    }
+    flush(&mut buf, &mut out);
+    out.retain(|w| !w.is_empty());
+    out.join(" ")
+}
+
+fn url_words(c: &str) -> String {
+    let mut s = c;
+    for scheme in [
+        "https://", "http://", "HTTPS://", "HTTP://", "Https://", "Http://",
+    ] {
+        if let Some(r) = s.strip_prefix(scheme) {
+            s = r;
+            break;
+        }
+    }
+    if let Some(rest) = s
+        .get(..4)
+        .filter(|w| w.eq_ignore_ascii_case("www."))
+        .and_then(|_| s.get(4..))
+    {
+        s = rest;
+    }
+    let (host, path) = match s.find('/') {
+        Some(k) => (&s[..k], &s[k + 1..]),
+        None => (s, ""),
+    };
+    let mut out = host_words(host);
+    for seg in path.split('/').filter(|p| !p.is_empty()) {
+        out.push_str(" slash ");
+        out.push_str(&url_piece(seg));
+    }
+    out
+}
+
+fn email_local(local: &str) -> String {
+    url_piece(local)
+}
+
+fn handle_words(h: &str, near: Near) -> String {
+    let inner = Near {
+        headline: false,
+        ..near.inner()
+    };
+    let mut out: Vec<String> = Vec::new();
+    for part in h.split('_') {
+        if !out.is_empty() {
+            out.push("underscore".into());
+        }
+        for p in camel_split(part) {
+            if p.chars().all(|c| c.is_ascii_digit()) {
+                out.push(match year_of(p).filter(|&y| y >= 1100) {
+                    Some(y) => year_words(y),
+                    None => int_words(p),
+                });
+            } else {
+                out.push(word_words(p, inner));
+            }
+        }
+    }
+    out.retain(|w| !w.is_empty());
+    out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn roman() {
+        assert_eq!(roman_value("XIV"), Some(14));
+        assert_eq!(roman_value("LVIII"), Some(58));
+        assert_eq!(roman_value("IIII"), None);
+        assert_eq!(roman_value("CIVIL"), None);
+    }
+    #[test]
+    fn seeds() {
+        assert_eq!(
+            normalize("the 600,000-soldier limit"),
+            "the six hundred thousand soldier limit"
+        );
+        assert_eq!(numbers::ordinalize("twenty-four"), "twenty-fourth");
+    }
+}

@@ -1,0 +1,553 @@
+//! Extraction tests: realistic fixture pages (`tests/fixtures/extract/NAME.html` →
+//! `NAME.expected.txt`, the spoken lines, title first) must match exactly; robustness cases
+//! (empty, no article, invalid UTF-8, 100,000-deep nesting, 10 MB paragraph) must not fail badly;
+//! arbitrary input must never panic.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use audioby::article::extract::{
+    extract_auto, extract_bytes, extract_html, extract_markdown, extract_text, sniff, Article,
+    ExtractError, ExtractOptions, InputKind,
+};
+use audioby::article::BlockKind;
+use proptest::prelude::*;
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/extract")
+}
+
+/// Fixture directory: the real checkout when compiled from a scratch crate elsewhere.
+fn fixture_root() -> PathBuf {
+    let d = fixtures_dir();
+    if d.is_dir() {
+        d
+    } else {
+        PathBuf::from("/work/main/tests/fixtures/extract")
+    }
+}
+
+fn fixture_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixture_root())
+        .expect("fixture dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".html").map(String::from))
+        .collect();
+    names.sort();
+    names
+}
+
+fn tokens(s: &str) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for t in s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+    {
+        *m.entry(t.to_lowercase()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Bag-of-words token F1 between extracted and expected text (used for reporting and as a
+/// regression floor; the main assertion is exact line equality).
+fn token_f1(got: &str, expected: &str) -> f64 {
+    let (g, e) = (tokens(got), tokens(expected));
+    let gn: usize = g.values().sum();
+    let en: usize = e.values().sum();
+    let common: usize = g
+        .iter()
+        .map(|(k, v)| (*v).min(e.get(k).copied().unwrap_or(0)))
+        .sum();
+    if gn == 0 || en == 0 || common == 0 {
+        return 0.0;
+    }
+    let (p, r) = (common as f64 / gn as f64, common as f64 / en as f64);
+    2.0 * p * r / (p + r)
+}
+
+/// Strings that appear in the fixtures' boilerplate and must never be spoken.
+const BOILERPLATE: [&str; 22] = [
+    "Audio By Carbonatix",
+    "Listen to this article",
+    "Advertisement",
+    "ADVERTISEMENT",
+    "cookies",
+    "Subscribe",
+    "Sign up",
+    "newsletter",
+    "Share",
+    "Related",
+    "Read more",
+    "READ ALSO",
+    "Recommended",
+    "Photo",
+    "Credit",
+    "Comments",
+    "Leave a Reply",
+    "Privacy",
+    "Most read",
+    "Trending",
+    "Skip to",
+    "JavaScript",
+];
+
+#[test]
+fn fixtures_match_expected_lines() {
+    let names = fixture_names();
+    assert!(
+        names.len() >= 10,
+        "expected at least 10 fixtures, found {}",
+        names.len()
+    );
+    let mut failures = Vec::new();
+    let mut f1s = Vec::new();
+    for name in &names {
+        let root = fixture_root();
+        let html = std::fs::read_to_string(root.join(format!("{name}.html"))).expect("read html");
+        let expected = std::fs::read_to_string(root.join(format!("{name}.expected.txt")))
+            .expect("read expected");
+        let expected: Vec<&str> = expected.lines().filter(|l| !l.trim().is_empty()).collect();
+        let got = match extract_html(&html, &ExtractOptions::default()) {
+            Ok(a) => a.spoken_lines(),
+            Err(e) => {
+                failures.push(format!("{name}: error {}", e.code()));
+                continue;
+            }
+        };
+        let f1 = token_f1(&got.join("\n"), &expected.join("\n"));
+        f1s.push((name.clone(), f1));
+        for b in BOILERPLATE {
+            for line in &got {
+                // Boilerplate words may legitimately occur inside long prose; flag short lines
+                // and exact widget strings only.
+                if line.contains(b) && (line.split_whitespace().count() < 12 || b.contains(' ')) {
+                    failures.push(format!("{name}: boilerplate {b:?} leaked in line {line:?}"));
+                }
+            }
+        }
+        if got != expected {
+            let mut diff = format!("{name}: lines differ (F1 {f1:.3})\n");
+            let n = got.len().max(expected.len());
+            for i in 0..n {
+                let g = got.get(i).map(String::as_str).unwrap_or("<none>");
+                let e = expected.get(i).copied().unwrap_or("<none>");
+                let mark = if g == e { "  " } else { "!!" };
+                diff.push_str(&format!("{mark} {i:>2} got: {g}\n{mark} {i:>2} exp: {e}\n"));
+            }
+            failures.push(diff);
+        }
+    }
+    for (n, f) in &f1s {
+        eprintln!("fixture {n:<12} token F1 {f:.3}");
+    }
+    if !f1s.is_empty() {
+        let mean = f1s.iter().map(|(_, f)| f).sum::<f64>() / f1s.len() as f64;
+        eprintln!("mean token F1 {mean:.3}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn f1_helper_is_sane() {
+    assert!((token_f1("a b c", "a b c") - 1.0).abs() < 1e-9);
+    assert_eq!(token_f1("", "a"), 0.0);
+    let half = token_f1("a b", "a c");
+    assert!((half - 0.5).abs() < 1e-9);
+}
+
+#[test]
+fn blocks_have_expected_kinds() {
+    let html = std::fs::read_to_string(fixture_root().join("drupal.html")).unwrap();
+    let a = extract_html(&html, &ExtractOptions::default()).unwrap();
+    let kind_of = |t: &str| {
+        a.blocks
+            .iter()
+            .find(|b| b.text.starts_with(t))
+            .map(|b| b.kind)
+    };
+    assert_eq!(kind_of("How to apply"), Some(BlockKind::Heading));
+    assert_eq!(kind_of("Online, using"), Some(BlockKind::ListItem));
+    assert_eq!(kind_of("Cost should never"), Some(BlockKind::Quote));
+    assert_eq!(kind_of("Young people aged"), Some(BlockKind::Paragraph));
+    assert!(a.blocks.iter().all(|b| b.kind != BlockKind::Title));
+}
+
+#[test]
+fn bylines_are_detected_and_not_spoken() {
+    let cases = [
+        ("wordpress", "Jenna Park"),
+        ("megamenu", "Marcus Bell"),
+        ("amp", "Elena Varga"),
+        ("liveblog", "Tom Hargreaves and Aisha Khan"),
+        ("seed", "The Media Line Staff"),
+        ("legacy", "Walter Grimes, Staff Writer"),
+    ];
+    for (name, by) in cases {
+        let html = std::fs::read_to_string(fixture_root().join(format!("{name}.html"))).unwrap();
+        let a = extract_html(&html, &ExtractOptions::default()).unwrap();
+        assert_eq!(a.byline.as_deref(), Some(by), "{name}");
+        assert!(
+            a.spoken_lines().iter().all(|l| !l.contains(by)),
+            "{name}: byline spoken"
+        );
+    }
+}
+
+#[test]
+fn json_form_is_structured() {
+    let html = std::fs::read_to_string(fixture_root().join("quotes.html")).unwrap();
+    let a = extract_html(&html, &ExtractOptions::default()).unwrap();
+    let v = serde_json::to_value(&a).unwrap();
+    assert_eq!(
+        v["title"],
+        "The last lighthouse keepers: a vanishing trade on the Atlantic coast"
+    );
+    assert!(v["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["kind"] == "quote"));
+    let back: Article = serde_json::from_value(v).unwrap();
+    assert_eq!(back, a);
+}
+
+// ----- selectors ------------------------------------------------------------------------------
+
+#[test]
+fn exclude_selector_drops_matches() {
+    let html = std::fs::read_to_string(fixture_root().join("wordpress.html")).unwrap();
+    let opts = ExtractOptions {
+        include: vec![],
+        exclude: vec!["h2".into(), "p:first-of-type".into()],
+    };
+    let a = extract_html(&html, &opts).unwrap();
+    let lines = a.spoken_lines();
+    assert!(!lines.iter().any(|l| l == "What the barrier will look like"));
+    assert!(!lines
+        .iter()
+        .any(|l| l.starts_with("The Millbrook City Council voted")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("The $14.2 million project")));
+}
+
+#[test]
+fn include_selector_restricts() {
+    let html = r#"<html><head><title>T</title></head><body>
+        <div class="intro"><p>Intro paragraph that should not be read at all here.</p></div>
+        <div class="story-text"><p>First real paragraph of the story text.</p><p>Second real paragraph.</p></div>
+        <div class="other"><p>Other stuff that is long enough to count as prose anyway.</p></div>
+        <div class="story-text"><p>Third real paragraph.</p></div></body></html>"#;
+    let opts = ExtractOptions {
+        include: vec![".story-text".into()],
+        exclude: vec![],
+    };
+    let a = extract_html(html, &opts).unwrap();
+    let texts: Vec<&str> = a.blocks.iter().map(|b| b.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "First real paragraph of the story text.",
+            "Second real paragraph.",
+            "Third real paragraph."
+        ]
+    );
+}
+
+#[test]
+fn bad_selector_is_an_error() {
+    for bad in ["div[", "", "p >> ", "::nope("] {
+        let opts = ExtractOptions {
+            include: vec![bad.into()],
+            exclude: vec![],
+        };
+        let e = extract_html("<p>hello world</p>", &opts).unwrap_err();
+        assert_eq!(e.code(), "bad-selector", "{bad:?}");
+        let opts = ExtractOptions {
+            include: vec![],
+            exclude: vec![bad.into()],
+        };
+        assert_eq!(
+            extract_auto("plain words", &opts).unwrap_err().code(),
+            "bad-selector"
+        );
+    }
+}
+
+// ----- robustness -------------------------------------------------------------------------------
+
+#[test]
+fn empty_documents_are_errors() {
+    for doc in [
+        "",
+        "   \n\t ",
+        "<html><head></head><body></body></html>",
+        "<!-- only a comment -->",
+    ] {
+        let e = extract_html(doc, &ExtractOptions::default()).unwrap_err();
+        assert_eq!(e, ExtractError::EmptyDocument, "{doc:?}");
+        assert_eq!(e.code(), "empty-document");
+    }
+    assert_eq!(
+        extract_auto("", &ExtractOptions::default())
+            .unwrap_err()
+            .code(),
+        "empty-document"
+    );
+    assert_eq!(
+        extract_bytes(b"", &ExtractOptions::default())
+            .unwrap_err()
+            .code(),
+        "empty-document"
+    );
+}
+
+#[test]
+fn page_without_article_is_no_article() {
+    let html = r#"<html><body><nav><a href="/">Home</a><a href="/news">News</a></nav>
+        <div class="cookie-banner"><p>We use cookies to improve your experience on this site.</p></div>
+        <footer><p>Copyright 2024 Example Media. All rights reserved.</p></footer></body></html>"#;
+    let e = extract_html(html, &ExtractOptions::default()).unwrap_err();
+    assert_eq!(e.code(), "no-article");
+}
+
+#[test]
+fn invalid_utf8_is_decoded_lossily() {
+    let mut bytes = b"<html><body><article><h1>Bad bytes headline here</h1><p>Caf".to_vec();
+    bytes.extend_from_slice(&[0xE9, 0xFF, 0xFE]);
+    bytes.extend_from_slice(
+        b" au lait is served all day in the station.</p></article></body></html>",
+    );
+    let a = extract_bytes(&bytes, &ExtractOptions::default()).unwrap();
+    assert_eq!(a.title.as_deref(), Some("Bad bytes headline here"));
+    assert!(a.blocks[0].text.contains('\u{FFFD}'));
+    assert!(a.blocks[0].text.ends_with("served all day in the station."));
+}
+
+#[test]
+fn deeply_nested_html_does_not_overflow() {
+    let depth = 100_000;
+    let html = format!(
+        "<html><head><title>Deep</title></head><body>{}<p>The deepest paragraph of this document is still read aloud.</p></body></html>",
+        "<div>".repeat(depth)
+    );
+    // Run on a small (256 KiB) stack to prove there is no recursion proportional to depth.
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || extract_html(&html, &ExtractOptions::default()))
+        .unwrap();
+    let a = handle.join().expect("no stack overflow / panic").unwrap();
+    assert_eq!(
+        a.blocks.last().map(|b| b.text.as_str()),
+        Some("The deepest paragraph of this document is still read aloud.")
+    );
+    // Between the locator limit (512) and the DOM limit (4096) the DOM walker itself runs:
+    // prove it is iterative and that selectors still apply there.
+    let html = format!(
+        "<body>{}<div class='box-7'><p>Buy our lovely product today, it is great value.</p></div><p>Mid-depth paragraph that must be read aloud.</p></body>",
+        "<div>".repeat(3_000)
+    );
+    let opts = ExtractOptions {
+        include: vec![],
+        exclude: vec![".box-7".into()],
+    };
+    let a = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || extract_html(&html, &opts))
+        .unwrap()
+        .join()
+        .expect("no overflow")
+        .unwrap();
+    let texts: Vec<&str> = a.blocks.iter().map(|b| b.text.as_str()).collect();
+    assert_eq!(texts, ["Mid-depth paragraph that must be read aloud."]);
+    // Also with nested inline elements (streaming fallback).
+    let html = format!(
+        "<body>{}<p>Inline deep text that should survive here.</p></body>",
+        "<span><b>".repeat(20_000)
+    );
+    let opts = ExtractOptions {
+        include: vec![],
+        exclude: vec![".ad".into()],
+    };
+    let a = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || extract_html(&html, &opts))
+        .unwrap()
+        .join()
+        .expect("no overflow")
+        .unwrap();
+    assert!(a
+        .blocks
+        .iter()
+        .any(|b| b.text == "Inline deep text that should survive here."));
+}
+
+#[test]
+fn ten_megabyte_paragraph_completes() {
+    let word = "lorem ";
+    let body = word.repeat(10 * 1024 * 1024 / word.len());
+    let html =
+        format!("<html><body><article><h1>Big one</h1><p>{body}</p></article></body></html>");
+    let t = std::time::Instant::now();
+    let a = extract_html(&html, &ExtractOptions::default()).unwrap();
+    assert_eq!(a.blocks.len(), 1);
+    assert!(a.blocks[0].text.len() >= 10 * 1024 * 1024 - 16);
+    eprintln!("10 MB paragraph: {:?}", t.elapsed());
+    // And as plain text / markdown.
+    assert_eq!(extract_text(&body).blocks.len(), 1);
+    assert_eq!(extract_markdown(&body).blocks.len(), 1);
+}
+
+// ----- text and markdown --------------------------------------------------------------------------
+
+#[test]
+fn plain_text_seed_article() {
+    let text = std::fs::read_to_string("/work/shared/fixtures/seed-article.txt").or_else(|_| {
+        std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/seed-article.txt"),
+        )
+    });
+    let Ok(text) = text else { return };
+    let a = extract_text(&text);
+    assert!(a.spoken_lines().iter().all(|l| !l.contains("Audio By")));
+    assert!(a
+        .blocks
+        .iter()
+        .any(|b| b.text.starts_with("Ukraine also refuses to abandon")));
+}
+
+#[test]
+fn plain_text_title_and_paragraphs() {
+    let a = extract_text("Harbour reopens after storm\n\nThe harbour reopened on Monday after\nthree days of repairs.\n\nFishing boats returned at dawn.\n");
+    assert_eq!(a.title.as_deref(), Some("Harbour reopens after storm"));
+    assert_eq!(
+        a.spoken_lines(),
+        [
+            "Harbour reopens after storm",
+            "The harbour reopened on Monday after three days of repairs.",
+            "Fishing boats returned at dawn."
+        ]
+    );
+    // A first line that is a sentence is not a title; single newlines separate paragraphs.
+    let a = extract_text("It rained all day.\nThe match was cancelled.");
+    assert_eq!(a.title, None);
+    assert_eq!(a.blocks.len(), 2);
+    let a = extract_text("Shopping list\n- eggs\n- milk");
+    assert_eq!(
+        a.blocks.iter().map(|b| b.kind).collect::<Vec<_>>(),
+        [BlockKind::ListItem, BlockKind::ListItem]
+    );
+}
+
+#[test]
+fn markdown_blocks() {
+    let md = "# Storm closes schools\n\nBy Jo Bloggs\n\nSchools in **three** counties closed on [Monday](http://x).\n\n![a map](map.png)\n\n## What parents should know\n\n- Buses will not run.\n- Exams are postponed.\n\n> Safety comes first,\n> said the council.\n\n```\nlet code = 1;\n```\n\n<div>raw html</div>\n";
+    let a = extract_markdown(md);
+    assert_eq!(a.title.as_deref(), Some("Storm closes schools"));
+    assert_eq!(a.byline.as_deref(), Some("Jo Bloggs"));
+    let got: Vec<(BlockKind, &str)> = a.blocks.iter().map(|b| (b.kind, b.text.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                BlockKind::Paragraph,
+                "Schools in three counties closed on Monday."
+            ),
+            (BlockKind::Heading, "What parents should know"),
+            (BlockKind::ListItem, "Buses will not run."),
+            (BlockKind::ListItem, "Exams are postponed."),
+            (BlockKind::Quote, "Safety comes first, said the council."),
+        ]
+    );
+}
+
+#[test]
+fn sniffing_and_auto() {
+    assert_eq!(sniff("<!DOCTYPE html><html></html>"), InputKind::Html);
+    assert_eq!(sniff("Some text with <p>a tag</p> in it"), InputKind::Html);
+    assert_eq!(sniff("# Title\n\nA paragraph."), InputKind::Markdown);
+    assert_eq!(
+        sniff("Title\n\nA paragraph with 3 < 4 maths."),
+        InputKind::Text
+    );
+    let a = extract_auto(
+        "# Title here\n\nBody paragraph.",
+        &ExtractOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(a.spoken_lines(), ["Title here", "Body paragraph."]);
+    let a = extract_auto(
+        "<html><body><article><h1>An HTML title</h1><p>Body &amp; soul of the page.</p></article></body></html>",
+        &ExtractOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        a.spoken_lines(),
+        ["An HTML title", "Body & soul of the page."]
+    );
+}
+
+#[test]
+fn entities_and_whitespace() {
+    let html = "<html><body><article><h1>A&nbsp;&amp;&nbsp;B</h1><p>  caf&eacute;\n\n  &#8220;quoted&#8221;&nbsp;&mdash; done  </p></article></body></html>";
+    let a = extract_html(html, &ExtractOptions::default()).unwrap();
+    assert_eq!(a.spoken_lines(), ["A & B", "café “quoted” — done"]);
+}
+
+// ----- never panic ------------------------------------------------------------------------------
+
+fn tag_soup() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("<div>".to_string()),
+        Just("</div>".to_string()),
+        Just("<p>".to_string()),
+        Just("</p>".to_string()),
+        Just("<br>".to_string()),
+        Just("<h1>".to_string()),
+        Just("<li>".to_string()),
+        Just("<blockquote>".to_string()),
+        Just("<table><tr><td>".to_string()),
+        Just("<script>".to_string()),
+        Just("<nav class='menu'>".to_string()),
+        Just("<a href='x'>".to_string()),
+        Just("</a>".to_string()),
+        Just("<!--".to_string()),
+        Just("&amp;".to_string()),
+        Just("&#x1F600;".to_string()),
+        Just("<title>".to_string()),
+        Just("<meta property='og:title' content='x'>".to_string()),
+        "[a-zA-Z .,é]{0,30}".prop_map(|s| s),
+        any::<String>(),
+    ];
+    proptest::collection::vec(piece, 0..60).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn html_never_panics(s in any::<String>()) {
+        let _ = extract_html(&s, &ExtractOptions::default());
+        let _ = extract_auto(&s, &ExtractOptions::default());
+    }
+
+    #[test]
+    fn tag_soup_never_panics(s in tag_soup()) {
+        if let Ok(a) = extract_html(&s, &ExtractOptions::default()) {
+            prop_assert!(!a.blocks.is_empty());
+            for b in &a.blocks {
+                prop_assert!(!b.text.is_empty());
+                prop_assert_eq!(b.text.trim(), b.text.as_str());
+                prop_assert!(!b.text.contains("  "));
+            }
+        }
+        let _ = extract_markdown(&s);
+        let _ = extract_text(&s);
+    }
+
+    #[test]
+    fn bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = extract_bytes(&b, &ExtractOptions::default());
+    }
+}
