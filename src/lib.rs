@@ -14,6 +14,7 @@ pub mod config;
 pub mod http;
 pub mod input;
 pub mod startup;
+pub mod store;
 pub mod synth;
 pub mod telemetry;
 pub mod text;

@@ -48,7 +48,13 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
-        let state = AppState { settings: Arc::new(settings), engine: Arc::new(engine), lexicon: Arc::new(lexicon) };
+        let store = crate::store::open(&settings.data_dir)?;
+        let state = AppState {
+            settings: Arc::new(settings),
+            engine: Arc::new(engine),
+            lexicon: Arc::new(lexicon),
+            store,
+        };
         Ok(Application { listener, state })
     }
 

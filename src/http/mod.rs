@@ -1,6 +1,11 @@
 //! The HTTP surface: one module per resource, thin handlers over the library.
+mod articles;
+mod audio_files;
 pub mod error;
 mod health;
+mod metrics_route;
+mod openai;
+mod player_routes;
 mod synthesize;
 mod voices;
 
@@ -14,6 +19,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
+use crate::store::AudioStore;
 use crate::text::lexicon::Lexicon;
 use crate::tts::Engine;
 
@@ -25,6 +31,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub engine: Arc<Engine>,
     pub lexicon: Arc<Lexicon>,
+    pub store: AudioStore,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -35,6 +42,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/v1/voices", get(voices::list))
         .route("/v1/synthesize", post(synthesize::synthesize))
+        .merge(articles::routes())
+        .merge(audio_files::routes())
+        .merge(openai::routes())
+        .merge(metrics_route::routes())
+        .merge(player_routes::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -1,0 +1,260 @@
+//! The content-addressed audio store. Audio, manifests and captions are stored under the
+//! sha256 of their content (`audio/<64 hex>.<ext>`), so their URLs never change meaning and
+//! can be cached forever. Backends are `object_store` implementations chosen at startup
+//! (`fs` = a local folder, the default; S3-compatible stores plug in behind the same
+//! `Arc<dyn ObjectStore>`). Writes are atomic: `object_store` writes a temporary file and
+//! renames it, so a crash never leaves a partial object under its final name.
+mod fs;
+
+use std::ops::Range;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use fs::open_local;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("object not found")]
+    NotFound,
+    #[error("invalid object name")]
+    InvalidKey,
+    #[error("range not satisfiable (object is {len} bytes)")]
+    RangeNotSatisfiable { len: u64 },
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::NotFound => "not-found",
+            StoreError::InvalidKey => "invalid-key",
+            StoreError::RangeNotSatisfiable { .. } => "range-not-satisfiable",
+            StoreError::Backend(_) => "storage-failed",
+        }
+    }
+}
+
+impl From<object_store::Error> for StoreError {
+    fn from(e: object_store::Error) -> Self {
+        match e {
+            object_store::Error::NotFound { .. } => StoreError::NotFound,
+            other => StoreError::Backend(other.to_string()),
+        }
+    }
+}
+
+/// What kind of object a key names; decides the extension and the content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectKind {
+    Opus,
+    Mp3,
+    Wav,
+    /// The timing manifest (JSON).
+    Json,
+    /// WebVTT captions.
+    Vtt,
+    /// Raw cached segment PCM (internal; not served).
+    Pcm,
+}
+
+impl ObjectKind {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ObjectKind::Opus => "opus",
+            ObjectKind::Mp3 => "mp3",
+            ObjectKind::Wav => "wav",
+            ObjectKind::Json => "json",
+            ObjectKind::Vtt => "vtt",
+            ObjectKind::Pcm => "pcm",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ObjectKind::Opus => "audio/ogg; codecs=opus",
+            ObjectKind::Mp3 => "audio/mpeg",
+            ObjectKind::Wav => "audio/wav",
+            ObjectKind::Json => "application/json",
+            ObjectKind::Vtt => "text/vtt; charset=utf-8",
+            ObjectKind::Pcm => "application/octet-stream",
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            ObjectKind::Pcm => "segments",
+            _ => "audio",
+        }
+    }
+}
+
+impl FromStr for ObjectKind {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "opus" => ObjectKind::Opus,
+            "mp3" => ObjectKind::Mp3,
+            "wav" => ObjectKind::Wav,
+            "json" => ObjectKind::Json,
+            "vtt" => ObjectKind::Vtt,
+            _ => return Err(StoreError::InvalidKey),
+        })
+    }
+}
+
+impl From<crate::audio::AudioFormat> for ObjectKind {
+    fn from(f: crate::audio::AudioFormat) -> Self {
+        match f {
+            crate::audio::AudioFormat::Opus => ObjectKind::Opus,
+            crate::audio::AudioFormat::Mp3 => ObjectKind::Mp3,
+            crate::audio::AudioFormat::Wav => ObjectKind::Wav,
+        }
+    }
+}
+
+/// A validated object key: a sha256 (64 lowercase hex chars) and a kind. Never a path a
+/// client controls: parsing rejects anything else, so traversal cannot reach the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ObjectKey {
+    hash: [u8; 32],
+    kind: ObjectKind,
+}
+
+impl ObjectKey {
+    pub fn new(hash: [u8; 32], kind: ObjectKind) -> Self {
+        Self { hash, kind }
+    }
+
+    /// The key of `content` (its sha256).
+    pub fn of(content: &[u8], kind: ObjectKind) -> Self {
+        Self { hash: Sha256::digest(content).into(), kind }
+    }
+
+    /// Parse a public file name such as `3fa…9c.opus`.
+    pub fn parse_file_name(name: &str) -> Result<Self, StoreError> {
+        let (hash, ext) = name.rsplit_once('.').ok_or(StoreError::InvalidKey)?;
+        let kind: ObjectKind = ext.parse()?;
+        Ok(Self { hash: parse_hash(hash)?, kind })
+    }
+
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash)
+    }
+
+    pub fn kind(&self) -> ObjectKind {
+        self.kind
+    }
+
+    /// `3fa…9c.opus`
+    pub fn file_name(&self) -> String {
+        format!("{}.{}", self.hash_hex(), self.kind.extension())
+    }
+
+    fn path(&self) -> ObjectPath {
+        // Two-level fan-out keeps folders small on a local disk.
+        let h = self.hash_hex();
+        ObjectPath::from(format!("{}/{}/{}", self.kind.prefix(), &h[..2], self.file_name()))
+    }
+}
+
+pub fn parse_hash(s: &str) -> Result<[u8; 32], StoreError> {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(StoreError::InvalidKey);
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|_| StoreError::InvalidKey)?;
+    Ok(out)
+}
+
+/// An object's body as a stream of chunks, with its total length and served range.
+pub struct ObjectBody {
+    pub len: u64,
+    pub range: Range<u64>,
+    pub stream: BoxStream<'static, Result<Bytes, StoreError>>,
+}
+
+/// The audio store: a thin typed layer over any `object_store` backend.
+#[derive(Clone)]
+pub struct AudioStore {
+    inner: Arc<dyn ObjectStore>,
+}
+
+impl AudioStore {
+    pub fn new(inner: Arc<dyn ObjectStore>) -> Self {
+        Self { inner }
+    }
+
+    /// Store `bytes` under their own hash; returns the key. Idempotent.
+    pub async fn put(&self, bytes: Bytes, kind: ObjectKind) -> Result<ObjectKey, StoreError> {
+        let key = ObjectKey::of(&bytes, kind);
+        if !self.exists(&key).await? {
+            self.inner.put(&key.path(), PutPayload::from(bytes)).await?;
+        }
+        Ok(key)
+    }
+
+    /// Store `bytes` under a key computed by the caller (e.g. a segment cache key).
+    pub async fn put_at(&self, key: &ObjectKey, bytes: Bytes) -> Result<(), StoreError> {
+        self.inner.put(&key.path(), PutPayload::from(bytes)).await?;
+        Ok(())
+    }
+
+    pub async fn exists(&self, key: &ObjectKey) -> Result<bool, StoreError> {
+        match self.inner.head(&key.path()).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn len(&self, key: &ObjectKey) -> Result<u64, StoreError> {
+        Ok(self.inner.head(&key.path()).await?.size)
+    }
+
+    /// Read a whole (small) object: manifests, cached segment PCM.
+    pub async fn get_bytes(&self, key: &ObjectKey) -> Result<Bytes, StoreError> {
+        Ok(self.inner.get(&key.path()).await?.bytes().await?)
+    }
+
+    /// Stream an object, or the byte range `range` of it (end exclusive, already resolved
+    /// against the length by the caller). Never reads the whole object into memory.
+    pub async fn get(&self, key: &ObjectKey, range: Option<Range<u64>>) -> Result<ObjectBody, StoreError> {
+        let opts = GetOptions { range: range.map(GetRange::Bounded), ..Default::default() };
+        let result = self.inner.get_opts(&key.path(), opts).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => StoreError::NotFound,
+            other => StoreError::Backend(other.to_string()),
+        })?;
+        let len = result.meta.size;
+        let range = result.range.clone();
+        let stream = result.into_stream().map(|r| r.map_err(StoreError::from)).boxed();
+        Ok(ObjectBody { len, range, stream })
+    }
+
+    pub async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        match self.inner.delete(&key.path()).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The public URL path of an object.
+    pub fn public_path(key: &ObjectKey) -> String {
+        format!("/audio/{}", key.file_name())
+    }
+}
+
+/// Open the configured backend.
+pub fn open(data_dir: &Path) -> Result<AudioStore, StoreError> {
+    Ok(AudioStore::new(open_local(&data_dir.join("store"))?))
+}
