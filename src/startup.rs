@@ -40,10 +40,15 @@ pub fn load_lexicon(settings: &Settings) -> anyhow::Result<Lexicon> {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
         let s = settings.clone();
         let engine = tokio::task::spawn_blocking(move || load_engine(&s)).await??;
+        Self::build_with_engine(settings, Arc::new(engine)).await
+    }
+
+    /// Build around an already loaded engine (tests share one across many apps).
+    pub async fn build_with_engine(settings: Settings, engine: Arc<Engine>) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
         let lexicon = load_lexicon(&settings)?;
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -51,7 +56,7 @@ impl Application {
         let store = crate::store::open(&settings.data_dir)?;
         let state = AppState {
             settings: Arc::new(settings),
-            engine: Arc::new(engine),
+            engine,
             lexicon: Arc::new(lexicon),
             store,
         };

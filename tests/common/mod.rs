@@ -9,6 +9,8 @@ use std::sync::{Arc, OnceLock};
 
 use audioby::tts::{Engine, EngineOptions, VoiceRegistry};
 
+pub mod app;
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -1,0 +1,62 @@
+//! `spawn_app()`: the real server on port 0 with a fresh data folder and the real voice.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use audioby::config::Settings;
+use audioby::startup::Application;
+
+pub const API_KEY: &str = "test-key-0123456789";
+
+pub struct TestApp {
+    pub base: String,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Settings for a test server: port 0, temp data dir, the repo's voices, a known API key.
+pub fn test_settings(data_dir: &std::path::Path) -> Settings {
+    let mut s = Settings::default();
+    s.listen = "127.0.0.1:0".parse().unwrap();
+    s.data_dir = data_dir.to_path_buf();
+    s.voices_dir = super::repo().join("voices");
+    s.lexicon = Some(super::repo().join("lexicon.toml"));
+    s.http.api_keys = vec![API_KEY.to_string()];
+    s
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path());
+    customize(&mut settings);
+    let app = Application::build_with_engine(settings, super::engine()).await.expect("app builds");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        data_dir: dir.path().to_path_buf(),
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(API_KEY).json(body)
+    }
+
+    pub async fn synthesize(&self, body: serde_json::Value) -> reqwest::Response {
+        self.post_json("/v1/synthesize", &body).send().await.unwrap()
+    }
+}
