@@ -29,6 +29,27 @@ pub struct Settings {
     pub audio: EncoderOptions,
     pub http: HttpSettings,
     pub log: LogSettings,
+    pub openai: OpenAiSettings,
+    pub queue: QueueSettings,
+    /// Publisher CSS selectors applied to every HTML article: `include` restricts extraction
+    /// to matching elements, `exclude` drops them first.
+    pub extract: crate::article::extract::ExtractOptions,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueueSettings {
+    /// Jobs allowed to wait; above it enqueueing answers 503 with Retry-After.
+    pub max_queued: u64,
+    /// Article workers in the server. The engine already spreads one article's sentences
+    /// over all sessions, so one worker keeps the machine busy.
+    pub workers: usize,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self { max_queued: 10_000, workers: 1 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +86,32 @@ pub struct HttpSettings {
     pub api_keys: Vec<String>,
     /// Origins allowed by CORS (publisher sites). Empty = none.
     pub cors_origins: Vec<String>,
+    /// Per-client-IP limit on public, costly endpoints (the article-audio GET).
+    pub rate_limit: RateLimitSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Sustained requests per minute per client IP; 0 disables the limit.
+    pub per_minute: u32,
+    /// Requests a client may make at once before the sustained rate applies.
+    pub burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { per_minute: 120, burst: 30 }
+    }
+}
+
+/// The OpenAI-compatible endpoint (`POST /v1/audio/speech`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OpenAiSettings {
+    /// OpenAI voice name (alloy, echo, …) → audioby voice id or alias. Unmapped OpenAI
+    /// names use the default voice, so existing clients work unchanged.
+    pub voices: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,7 +135,10 @@ impl Default for Settings {
             text: TextSettings::default(),
             audio: EncoderOptions::default(),
             http: HttpSettings::default(),
+            queue: QueueSettings::default(),
+            extract: Default::default(),
             log: LogSettings::default(),
+            openai: OpenAiSettings::default(),
         }
     }
 }
@@ -119,6 +169,7 @@ impl Default for HttpSettings {
             request_timeout_secs: 300,
             api_keys: Vec::new(),
             cors_origins: Vec::new(),
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }

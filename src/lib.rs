@@ -7,12 +7,18 @@
 //! - [`audio`]: streaming encoders: WAV, Ogg Opus, MP3.
 //! - [`synth`]: direct synthesis, text stream → segments → engine → encoder.
 //! - [`http`]: routes, one module per resource, thin handlers over the library.
+//! - [`metrics`]: Prometheus counters, gauges and histograms, with setters for the other layers.
 //! - [`config`], [`telemetry`], [`startup`]: settings, logging, building and running the server.
 pub mod article;
 pub mod audio;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod input;
+pub mod pipeline;
+pub mod player;
+pub mod prefetch;
+pub mod queue;
 pub mod startup;
 pub mod store;
 pub mod synth;

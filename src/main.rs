@@ -101,6 +101,51 @@ enum Command {
         #[arg(long, value_name = "SELECTOR")]
         exclude: Vec<String>,
     },
+    /// Listening events counted per article (play, progress 25/50/75/100 %, speed changes,
+    /// errors), as reported by players with the `events` attribute.
+    Stats {
+        /// Only this article.
+        id: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Data folder holding events.json (default ./cache).
+        #[arg(long, env = "AUDIOBY_DATA_DIR", value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Prefetch audio for many articles: the nightly job.
+    ///
+    /// Enqueues the articles, works through them (cooperating with a running server through
+    /// the shared queue), shows progress, and ends with a summary. Audio that is already
+    /// ready is skipped, so re-runs are cheap. Exit code 1 if any article failed.
+    ///   audioby prefetch --ids new-articles.txt
+    ///   audioby prefetch --since 2026-11-24 --json >> prefetch.log
+    #[command(verbatim_doc_comment)]
+    Prefetch {
+        /// File with one article ID per line (# starts a comment); - for stdin.
+        #[arg(long, value_name = "FILE", conflicts_with = "since", required_unless_present = "since")]
+        ids: Option<PathBuf>,
+        /// Every stored article updated since this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Articles worked on at once (each already uses every inference session).
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        /// Print the summary as JSON (for cron logs).
+        #[arg(long)]
+        json: bool,
+        /// Data folder shared with the server (default ./cache).
+        #[arg(long, env = "AUDIOBY_DATA_DIR", value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Show the queue, or one article's audio status.
+    Status {
+        /// Article ID; without it, queue totals.
+        id: Option<String>,
+        /// Data folder shared with the server (default ./cache).
+        #[arg(long, env = "AUDIOBY_DATA_DIR", value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// List the voices found in the voices folder: id, language, sample rate, quality, speakers.
     Voices {
         /// Print JSON instead of a table.
@@ -128,7 +173,10 @@ fn main() -> ExitCode {
             synth(&settings, voice, format, speed, speaker, output, sessions, quiet, text)
         }
         Command::Voices { json } => voices(&settings, json),
+        Command::Stats { id, json, data_dir } => stats(data_dir.unwrap_or(settings.data_dir.clone()), id, json),
         Command::Normalize => normalize(),
+        Command::Prefetch { ids, since, concurrency, json, .. } => prefetch(settings, ids, since, concurrency, json),
+        Command::Status { id, .. } => status(settings, id),
         Command::Extract { file, json, include, exclude } => extract(file, json, include, exclude),
     };
     match result {
@@ -147,6 +195,7 @@ fn fail(e: anyhow::Error) -> ExitCode {
                 .or_else(|| c.downcast_ref::<audioby::audio::AudioError>().map(|a| a.code()))
                 .or_else(|| c.downcast_ref::<audioby::config::ConfigError>().map(|_| "config"))
                 .or_else(|| c.downcast_ref::<audioby::article::extract::ExtractError>().map(|x| x.code()))
+                .or_else(|| c.downcast_ref::<audioby::pipeline::PipelineError>().map(|x| x.code()))
         })
         .unwrap_or("error");
     eprintln!("audioby: error [{code}]: {e:#}");
@@ -157,6 +206,9 @@ fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
     let mut s = Settings::load(cli.config.as_deref())?;
     if let Some(v) = &cli.voices_dir {
         s.voices_dir = v.clone();
+    }
+    if let Command::Prefetch { data_dir: Some(d), .. } | Command::Status { data_dir: Some(d), .. } = &cli.command {
+        s.data_dir = d.clone();
     }
     if let Command::Serve { listen, data_dir } = &cli.command {
         if let Some(l) = listen {
@@ -357,4 +409,152 @@ fn extract(file: Option<PathBuf>, json: bool, include: Vec<String>, exclude: Vec
         }
     }
     Ok(())
+}
+
+fn stats(data_dir: PathBuf, id: Option<String>, json: bool) -> anyhow::Result<()> {
+    let mut all = audioby::player::events::read_data_dir(&data_dir)
+        .with_context(|| format!("reading listening events in {}", data_dir.display()))?;
+    if let Some(id) = &id {
+        let one = all.remove(id).unwrap_or_default();
+        all = std::iter::once((id.clone(), one)).collect();
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
+    println!("{:<32} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}", "article", "play", "25%", "50%", "75%", "100%", "speed", "error");
+    for (article, s) in &all {
+        println!(
+            "{article:<32} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
+            s.play, s.progress_25, s.progress_50, s.progress_75, s.progress_100, s.ratechange, s.error
+        );
+    }
+    Ok(())
+}
+
+/// Build the article pipeline outside the server (prefetch, status).
+async fn offline_pipeline(settings: Settings, with_engine: bool) -> anyhow::Result<Arc<audioby::pipeline::Pipeline>> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let engine = if with_engine {
+        let s = settings.clone();
+        Arc::new(tokio::task::spawn_blocking(move || load_engine(&s)).await??)
+    } else {
+        Arc::new(load_engine(&settings)?)
+    };
+    let lexicon = Arc::new(load_lexicon(&settings)?);
+    let store = audioby::store::open(&settings.data_dir)?;
+    audioby::startup::open_pipeline(Arc::new(settings), engine, store, lexicon).await
+}
+
+fn parse_since(s: &str) -> anyhow::Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_millis());
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").with_context(|| format!("--since {s:?}: use YYYY-MM-DD or RFC 3339"))?;
+    Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0))
+}
+
+fn prefetch(settings: Settings, ids: Option<PathBuf>, since: Option<String>, concurrency: usize, json: bool) -> anyhow::Result<()> {
+    use audioby::prefetch::{run, Selection};
+    let selection = match (ids, since) {
+        (Some(path), _) => {
+            let text = if path.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                s
+            } else {
+                std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+            };
+            Selection::Ids(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
+        }
+        (None, Some(d)) => Selection::Since(parse_since(&d)?),
+        (None, None) => anyhow::bail!("give --ids FILE or --since DATE"),
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    let summary = rt.block_on(async {
+        let pipeline = offline_pipeline(settings, true).await?;
+        let bar = if std::io::stderr().is_terminal() && !json { Some(ProgressBar::new(0)) } else { None };
+        if let Some(b) = &bar {
+            b.set_style(
+                ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} articles, {msg} eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+        }
+        let s = run(pipeline, selection, concurrency, |p| {
+            if let Some(b) = &bar {
+                b.set_length(p.total as u64);
+                b.set_position(p.done as u64);
+                b.set_message(format!("{:.1} min of audio", p.audio_seconds / 60.0));
+            }
+        })
+        .await;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        anyhow::Ok(s?)
+    })?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &summary)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{:<40} {:<8} {:>9} {:>10}  ERROR", "ARTICLE", "STATUS", "AUDIO", "SYNTH/SEG")?;
+        for a in &summary.articles {
+            writeln!(
+                out,
+                "{:<40} {:<8} {:>8.1}s {:>4}/{:<5}  {}",
+                a.id,
+                a.status,
+                a.audio_seconds,
+                a.segments_synthesized,
+                a.segments_total,
+                a.error.as_deref().unwrap_or("")
+            )?;
+        }
+        writeln!(
+            out,
+            "{} articles: {} made, {} already cached, {} failed; {:.1} min of audio in {:.1} s; segment cache hit ratio {:.0}%",
+            summary.total,
+            summary.ready,
+            summary.cached,
+            summary.failed,
+            summary.audio_seconds / 60.0,
+            summary.wall_seconds,
+            summary.cache_hit_ratio * 100.0
+        )?;
+    }
+    if summary.failed > 0 {
+        anyhow::bail!("{} of {} articles failed", summary.failed, summary.total);
+    }
+    Ok(())
+}
+
+fn status(settings: Settings, id: Option<String>) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let pipeline = offline_pipeline(settings, false).await?;
+        let mut out = std::io::stdout().lock();
+        match id {
+            None => {
+                let s = pipeline.queue.stats().await?;
+                writeln!(out, "queued {}  running {}  ready {}  failed {}  oldest queued {:.0} s", s.queued, s.running, s.ready, s.failed, s.oldest_queued_secs)?;
+            }
+            Some(raw) => {
+                let id = audioby::article::ArticleId::parse(&raw)?;
+                let article = pipeline.articles.article(&id).await?.ok_or_else(|| anyhow::anyhow!("article `{id}` not found"))?;
+                let voice = pipeline.voice_for(None, &article)?;
+                match pipeline.articles.rendition(&id, &article.content_hash, &voice.info().id).await? {
+                    Some(r) => {
+                        writeln!(out, "{id}: ready, {:.1} s, voice {}", r.duration, r.voice)?;
+                        for (f, name) in &r.files {
+                            writeln!(out, "  {f}: /audio/{name}")?;
+                        }
+                    }
+                    None => writeln!(out, "{id}: no audio for the current version yet")?,
+                }
+            }
+        }
+        anyhow::Ok(())
+    })
 }

@@ -46,20 +46,19 @@ impl Application {
     }
 
     /// Build around an already loaded engine (tests share one across many apps).
-    pub async fn build_with_engine(settings: Settings, engine: Arc<Engine>) -> anyhow::Result<Application> {
+    pub async fn build_with_engine(mut settings: Settings, engine: Arc<Engine>) -> anyhow::Result<Application> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
+        ensure_api_key(&mut settings)?;
         let lexicon = load_lexicon(&settings)?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         let store = crate::store::open(&settings.data_dir)?;
-        let state = AppState {
-            settings: Arc::new(settings),
-            engine,
-            lexicon: Arc::new(lexicon),
-            store,
-        };
+        let settings = Arc::new(settings);
+        let lexicon = Arc::new(lexicon);
+        let pipeline = open_pipeline(Arc::clone(&settings), Arc::clone(&engine), store.clone(), Arc::clone(&lexicon)).await?;
+        let state = AppState { settings, engine, lexicon, store, pipeline };
         Ok(Application { listener, state })
     }
 
@@ -74,10 +73,80 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, voices = ?self.state.engine.voices().map(|v| v.id.as_str()).collect::<Vec<_>>(), "audioby listening on http://{addr}");
-        axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown_signal()).await?;
+        // Connect info gives handlers the peer address (per-IP rate limits).
+        let pipeline = Arc::clone(&self.state.pipeline);
+        let workers: Vec<_> = (0..self.state.settings.queue.workers.max(1))
+            .map(|n| tokio::spawn(Arc::clone(&pipeline).run_worker(format!("{}-{}-{n}", hostname(), std::process::id()))))
+            .collect();
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        // Requests are done; let the article being synthesized stop after its current segment.
+        pipeline.stop();
+        for w in workers {
+            let _ = w.await;
+        }
         tracing::info!("server stopped");
         Ok(())
     }
+}
+
+/// Open the embedded database (`<data_dir>/audioby.db`) and build the article pipeline.
+pub async fn open_pipeline(
+    settings: Arc<Settings>,
+    engine: Arc<Engine>,
+    store: crate::store::AudioStore,
+    lexicon: Arc<Lexicon>,
+) -> anyhow::Result<Arc<crate::pipeline::Pipeline>> {
+    let db_path = settings.data_dir.join("audioby.db");
+    let repo = Arc::new(
+        crate::queue::SqliteRepo::open(&db_path).await.with_context(|| format!("opening database {}", db_path.display()))?,
+    );
+    Ok(crate::pipeline::Pipeline::new(settings, engine, store, lexicon, repo.clone(), repo))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "audioby".into())
+}
+
+/// The file holding the generated API key, inside the data folder.
+pub const API_KEY_FILE: &str = "api-key";
+
+/// With no configured key, use the one generated on first start (`<data_dir>/api-key`,
+/// mode 0600), creating it if needed. A new key is printed once, to stderr, never logged.
+fn ensure_api_key(settings: &mut Settings) -> anyhow::Result<()> {
+    if !settings.http.api_keys.is_empty() {
+        return Ok(());
+    }
+    let path = settings.data_dir.join(API_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(k) if !k.trim().is_empty() => {
+            settings.http.api_keys = vec![k.trim().to_string()];
+            tracing::info!(path = %path.display(), "using the generated API key");
+            return Ok(());
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness for an API key: {e}"))?;
+    let key = hex::encode(raw);
+    write_private(&path, key.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("audioby: generated an API key (saved in {}, mode 0600):\n  {key}", path.display());
+    settings.http.api_keys = vec![key];
+    Ok(())
+}
+
+/// Write a secret atomically: a 0600 temp file in the same folder, synced, renamed.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    // tempfile creates with mode 0600 on Unix.
+    let mut tmp = tempfile::Builder::new().prefix(".api-key").suffix(".tmp").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 async fn shutdown_signal() {

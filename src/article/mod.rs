@@ -1,5 +1,9 @@
 //! Articles: where text comes from (sources) and how a page becomes ordered blocks (extraction).
 pub mod block;
 pub mod extract;
+pub mod id;
+pub mod record;
 
 pub use block::{Block, BlockKind};
+pub use id::{ArticleId, InvalidArticleId};
+pub use record::{ArticleInput, ArticleRecord};

@@ -1,11 +1,13 @@
-//! Audio encoders: PCM (f32, mono, the voice's sample rate) in, WAV / Ogg Opus / MP3 bytes out.
+//! Audio encoders: PCM (f32, mono, the voice's sample rate) in, WAV / Ogg Opus / MP3 / raw
+//! s16le bytes out.
 //! Every encoder is streaming: feed PCM in chunks, get bytes out as soon as they exist, so the
 //! CLI and HTTP streaming never hold a whole article's audio. Formats whose header needs the
 //! total length (WAV sizes, MP3's LAME tag) hand back a [`HeaderPatch`] that a seekable sink
 //! applies at the end; a pure stream keeps the streaming-friendly header.
 mod mp3;
 mod opus;
-mod resample;
+mod pcm;
+pub mod resample;
 mod wav;
 
 use std::io::{Seek, SeekFrom, Write};
@@ -15,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::mp3::Mp3Encoder;
 pub use self::opus::OggOpusEncoder;
+pub use self::pcm::PcmS16Encoder;
 pub use self::wav::WavEncoder;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,186 @@
-//! (stub: being built)
-use axum::Router;
+//! Articles and their audio: push an article, ask for its audio (ready, or queued with an
+//! ETA), force regeneration, and follow or cancel jobs.
+use std::time::Duration;
 
-use super::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
-pub fn routes() -> Router<AppState> {
+use super::auth::RequireApiKey;
+use super::ratelimit::{limit_per_ip, IpRateLimiter};
+use super::{ApiError, ApiJson, AppState};
+use crate::article::record::ArticleError;
+use crate::article::{ArticleId, ArticleInput, ArticleRecord};
+use crate::audio::AudioFormat;
+use crate::pipeline::{AudioStatus, PipelineError};
+use crate::queue::{Job, Priority, QueueError, Rendition};
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let limiter = IpRateLimiter::new(state.settings.http.rate_limit);
+    let public = Router::new()
+        .route("/v1/articles/{id}/audio", get(get_audio).post(regenerate))
+        .route_layer(axum::middleware::from_fn_with_state(limiter, limit_per_ip));
     Router::new()
+        .route("/v1/articles/{id}", put(put_article).get(get_article))
+        .route("/v1/jobs/{id}", get(get_job).delete(cancel_job))
+        .merge(public)
+}
+
+fn parse_id(raw: &str) -> Result<ArticleId, ApiError> {
+    ArticleId::parse(raw).map_err(|e| ApiError::bad_request("invalid-article-id", e.to_string()))
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::NotFound(id) => ApiError::not_found(format!("article `{id}` not found")),
+            PipelineError::Queue(QueueError::Full(_)) => ApiError::overloaded(30),
+            PipelineError::Tts(t) => t.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<ArticleError> for ApiError {
+    fn from(e: ArticleError) -> Self {
+        ApiError::bad_request(e.code(), e.to_string())
+    }
+}
+
+async fn put_article(
+    _key: RequireApiKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ArticleInput>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let opts = state.settings.extract.clone();
+    // Extraction is CPU work on untrusted HTML: off the async runtime.
+    let record = tokio::task::spawn_blocking(move || ArticleRecord::build(id, input, &opts, crate::queue::now_ms()))
+        .await
+        .map_err(ApiError::internal)??;
+    let (changed, job) = state.pipeline.put_article(&record).await?;
+    let body = json!({
+        "id": record.id,
+        "content_hash": record.content_hash,
+        "changed": changed,
+        "blocks": record.blocks.len(),
+        "job": job.map(|j| job_json(&j, None)),
+    });
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+async fn get_article(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let a = state.pipeline.articles.article(&id).await.map_err(PipelineError::from)?.ok_or_else(|| ApiError::not_found(format!("article `{id}` not found")))?;
+    Ok(Json(json!({
+        "id": a.id, "title": a.title, "byline": a.byline, "url": a.url, "voice": a.voice,
+        "content_hash": a.content_hash, "updated_at": a.updated_at, "blocks": a.blocks,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AudioQuery {
+    voice: Option<String>,
+    format: Option<String>,
+}
+
+fn rendition_json(r: &Rendition, preferred: Option<AudioFormat>) -> Value {
+    let url_of = |f: AudioFormat| r.files.iter().find(|(x, _)| *x == f).map(|(_, name)| format!("/audio/{name}"));
+    let mut formats = serde_json::Map::new();
+    for (f, name) in &r.files {
+        formats.insert(f.extension().to_string(), Value::String(format!("/audio/{name}")));
+    }
+    let url = preferred.and_then(url_of).or_else(|| url_of(AudioFormat::Opus)).or_else(|| r.files.first().map(|(_, n)| format!("/audio/{n}")));
+    json!({
+        "status": "ready",
+        "url": url,
+        "duration": (r.duration * 1000.0).round() / 1000.0,
+        "voice": r.voice,
+        "formats": formats,
+        "manifest_url": format!("/audio/{}", r.manifest),
+        "captions_url": format!("/audio/{}", r.captions),
+    })
+}
+
+fn job_json(j: &Job, position: Option<u64>) -> Value {
+    json!({
+        "id": j.id,
+        "article": j.article,
+        "voice": j.voice,
+        "status": j.state.as_str(),
+        "priority": j.priority,
+        "attempts": j.attempts,
+        "max_attempts": j.max_attempts,
+        "error": j.error,
+        "position": position,
+        "segments_total": j.segments_total,
+        "segments_synthesized": j.segments_synthesized,
+        "audio_seconds": j.audio_seconds,
+        "created_at": j.created_at,
+        "updated_at": j.updated_at,
+    })
+}
+
+fn status_response(status: AudioStatus, preferred: Option<AudioFormat>) -> Response {
+    match status {
+        AudioStatus::Ready(r) => (StatusCode::OK, Json(rendition_json(&r, preferred))).into_response(),
+        AudioStatus::Pending { job, position, eta_seconds } => (
+            StatusCode::ACCEPTED,
+            Json(json!({"status": job.state.as_str(), "position": position, "eta_seconds": eta_seconds, "job_id": job.id})),
+        )
+            .into_response(),
+    }
+}
+
+fn parse_format(f: Option<&str>) -> Result<Option<AudioFormat>, ApiError> {
+    f.map(|f| f.parse::<AudioFormat>().map_err(|e| ApiError::bad_request(e.code(), e.to_string()))).transpose()
+}
+
+/// Public: the play button's first question. Unknown → 404; known → ready or enqueued
+/// with interactive priority.
+async fn get_audio(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<AudioQuery>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let format = parse_format(q.format.as_deref())?;
+    let status = state.pipeline.article_audio(&id, q.voice.as_deref(), Priority::Interactive, false).await?;
+    Ok(status_response(status, format))
+}
+
+/// Force regeneration (re-synthesizes every segment).
+async fn regenerate(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<AudioQuery>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let status = state.pipeline.article_audio(&id, q.voice.as_deref(), Priority::Interactive, true).await?;
+    Ok(status_response(status, None))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JobQuery {
+    /// Long-poll: wait up to this many seconds (max 60) for the job to finish.
+    wait: Option<u64>,
+}
+
+fn parse_job_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::bad_request("invalid-job-id", "job ids are positive integers"))
+}
+
+async fn get_job(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<JobQuery>) -> Result<Json<Value>, ApiError> {
+    let id = parse_job_id(&id)?;
+    let job = match q.wait {
+        Some(secs) => state.pipeline.wait_for(id, Duration::from_secs(secs.min(60))).await?,
+        None => state.pipeline.queue.job(id).await.map_err(PipelineError::from)?,
+    };
+    let job = job.ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
+    let position = state.pipeline.queue.position(id).await.map_err(PipelineError::from)?;
+    Ok(Json(job_json(&job, Some(position))))
+}
+
+async fn cancel_job(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = parse_job_id(&id)?;
+    let job = state.pipeline.queue.cancel(id).await.map_err(PipelineError::from)?.ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
+    let _ = state.pipeline.finished.send(id);
+    Ok(Json(job_json(&job, None)))
 }

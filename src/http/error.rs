@@ -2,11 +2,12 @@
 //! `{"error": {"code", "message"}}` with the right status. 5xx messages are opaque; the
 //! cause is logged.
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::store::StoreError;
 use crate::synth::SynthError;
 use crate::tts::TtsError;
 
@@ -15,11 +16,31 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Extra response headers (`Retry-After`, `Content-Range`, `WWW-Authenticate`).
+    headers: HeaderMap,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), headers: HeaderMap::new() }
+    }
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+    /// 503 with `Retry-After`: the queue is over its limit; clients should come back later
+    /// instead of the server growing without bound.
+    pub fn overloaded(retry_after_secs: u64) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            format!("the server is busy; retry in {retry_after_secs} s"),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs))
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -36,7 +57,37 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
-        (self.status, body).into_response()
+        (self.status, self.headers, body).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found("no such file"),
+            StoreError::InvalidKey => ApiError::bad_request(e.code(), "expected a file name like <64 hex>.opus (opus, mp3, wav, json, vtt)"),
+            StoreError::RangeNotSatisfiable { len } => {
+                ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, e.code(), e.to_string())
+                    .with_header(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{len}")).unwrap_or(HeaderValue::from_static("bytes */0")))
+            }
+            StoreError::Backend(_) => ApiError::internal(e),
+        }
+    }
+}
+
+/// The stable code for a status that a layer (not a handler) produced with no JSON body:
+/// body limit, timeout, method not allowed, header limits.
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers-too-large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_client_error() => "bad-request",
+        _ => "internal",
     }
 }
 
@@ -83,3 +134,30 @@ impl From<SynthError> for ApiError {
 #[derive(axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
+
+/// Middleware: a response that a layer produced without a JSON body (body limit, timeout,
+/// 405, path rejections) gets the `{"error": {"code", "message"}}` shape; its other headers
+/// (`Retry-After`, `Allow`) stay.
+pub async fn json_error_bodies(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (mut parts, _) = res.into_parts();
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is over the size limit".to_string(),
+        StatusCode::REQUEST_TIMEOUT => "the request took longer than the configured timeout".to_string(),
+        s => s.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let mut err = ApiError::new(status, code_for_status(status), message);
+    err.headers = parts.headers;
+    err.into_response()
+}

@@ -1,20 +1,26 @@
 //! The HTTP surface: one module per resource, thin handlers over the library.
 mod articles;
 mod audio_files;
+pub mod auth;
 pub mod error;
 mod health;
 mod metrics_route;
 mod openai;
+pub mod openapi;
 mod player_routes;
+pub mod ratelimit;
 mod synthesize;
 mod voices;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -23,7 +29,10 @@ use crate::store::AudioStore;
 use crate::text::lexicon::Lexicon;
 use crate::tts::Engine;
 
+pub use auth::RequireApiKey;
 pub use error::{ApiError, ApiJson};
+pub use openapi::ApiDoc;
+pub use ratelimit::IpRateLimiter;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -32,23 +41,34 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub lexicon: Arc<Lexicon>,
     pub store: AudioStore,
+    pub pipeline: Arc<crate::pipeline::Pipeline>,
 }
 
+/// Layers, outermost first: request id → trace → CORS → JSON error bodies → body limit →
+/// timeout → routes (with per-route metrics). The timeout covers the time to the response
+/// head, so streamed audio is not cut off once it has started.
 pub fn router(state: AppState) -> Router {
+    crate::metrics::install();
     let body_limit = state.settings.http.max_body_bytes;
-    let _timeout = Duration::from_secs(state.settings.http.request_timeout_secs);
+    let timeout = Duration::from_secs(state.settings.http.request_timeout_secs.max(1));
+    let cors = cors_layer(&state.settings.http.cors_origins);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/v1/voices", get(voices::list))
         .route("/v1/synthesize", post(synthesize::synthesize))
-        .merge(articles::routes())
+        .merge(articles::routes(&state))
         .merge(audio_files::routes())
         .merge(openai::routes())
         .merge(metrics_route::routes())
+        .merge(openapi::routes())
         .merge(player_routes::routes())
+        .route_layer(axum::middleware::from_fn(metrics_route::track))
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::from_fn(error::json_error_bodies))
+        .layer(cors)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
@@ -56,4 +76,32 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// CORS for the configured publisher origins (exact `scheme://host[:port]` strings). The
+/// player reads audio with ranges, so range and caching headers are exposed.
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| match HeaderValue::from_str(o.trim().trim_end_matches('/')) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::warn!(origin = %o, "ignoring invalid CORS origin");
+                None
+            }
+        })
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::RANGE, header::IF_NONE_MATCH])
+        .expose_headers([
+            header::CONTENT_RANGE,
+            header::CONTENT_LENGTH,
+            header::ACCEPT_RANGES,
+            header::ETAG,
+            header::RETRY_AFTER,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(Duration::from_secs(3600))
 }

@@ -1,8 +1,126 @@
-//! (stub: being built)
-use axum::Router;
+//! The player's routes: the script (`/player.js`, short cache; `/player/{version}/player.js`,
+//! cached forever), the demo article page `/`, the embed page `/embed`, and listening events
+//! (`POST /v1/events`, public and rate-limited; `GET /v1/articles/{id}/stats`, API key).
+use std::net::SocketAddr;
 
-use super::AppState;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::{Extensions, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::{ApiError, AppState, RequireApiKey};
+use crate::article::id::ArticleId;
+use crate::player::events::{self, ArticleStats, EventError, EventStore};
+use crate::player::{self, demo};
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// The unversioned URL is what publishers paste; a short cache lets upgrades reach them.
+const SHORT: &str = "public, max-age=300";
+const JS: &str = "text/javascript; charset=utf-8";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(demo_page))
+        .route("/embed", get(embed_page))
+        .route("/player.js", get(player_js))
+        .route("/player/{version}/player.js", get(versioned_player_js))
+        .route("/v1/events", post(post_event))
+        .route("/v1/articles/{id}/stats", get(article_stats))
+}
+
+async fn demo_page() -> Response {
+    page(demo::demo_page())
+}
+
+async fn embed_page(headers: HeaderMap) -> Response {
+    page(demo::embed_page(&origin(&headers)))
+}
+
+fn page(html: String) -> Response {
+    ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
+}
+
+/// The origin to print in snippets: this request's `Host`, https unless it is a local address.
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost:8080");
+    let local = host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "http" || *p == "https")
+        .unwrap_or(if local { "http" } else { "https" });
+    format!("{proto}://{host}")
+}
+
+async fn player_js(headers: HeaderMap) -> Response {
+    script(&headers, SHORT)
+}
+
+/// The current version is served forever-cacheable; an old version (a page cached before an
+/// upgrade) is sent to the current script instead of a 404, with a short cache.
+async fn versioned_player_js(Path(version): Path<String>, headers: HeaderMap) -> Response {
+    if version == player::version() {
+        script(&headers, IMMUTABLE)
+    } else {
+        let mut r = Redirect::temporary("/player.js").into_response();
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(SHORT));
+        r
+    }
+}
+
+fn script(headers: &HeaderMap, cache: &'static str) -> Response {
+    let etag = player::etag();
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let head = [
+        (header::CONTENT_TYPE, HeaderValue::from_static(JS)),
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        (header::ETAG, HeaderValue::from_str(&etag).expect("hex etag is a valid header")),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    ];
+    if fresh {
+        (StatusCode::NOT_MODIFIED, head).into_response()
+    } else {
+        (head, player::PLAYER_JS).into_response()
+    }
+}
+
+/// `POST /v1/events`: `{article, event, value?}` → 204. Public (the player calls it from any
+/// publisher page, with `sendBeacon`), validated, rate-limited per client IP.
+#[tracing::instrument(name = "Recording a player event", skip_all)]
+async fn post_event(State(state): State<AppState>, extensions: Extensions, body: Bytes) -> Result<Response, ApiError> {
+    let event = events::parse(&body).map_err(event_error)?;
+    let client = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let store = store(&state)?;
+    store.record(client, event).await.map_err(event_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /v1/articles/{id}/stats` (API key): the event counts of one article.
+async fn article_stats(
+    State(state): State<AppState>,
+    _key: RequireApiKey,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = ArticleId::parse(&id).map_err(|e| ApiError::bad_request("invalid-article-id", e.to_string()))?;
+    let stats: ArticleStats = store(&state)?.stats(id.as_str());
+    Ok(Json(serde_json::json!({"article": id, "events": stats})))
+}
+
+fn store(state: &AppState) -> Result<std::sync::Arc<EventStore>, ApiError> {
+    EventStore::for_data_dir(&state.settings.data_dir).map_err(ApiError::internal)
+}
+
+fn event_error(e: EventError) -> ApiError {
+    match e {
+        EventError::Invalid(_) => ApiError::bad_request(e.code(), e.to_string()),
+        EventError::RateLimited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string()),
+        EventError::Full => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()),
+        EventError::Io(_) => ApiError::internal(e),
+    }
 }

@@ -1,4 +1,7 @@
-//! `POST /v1/synthesize`: text in, audio out, whole or streamed sentence by sentence.
+//! `POST /v1/synthesize`: text or SSML in, audio out, whole or streamed sentence by sentence.
+//! Also the shared machinery ([`Speech`], [`respond`]) behind the OpenAI-compatible route:
+//! synthesis runs on a blocking thread; a streamed body starts as soon as the first sentence
+//! is encoded, and errors found before that still get a JSON status.
 use std::io::{Cursor, Write};
 use std::sync::Arc;
 
@@ -10,41 +13,54 @@ use bytes::Bytes;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use utoipa::ToSchema;
 
+use super::auth::RequireApiKey;
 use super::{ApiError, ApiJson, AppState};
-use crate::audio::{encoder, AudioFormat, EncodingWriter};
-use crate::synth::{synthesize_reader, SynthError};
-use crate::tts::SynthSettings;
+use crate::audio::{encoder, AudioFormat, EncodingWriter, StreamEncoder};
+use crate::synth::{push_silence, synthesize_reader, synthesize_segments, SynthError};
+use crate::text::Segment;
+use crate::tts::{LoadedVoice, SynthSettings, SynthSummary};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SynthesizeRequest {
+    /// Plain text to speak (exactly one of `text` and `ssml`).
     pub text: Option<String>,
+    /// SSML (`<speak>…</speak>`; break, prosody rate, say-as, sub, phoneme, emphasis, p, s).
     pub ssml: Option<String>,
+    /// Voice id or alias; default: the server's default voice.
     pub voice: Option<String>,
+    /// `mp3` (default), `opus` (Ogg Opus) or `wav`.
     pub format: Option<String>,
+    /// Speaking rate, 0.25 to 4.0 (1.0 = natural).
     pub speed: Option<f32>,
+    /// Speaker name or id, for multi-speaker voices.
     pub speaker: Option<String>,
+    /// Stream the audio sentence by sentence (chunked response).
     #[serde(default)]
     pub stream: bool,
 }
 
-/// A validated request: parse once at the edge.
-struct Validated {
-    text: String,
-    format: AudioFormat,
-    settings: SynthSettings,
+/// What to speak: plain text (segmented lazily while synthesizing) or parsed SSML.
+pub(super) enum Speech {
+    Text(String),
+    Ssml { segments: Vec<Segment>, leading_pause_ms: u32 },
 }
 
-fn validate(req: SynthesizeRequest, max_chars: usize) -> Result<Validated, ApiError> {
-    let format = match req.format.as_deref() {
-        None => AudioFormat::Mp3,
-        Some(f) => f.parse().map_err(|e: crate::audio::AudioError| ApiError::bad_request(e.code(), e.to_string()))?,
-    };
-    if req.ssml.is_some() {
-        return Err(ApiError::bad_request("ssml-unsupported", "SSML input is not available yet; send `text`"));
-    }
-    let text = req.text.ok_or_else(|| ApiError::bad_request("missing-text", "the request needs `text`"))?;
+/// A validated synthesis: parse once at the edge, then [`respond`].
+pub(super) struct SpeechJob {
+    pub voice: Arc<LoadedVoice>,
+    pub speech: Speech,
+    pub settings: SynthSettings,
+    pub encoder: Box<dyn StreamEncoder>,
+    pub content_type: &'static str,
+    /// Metrics label: which API asked.
+    pub source: &'static str,
+}
+
+/// Reject text over the configured limit (413) and text with nothing to say (400).
+pub(super) fn check_text(text: &str, max_chars: usize) -> Result<(), ApiError> {
     let chars = text.chars().count();
     if chars > max_chars {
         return Err(ApiError::new(
@@ -56,41 +72,112 @@ fn validate(req: SynthesizeRequest, max_chars: usize) -> Result<Validated, ApiEr
     if text.trim().is_empty() {
         return Err(ApiError::bad_request("empty-text", "the text is empty: nothing to speak"));
     }
-    let settings = SynthSettings::new(req.speed.unwrap_or(1.0), req.speaker)?;
-    Ok(Validated { text, format, settings })
+    Ok(())
 }
 
-pub async fn synthesize(State(state): State<AppState>, ApiJson(req): ApiJson<SynthesizeRequest>) -> Result<Response, ApiError> {
-    let voice_name = req.voice.clone();
+fn validate(state: &AppState, req: SynthesizeRequest) -> Result<SpeechJob, ApiError> {
+    let format = match req.format.as_deref() {
+        None => AudioFormat::Mp3,
+        Some(f) => f.parse().map_err(|e: crate::audio::AudioError| ApiError::bad_request(e.code(), e.to_string()))?,
+    };
+    let max = state.settings.http.max_text_chars;
+    let speech = match (req.text, req.ssml) {
+        (Some(_), Some(_)) => return Err(ApiError::bad_request("text-and-ssml", "send either `text` or `ssml`, not both")),
+        (None, None) => return Err(ApiError::bad_request("missing-text", "the request needs `text` or `ssml`")),
+        (Some(text), None) => {
+            check_text(&text, max)?;
+            Speech::Text(text)
+        }
+        (None, Some(ssml)) => {
+            check_text(&ssml, max)?;
+            let doc = crate::text::parse_ssml(&ssml, &state.lexicon, &state.settings.segment_options())
+                .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+            for w in &doc.warnings {
+                tracing::debug!(warning = %w, "ssml");
+            }
+            Speech::Ssml { segments: doc.segments, leading_pause_ms: doc.leading_pause_ms }
+        }
+    };
+    let settings = SynthSettings::new(req.speed.unwrap_or(1.0), req.speaker)?;
+    let voice = state.engine.voice(req.voice.as_deref())?;
+    let encoder = encoder(format, voice.sample_rate(), &state.settings.audio).map_err(ApiError::internal)?;
+    Ok(SpeechJob { voice, speech, settings, encoder, content_type: format.content_type(), source: "direct" })
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/synthesize",
+    tag = "synthesis",
+    request_body = SynthesizeRequest,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Audio (`audio/mpeg`, `audio/ogg; codecs=opus` or `audio/wav`); chunked when `stream` is true"),
+        (status = 400, description = "Bad input: unknown voice (lists the voices), format, speed, malformed JSON or SSML", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = super::openapi::ErrorBody),
+        (status = 413, description = "Text over the configured limit", body = super::openapi::ErrorBody),
+    )
+)]
+pub async fn synthesize(
+    _key: RequireApiKey,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SynthesizeRequest>,
+) -> Result<Response, ApiError> {
     let stream = req.stream;
-    let v = validate(req, state.settings.http.max_text_chars)?;
-    let voice = state.engine.voice(voice_name.as_deref())?;
+    let job = validate(&state, req)?;
+    respond(state, job, stream).await
+}
+
+/// Run `job` and answer with the whole audio or a stream.
+pub(super) async fn respond(state: AppState, job: SpeechJob, stream: bool) -> Result<Response, ApiError> {
     if stream {
-        stream_audio(state, voice, v).await
+        stream_audio(state, job).await
     } else {
-        whole_audio(state, voice, v).await
+        whole_audio(state, job).await
     }
 }
 
-async fn whole_audio(state: AppState, voice: Arc<crate::tts::LoadedVoice>, v: Validated) -> Result<Response, ApiError> {
-    let format = v.format;
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, SynthError> {
-        let enc = encoder(format, voice.sample_rate(), &state.settings.audio)?;
-        let seg_opts = state.settings.segment_options();
-        let (writer, _) = synthesize_reader(
-            &voice,
-            v.text.as_bytes(),
+/// Synthesize `speech` into `sink` through `enc`. Blocking.
+fn run<W: Write>(
+    state: &AppState,
+    voice: &LoadedVoice,
+    speech: Speech,
+    settings: &SynthSettings,
+    enc: Box<dyn StreamEncoder>,
+    sink: W,
+    on_segment: impl FnMut(crate::synth::Progress),
+) -> Result<(EncodingWriter<W>, SynthSummary), SynthError> {
+    match speech {
+        Speech::Text(text) => synthesize_reader(
+            voice,
+            text.as_bytes(),
             Arc::clone(&state.lexicon),
-            &v.settings,
-            seg_opts,
-            || Ok(EncodingWriter::new(enc, Cursor::new(Vec::new()))),
-            |_| {},
-        )?;
+            settings,
+            state.settings.segment_options(),
+            || Ok(EncodingWriter::new(enc, sink)),
+            on_segment,
+        ),
+        Speech::Ssml { segments, leading_pause_ms } => {
+            let lead = (leading_pause_ms as u64 * voice.sample_rate() as u64 / 1000) as usize;
+            let open = || {
+                let mut w = EncodingWriter::new(enc, sink);
+                push_silence(&mut w, lead)?;
+                Ok(w)
+            };
+            synthesize_segments(voice, segments, settings, open, on_segment)
+        }
+    }
+}
+
+async fn whole_audio(state: AppState, job: SpeechJob) -> Result<Response, ApiError> {
+    let SpeechJob { voice, speech, settings, encoder, content_type, source } = job;
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, SynthError> {
+        let (writer, summary) = run(&state, &voice, speech, &settings, encoder, Cursor::new(Vec::new()), |_| {})?;
+        crate::metrics::record_synthesis(source, summary.audio_seconds, summary.inference_seconds);
         Ok(writer.finish_seekable()?.into_inner())
     })
     .await
     .map_err(ApiError::internal)??;
-    Ok(([(header::CONTENT_TYPE, format.content_type())], bytes).into_response())
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
 /// A `Write` that forwards each buffer to the response body; fails once the client is gone.
@@ -108,30 +195,21 @@ impl Write for ChannelWriter {
     }
 }
 
-async fn stream_audio(state: AppState, voice: Arc<crate::tts::LoadedVoice>, v: Validated) -> Result<Response, ApiError> {
-    let format = v.format;
+async fn stream_audio(state: AppState, job: SpeechJob) -> Result<Response, ApiError> {
+    let SpeechJob { voice, speech, settings, encoder, content_type, source } = job;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<(), SynthError>>();
     tokio::task::spawn_blocking(move || {
         let mut first_tx = Some(first_tx);
         let result = (|| -> Result<(), SynthError> {
-            let enc = encoder(format, voice.sample_rate(), &state.settings.audio)?;
-            let seg_opts = state.settings.segment_options();
             let sender = tx.clone();
-            let (writer, _) = synthesize_reader(
-                &voice,
-                v.text.as_bytes(),
-                Arc::clone(&state.lexicon),
-                &v.settings,
-                seg_opts,
-                move || Ok(EncodingWriter::new(enc, ChannelWriter(sender))),
-                |_| {
-                    if let Some(t) = first_tx.take() {
-                        let _ = t.send(Ok(()));
-                    }
-                },
-            )?;
+            let (writer, summary) = run(&state, &voice, speech, &settings, encoder, ChannelWriter(sender), |_| {
+                if let Some(t) = first_tx.take() {
+                    let _ = t.send(Ok(()));
+                }
+            })?;
             writer.finish_stream()?;
+            crate::metrics::record_synthesis(source, summary.audio_seconds, summary.inference_seconds);
             Ok(())
         })();
         match (result, first_tx.take()) {
@@ -151,5 +229,5 @@ async fn stream_audio(state: AppState, voice: Arc<crate::tts::LoadedVoice>, v: V
     // Errors found before the first sentence is ready still get a proper JSON status.
     first_rx.await.map_err(ApiError::internal)??;
     let body = Body::from_stream(ReceiverStream::new(rx));
-    Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }

@@ -151,6 +151,9 @@ pub struct LoadedVoice {
     speaker_ids: HashMap<String, i64>,
     sessions: usize,
     budget: Arc<Budget>,
+    /// sha256 of the model file: part of every segment cache key, so a changed voice file
+    /// never serves stale audio.
+    model_hash: String,
     pub stats: VoiceStats,
 }
 
@@ -162,6 +165,10 @@ impl LoadedVoice {
         let length_scale = config.inference.length_scale;
         let speaker_ids = config.speaker_id_map.clone();
         let model = Arc::new(std::fs::read(&info.model_path).map_err(|e| fail(e.to_string()))?);
+        let model_hash = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&model[..]))
+        };
         let sessions = opts.sessions_per_voice.max(1);
         let (jobs_tx, jobs_rx) = bounded::<Job>(sessions * 2);
         let (ready_tx, ready_rx) = bounded::<Result<(), String>>(sessions);
@@ -195,11 +202,15 @@ impl LoadedVoice {
             }
         }
         let budget = Budget::new(opts.inflight_phonemes);
-        Ok(LoadedVoice { info, jobs: jobs_tx, length_scale, speaker_ids, sessions, budget, stats: VoiceStats::default() })
+        Ok(LoadedVoice { info, jobs: jobs_tx, length_scale, speaker_ids, sessions, budget, model_hash, stats: VoiceStats::default() })
     }
 
     pub fn info(&self) -> &VoiceInfo {
         &self.info
+    }
+
+    pub fn model_hash(&self) -> &str {
+        &self.model_hash
     }
 
     pub fn sample_rate(&self) -> u32 {

@@ -10,16 +10,15 @@ use std::sync::{Arc, OnceLock};
 use audioby::tts::{Engine, EngineOptions, VoiceRegistry};
 
 pub mod app;
+pub mod server;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The seed article (a real news article; the demo and benchmark text), committed as a fixture.
 pub fn seed_article() -> String {
-    let path = repo().join("../shared/fixtures/seed-article.txt");
-    std::fs::read_to_string(&path)
-        .or_else(|_| std::fs::read_to_string(repo().join("tests/fixtures/seed-article.txt")))
-        .expect("seed article")
+    std::fs::read_to_string(repo().join("tests/fixtures/seed-article.txt")).expect("seed article fixture")
 }
 
 /// The real engine with the real voice, loaded once per test binary.

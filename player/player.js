@@ -1,0 +1,483 @@
+/*! audioby player · GPL-3.0-or-later · no dependencies, no cookies, no storage.
+ * <script src="https://AUDIOBY_HOST/player.js" async></script>
+ * <audioby-player article="ID"></audioby-player>   or   <div data-audioby-article="ID"></div>
+ * Attributes: article, api (server base URL; default: where this script came from), voice,
+ * format ("opus" | "mp3": force one), highlight (opt-in; value = CSS selector of the article
+ * text, default the nearest <article> or <body>), events (opt-in: POST events to /v1/events),
+ * label (idle text, default "Listen"), theme ("light" | "dark"; default follows the system). */
+(() => {
+  'use strict';
+  if (window.customElements && customElements.get('audioby-player')) return;
+  const SCRIPT = document.currentScript;
+  const DEFAULT_API = SCRIPT && SCRIPT.src ? new URL(SCRIPT.src, location.href).origin : location.origin;
+  const RATES = [0.75, 1, 1.25, 1.5, 1.75, 2];
+  const SKIP = 15, ARROW = 5, HIGHLIGHT = 'audioby';
+  const reduced = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+  const fmt = (s) => {
+    s = Math.max(0, Math.floor(s || 0));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = String(s % 60).padStart(2, '0');
+    return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+  };
+  const spoken = (s) => {
+    s = Math.max(0, Math.round(s || 0));
+    const m = Math.floor(s / 60), sec = s % 60;
+    return (m ? `${m} minute${m === 1 ? '' : 's'} ` : '') + `${sec} second${sec === 1 ? '' : 's'}`;
+  };
+  // One character in, one character out, so offsets into the folded text stay valid.
+  const fold = (c) => /\s/.test(c) ? ' ' : /[‘’‛′]/.test(c) ? "'" : /[“”„″]/.test(c) ? '"' : /[‐‑‒–—]/.test(c) ? '-' : c.toLowerCase();
+  const foldStr = (s) => {
+    let out = '';
+    for (const c of s) { const f = fold(c); if (!(f === ' ' && (out === '' || out.endsWith(' ')))) out += f; }
+    return out.trim();
+  };
+
+  const CSS_TEXT = `
+:host{--_bg:var(--audioby-bg,#f4f5f7);--_fg:var(--audioby-fg,#16181d);--_muted:var(--audioby-muted,#5b6270);
+--_accent:var(--audioby-accent,#1b5fd6);--_on:var(--audioby-on-accent,#fff);--_track:var(--audioby-track,#d5d9e0);
+--_focus:var(--audioby-focus,#f0a500);--_err:var(--audioby-error,#b3261e);
+display:block;height:var(--audioby-height,64px);contain:layout style;font:14px/1.3 var(--audioby-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif)}
+:host([theme=dark]){--_bg:var(--audioby-bg,#1f232b);--_fg:var(--audioby-fg,#eef0f4);--_muted:var(--audioby-muted,#a7aebb);--_accent:var(--audioby-accent,#7aa7ff);--_on:var(--audioby-on-accent,#0b1020);--_track:var(--audioby-track,#3a404c);--_err:var(--audioby-error,#ff8a80)}
+@media (prefers-color-scheme:dark){:host(:not([theme=light])){--_bg:var(--audioby-bg,#1f232b);--_fg:var(--audioby-fg,#eef0f4);--_muted:var(--audioby-muted,#a7aebb);--_accent:var(--audioby-accent,#7aa7ff);--_on:var(--audioby-on-accent,#0b1020);--_track:var(--audioby-track,#3a404c);--_err:var(--audioby-error,#ff8a80)}}
+.bar{box-sizing:border-box;height:100%;display:flex;align-items:center;gap:8px;padding:0 12px;background:var(--_bg);color:var(--_fg);border-radius:var(--audioby-radius,12px);overflow:hidden}
+button,select{font:inherit;color:inherit;background:none;border:0;border-radius:8px;cursor:pointer;padding:4px 6px;min-height:32px}
+button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparent)}
+:focus-visible{outline:3px solid var(--_focus);outline-offset:2px}
+.play{flex:none;width:44px;height:44px;border-radius:50%;background:var(--_accent);color:var(--_on);display:grid;place-items:center;padding:0}
+.play:hover{background:var(--_accent);filter:brightness(1.1)}
+.play svg{width:22px;height:22px;fill:currentColor}
+.main{flex:1;min-width:0;display:flex;flex-direction:column;gap:2px}
+.label{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-weight:600}
+.row{display:flex;align-items:center;gap:6px;font-size:12px;color:var(--_muted);font-variant-numeric:tabular-nums}
+.seek{flex:1;min-width:40px;accent-color:var(--_accent);height:16px;margin:0}
+.skip,.speed{flex:none;font-size:12px;color:var(--_muted)}
+.retry{flex:none;color:var(--_accent);font-weight:600}
+.err{color:var(--_err)}
+.spin{width:22px;height:22px;border:3px solid color-mix(in srgb,var(--_on) 35%,transparent);border-top-color:var(--_on);border-radius:50%;animation:r 0.9s linear infinite}
+@keyframes r{to{transform:rotate(1turn)}}
+@media (prefers-reduced-motion:reduce){.spin{animation:none;border-color:var(--_on);border-style:dotted}*{transition:none!important}}
+[hidden]{display:none!important}
+:host([state=idle]) .row,:host([state=error]) .row,:host([state=generating]) .seekbits{visibility:hidden}
+@media (max-width:360px){.skip{display:none}}`;
+
+  const ICON = {
+    play: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M8 5v14l11-7z"/></svg>',
+    pause: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 5h4v14H6zm8 0h4v14h-4z"/></svg>',
+    spin: '<span class="spin" aria-hidden="true"></span>',
+  };
+
+  class AudiobyPlayer extends HTMLElement {
+    static get observedAttributes() { return ['article', 'voice', 'format']; }
+
+    constructor() {
+      super();
+      this._root = this.attachShadow({ mode: 'open' });
+      this._root.innerHTML = `<style>${CSS_TEXT}</style>
+<div class="bar" part="bar">
+ <button class="play" part="play" type="button" aria-label="Play">${ICON.play}</button>
+ <div class="main">
+  <div class="label" part="label" aria-live="polite"></div>
+  <div class="row"><span class="seekbits cur">0:00</span>
+   <input class="seek seekbits" type="range" min="0" max="0" step="0.1" value="0" aria-label="Seek">
+   <span class="seekbits dur">0:00</span></div>
+ </div>
+ <button class="skip back" type="button" aria-label="Back ${SKIP} seconds">−${SKIP}</button>
+ <button class="skip fwd" type="button" aria-label="Forward ${SKIP} seconds">+${SKIP}</button>
+ <select class="speed" aria-label="Playback speed">${RATES.map((r) => `<option value="${r}"${r === 1 ? ' selected' : ''}>${r}×</option>`).join('')}</select>
+ <button class="retry" type="button" hidden>Retry</button>
+ <audio preload="none"></audio>
+</div>`;
+      const $ = (s) => this._root.querySelector(s);
+      this._el = { play: $('.play'), label: $('.label'), cur: $('.cur'), dur: $('.dur'), seek: $('.seek'), back: $('.back'), fwd: $('.fwd'), speed: $('.speed'), retry: $('.retry') };
+      this.audio = $('audio');
+      this._info = null; this._poll = 0; this._gen = 0; this._sent = new Set(); this._segs = null; this._cur = -1;
+      this._wire();
+    }
+
+    connectedCallback() {
+      if (!this.hasAttribute('role')) this.setAttribute('role', 'region');
+      if (!this.hasAttribute('aria-label')) this.setAttribute('aria-label', 'Listen to this article');
+      if (!this._started) { this._started = true; this._reset(); }
+    }
+    disconnectedCallback() { clearTimeout(this._poll); this.audio.pause(); }
+    attributeChangedCallback(name, old, val) { if (this._started && old !== val) this._reset(); }
+
+    get article() { return this.getAttribute('article') || ''; }
+    get api() { return (this.getAttribute('api') || DEFAULT_API).replace(/\/$/, ''); }
+    get state() { return this.getAttribute('state') || 'idle'; }
+    get format() {
+      const f = this.getAttribute('format');
+      if (f === 'opus' || f === 'mp3') return f;
+      return this.audio.canPlayType('audio/ogg; codecs=opus') ? 'opus' : 'mp3';
+    }
+
+    play() { return this._toggle(true); }
+    pause() { this.audio.pause(); }
+
+    // ----- state ---------------------------------------------------------------------------
+    _set(state, label, opts = {}) {
+      this.setAttribute('state', state);
+      const e = this._el;
+      e.label.textContent = label;
+      e.label.classList.toggle('err', state === 'error');
+      e.retry.hidden = state !== 'error';
+      const playing = state === 'playing';
+      e.play.innerHTML = state === 'generating' ? ICON.spin : playing ? ICON.pause : ICON.play;
+      e.play.setAttribute('aria-label', state === 'generating' ? 'Generating audio' : playing ? 'Pause' : 'Play');
+      e.play.disabled = state === 'error';
+      const noMedia = !this._info;
+      e.seek.disabled = e.back.disabled = e.fwd.disabled = noMedia;
+      if (opts.busy !== undefined) this.setAttribute('aria-busy', String(opts.busy));
+    }
+
+    _reset() {
+      clearTimeout(this._poll);
+      this._gen++;
+      this._info = null; this._segs = null; this._sent.clear(); this._played = false;
+      this._clearHighlight();
+      this.audio.removeAttribute('src');
+      this._set('idle', this.getAttribute('label') || 'Listen');
+      if (!this.article) return this._fail('No article given to the player.', 'config');
+      // A GET also queues the article, so the audio is usually ready by the first click.
+      this._fetch(false);
+    }
+
+    _url() {
+      const q = new URLSearchParams({ format: this.format });
+      const v = this.getAttribute('voice');
+      if (v) q.set('voice', v);
+      return `${this.api}/v1/articles/${encodeURIComponent(this.article)}/audio?${q}`;
+    }
+
+    // wantPlay: the listener asked for audio, so show progress and play once it is ready.
+    async _fetch(wantPlay, delay = 800) {
+      const gen = this._gen;
+      let res, body;
+      try {
+        res = await fetch(this._url(), { credentials: 'omit', cache: 'no-store' });
+        body = await res.json().catch(() => ({}));
+      } catch (err) {
+        if (gen === this._gen) this._fail('Could not reach the audio server. Check your connection and try again.', 'network');
+        return;
+      }
+      if (gen !== this._gen) return;
+      if (res.status === 200 && body.status === 'ready') return this._ready(body, wantPlay);
+      if (res.status === 202) {
+        this._pending = true;
+        if (wantPlay) {
+          const eta = Number(body.eta_seconds);
+          const pos = Number(body.position);
+          const label = body.status === 'queued' && pos > 1 ? `Queued · ${pos - 1} ahead` : 'Generating audio';
+          this._set('generating', eta > 0 ? `${label} · about ${fmt(eta)}` : `${label}…`, { busy: true });
+          // Backoff: 0.8 s, growing ×1.5, at most 8 s; never poll much before the ETA says.
+          const wait = Math.min(8000, Math.max(delay, eta > 0 ? Math.min(eta * 500, 8000) : 0));
+          this._poll = setTimeout(() => this._fetch(true, Math.min(8000, delay * 1.5)), wait);
+        }
+        return;
+      }
+      const msg = body && body.error && body.error.message;
+      if (res.status === 404) return this._fail('This article has no audio.', 'not-found');
+      if (res.status === 429 || res.status === 503) return this._fail('The audio server is busy. Please try again in a moment.', 'busy');
+      this._fail(msg ? `Audio unavailable: ${msg}` : `Audio unavailable (HTTP ${res.status}).`, 'http-' + res.status);
+    }
+
+    _ready(info, wantPlay) {
+      this._info = info;
+      this._pending = false;
+      const src = (info.formats && info.formats[this.format]) || info.url;
+      const a = this.audio;
+      a.src = new URL(src, this.api + '/').href;
+      a.preload = wantPlay ? 'auto' : 'metadata';
+      this._setDuration(Number(info.duration) || 0);
+      const mins = Math.max(1, Math.round((Number(info.duration) || 0) / 60));
+      this._set('ready', `${this.getAttribute('label') || 'Listen'} · ${mins} min`, { busy: false });
+      if (this.hasAttribute('highlight') && info.manifest_url) this._loadManifest(new URL(info.manifest_url, this.api + '/').href);
+      if (wantPlay) this._toggle(true);
+    }
+
+    _fail(message, code) {
+      clearTimeout(this._poll);
+      this._set('error', message, { busy: false });
+      this._emit('error', { code, message });
+    }
+
+    async _toggle(wantPlay) {
+      const st = this.state;
+      if (st === 'error') return;
+      if (!this._info) {
+        if (st !== 'generating') { this._set('generating', 'Generating audio…', { busy: true }); clearTimeout(this._poll); this._fetch(true); }
+        return;
+      }
+      const a = this.audio;
+      if (wantPlay === undefined) wantPlay = a.paused;
+      if (!wantPlay) return a.pause();
+      try { await a.play(); } catch (err) {
+        if (err && err.name === 'NotAllowedError') this._set('paused', 'Press play to listen');
+        else if (err && err.name !== 'AbortError') this._fail('This audio could not be played in your browser.', 'media');
+      }
+    }
+
+    _setDuration(d) {
+      if (!(d > 0) || !isFinite(d)) return;
+      this._dur = d;
+      this._el.seek.max = String(d);
+      this._el.dur.textContent = fmt(d);
+    }
+
+    _seek(t) {
+      const a = this.audio;
+      if (!this._info) return;
+      const d = this._dur || a.duration || 0;
+      a.currentTime = Math.max(0, Math.min(d ? d - 0.05 : t, t));
+      this._tick();
+    }
+
+    _tick() {
+      const a = this.audio, e = this._el, t = a.currentTime || 0;
+      if (!this._dragging) e.seek.value = String(t);
+      e.cur.textContent = fmt(t);
+      e.seek.setAttribute('aria-valuetext', `${spoken(t)} of ${spoken(this._dur)}`);
+      this._highlightAt(t);
+      const d = this._dur || a.duration;
+      if (d > 0) for (const p of [25, 50, 75, 100]) {
+        if (t / d >= p / 100 - (p === 100 ? 0.01 : 0) && !this._sent.has(p)) { this._sent.add(p); this._emit('progress', { percent: p }, p); }
+      }
+    }
+
+    // ----- wiring --------------------------------------------------------------------------
+    _wire() {
+      const a = this.audio, e = this._el;
+      e.play.addEventListener('click', () => this._toggle());
+      e.back.addEventListener('click', () => this._seek(a.currentTime - SKIP));
+      e.fwd.addEventListener('click', () => this._seek(a.currentTime + SKIP));
+      e.retry.addEventListener('click', () => { this._reset(); if (this.state !== 'error') this._toggle(true); });
+      e.speed.addEventListener('change', () => { a.playbackRate = Number(e.speed.value); });
+      e.seek.addEventListener('input', () => { this._dragging = true; e.cur.textContent = fmt(Number(e.seek.value)); });
+      e.seek.addEventListener('change', () => { this._dragging = false; this._seek(Number(e.seek.value)); });
+      a.addEventListener('play', () => {
+        this._set('playing', this._label());
+        this._mediaSession();
+        this._emit('play', { currentTime: a.currentTime }, this._played ? null : '');
+        this._played = true;
+        this._raf();
+      });
+      a.addEventListener('pause', () => { if (this._info && this.state !== 'error') this._set('paused', this._label()); this._tick(); });
+      a.addEventListener('ended', () => { this._tick(); this._set('paused', this._label()); });
+      a.addEventListener('timeupdate', () => this._tick());
+      a.addEventListener('loadedmetadata', () => this._setDuration(a.duration));
+      a.addEventListener('ratechange', () => {
+        e.speed.value = String(a.playbackRate);
+        this._emit('ratechange', { rate: a.playbackRate }, a.playbackRate);
+      });
+      a.addEventListener('error', () => { if (this._info) this._fail('The audio file could not be loaded.', 'media'); });
+      this._root.addEventListener('keydown', (ev) => this._key(ev));
+    }
+
+    _label() { return `${this.getAttribute('label') || 'Listen'} · ${fmt(this.audio.currentTime)} / ${fmt(this._dur)}`; }
+
+    // While playing, follow the audio each frame so the highlight changes on time (timeupdate is ~4 Hz).
+    _raf() {
+      if (this._rafOn) return;
+      this._rafOn = true;
+      const step = () => {
+        if (this.audio.paused) { this._rafOn = false; return; }
+        this._tick();
+        requestAnimationFrame(step);
+      };
+      requestAnimationFrame(step);
+    }
+
+    _key(ev) {
+      const tag = ev.composedPath()[0].tagName;
+      if (ev.key === ' ' || ev.key === 'Spacebar' || ev.key === 'k') {
+        if (tag === 'BUTTON' || tag === 'SELECT') return; // native activation
+        ev.preventDefault();
+        this._toggle();
+      } else if (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') {
+        if (tag === 'SELECT') return;
+        ev.preventDefault();
+        this._seek(this.audio.currentTime + (ev.key === 'ArrowLeft' ? -ARROW : ARROW));
+      }
+    }
+
+    _mediaSession() {
+      const ms = navigator.mediaSession;
+      if (!ms) return;
+      try {
+        const title = this.getAttribute('title') || (document.querySelector('h1') || {}).textContent || document.title;
+        if (window.MediaMetadata) ms.metadata = new MediaMetadata({ title: (title || '').trim(), artist: location.hostname, album: 'Listen to this article' });
+        const a = this.audio;
+        const h = {
+          play: () => this._toggle(true), pause: () => a.pause(), stop: () => a.pause(),
+          seekbackward: (d) => this._seek(a.currentTime - ((d && d.seekOffset) || SKIP)),
+          seekforward: (d) => this._seek(a.currentTime + ((d && d.seekOffset) || SKIP)),
+          seekto: (d) => this._seek(d.seekTime),
+        };
+        for (const k in h) { try { ms.setActionHandler(k, h[k]); } catch (_) { /* action not supported */ } }
+      } catch (_) { /* Media Session is optional */ }
+    }
+
+    // ----- events --------------------------------------------------------------------------
+    // DOM CustomEvents on the element (not bubbling: "error" must not reach window.onerror);
+    // with the `events` attribute also POSTed to /v1/events (beacon: no preflight, no cookies).
+    _emit(type, detail, value) {
+      this.dispatchEvent(new CustomEvent(type, { detail: Object.assign({ article: this.article }, detail) }));
+      if (!this.hasAttribute('events') || value === null || !this.article) return;
+      const body = { article: this.article, event: type };
+      if (type === 'progress' || type === 'ratechange') body.value = value;
+      if (type === 'error') body.value = String(detail.code || '');
+      const url = `${this.api}/v1/events`, data = JSON.stringify(body);
+      try {
+        if (!(navigator.sendBeacon && navigator.sendBeacon(url, data))) fetch(url, { method: 'POST', body: data, keepalive: true, credentials: 'omit' }).catch(() => {});
+      } catch (_) { /* analytics never break playback */ }
+    }
+
+    // ----- highlighting --------------------------------------------------------------------
+    async _loadManifest(url) {
+      const gen = this._gen;
+      try {
+        const res = await fetch(url, { credentials: 'omit' });
+        if (!res.ok) return;
+        const m = await res.json();
+        if (gen !== this._gen) return;
+        this._segs = this._mapSegments((m.segments || []).slice().sort((x, y) => x.start - y.start));
+        this._highlightAt(this.audio.currentTime || 0);
+      } catch (_) { /* highlighting is an extra */ }
+    }
+
+    _scope() {
+      const sel = this.getAttribute('highlight');
+      return (sel && document.querySelector(sel)) || this.closest('article') || document.querySelector('article') || document.body;
+    }
+
+    // Blocks map to elements by `data-audioby-block="N"` when the page marks them (checked
+    // against the text), otherwise by finding each block's first sentence in reading order.
+    _mapSegments(segs) {
+      const scope = this._scope();
+      const marked = new Map();
+      scope.querySelectorAll('[data-audioby-block]').forEach((el) => marked.set(Number(el.dataset.audiobyBlock), el));
+      const cands = [...scope.querySelectorAll('h1,h2,h3,h4,h5,h6,p,li,blockquote,[data-audioby-block]')]
+        .filter((el) => !el.closest('audioby-player,[data-audioby-article]'));
+      const blockEl = new Map();
+      let cursor = 0;
+      const texts = new Map();
+      const textOf = (el) => { if (!texts.has(el)) texts.set(el, indexText(el)); return texts.get(el); };
+      for (const s of segs) {
+        if (blockEl.has(s.block)) continue;
+        const needle = foldStr(s.text || '');
+        let el = marked.get(s.block);
+        if (el && needle && !textOf(el).str.includes(needle.slice(0, 24))) el = null;
+        if (!el && needle) {
+          for (let i = cursor; i < cands.length; i++) if (textOf(cands[i]).str.includes(needle.slice(0, 24))) { el = cands[i]; cursor = i + 1; break; }
+        }
+        blockEl.set(s.block, el || null);
+      }
+      const out = [];
+      const cursors = new Map();
+      for (const s of segs) {
+        const el = blockEl.get(s.block);
+        let range = null;
+        if (el) {
+          const idx = textOf(el);
+          const needle = foldStr(s.text || '');
+          let at = needle ? idx.str.indexOf(needle, cursors.get(el) || 0) : -1;
+          let len = needle.length;
+          if (at < 0 && needle) { at = idx.str.indexOf(needle.slice(0, 24), cursors.get(el) || 0); len = Math.min(needle.length, idx.str.length - at); }
+          if (at >= 0) { range = idx.range(at, at + len); cursors.set(el, at + len); }
+          if (!el.hasAttribute('data-audioby-seekable')) {
+            el.setAttribute('data-audioby-seekable', '');
+            el.addEventListener('click', (ev) => {
+              if (ev.target.closest('a,button,input,select,textarea') || String(getSelection())) return;
+              const first = this._segs && this._segs.find((x) => x.el === el);
+              if (first) { this._seek(first.start); this._toggle(true); }
+            });
+          }
+        }
+        out.push({ start: Number(s.start) || 0, end: (Number(s.start) || 0) + (Number(s.duration) || 0), text: s.text, el, range });
+      }
+      ensureDocStyle();
+      return out;
+    }
+
+    _highlightAt(t) {
+      const segs = this._segs;
+      if (!segs || !segs.length || !this._played) return;
+      let lo = 0, hi = segs.length - 1, i = -1;
+      while (lo <= hi) { const mid = (lo + hi) >> 1; if (segs[mid].start <= t + 0.02) { i = mid; lo = mid + 1; } else hi = mid - 1; }
+      if (i === this._cur) return;
+      this._cur = i;
+      this._clearHighlight(true);
+      const s = segs[i];
+      if (!s) return;
+      if (s.el) {
+        s.el.setAttribute('data-audioby-reading', '');
+        this._readingEl = s.el;
+        const r = s.el.getBoundingClientRect();
+        if (!this.audio.paused && (r.top < 0 || r.bottom > innerHeight)) s.el.scrollIntoView({ block: 'center', behavior: reduced() ? 'auto' : 'smooth' });
+      }
+      if (s.range && window.CSS && CSS.highlights && window.Highlight) CSS.highlights.set(HIGHLIGHT, new Highlight(s.range));
+      this.dispatchEvent(new CustomEvent('segment', { detail: { index: i, text: s.text } }));
+    }
+
+    _clearHighlight(keepIndex) {
+      if (!keepIndex) this._cur = -1;
+      if (this._readingEl) { this._readingEl.removeAttribute('data-audioby-reading'); this._readingEl = null; }
+      if (window.CSS && CSS.highlights) CSS.highlights.delete(HIGHLIGHT);
+    }
+  }
+
+  // The element's text nodes, folded into one string with a map back to (node, offset).
+  function indexText(el) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    let str = '';
+    const map = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const v = n.nodeValue;
+      for (let k = 0; k < v.length; k++) {
+        const f = fold(v[k]);
+        if (f === ' ' && (str === '' || str.endsWith(' '))) continue;
+        str += f;
+        map.push([n, k]);
+      }
+    }
+    return {
+      str,
+      range(a, b) {
+        if (!map.length) return null;
+        const r = document.createRange();
+        const s = map[Math.min(a, map.length - 1)], e = map[Math.max(0, Math.min(b, map.length) - 1)];
+        r.setStart(s[0], s[1]);
+        r.setEnd(e[0], e[1] + 1);
+        return r;
+      },
+    };
+  }
+
+  // Page-level styles the shadow DOM cannot reach: the sentence highlight and seekable blocks.
+  function ensureDocStyle() {
+    if (document.getElementById('audioby-page-style')) return;
+    const st = document.createElement('style');
+    st.id = 'audioby-page-style';
+    st.textContent = `::highlight(${HIGHLIGHT}){background:var(--audioby-highlight,#ffe58a);color:var(--audioby-highlight-fg,inherit)}
+[data-audioby-seekable]{cursor:pointer}[data-audioby-reading]{background:var(--audioby-reading,transparent)}`;
+    document.head.appendChild(st);
+  }
+
+  customElements.define('audioby-player', AudiobyPlayer);
+
+  // The data-attribute form, for CMSs that strip unknown tags: <div data-audioby-article="ID"
+  // data-audioby-highlight data-audioby-format="mp3">. Other data-audioby-* become attributes.
+  function upgrade(root) {
+    root.querySelectorAll('[data-audioby-article]:not([data-audioby-ready])').forEach((host) => {
+      host.setAttribute('data-audioby-ready', '');
+      const p = document.createElement('audioby-player');
+      for (const { name, value } of [...host.attributes]) {
+        const m = /^data-audioby-(.+)$/.exec(name);
+        if (m && m[1] !== 'ready') p.setAttribute(m[1], value);
+      }
+      host.appendChild(p);
+    });
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => upgrade(document));
+  else upgrade(document);
+})();

@@ -1,0 +1,445 @@
+//! The article pipeline, the service's core loop: an article version goes in, audio that never
+//! has to be made twice comes out. A job extracts nothing (articles are stored extracted),
+//! segments and normalizes the blocks, looks every segment up in the content-addressed cache
+//! (key = voice id + voice file hash + settings + spoken text), synthesizes only the misses,
+//! assembles the article with its pauses, encodes each requested format, writes the timing
+//! manifest and WebVTT captions, and publishes all of it in one database transaction.
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::runtime::Handle;
+use tokio::sync::{broadcast, Notify};
+
+use crate::article::{ArticleId, ArticleRecord};
+use crate::audio::{encoder, AudioFormat, EncodingWriter};
+use crate::config::Settings;
+use crate::queue::{ArticleRepo, Failure, Job, JobOutcome, JobQueue, JobState, NewJob, Priority, QueueError, Rendition};
+use crate::store::{AudioStore, ObjectKey, ObjectKind, StoreError};
+use crate::text::lexicon::Lexicon;
+use crate::text::segment::segment_blocks;
+use crate::text::Segment;
+use crate::tts::{Engine, LoadedVoice, SynthSettings, TtsError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("article `{0}` not found")]
+    NotFound(ArticleId),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Tts(#[from] TtsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl PipelineError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PipelineError::NotFound(_) => "not-found",
+            PipelineError::Queue(e) => e.code(),
+            PipelineError::Tts(e) => e.code(),
+            PipelineError::Store(e) => e.code(),
+        }
+    }
+}
+
+/// Where an article's audio stands.
+#[derive(Debug, Clone)]
+pub enum AudioStatus {
+    Ready(Rendition),
+    Pending { job: Job, position: u64, eta_seconds: f64 },
+}
+
+/// One entry of the timing manifest.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ManifestSegment {
+    pub index: usize,
+    /// The original sentence, for highlighting.
+    pub text: String,
+    /// Block (paragraph, heading…) index in article order; the title is block 0 when present.
+    pub block: usize,
+    pub start: f64,
+    pub duration: f64,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub article: String,
+    pub voice: String,
+    pub content_hash: String,
+    pub duration: f64,
+    pub sample_rate: u32,
+    pub segments: Vec<ManifestSegment>,
+}
+
+pub struct Pipeline {
+    pub settings: Arc<Settings>,
+    pub engine: Arc<Engine>,
+    pub store: AudioStore,
+    pub lexicon: Arc<Lexicon>,
+    pub articles: Arc<dyn ArticleRepo>,
+    pub queue: Arc<dyn JobQueue>,
+    /// Wakes idle workers when a job is pushed.
+    pub wake: Notify,
+    /// Job ids whose state became final.
+    pub finished: broadcast::Sender<i64>,
+    /// Set on shutdown: workers stop after the segment being synthesized.
+    pub stopping: AtomicBool,
+}
+
+/// Lease a worker holds on a job; renewed every third of it.
+const LEASE_MS: i64 = 15_000;
+/// Audio seconds per wall second the engine makes on this class of machine; only for ETAs.
+const ETA_THROUGHPUT: f64 = 10.0;
+
+impl Pipeline {
+    pub fn new(
+        settings: Arc<Settings>,
+        engine: Arc<Engine>,
+        store: AudioStore,
+        lexicon: Arc<Lexicon>,
+        articles: Arc<dyn ArticleRepo>,
+        queue: Arc<dyn JobQueue>,
+    ) -> Arc<Pipeline> {
+        let (finished, _) = broadcast::channel(1024);
+        Arc::new(Pipeline { settings, engine, store, lexicon, articles, queue, wake: Notify::new(), finished, stopping: AtomicBool::new(false) })
+    }
+
+    fn lease_ms(&self) -> i64 {
+        std::env::var("AUDIOBY_LEASE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(LEASE_MS).max(500)
+    }
+
+    /// Resolve the voice for an article: request, then the article's own, then the default.
+    pub fn voice_for(&self, requested: Option<&str>, article: &ArticleRecord) -> Result<Arc<LoadedVoice>, TtsError> {
+        self.engine.voice(requested.or(article.voice.as_deref()))
+    }
+
+    /// Store an article; when its content changed, queue a prefetch job for it.
+    pub async fn put_article(&self, article: &ArticleRecord) -> Result<(bool, Option<Job>), PipelineError> {
+        let changed = self.articles.upsert_article(article).await?;
+        let voice = self.voice_for(None, article)?;
+        let job = if changed || self.articles.rendition(&article.id, &article.content_hash, &voice.info().id).await?.is_none() {
+            Some(self.enqueue(article, &voice, Priority::Prefetch, false, &default_formats()).await?)
+        } else {
+            None
+        };
+        Ok((changed, job))
+    }
+
+    pub async fn enqueue(&self, article: &ArticleRecord, voice: &LoadedVoice, priority: Priority, force: bool, formats: &[AudioFormat]) -> Result<Job, PipelineError> {
+        let stats = self.queue.stats().await?;
+        let limit = self.settings.queue.max_queued;
+        if stats.queued >= limit {
+            return Err(QueueError::Full(stats.queued).into());
+        }
+        let job = self
+            .queue
+            .push(NewJob {
+                article: article.id.clone(),
+                content_hash: article.content_hash.clone(),
+                voice: voice.info().id.clone(),
+                formats: formats.to_vec(),
+                priority,
+                force,
+            })
+            .await?;
+        self.wake.notify_waiters();
+        self.wake.notify_one();
+        Ok(job)
+    }
+
+    /// The article-audio question a play button asks: ready, or queued with an ETA.
+    pub async fn article_audio(&self, id: &ArticleId, voice: Option<&str>, priority: Priority, force: bool) -> Result<AudioStatus, PipelineError> {
+        let article = self.articles.article(id).await?.ok_or_else(|| PipelineError::NotFound(id.clone()))?;
+        let voice = self.voice_for(voice, &article)?;
+        if !force {
+            if let Some(r) = self.articles.rendition(id, &article.content_hash, &voice.info().id).await? {
+                return Ok(AudioStatus::Ready(r));
+            }
+        }
+        let job = self.enqueue(&article, &voice, priority, force, &default_formats()).await?;
+        let position = self.queue.position(job.id).await?;
+        let words: usize = article.blocks.iter().map(|b| b.text.split_whitespace().count()).sum();
+        let audio_secs = words as f64 * 0.4;
+        let eta_seconds = ((position + 1) as f64 * audio_secs / ETA_THROUGHPUT).ceil();
+        Ok(AudioStatus::Pending { job, position, eta_seconds })
+    }
+
+    /// Wait until `job_id` reaches a final state or `timeout` passes; returns the job.
+    pub async fn wait_for(&self, job_id: i64, timeout: Duration) -> Result<Option<Job>, PipelineError> {
+        let mut rx = self.finished.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let job = self.queue.job(job_id).await?;
+            match &job {
+                Some(j) if !j.state.is_final() => {}
+                _ => return Ok(job),
+            }
+            // Finishing may happen in another process (shared database): re-check at least every second.
+            let tick = tokio::time::sleep(Duration::from_secs(1));
+            tokio::select! {
+                _ = rx.recv() => {}
+                _ = tick => {}
+                _ = tokio::time::sleep_until(deadline) => return Ok(self.queue.job(job_id).await?),
+            }
+        }
+    }
+
+    /// A worker: claim, run, report, forever (until `stopping`).
+    pub async fn run_worker(self: Arc<Self>, name: String) {
+        tracing::info!(worker = %name, "worker started");
+        while !self.stopping.load(Ordering::SeqCst) {
+            let job = match self.queue.pop(&name, self.lease_ms()).await {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming a job failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let Some(job) = job else {
+                // Idle: wake on a push, or poll (other processes share the queue, backoffs expire).
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                continue;
+            };
+            self.run_one(&name, job).await;
+        }
+        tracing::info!(worker = %name, "worker stopped");
+    }
+
+    #[tracing::instrument(name = "synthesizing article audio", skip_all, fields(job = job.id, article = %job.article, voice = %job.voice))]
+    async fn run_one(self: &Arc<Self>, worker: &str, job: Job) {
+        let started = std::time::Instant::now();
+        let job_id = job.id;
+        let heartbeat = {
+            let queue = Arc::clone(&self.queue);
+            let worker = worker.to_string();
+            let lease = self.lease_ms();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis((lease / 3) as u64)).await;
+                    match queue.heartbeat(job_id, &worker, lease).await {
+                        Ok(true) => {}
+                        _ => break,
+                    }
+                }
+            })
+        };
+        let this = Arc::clone(self);
+        let rt = Handle::current();
+        let result = tokio::task::spawn_blocking(move || {
+            // A panic in synthesis must not take the worker down: it fails this job only.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.produce(&job, &rt)))
+                .unwrap_or_else(|_| Err(Failure::Retry("internal error while synthesizing (panic)".into())))
+        })
+        .await
+        .unwrap_or_else(|e| Err(Failure::Retry(format!("synthesis task failed: {e}"))));
+        heartbeat.abort();
+        match result {
+            Ok((rendition, outcome)) => {
+                if let Err(e) = self.queue.complete(job_id, worker, &rendition, &outcome).await {
+                    tracing::error!(error = %e, "publishing failed");
+                } else {
+                    tracing::info!(
+                        segments = outcome.segments_total,
+                        synthesized = outcome.segments_synthesized,
+                        audio_s = format!("{:.1}", outcome.audio_seconds),
+                        wall_s = format!("{:.1}", started.elapsed().as_secs_f64()),
+                        "article audio ready"
+                    );
+                }
+            }
+            Err(failure) => {
+                let state = self.queue.fail(job_id, worker, failure.clone()).await;
+                tracing::warn!(failure = ?failure, state = ?state.as_ref().ok(), "job attempt failed");
+            }
+        }
+        let _ = self.finished.send(job_id);
+    }
+
+    /// The blocking body of a job: cache lookups, synthesis of misses, assembly, encoding.
+    fn produce(&self, job: &Job, rt: &Handle) -> Result<(Rendition, JobOutcome), Failure> {
+        let retry = |e: &dyn std::fmt::Display| Failure::Retry(e.to_string());
+        let article = rt
+            .block_on(self.articles.article(&job.article))
+            .map_err(|e| retry(&e))?
+            .ok_or_else(|| Failure::Abort(format!("article `{}` no longer exists", job.article)))?;
+        let voice = self.engine.voice(Some(&job.voice)).map_err(|e| Failure::Abort(e.to_string()))?;
+        let seg_opts = self.settings.segment_options();
+        let segments: Vec<Segment> =
+            segment_blocks(&article.blocks, &self.lexicon, &seg_opts).into_iter().filter(|s| crate::text::segment::has_speech(&s.spoken)).collect();
+        if segments.is_empty() {
+            return Err(Failure::Abort("the article has no speakable text".into()));
+        }
+        let settings = SynthSettings::default();
+        let keys: Vec<ObjectKey> = segments.iter().map(|s| segment_key(&voice, &settings, &s.spoken)).collect();
+
+        // 1. Cache lookups.
+        let mut pcm: HashMap<usize, Vec<i16>> = HashMap::new();
+        let mut misses = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let cached = if job.force { None } else { rt.block_on(self.cached_pcm(key)).map_err(|e| retry(&e))? };
+            match cached {
+                Some(samples) => {
+                    crate::metrics::cache_lookup(true);
+                    pcm.insert(i, samples);
+                }
+                None => {
+                    crate::metrics::cache_lookup(false);
+                    misses.push(i);
+                }
+            }
+        }
+        // 2. Synthesize the misses (in order, the engine overlaps them), storing each at once.
+        let mut synthesized = 0u64;
+        if !misses.is_empty() {
+            let todo: Vec<Segment> = misses.iter().map(|&i| segments[i].clone()).collect();
+            let mut store_err: Option<Failure> = None;
+            let summary = voice.synthesize(todo, &settings, |audio| {
+                let i = misses[audio.index];
+                let samples: Vec<i16> = audio.samples.iter().map(|&s| crate::audio::to_i16(s)).collect();
+                let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+                if let Err(e) = rt.block_on(self.store.put_at(&keys[i], Bytes::from(bytes))) {
+                    store_err = Some(retry(&e));
+                    return Err(TtsError::Sink(e.to_string()));
+                }
+                let _ = rt.block_on(self.queue.log_segment(&keys[i].hash_hex(), job.id));
+                synthesized += 1;
+                pcm.insert(i, samples);
+                if self.stopping.load(Ordering::SeqCst) {
+                    return Err(TtsError::ShuttingDown);
+                }
+                Ok(())
+            });
+            if let Some(f) = store_err {
+                return Err(f);
+            }
+            let summary = summary.map_err(|e| retry(&e))?;
+            crate::metrics::record_synthesis("article", summary.audio_seconds, summary.inference_seconds);
+        }
+        // 3. Assemble: timings, then each format.
+        let rate = voice.sample_rate();
+        let mut manifest_segments = Vec::with_capacity(segments.len());
+        let mut clock = 0usize;
+        let last = segments.len() - 1;
+        for (i, seg) in segments.iter().enumerate() {
+            let n = pcm.get(&i).map_or(0, Vec::len);
+            manifest_segments.push(ManifestSegment {
+                index: i,
+                text: seg.source.clone(),
+                block: seg.block,
+                start: clock as f64 / rate as f64,
+                duration: n as f64 / rate as f64,
+            });
+            clock += n + if i == last { 0 } else { pause_samples(seg, rate) };
+        }
+        let duration = clock as f64 / rate as f64;
+        let mut files = Vec::new();
+        for &format in &job.formats {
+            let enc = encoder(format, rate, &self.settings.audio).map_err(|e| retry(&e))?;
+            let mut w = EncodingWriter::new(enc, Cursor::new(Vec::new()));
+            let mut buf: Vec<f32> = Vec::new();
+            for (i, seg) in segments.iter().enumerate() {
+                buf.clear();
+                buf.extend(pcm.get(&i).map(|v| v.as_slice()).unwrap_or(&[]).iter().map(|&s| s as f32 / i16::MAX as f32));
+                if i != last {
+                    buf.resize(buf.len() + pause_samples(seg, rate), 0.0);
+                }
+                w.push(&buf).map_err(|e| retry(&e))?;
+            }
+            let bytes = w.finish_seekable().map_err(|e| retry(&e))?.into_inner();
+            let key = rt.block_on(self.store.put(Bytes::from(bytes), format.into())).map_err(|e| retry(&e))?;
+            files.push((format, key.file_name()));
+        }
+        let manifest = Manifest {
+            article: article.id.to_string(),
+            voice: voice.info().id.clone(),
+            content_hash: article.content_hash.clone(),
+            duration,
+            sample_rate: rate,
+            segments: manifest_segments,
+        };
+        let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(|e| retry(&e))?;
+        let manifest_key = rt.block_on(self.store.put(Bytes::from(manifest_json), ObjectKind::Json)).map_err(|e| retry(&e))?;
+        let vtt = webvtt(&manifest.segments);
+        let vtt_key = rt.block_on(self.store.put(Bytes::from(vtt), ObjectKind::Vtt)).map_err(|e| retry(&e))?;
+        let outcome = JobOutcome { segments_total: segments.len() as u64, segments_synthesized: synthesized, audio_seconds: duration };
+        let rendition = Rendition {
+            article: article.id.clone(),
+            content_hash: article.content_hash.clone(),
+            voice: voice.info().id.clone(),
+            duration,
+            files,
+            manifest: manifest_key.file_name(),
+            captions: vtt_key.file_name(),
+            created_at: crate::queue::now_ms(),
+        };
+        Ok((rendition, outcome))
+    }
+
+    async fn cached_pcm(&self, key: &ObjectKey) -> Result<Option<Vec<i16>>, StoreError> {
+        match self.store.get_bytes(key).await {
+            Ok(bytes) => Ok(Some(bytes.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect())),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stop claiming jobs; the running one stops after its current segment.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    pub async fn job_state(&self, id: i64) -> Result<Option<JobState>, PipelineError> {
+        Ok(self.queue.job(id).await?.map(|j| j.state))
+    }
+}
+
+pub fn default_formats() -> Vec<AudioFormat> {
+    vec![AudioFormat::Opus, AudioFormat::Mp3]
+}
+
+fn pause_samples(seg: &Segment, rate: u32) -> usize {
+    (seg.pause_after_ms as u64 * rate as u64 / 1000) as usize
+}
+
+/// The segment cache key: everything that changes the audio, and nothing else.
+pub fn segment_key(voice: &LoadedVoice, settings: &SynthSettings, spoken: &str) -> ObjectKey {
+    let mut h = Sha256::new();
+    for part in [
+        "audioby-segment-v1",
+        voice.info().id.as_str(),
+        voice.model_hash(),
+        &voice.sample_rate().to_string(),
+        &format!("{:.3}", settings.speed),
+        settings.speaker.as_deref().unwrap_or(""),
+        spoken,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    ObjectKey::new(h.finalize().into(), ObjectKind::Pcm)
+}
+
+/// WebVTT captions, one cue per segment.
+pub fn webvtt(segments: &[ManifestSegment]) -> Vec<u8> {
+    fn ts(t: f64) -> String {
+        let ms = (t * 1000.0).round() as u64;
+        format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+    }
+    let mut out = String::from("WEBVTT\n\n");
+    for s in segments {
+        out.push_str(&format!("{}\n{} --> {}\n{}\n\n", s.index + 1, ts(s.start), ts(s.start + s.duration), s.text.replace("-->", "->")));
+    }
+    out.into_bytes()
+}

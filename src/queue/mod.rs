@@ -1,0 +1,203 @@
+//! The durable job queue and the article repository. A job is one article version × voice ×
+//! format set. Workers claim jobs with a lease they renew by heartbeat; a crashed worker's
+//! lease expires and the job runs again. Failures retry with exponential backoff up to
+//! `max_attempts`, then the job is `failed` with its error kept. The same article version and
+//! voice is queued once (a unique key over active jobs); interactive jobs (a listener pressed
+//! play) are claimed before prefetch jobs. The embedded backend is SQLite (`sqlite.rs`); the
+//! traits are what a PostgreSQL backend implements for scale-out.
+mod sqlite;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::article::{ArticleId, ArticleRecord};
+use crate::audio::AudioFormat;
+
+pub use sqlite::SqliteRepo;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the queue is full ({0} jobs waiting)")]
+    Full(u64),
+}
+
+impl QueueError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            QueueError::Db(_) => "database-error",
+            QueueError::Corrupt(_) => "database-corrupt",
+            QueueError::Full(_) => "queue-full",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Queued,
+    Running,
+    Ready,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Ready => "ready",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobState> {
+        Some(match s {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "ready" => JobState::Ready,
+            "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, JobState::Ready | JobState::Failed | JobState::Cancelled)
+    }
+}
+
+/// Interactive jobs are claimed before prefetch jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Prefetch = 0,
+    Interactive = 10,
+}
+
+/// A request to make audio for one article version with one voice.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub article: ArticleId,
+    pub content_hash: String,
+    pub voice: String,
+    pub formats: Vec<AudioFormat>,
+    pub priority: Priority,
+    /// Re-synthesize every segment instead of using the segment cache.
+    pub force: bool,
+}
+
+impl NewJob {
+    /// Active jobs with the same key are deduplicated.
+    pub fn unique_key(&self) -> String {
+        format!("{}\u{1f}{}\u{1f}{}", self.article, self.content_hash, self.voice)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub article: ArticleId,
+    pub content_hash: String,
+    pub voice: String,
+    pub formats: Vec<AudioFormat>,
+    pub priority: Priority,
+    pub force: bool,
+    pub state: JobState,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub error: Option<String>,
+    pub segments_total: Option<u64>,
+    /// Segments really synthesized by the last run (the rest came from the cache).
+    pub segments_synthesized: Option<u64>,
+    pub audio_seconds: Option<f64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a finished job produced: the published rendition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rendition {
+    pub article: ArticleId,
+    pub content_hash: String,
+    pub voice: String,
+    pub duration: f64,
+    /// Format → public file name (`<hash>.<ext>`).
+    pub files: Vec<(AudioFormat, String)>,
+    pub manifest: String,
+    pub captions: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JobOutcome {
+    pub segments_total: u64,
+    pub segments_synthesized: u64,
+    pub audio_seconds: f64,
+}
+
+/// How a failed attempt should be treated.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// Transient: try again later (backoff), until attempts run out.
+    Retry(String),
+    /// Permanent: fail now (no speakable text, article gone…).
+    Abort(String),
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct QueueStats {
+    pub queued: u64,
+    pub running: u64,
+    pub failed: u64,
+    pub ready: u64,
+    /// Age of the oldest queued job, in seconds.
+    pub oldest_queued_secs: f64,
+}
+
+#[async_trait]
+pub trait ArticleRepo: Send + Sync {
+    /// Insert or replace; returns true when the content hash changed (or the article is new).
+    async fn upsert_article(&self, article: &ArticleRecord) -> Result<bool, QueueError>;
+    async fn article(&self, id: &ArticleId) -> Result<Option<ArticleRecord>, QueueError>;
+    async fn articles_since(&self, since_ms: i64) -> Result<Vec<ArticleId>, QueueError>;
+    async fn rendition(&self, id: &ArticleId, content_hash: &str, voice: &str) -> Result<Option<Rendition>, QueueError>;
+    /// Every object a current rendition references (never evicted).
+    async fn live_objects(&self) -> Result<Vec<String>, QueueError>;
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Enqueue, or return the active job with the same key (raising its priority if needed).
+    async fn push(&self, job: NewJob) -> Result<Job, QueueError>;
+    /// Claim the next runnable job for `worker` with a lease of `lease_ms`.
+    async fn pop(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>, QueueError>;
+    /// Extend the lease; false when the job is no longer ours (cancelled or re-claimed).
+    async fn heartbeat(&self, job_id: i64, worker: &str, lease_ms: i64) -> Result<bool, QueueError>;
+    /// Publish the rendition and mark the job ready, atomically.
+    async fn complete(&self, job_id: i64, worker: &str, rendition: &Rendition, outcome: &JobOutcome) -> Result<(), QueueError>;
+    async fn fail(&self, job_id: i64, worker: &str, failure: Failure) -> Result<JobState, QueueError>;
+    async fn cancel(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
+    async fn job(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
+    /// Jobs ahead of this one (0 = next or running).
+    async fn position(&self, job_id: i64) -> Result<u64, QueueError>;
+    async fn stats(&self) -> Result<QueueStats, QueueError>;
+    /// Record that a segment was synthesized (an event log the tests and metrics read).
+    async fn log_segment(&self, cache_key: &str, job_id: i64) -> Result<(), QueueError>;
+    async fn segment_log_count(&self) -> Result<(u64, u64), QueueError>;
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Exponential backoff: 2 s, 4 s, 8 s… capped at 5 minutes.
+pub fn backoff_ms(attempts: u32) -> i64 {
+    let secs = 2u64.saturating_pow(attempts.clamp(1, 20)).min(300);
+    secs as i64 * 1000
+}

@@ -1,0 +1,318 @@
+// The player in a real browser: Debian's Chromium driven by playwright-core, against a running
+// audioby server with the real voice. tests/browser.rs starts the server and runs this file with
+// AUDIOBY_URL and AUDIOBY_API_KEY set; by hand:
+//   AUDIOBY_URL=http://127.0.0.1:8080 AUDIOBY_API_KEY=... node --test tests/browser/
+// Benchmarks are printed as lines starting with "BENCH ".
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.AUDIOBY_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
+const KEY = process.env.AUDIOBY_API_KEY || '';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-artifacts');
+// Generating a whole article with the real voice on two cores takes a while.
+const GEN_TIMEOUT = 240_000;
+
+let browser;
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+/** A page that records console errors, page errors, player state changes and player events. */
+async function openPage(url, { html } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`); });
+  await page.addInitScript(() => {
+    window.__states = [];
+    window.__labels = [];
+    window.__events = [];
+    window.__highlights = [];
+    window.__loadId = Math.random();
+    new MutationObserver((muts) => {
+      for (const m of muts) {
+        if (m.attributeName !== 'state') continue;
+        window.__states.push(m.target.getAttribute('state'));
+        window.__labels.push(m.target.shadowRoot.querySelector('.label').textContent);
+      }
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['state'] });
+    for (const t of ['play', 'progress', 'ratechange', 'error']) {
+      document.addEventListener(t, (e) => { if (e.target.localName === 'audioby-player' && e instanceof CustomEvent) window.__events.push({ type: t, detail: e.detail }); }, true);
+    }
+    document.addEventListener('segment', (e) => {
+      const h = window.CSS && CSS.highlights && CSS.highlights.get('audioby');
+      const text = h ? [...h].map((r) => r.toString()).join('') : null;
+      window.__highlights.push({ index: e.detail.index, text, time: e.target.audio.currentTime });
+    }, true);
+    // Click-to-first-audio: from the pointer going down on the player to the first
+    // timeupdate with currentTime > 0.
+    // (Media events do not leave the shadow root: listen on the player's own audio element.)
+    document.addEventListener('pointerdown', (e) => {
+      const host = e.composedPath().find((n) => n.localName === 'audioby-player');
+      if (!host || window.__t0 !== undefined) return;
+      window.__t0 = performance.now();
+      const a = host.audio;
+      const seen = () => { if (a.currentTime > 0 && window.__tAudio === undefined) window.__tAudio = performance.now(); };
+      a.addEventListener('timeupdate', seen);
+      a.addEventListener('playing', seen);
+    }, true);
+    // Layout shifts while the page and the player load.
+    window.__cls = 0;
+    try {
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) window.__cls += e.value; })
+        .observe({ type: 'layout-shift', buffered: true });
+    } catch (_) { window.__cls = -1; }
+  });
+  if (html) {
+    // A publisher's page on the server's origin: served by the test, everything else is real.
+    await page.route(url, (r) => r.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }));
+  }
+  await page.goto(url);
+  return { page, context, problems };
+}
+
+const playerPage = (attrs) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test page</title><link rel="icon" href="data:,">
+<style>audioby-player,[data-audioby-article]{display:block;height:64px}</style>
+<script src="${BASE}/player.js" async></script></head>
+<body><main><h1>Test page</h1>${attrs}</main></body></html>`;
+
+const audioState = (page, sel = 'audioby-player') => page.evaluate((s) => {
+  const el = document.querySelector(s);
+  const a = el.audio;
+  return { state: el.getAttribute('state'), t: a.currentTime, paused: a.paused, rate: a.playbackRate, src: a.currentSrc, label: el.shadowRoot.querySelector('.label').textContent };
+}, sel);
+
+const waitTime = (page, secs, timeout = GEN_TIMEOUT, sel = 'audioby-player') =>
+  page.waitForFunction(([s, t]) => { const el = document.querySelector(s); return el && el.audio && el.audio.currentTime > t; }, [sel, secs], { timeout, polling: 50 });
+
+async function clickToAudioMs(page) {
+  const ms = await page.evaluate(() => window.__tAudio - window.__t0);
+  assert.ok(Number.isFinite(ms) && ms > 0, `click-to-audio measured: ${ms}`);
+  return ms;
+}
+
+async function api(pathname, init = {}) {
+  const res = await fetch(BASE + pathname, { ...init, headers: { authorization: `Bearer ${KEY}`, ...(init.headers || {}) } });
+  return res;
+}
+
+const fold = (s) => s.replace(/[‘’]/g, "'").replace(/[“”]/g, '"').replace(/\s+/g, ' ').trim().toLowerCase();
+
+test('player.js: versioned URL cached forever, short cache unversioned, at most 20 KB gzipped', async () => {
+  const demo = await (await fetch(BASE + '/')).text();
+  const m = demo.match(/src="(\/player\/[0-9a-f]{16}\/player\.js)"/);
+  assert.ok(m, 'the demo page loads the versioned script');
+  const versioned = await fetch(BASE + m[1]);
+  assert.equal(versioned.status, 200);
+  assert.equal(versioned.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  assert.match(versioned.headers.get('content-type'), /javascript/);
+  const plain = await fetch(BASE + '/player.js');
+  assert.equal(plain.status, 200);
+  assert.match(plain.headers.get('cache-control'), /max-age=\d{1,4}\b/);
+  assert.doesNotMatch(plain.headers.get('cache-control'), /immutable/);
+  const body = Buffer.from(await plain.arrayBuffer());
+  assert.deepEqual(body, Buffer.from(await versioned.arrayBuffer()));
+  assert.equal(plain.headers.get('set-cookie'), null);
+  const gz = gzipSync(body, { level: 9 }).length;
+  console.log(`BENCH player_js_bytes=${body.length} player_js_gzip_bytes=${gz}`);
+  assert.ok(gz <= 20 * 1024, `player.js is ${gz} bytes gzipped`);
+  const old = await fetch(BASE + '/player/0000000000000000/player.js', { redirect: 'manual' });
+  assert.equal(old.status, 307, 'an old version is sent to the current script');
+  const cond = await fetch(BASE + m[1], { headers: { 'if-none-match': versioned.headers.get('etag') } });
+  assert.equal(cond.status, 304);
+});
+
+test('an uncached article shows the generating state, then plays without a reload', { timeout: GEN_TIMEOUT + 30_000 }, async () => {
+  const id = `fresh-${Date.now()}`;
+  const put = await api(`/v1/articles/${id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      title: 'Harbour reopens after the storm',
+      text: 'The harbour reopened on Monday after three days of repairs to the sea wall. Fishing boats returned at dawn, and the market opened an hour later than usual.\n\nThe council said the repairs cost less than expected. Engineers will inspect the wall again in the spring.',
+    }),
+  });
+  assert.ok(put.ok, `PUT /v1/articles/${id}: ${put.status} ${await put.text()}`);
+  const { page, context, problems } = await openPage(`${BASE}/__test/fresh.html`, { html: playerPage(`<audioby-player article="${id}"></audioby-player>`) });
+  await page.waitForFunction(() => customElements.get('audioby-player') && document.querySelector('audioby-player').hasAttribute('state'));
+  const loadId = await page.evaluate(() => window.__loadId);
+  await page.locator('audioby-player .play').click();
+  await page.waitForFunction(() => window.__states.includes('generating'), null, { timeout: 30_000 });
+  await waitTime(page, 0.5);
+  const labels = await page.evaluate(() => window.__labels);
+  const generating = labels[(await page.evaluate(() => window.__states)).indexOf('generating')];
+  assert.match(generating, /^(Generating audio|Queued)/, `labels: ${labels}`);
+  const states = await page.evaluate(() => window.__states);
+  assert.ok(states.indexOf('playing') > states.indexOf('generating'), `states: ${states}`);
+  assert.equal(await page.evaluate(() => window.__loadId), loadId, 'no reload');
+  const ms = await clickToAudioMs(page);
+  console.log(`BENCH click_to_first_audio_uncached_short_article_ms=${ms.toFixed(0)} (2 paragraphs, generated on click)`);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('demo page: play passes 1 s, pause stops, speed 1.5, highlight moves to the second sentence', { timeout: GEN_TIMEOUT + 60_000 }, async () => {
+  // First visit: click at once. On a fresh server the demo article is still being generated
+  // (the run is then the "uncached" benchmark); the player must get to audio either way.
+  {
+    const { page, context, problems } = await openPage(`${BASE}/`);
+    await page.waitForFunction(() => document.querySelector('audioby-player')?.hasAttribute('state'));
+    await page.locator('audioby-player .play').click();
+    await waitTime(page, 1, GEN_TIMEOUT);
+    const states = await page.evaluate(() => window.__states);
+    const kind = states.includes('generating') ? 'uncached' : 'cached';
+    console.log(`BENCH click_to_first_audio_demo_first_visit_ms=${(await clickToAudioMs(page)).toFixed(0)} (${kind}; states ${states.join('>')})`);
+    assert.deepEqual(problems, []);
+    await context.close();
+  }
+  const status = await fetch(`${BASE}/v1/articles/seed/audio`);
+  assert.equal(status.status, 200);
+  const info = await status.json();
+  const manifest = await (await fetch(new URL(info.manifest_url, BASE))).json();
+  assert.ok(manifest.segments.length >= 2);
+
+  const { page, context, problems } = await openPage(`${BASE}/`);
+  const title = await page.locator('h1').textContent();
+  assert.match(title, /Ukraine Peace Talks/);
+  await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'ready');
+  const label = await page.evaluate(() => document.querySelector('audioby-player').shadowRoot.querySelector('.label').textContent);
+  assert.match(label, /^Listen · \d+ min$/);
+  const height = await page.evaluate(() => document.querySelector('audioby-player').getBoundingClientRect().height);
+  assert.equal(height, 64, 'the reserved height is the player height');
+  assert.equal(await page.evaluate(() => window.__cls), 0, 'no layout shift');
+  assert.equal(await page.evaluate(() => document.cookie), '');
+
+  await page.locator('audioby-player .play').click();
+  await waitTime(page, 1, 30_000);
+  const ms = await clickToAudioMs(page);
+  console.log(`BENCH click_to_first_audio_demo_cached_ms=${ms.toFixed(0)} (audio already generated)`);
+  let s = await audioState(page);
+  assert.equal(s.state, 'playing');
+  assert.ok(s.src.endsWith('.opus'), `Chromium plays Ogg Opus: ${s.src}`);
+
+  await page.locator('audioby-player .play').click(); // pause
+  await page.waitForFunction(() => document.querySelector('audioby-player').audio.paused);
+  const t1 = (await audioState(page)).t;
+  await page.waitForTimeout(400); // time must not advance while paused
+  s = await audioState(page);
+  assert.equal(s.t, t1, 'paused audio does not advance');
+  assert.equal(s.state, 'paused');
+
+  await page.locator('audioby-player select.speed').selectOption('1.5');
+  assert.equal((await audioState(page)).rate, 1.5);
+
+  await page.locator('audioby-player .play').click(); // resume
+  const second = manifest.segments[1];
+  await waitTime(page, second.start + 0.3, 30_000);
+  const hl = await page.evaluate(() => window.__highlights);
+  const texts = hl.map((h) => h.text && fold(h.text));
+  const first = fold(manifest.segments[0].text), next = fold(second.text);
+  const i0 = texts.findIndex((t) => t && first.startsWith(t.slice(0, 20)));
+  const i1 = texts.findIndex((t) => t && next.startsWith(t.slice(0, 20)));
+  assert.ok(i0 >= 0, `first sentence highlighted: ${JSON.stringify(hl)} vs ${first}`);
+  assert.ok(i1 > i0, `then the second: ${JSON.stringify(hl)} vs ${next}`);
+  // The highlighted sentence is in the page's own article text, in the mapped block.
+  const reading = await page.evaluate(() => document.querySelector('[data-audioby-reading]')?.dataset.audiobyBlock);
+  assert.equal(reading, String(second.block));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'demo-playing.png'), fullPage: false });
+
+  // Progress events: jump to the middle; a click on a paragraph seeks to it.
+  await page.evaluate(() => { const el = document.querySelector('audioby-player'); el.audio.currentTime = el.audio.duration * 0.55; });
+  await page.waitForFunction(() => window.__events.filter((e) => e.type === 'progress').length >= 2);
+  const last = manifest.segments[manifest.segments.length - 1];
+  await page.locator(`p[data-audioby-block="${last.block}"]`).click();
+  const firstOfLast = manifest.segments.find((x) => x.block === last.block);
+  await page.waitForFunction((t) => Math.abs(document.querySelector('audioby-player').audio.currentTime - t) < 2, firstOfLast.start);
+  const events = await page.evaluate(() => window.__events.map((e) => e.type + (e.detail.percent ? e.detail.percent : '')));
+  for (const e of ['play', 'ratechange', 'progress25', 'progress50']) assert.ok(events.includes(e), `${e} in ${events}`);
+  await page.locator('audioby-player .play').click();
+
+  // The page has the `events` attribute: the server counted them.
+  let stats;
+  for (let i = 0; i < 50; i++) {
+    stats = await (await api('/v1/articles/seed/stats')).json();
+    if (stats.events.play >= 1 && stats.events.progress_50 >= 1 && stats.events.ratechange >= 1) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(stats.events.play >= 1 && stats.events.progress_25 >= 1 && stats.events.progress_50 >= 1 && stats.events.ratechange >= 1, JSON.stringify(stats));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an unknown article shows the error state with a retry button, and only the expected 404', async () => {
+  const { page, context, problems } = await openPage(`${BASE}/__test/unknown.html`, { html: playerPage('<audioby-player article="no-such-article-1234"></audioby-player>') });
+  await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'error');
+  const s = await audioState(page);
+  assert.match(s.label, /no audio/i);
+  assert.ok(await page.locator('audioby-player .retry').isVisible(), 'retry button shown');
+  const errs = await page.evaluate(() => window.__events.filter((e) => e.type === 'error').map((e) => e.detail.code));
+  assert.deepEqual(errs, ['not-found']);
+  await page.locator('audioby-player .retry').click();
+  await page.waitForFunction(() => window.__states.filter((x) => x === 'error').length >= 2);
+  assert.ok(problems.length >= 1, 'the 404 itself is logged by Chromium');
+  for (const p of problems) {
+    assert.ok(/Failed to load resource: .*404/.test(p) || p === `HTTP 404 ${BASE}/v1/articles/no-such-article-1234/audio?format=opus`, `unexpected: ${p}`);
+  }
+  await context.close();
+});
+
+test('keyboard only: Tab reaches the player and Space plays', async () => {
+  const { page, context, problems } = await openPage(`${BASE}/`);
+  await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'ready');
+  let reached = false;
+  for (let i = 0; i < 20 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.localName === 'audioby-player');
+  }
+  assert.ok(reached, 'Tab reaches the player');
+  const focused = await page.evaluate(() => {
+    const el = document.activeElement.shadowRoot.activeElement;
+    return { label: el.getAttribute('aria-label'), outline: getComputedStyle(el).outlineStyle };
+  });
+  assert.equal(focused.label, 'Play');
+  assert.notEqual(focused.outline, 'none', 'focus is visible');
+  await page.keyboard.press('Space');
+  await waitTime(page, 0.3, 30_000);
+  assert.equal((await audioState(page)).state, 'playing');
+  // ← and → seek by 5 s.
+  await waitTime(page, 1, 30_000);
+  const before = (await audioState(page)).t;
+  await page.keyboard.press('ArrowRight');
+  assert.ok((await audioState(page)).t >= before + 4.5);
+  await page.keyboard.press('Space'); // pauses again
+  await page.waitForFunction(() => document.querySelector('audioby-player').audio.paused);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+for (const [fmt, markup] of [
+  ['opus', '<audioby-player article="seed" format="opus"></audioby-player>'],
+  ['mp3', '<div data-audioby-article="seed" data-audioby-format="mp3"></div>'],
+]) {
+  test(`the ${fmt} response plays in Chromium (${fmt === 'mp3' ? 'data-attribute form' : 'custom element'})`, async () => {
+    const { page, context, problems } = await openPage(`${BASE}/__test/${fmt}.html`, { html: playerPage(markup) });
+    await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'ready');
+    await page.locator('audioby-player .play').click();
+    await waitTime(page, 1, 30_000);
+    const s = await audioState(page);
+    assert.ok(s.src.endsWith('.' + fmt), `${fmt} source: ${s.src}`);
+    assert.equal(await page.evaluate(() => document.querySelector('audioby-player').audio.error), null);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}

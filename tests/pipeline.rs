@@ -1,0 +1,170 @@
+//! The article pipeline end to end: real server, real voice, real SQLite, real decoding.
+mod common;
+
+use std::time::Duration;
+
+use common::app::*;
+use common::server::*;
+use common::*;
+use serde_json::{json, Value};
+
+async fn put_article(app: &TestApp, id: &str, body: Value) -> Value {
+    let r = app.client.put(app.url(&format!("/v1/articles/{id}"))).bearer_auth(API_KEY).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200, "PUT {id}");
+    r.json().await.unwrap()
+}
+
+/// Wait for a job through the long-poll endpoint: the server answers when the job is final.
+async fn wait_job(client: &reqwest::Client, base: &str, job: i64) -> Value {
+    for _ in 0..20 {
+        let v: Value = client.get(format!("{base}/v1/jobs/{job}?wait=30")).send().await.unwrap().json().await.unwrap();
+        if ["ready", "failed", "cancelled"].contains(&v["status"].as_str().unwrap_or("")) {
+            return v;
+        }
+    }
+    panic!("job {job} never finished");
+}
+
+async fn get_bytes(app: &TestApp, path: &str) -> Vec<u8> {
+    let r = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn push_wait_fetch_and_edit_one_sentence() {
+    let app = spawn_app().await;
+    let seed = seed_article();
+    let put = put_article(&app, "seed", json!({"title": "Ukraine peace talks", "text": seed})).await;
+    let job = wait_job(&app.client, &app.base, put["job"]["id"].as_i64().unwrap()).await;
+    assert_eq!(job["status"], "ready", "{job}");
+    let total = job["segments_total"].as_u64().unwrap();
+    assert!(total > 10);
+    assert_eq!(job["segments_synthesized"].as_u64().unwrap(), total, "first run synthesizes everything");
+
+    let r = app.client.get(app.url("/v1/articles/seed/audio")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let audio: Value = r.json().await.unwrap();
+    assert_eq!(audio["status"], "ready");
+    let manifest: Value = serde_json::from_slice(&get_bytes(&app, audio["manifest_url"].as_str().unwrap()).await).unwrap();
+    let segs = manifest["segments"].as_array().unwrap();
+    assert_eq!(segs.len() as u64, total, "the manifest covers every segment");
+
+    // The manifest covers every sentence of the article, in order.
+    let record: Value = app.client.get(app.url("/v1/articles/seed")).bearer_auth(API_KEY).send().await.unwrap().json().await.unwrap();
+    let blocks: Vec<audioby::article::Block> = serde_json::from_value(record["blocks"].clone()).unwrap();
+    let expected = audioby::text::segment_blocks(&blocks, &audioby::text::Lexicon::empty(), &Default::default());
+    let expected: Vec<&str> = expected.iter().filter(|s| audioby::text::segment::has_speech(&s.spoken)).map(|s| s.source.as_str()).collect();
+    let got: Vec<&str> = segs.iter().map(|s| s["text"].as_str().unwrap()).collect();
+    assert_eq!(got, expected);
+
+    // Duration = segments + pauses, and the decoded audio agrees within 100 ms.
+    let mut sum = 0.0;
+    let mut prev_end = 0.0;
+    for s in segs {
+        let (start, dur) = (s["start"].as_f64().unwrap(), s["duration"].as_f64().unwrap());
+        assert!(start + 1e-6 >= prev_end, "segments never overlap");
+        sum += dur + (start - prev_end);
+        prev_end = start + dur;
+    }
+    let declared = manifest["duration"].as_f64().unwrap();
+    assert!((sum - declared).abs() < 0.001);
+    let opus = decode_opus(&get_bytes(&app, audio["formats"]["opus"].as_str().unwrap()).await);
+    let mp3 = decode_symphonia(&get_bytes(&app, audio["formats"]["mp3"].as_str().unwrap()).await, "mp3");
+    for (name, d) in [("opus", &opus), ("mp3", &mp3)] {
+        assert!((d.duration() - declared).abs() <= 0.100, "{name}: decoded {:.3} s vs manifest {:.3} s", d.duration(), declared);
+        assert!(d.rms() > 0.02);
+    }
+    let vtt = String::from_utf8(get_bytes(&app, audio["captions_url"].as_str().unwrap()).await).unwrap();
+    assert!(vtt.starts_with("WEBVTT"));
+
+    // Edit one sentence: exactly one segment is synthesized again.
+    let edited = seed.replacen("Yet Ukrainian officials familiar with the discussions described a more complicated picture.", "Yet officials in Kyiv described a far more complicated picture.", 1);
+    assert_ne!(edited, seed);
+    let put = put_article(&app, "seed", json!({"title": "Ukraine peace talks", "text": edited})).await;
+    assert_eq!(put["changed"], true);
+    let job = wait_job(&app.client, &app.base, put["job"]["id"].as_i64().unwrap()).await;
+    assert_eq!(job["status"], "ready");
+    assert_eq!(job["segments_synthesized"], 1, "{job}");
+
+    // The same version again changes nothing and queues nothing.
+    let put = put_article(&app, "seed", json!({"title": "Ukraine peace talks", "text": edited})).await;
+    assert_eq!(put["changed"], false);
+    assert!(put["job"].is_null());
+}
+
+#[tokio::test]
+async fn unknown_and_invalid_articles_get_json_errors() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/v1/articles/nope/audio")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "not-found");
+    for bad in ["..%2Fetc%2Fpasswd", "a%20b", "%2e%2e"] {
+        let r = app.client.get(app.url(&format!("/v1/articles/{bad}/audio"))).send().await.unwrap();
+        assert!(matches!(r.status().as_u16(), 400 | 404), "{bad}: {}", r.status());
+        assert!(r.json::<Value>().await.unwrap()["error"]["code"].is_string());
+    }
+    let r = app.client.put(app.url("/v1/articles/x")).bearer_auth(API_KEY).json(&json!({"html": "<html><body><nav>Home</nav></body></html>"})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let code = r.json::<Value>().await.unwrap()["error"]["code"].as_str().unwrap().to_string();
+    assert!(["no-speakable-text", "no-article", "empty-document"].contains(&code.as_str()), "{code}");
+    let r = app.client.put(app.url("/v1/articles/x")).json(&json!({"text": "Hello."})).send().await.unwrap();
+    assert_eq!(r.status(), 401, "writes need the API key");
+}
+
+#[tokio::test]
+async fn first_press_enqueues_interactively_and_dedupes() {
+    let app = spawn_app().await;
+    put_article(&app, "a1", json!({"text": "The first article has one short sentence."})).await;
+    // The push queued a prefetch job; pressing play finds the same job (deduplicated).
+    let r = app.client.get(app.url("/v1/articles/a1/audio")).send().await.unwrap();
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.unwrap();
+    if status == 202 {
+        assert!(["queued", "running"].contains(&v["status"].as_str().unwrap()));
+        assert!(v["eta_seconds"].as_f64().is_some());
+        let again: Value = app.client.get(app.url("/v1/articles/a1/audio")).send().await.unwrap().json().await.unwrap();
+        if again["status"] != "ready" {
+            assert_eq!(again["job_id"], v["job_id"], "same version and voice is queued once");
+        }
+        wait_job(&app.client, &app.base, v["job_id"].as_i64().unwrap()).await;
+    }
+    let v: Value = app.client.get(app.url("/v1/articles/a1/audio")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["status"], "ready");
+}
+
+/// SIGKILL during a 20-article run, restart: all become ready, every segment synthesized once,
+/// and no partial file exists in the store.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_during_prefetch_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = [("AUDIOBY_LEASE_MS", "2000")];
+    let client = reqwest::Client::new();
+    let seed = seed_article();
+    let mut server = start_server(dir.path(), &envs);
+    let mut jobs = Vec::new();
+    for n in 0..20 {
+        let text = format!("{seed}\nThis is variant number {n} of the article.");
+        let r = client.put(format!("{}/v1/articles/v{n}", server.base)).bearer_auth(API_KEY).json(&json!({"text": text})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        jobs.push(v["job"]["id"].as_i64().unwrap());
+    }
+    // Kill once the first article is done and work is under way.
+    wait_job(&client, &server.base, jobs[0]).await;
+    server.kill9();
+    // A kill mid-write can leave a staging file (never under a final name); the restarted
+    // server sweeps them, which the check below proves.
+    let server = start_server(dir.path(), &envs);
+    for &j in &jobs {
+        let v = wait_job(&client, &server.base, j).await;
+        assert_eq!(v["status"], "ready", "{v}");
+    }
+    drop(server);
+    let db = audioby::queue::SqliteRepo::open(&dir.path().join("audioby.db")).await.unwrap();
+    use audioby::queue::JobQueue;
+    let (events, distinct) = db.segment_log_count().await.unwrap();
+    assert_eq!(events, distinct, "every segment was synthesized exactly once");
+    let partial = partial_files(dir.path());
+    assert!(partial.is_empty(), "partial files left: {partial:?}");
+}
