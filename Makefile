@@ -19,6 +19,7 @@ run: build
 	./target/release/audioby serve --listen $(LISTEN)
 
 test: setup
+	@scripts/test-setup
 	$(CARGO) test --locked --no-fail-fast
 
 bench: build

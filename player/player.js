@@ -189,8 +189,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       a.src = new URL(src, this.api + '/').href;
       a.preload = wantPlay ? 'auto' : 'metadata';
       this._setDuration(Number(info.duration) || 0);
-      const mins = Math.max(1, Math.round((Number(info.duration) || 0) / 60));
-      this._set('ready', `${this.getAttribute('label') || 'Listen'} · ${mins} min`, { busy: false });
+      this._set('ready', this._label(), { busy: false });
       if (this.hasAttribute('highlight') && info.manifest_url) this._loadManifest(new URL(info.manifest_url, this.api + '/').href);
       if (wantPlay) this._toggle(true);
     }
@@ -273,7 +272,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       this._root.addEventListener('keydown', (ev) => this._key(ev));
     }
 
-    _label() { return `${this.getAttribute('label') || 'Listen'} · ${fmt(this.audio.currentTime)} / ${fmt(this._dur)}`; }
+    _label() { return `${this.getAttribute('label') || 'Listen'} · ${Math.max(1, Math.round((this._dur || 0) / 60))} min`; }
 
     // While playing, follow the audio each frame so the highlight changes on time (timeupdate is ~4 Hz).
     _raf() {

@@ -34,6 +34,74 @@ pub struct Settings {
     /// Publisher CSS selectors applied to every HTML article: `include` restricts extraction
     /// to matching elements, `exclude` drops them first.
     pub extract: crate::article::extract::ExtractOptions,
+    /// Where articles come from besides pushes: the CMS pull template, and the fetch limits
+    /// that also apply to feeds (`audioby prefetch --feed`).
+    pub source: SourceSettings,
+    pub cache: CacheSettings,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CacheSettings {
+    /// Budget for cached segment audio, in bytes (0 = unlimited). Least recently used segments
+    /// that no current article version uses are evicted above it; article audio never is.
+    pub max_segment_bytes: u64,
+}
+
+/// The pull source (`[source]`). See `article::source` for how the limits are enforced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SourceSettings {
+    /// CMS URL with `{id}`, e.g. `https://cms.example.com/api/articles/{id}`. Unset = no pulls:
+    /// unknown article IDs are 404.
+    pub url_template: Option<String>,
+    /// JSON pointers (RFC 6901) into a JSON answer. An HTML answer is used as `html`.
+    pub fields: SourceFields,
+    /// Whole-fetch timeout (connect, headers and body), in seconds.
+    pub timeout_secs: u64,
+    /// Largest body accepted, counted while streaming (Content-Length is not trusted).
+    pub max_bytes: u64,
+    /// Redirects followed per fetch; every hop is checked against `allow_hosts`.
+    pub max_redirects: usize,
+    /// Hosts a fetch may reach, redirects included. Empty = the template's (or feed's) host only.
+    pub allow_hosts: Vec<String>,
+    /// Let the template's host (or a feed's own host) be on a loopback, link-local or private
+    /// address, for an intranet CMS. Never extends to other hosts reached by redirect.
+    pub allow_private: bool,
+    /// A stored copy older than this is fetched again when asked for; 0 = never refetch.
+    pub refresh_after_secs: u64,
+}
+
+/// JSON pointer per article field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SourceFields {
+    pub title: String,
+    pub html: String,
+    pub text: String,
+    pub byline: String,
+    pub url: String,
+}
+
+impl Default for SourceFields {
+    fn default() -> Self {
+        Self { title: "/title".into(), html: "/html".into(), text: "/text".into(), byline: "/byline".into(), url: "/url".into() }
+    }
+}
+
+impl Default for SourceSettings {
+    fn default() -> Self {
+        Self {
+            url_template: None,
+            fields: SourceFields::default(),
+            timeout_secs: 10,
+            max_bytes: 5 * 1024 * 1024,
+            max_redirects: 3,
+            allow_hosts: Vec::new(),
+            allow_private: false,
+            refresh_after_secs: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,6 +205,8 @@ impl Default for Settings {
             http: HttpSettings::default(),
             queue: QueueSettings::default(),
             extract: Default::default(),
+            cache: CacheSettings::default(),
+            source: SourceSettings::default(),
             log: LogSettings::default(),
             openai: OpenAiSettings::default(),
         }

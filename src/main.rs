@@ -120,14 +120,18 @@ enum Command {
     /// ready is skipped, so re-runs are cheap. Exit code 1 if any article failed.
     ///   audioby prefetch --ids new-articles.txt
     ///   audioby prefetch --since 2026-11-24 --json >> prefetch.log
+    ///   audioby prefetch --feed https://news.example.com/rss.xml
     #[command(verbatim_doc_comment)]
     Prefetch {
         /// File with one article ID per line (# starts a comment); - for stdin.
-        #[arg(long, value_name = "FILE", conflicts_with = "since", required_unless_present = "since")]
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["since", "feeds"], required_unless_present_any = ["since", "feeds"])]
         ids: Option<PathBuf>,
         /// Every stored article updated since this date (YYYY-MM-DD or RFC 3339).
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", conflicts_with = "feeds")]
         since: Option<String>,
+        /// RSS, Atom or JSON Feed URL (repeatable): every item is stored and prefetched.
+        #[arg(long = "feed", value_name = "URL")]
+        feeds: Vec<String>,
         /// Articles worked on at once (each already uses every inference session).
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
@@ -175,7 +179,7 @@ fn main() -> ExitCode {
         Command::Voices { json } => voices(&settings, json),
         Command::Stats { id, json, data_dir } => stats(data_dir.unwrap_or(settings.data_dir.clone()), id, json),
         Command::Normalize => normalize(),
-        Command::Prefetch { ids, since, concurrency, json, .. } => prefetch(settings, ids, since, concurrency, json),
+        Command::Prefetch { ids, since, feeds, concurrency, json, .. } => prefetch(settings, ids, since, feeds, concurrency, json),
         Command::Status { id, .. } => status(settings, id),
         Command::Extract { file, json, include, exclude } => extract(file, json, include, exclude),
     };
@@ -454,9 +458,10 @@ fn parse_since(s: &str) -> anyhow::Result<i64> {
     Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0))
 }
 
-fn prefetch(settings: Settings, ids: Option<PathBuf>, since: Option<String>, concurrency: usize, json: bool) -> anyhow::Result<()> {
+fn prefetch(settings: Settings, ids: Option<PathBuf>, since: Option<String>, feeds: Vec<String>, concurrency: usize, json: bool) -> anyhow::Result<()> {
     use audioby::prefetch::{run, Selection};
     let selection = match (ids, since) {
+        _ if !feeds.is_empty() => Selection::Feeds(feeds),
         (Some(path), _) => {
             let text = if path.as_os_str() == "-" {
                 let mut s = String::new();
@@ -468,7 +473,7 @@ fn prefetch(settings: Settings, ids: Option<PathBuf>, since: Option<String>, con
             Selection::Ids(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
         }
         (None, Some(d)) => Selection::Since(parse_since(&d)?),
-        (None, None) => anyhow::bail!("give --ids FILE or --since DATE"),
+        (None, None) => anyhow::bail!("give --ids FILE, --since DATE or --feed URL"),
     };
     let rt = tokio::runtime::Runtime::new()?;
     let summary = rt.block_on(async {

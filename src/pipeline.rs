@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
 use tokio::sync::{broadcast, Notify};
 
+use crate::article::source::{PullSource, SourceError};
 use crate::article::{ArticleId, ArticleRecord};
 use crate::audio::{encoder, AudioFormat, EncodingWriter};
 use crate::config::Settings;
@@ -36,6 +37,9 @@ pub enum PipelineError {
     Tts(#[from] TtsError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The pull source failed for an article we do not have.
+    #[error(transparent)]
+    Source(#[from] SourceError),
 }
 
 impl PipelineError {
@@ -45,6 +49,7 @@ impl PipelineError {
             PipelineError::Queue(e) => e.code(),
             PipelineError::Tts(e) => e.code(),
             PipelineError::Store(e) => e.code(),
+            PipelineError::Source(e) => e.code(),
         }
     }
 }
@@ -91,6 +96,8 @@ pub struct Pipeline {
     pub finished: broadcast::Sender<i64>,
     /// Set on shutdown: workers stop after the segment being synthesized.
     pub stopping: AtomicBool,
+    /// The CMS pull source (`[source].url_template`), when configured.
+    pub source: Option<PullSource>,
 }
 
 /// Lease a worker holds on a job; renewed every third of it.
@@ -108,7 +115,8 @@ impl Pipeline {
         queue: Arc<dyn JobQueue>,
     ) -> Arc<Pipeline> {
         let (finished, _) = broadcast::channel(1024);
-        Arc::new(Pipeline { settings, engine, store, lexicon, articles, queue, wake: Notify::new(), finished, stopping: AtomicBool::new(false) })
+        let source = PullSource::from_settings(&settings.source);
+        Arc::new(Pipeline { settings, engine, store, lexicon, articles, queue, wake: Notify::new(), finished, stopping: AtomicBool::new(false), source })
     }
 
     fn lease_ms(&self) -> i64 {
@@ -156,7 +164,7 @@ impl Pipeline {
 
     /// The article-audio question a play button asks: ready, or queued with an ETA.
     pub async fn article_audio(&self, id: &ArticleId, voice: Option<&str>, priority: Priority, force: bool) -> Result<AudioStatus, PipelineError> {
-        let article = self.articles.article(id).await?.ok_or_else(|| PipelineError::NotFound(id.clone()))?;
+        let article = self.ensure_article(id).await?;
         let voice = self.voice_for(voice, &article)?;
         if !force {
             if let Some(r) = self.articles.rendition(id, &article.content_hash, &voice.info().id).await? {
@@ -169,6 +177,47 @@ impl Pipeline {
         let audio_secs = words as f64 * 0.4;
         let eta_seconds = ((position + 1) as f64 * audio_secs / ETA_THROUGHPUT).ceil();
         Ok(AudioStatus::Pending { job, position, eta_seconds })
+    }
+
+    /// The stored article, pulled from the source first when it is unknown or expired. A
+    /// failed refresh keeps serving the stored copy; an unknown ID the CMS answers 404 for is
+    /// `NotFound`.
+    pub async fn ensure_article(&self, id: &ArticleId) -> Result<ArticleRecord, PipelineError> {
+        let stored = self.articles.article(id).await?;
+        let Some(source) = &self.source else {
+            return stored.ok_or_else(|| PipelineError::NotFound(id.clone()));
+        };
+        let now = crate::queue::now_ms();
+        if let Some(a) = &stored {
+            if !source.is_expired(a.updated_at, now) {
+                return Ok(a.clone());
+            }
+        }
+        match self.pull(source, id, now).await {
+            Ok(record) => {
+                self.articles.upsert_article(&record).await?;
+                Ok(record)
+            }
+            Err(e) => match stored {
+                Some(a) => {
+                    tracing::warn!(article = %id, error = %e, "refreshing from the source failed; using the stored copy");
+                    Ok(a)
+                }
+                None if matches!(e, SourceError::NotFound(_)) => Err(PipelineError::NotFound(id.clone())),
+                None => Err(e.into()),
+            },
+        }
+    }
+
+    #[tracing::instrument(name = "pulling an article from the source", skip(self, source, now))]
+    async fn pull(&self, source: &PullSource, id: &ArticleId, now: i64) -> Result<ArticleRecord, SourceError> {
+        let input = source.fetch(id).await?;
+        let (id, opts) = (id.clone(), self.settings.extract.clone());
+        // Extraction is CPU work on untrusted HTML: off the async runtime.
+        tokio::task::spawn_blocking(move || ArticleRecord::build(id, input, &opts, now))
+            .await
+            .map_err(|e| SourceError::BadResponse(format!("extraction task failed: {e}")))?
+            .map_err(SourceError::from)
     }
 
     /// Wait until `job_id` reaches a final state or `timeout` passes; returns the job.
@@ -264,6 +313,44 @@ impl Pipeline {
             }
         }
         let _ = self.finished.send(job_id);
+        if let Err(e) = self.enforce_cache_budget().await {
+            tracing::warn!(error = %e, "cache eviction failed");
+        }
+    }
+
+    /// Keep cached segment audio under `cache.max_segment_bytes` by evicting the least
+    /// recently used segments that no current article version uses. Published article audio,
+    /// manifests and captions are never evicted.
+    pub async fn enforce_cache_budget(&self) -> Result<u64, PipelineError> {
+        let budget = self.settings.cache.max_segment_bytes;
+        if budget == 0 {
+            return Ok(0);
+        }
+        let mut total = self.queue.segment_bytes().await?;
+        let mut evicted = 0;
+        while total > budget {
+            let candidates = self.queue.eviction_candidates(256).await?;
+            if candidates.is_empty() {
+                break; // everything left is in use by current articles
+            }
+            let mut gone = Vec::new();
+            for (key, bytes) in candidates {
+                if total <= budget {
+                    break;
+                }
+                if let Ok(hash) = crate::store::parse_hash(&key) {
+                    self.store.remove(&ObjectKey::new(hash, ObjectKind::Pcm)).await?;
+                }
+                total = total.saturating_sub(bytes);
+                evicted += 1;
+                gone.push(key);
+            }
+            self.queue.forget_segments(&gone).await?;
+        }
+        if evicted > 0 {
+            tracing::info!(segments = evicted, bytes_left = total, "evicted cached segments over the budget");
+        }
+        Ok(evicted)
     }
 
     /// The blocking body of a job: cache lookups, synthesis of misses, assembly, encoding.
@@ -326,6 +413,8 @@ impl Pipeline {
             let summary = summary.map_err(|e| retry(&e))?;
             crate::metrics::record_synthesis("article", summary.audio_seconds, summary.inference_seconds);
         }
+        let touched: Vec<(String, u64)> = keys.iter().enumerate().map(|(i, k)| (k.hash_hex(), pcm.get(&i).map_or(0, |v| v.len() as u64 * 2))).collect();
+        rt.block_on(self.queue.touch_segments(&touched)).map_err(|e| retry(&e))?;
         // 3. Assemble: timings, then each format.
         let rate = voice.sample_rate();
         let mut manifest_segments = Vec::with_capacity(segments.len());
@@ -382,6 +471,7 @@ impl Pipeline {
             manifest: manifest_key.file_name(),
             captions: vtt_key.file_name(),
             created_at: crate::queue::now_ms(),
+            segments: keys.iter().map(|k| k.hash_hex()).collect(),
         };
         Ok((rendition, outcome))
     }

@@ -17,6 +17,8 @@ pub enum Selection {
     Ids(Vec<String>),
     /// Articles updated at or after this time (ms since the epoch).
     Since(i64),
+    /// Every item of these RSS, Atom or JSON feeds (stored first, then prefetched).
+    Feeds(Vec<String>),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +45,57 @@ pub struct Summary {
     pub articles: Vec<ArticleResult>,
 }
 
+/// Fetch every feed, store the items that carry their text, and list the article IDs to
+/// prefetch. Items without text are left to the pull source (through `article_audio`). A
+/// feed that fails is one failed entry; a bad item is one failed entry; an item already
+/// listed by an earlier feed is skipped.
+async fn feed_articles(pipeline: &Pipeline, urls: &[String]) -> Result<Vec<Result<ArticleId, (String, String)>>, PipelineError> {
+    use crate::article::feed::fetch_feed;
+    use crate::article::ArticleRecord;
+    let mut out = Vec::new();
+    let mut listed = std::collections::HashSet::new();
+    for url in urls {
+        let items = match fetch_feed(url, &pipeline.settings.source).await {
+            Ok(items) => items,
+            Err(e) => {
+                out.push(Err((url.clone(), format!("feed {url}: {e}"))));
+                continue;
+            }
+        };
+        for item in items {
+            let item = match item {
+                Ok(item) => item,
+                Err(f) => {
+                    out.push(Err((f.label, f.reason)));
+                    continue;
+                }
+            };
+            if !listed.insert(item.id.clone()) {
+                continue;
+            }
+            let Some(input) = item.input else {
+                if pipeline.source.is_none() {
+                    out.push(Err((item.id.to_string(), format!("item {:?} has no content and no pull source is configured", item.guid))));
+                } else {
+                    out.push(Ok(item.id));
+                }
+                continue;
+            };
+            let (id, opts) = (item.id.clone(), pipeline.settings.extract.clone());
+            let built = tokio::task::spawn_blocking(move || ArticleRecord::build(id, input, &opts, crate::queue::now_ms())).await;
+            match built {
+                Ok(Ok(record)) => {
+                    pipeline.articles.upsert_article(&record).await?;
+                    out.push(Ok(record.id));
+                }
+                Ok(Err(e)) => out.push(Err((item.id.to_string(), format!("{} [{}]", e, e.code())))),
+                Err(e) => out.push(Err((item.id.to_string(), format!("extraction failed: {e}")))),
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Progress callback payload.
 #[derive(Debug, Clone, Copy)]
 pub struct PrefetchProgress {
@@ -58,9 +111,11 @@ pub async fn run(
     mut progress: impl FnMut(PrefetchProgress),
 ) -> Result<Summary, PipelineError> {
     let started = Instant::now();
-    let ids: Vec<Result<ArticleId, String>> = match selection {
-        Selection::Ids(raw) => raw.iter().map(|s| ArticleId::parse(s).map_err(|e| format!("{s:?}: {e}"))).collect(),
+    // An entry that failed before any job: (label, reason).
+    let ids: Vec<Result<ArticleId, (String, String)>> = match selection {
+        Selection::Ids(raw) => raw.iter().map(|s| ArticleId::parse(s).map_err(|e| ("?".to_string(), format!("{s:?}: {e}")))).collect(),
         Selection::Since(ms) => pipeline.articles.articles_since(ms).await?.into_iter().map(Ok).collect(),
+        Selection::Feeds(urls) => feed_articles(&pipeline, &urls).await?,
     };
     let mut results: Vec<Option<ArticleResult>> = vec![None; ids.len()];
     let mut waiting: HashMap<i64, usize> = HashMap::new();
@@ -74,7 +129,7 @@ pub async fn run(
     };
     for (i, id) in ids.iter().enumerate() {
         match id {
-            Err(e) => results[i] = Some(failed("?", e.clone())),
+            Err((label, e)) => results[i] = Some(failed(label, e.clone())),
             Ok(id) => match pipeline.article_audio(id, None, Priority::Prefetch, false).await {
                 Ok(AudioStatus::Ready(r)) => {
                     results[i] = Some(ArticleResult {

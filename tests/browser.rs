@@ -29,7 +29,12 @@ async fn player_in_chromium() {
             .send()
             .await
             .unwrap();
-        assert!(put.status().is_success(), "PUT demo article: {} {}", put.status(), put.text().await.unwrap_or_default());
+        assert!(
+            put.status().is_success(),
+            "PUT demo article: {} {}",
+            put.status(),
+            put.text().await.unwrap_or_default()
+        );
     }
 
     let out = tokio::process::Command::new("node")
@@ -47,7 +52,13 @@ async fn player_in_chromium() {
     // Shown with --nocapture, and on failure.
     println!("{stdout}");
     eprintln!("{stderr}");
-    assert!(out.status.success(), "browser tests failed (see output above)");
-    assert!(stdout.contains("# fail 0"), "node's test runner reported failures");
+    assert!(
+        out.status.success(),
+        "browser tests failed (see output above)"
+    );
+    assert!(
+        stdout.contains("# fail 0"),
+        "node's test runner reported failures"
+    );
     assert!(!stdout.contains("# pass 0\n"), "node ran no browser test");
 }

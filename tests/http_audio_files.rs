@@ -1,8 +1,6 @@
 //! `/audio/{file}` against the real server: ranges, ETag/304, HEAD, headers, traversal.
 mod common;
 
-use std::io::{Read, Write};
-
 use audioby::store::{ObjectKind, ObjectKey};
 use bytes::Bytes;
 use common::app::*;
@@ -137,11 +135,13 @@ async fn every_kind_has_its_content_type() {
 }
 
 /// Send a raw request line (no client-side path normalization) and return status + body.
-fn raw_get(port: u16, target: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
+async fn raw_get(port: u16, target: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let out = String::from_utf8_lossy(&raw).to_string();
     let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     (status, body)
@@ -174,12 +174,12 @@ async fn traversal_and_bad_names_are_json_400_or_404_and_read_nothing_outside() 
         "/audio/%00.opus".to_string(),
     ];
     for t in &targets {
-        let (status, body) = raw_get(app.port, t);
+        let (status, body) = raw_get(app.port, t).await;
         assert!(status == 400 || status == 404, "{t}: {status}");
         assert!(!body.contains("TOP-SECRET") && !body.contains("root:"), "{t} leaked");
         let v: serde_json::Value = serde_json::from_str(body.trim()).unwrap_or_else(|_| panic!("{t}: JSON body, got {body:?}"));
         assert!(v["error"]["code"].is_string(), "{t}");
     }
     // The real name still works through the raw path.
-    assert_eq!(raw_get(app.port, &path(&key)).0, 200);
+    assert_eq!(raw_get(app.port, &path(&key)).await.0, 200);
 }

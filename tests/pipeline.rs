@@ -168,3 +168,30 @@ async fn sigkill_during_prefetch_loses_nothing() {
     let partial = partial_files(dir.path());
     assert!(partial.is_empty(), "partial files left: {partial:?}");
 }
+
+/// Over the cache budget, segments no current version uses are evicted (LRU); segments of
+/// current versions and published audio stay.
+#[tokio::test]
+async fn cache_budget_evicts_only_unused_segments() {
+    let app = spawn_app_with(|s| s.cache.max_segment_bytes = 1).await;
+    let text1 = "Ministers met in Brussels on Monday. They agreed on a new budget.";
+    let text2 = "Farmers protested outside parliament. Police closed two roads.";
+    let run = |id: &'static str, text: &'static str| {
+        let app = &app;
+        async move {
+            let put = put_article(app, id, json!({"text": text})).await;
+            let job = wait_job(&app.client, &app.base, put["job"]["id"].as_i64().unwrap()).await;
+            assert_eq!(job["status"], "ready", "{job}");
+            job["segments_synthesized"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(run("a", text1).await, 2);
+    assert_eq!(run("a", text2).await, 2, "an edited article needs new segments");
+    // text1's segments are no longer used by any current version: evicted. text2's stay.
+    assert_eq!(run("b", text2).await, 0, "segments of a current version are never evicted");
+    assert_eq!(run("a", text1).await, 2, "evicted segments are synthesized again");
+    let audio: Value = app.client.get(app.url("/v1/articles/b/audio")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(audio["status"], "ready");
+    let r = app.client.get(app.url(audio["formats"]["opus"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(r.status(), 200, "published audio is never evicted");
+}

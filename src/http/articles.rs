@@ -14,6 +14,7 @@ use super::auth::RequireApiKey;
 use super::ratelimit::{limit_per_ip, IpRateLimiter};
 use super::{ApiError, ApiJson, AppState};
 use crate::article::record::ArticleError;
+use crate::article::source::SourceError;
 use crate::article::{ArticleId, ArticleInput, ArticleRecord};
 use crate::audio::AudioFormat;
 use crate::pipeline::{AudioStatus, PipelineError};
@@ -40,9 +41,27 @@ impl From<PipelineError> for ApiError {
             PipelineError::NotFound(id) => ApiError::not_found(format!("article `{id}` not found")),
             PipelineError::Queue(QueueError::Full(_)) => ApiError::overloaded(30),
             PipelineError::Tts(t) => t.into(),
+            PipelineError::Source(s) => source_error(s),
             other => ApiError::internal(other),
         }
     }
+}
+
+/// The CMS failed us: 504 for a timeout, else 502, with the source's stable code. The
+/// message is generic (the detail can name internal hosts and addresses); the detail is logged.
+fn source_error(e: SourceError) -> ApiError {
+    tracing::warn!(error = %e, code = e.code(), "pulling the article from the source failed");
+    let (status, message) = match &e {
+        SourceError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "the article source did not answer in time"),
+        SourceError::TooLarge(_) => (StatusCode::BAD_GATEWAY, "the article source's answer is over the size limit"),
+        SourceError::BlockedAddress(_) => (StatusCode::BAD_GATEWAY, "the article source led to a blocked (private or loopback) address"),
+        SourceError::HostNotAllowed(_) => (StatusCode::BAD_GATEWAY, "the article source redirected to a host that is not allowed"),
+        SourceError::TooManyRedirects(_) => (StatusCode::BAD_GATEWAY, "the article source redirected too many times"),
+        SourceError::Unusable { .. } => (StatusCode::BAD_GATEWAY, "the article from the source cannot be read aloud"),
+        SourceError::NotFound(_) | SourceError::BadResponse(_) => (StatusCode::BAD_GATEWAY, "the article source gave an unusable answer"),
+        SourceError::NotConfigured(_) => (StatusCode::BAD_GATEWAY, "the article source is misconfigured"),
+    };
+    ApiError::new(status, e.code(), message)
 }
 
 impl From<ArticleError> for ApiError {

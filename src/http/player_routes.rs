@@ -45,8 +45,12 @@ fn page(html: String) -> Response {
 
 /// The origin to print in snippets: this request's `Host`, https unless it is a local address.
 fn origin(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost:8080");
-    let local = host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost:8080");
+    let local =
+        host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
     let proto = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
@@ -66,7 +70,8 @@ async fn versioned_player_js(Path(version): Path<String>, headers: HeaderMap) ->
         script(&headers, IMMUTABLE)
     } else {
         let mut r = Redirect::temporary("/player.js").into_response();
-        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(SHORT));
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(SHORT));
         r
     }
 }
@@ -80,8 +85,14 @@ fn script(headers: &HeaderMap, cache: &'static str) -> Response {
     let head = [
         (header::CONTENT_TYPE, HeaderValue::from_static(JS)),
         (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-        (header::ETAG, HeaderValue::from_str(&etag).expect("hex etag is a valid header")),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).expect("hex etag is a valid header"),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
     ];
     if fresh {
         (StatusCode::NOT_MODIFIED, head).into_response()
@@ -93,9 +104,15 @@ fn script(headers: &HeaderMap, cache: &'static str) -> Response {
 /// `POST /v1/events`: `{article, event, value?}` → 204. Public (the player calls it from any
 /// publisher page, with `sendBeacon`), validated, rate-limited per client IP.
 #[tracing::instrument(name = "Recording a player event", skip_all)]
-async fn post_event(State(state): State<AppState>, extensions: Extensions, body: Bytes) -> Result<Response, ApiError> {
+async fn post_event(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let event = events::parse(&body).map_err(event_error)?;
-    let client = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let client = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let store = store(&state)?;
     store.record(client, event).await.map_err(event_error)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -107,7 +124,8 @@ async fn article_stats(
     _key: RequireApiKey,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = ArticleId::parse(&id).map_err(|e| ApiError::bad_request("invalid-article-id", e.to_string()))?;
+    let id = ArticleId::parse(&id)
+        .map_err(|e| ApiError::bad_request("invalid-article-id", e.to_string()))?;
     let stats: ArticleStats = store(&state)?.stats(id.as_str());
     Ok(Json(serde_json::json!({"article": id, "events": stats})))
 }
@@ -119,7 +137,9 @@ fn store(state: &AppState) -> Result<std::sync::Arc<EventStore>, ApiError> {
 fn event_error(e: EventError) -> ApiError {
     match e {
         EventError::Invalid(_) => ApiError::bad_request(e.code(), e.to_string()),
-        EventError::RateLimited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string()),
+        EventError::RateLimited => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string())
+        }
         EventError::Full => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()),
         EventError::Io(_) => ApiError::internal(e),
     }

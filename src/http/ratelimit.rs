@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use axum::extract::rejection::ExtensionRejection as ConnectInfoRejection;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -49,12 +50,13 @@ impl IpRateLimiter {
 
 /// Middleware: limit by the connection's peer IP (the server is served with connect info).
 /// Behind a reverse proxy every client shares the proxy's IP; put the limit in the proxy.
-pub async fn limit_per_ip(State(limiter): State<IpRateLimiter>, req: Request, next: Next) -> Response {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+pub async fn limit_per_ip(
+    State(limiter): State<IpRateLimiter>,
+    peer: Result<ConnectInfo<SocketAddr>, ConnectInfoRejection>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let ip = peer.map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match limiter.check(ip) {
         Ok(()) => next.run(req).await,
         Err(secs) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", format!("too many requests; retry in {secs} s"))

@@ -27,7 +27,9 @@ impl DemoArticle {
     pub fn from_text(text: &str) -> DemoArticle {
         let a = extract_text(text);
         let lines: Vec<String> = a.blocks.iter().map(|b| b.text.clone()).collect();
-        let byline_at = lines.iter().position(|l| l.starts_with("By ") && l.split_whitespace().count() <= 10);
+        let byline_at = lines
+            .iter()
+            .position(|l| l.starts_with("By ") && l.split_whitespace().count() <= 10);
         match byline_at {
             Some(b) if b > 0 => {
                 let section = lines[..b - 1]
@@ -71,7 +73,10 @@ pub fn demo_input() -> ArticleInput {
     let a = demo_article();
     ArticleInput {
         title: Some(a.title.clone()),
-        byline: a.byline.as_deref().map(|b| b.strip_prefix("By ").unwrap_or(b).to_string()),
+        byline: a
+            .byline
+            .as_deref()
+            .map(|b| b.strip_prefix("By ").unwrap_or(b).to_string()),
         html: None,
         text: Some(a.paragraphs.join("\n\n")),
         url: None,
@@ -92,13 +97,25 @@ pub fn demo_page() -> String {
         .paragraphs
         .iter()
         .enumerate()
-        .map(|(i, p)| format!("    <p data-audioby-block=\"{}\">{}</p>\n", i + 1, escape_html(p)))
+        .map(|(i, p)| {
+            format!(
+                "    <p data-audioby-block=\"{}\">{}</p>\n",
+                i + 1,
+                escape_html(p)
+            )
+        })
         .collect();
     DEMO_HTML
         .replace("{{player_src}}", &versioned_path())
-        .replace("{{section}}", &escape_html(a.section.as_deref().unwrap_or("News")))
+        .replace(
+            "{{section}}",
+            &escape_html(a.section.as_deref().unwrap_or("News")),
+        )
         .replace("{{title}}", &escape_html(&a.title))
-        .replace("{{byline}}", &escape_html(a.byline.as_deref().unwrap_or("")))
+        .replace(
+            "{{byline}}",
+            &escape_html(a.byline.as_deref().unwrap_or("")),
+        )
         .replace("{{article}}", DEMO_ARTICLE_ID)
         .replace("{{paragraphs}}", paragraphs.trim_end())
 }
@@ -118,7 +135,10 @@ mod tests {
     #[test]
     fn seed_article_has_headline_byline_and_body() {
         let a = demo_article();
-        assert_eq!(a.title, "Ukraine Peace Talks Advance but Major Questions Still Block Peace Deal");
+        assert_eq!(
+            a.title,
+            "Ukraine Peace Talks Advance but Major Questions Still Block Peace Deal"
+        );
         assert_eq!(a.byline.as_deref(), Some("By The Media Line Staff"));
         assert_eq!(a.section.as_deref(), Some("World"));
         assert_eq!(a.paragraphs.len(), 6);
@@ -132,17 +152,33 @@ mod tests {
         let back = extract_text(&a.text());
         assert_eq!(back.title.as_deref(), Some(a.title.as_str()));
         let body: Vec<&str> = back.blocks.iter().map(|b| b.text.as_str()).collect();
-        assert_eq!(body, a.paragraphs.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(
+            body,
+            a.paragraphs.iter().map(String::as_str).collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn pushed_demo_article_numbers_blocks_like_the_page() {
         use crate::article::{ArticleId, ArticleRecord, BlockKind};
-        let rec = ArticleRecord::build(ArticleId::parse(DEMO_ARTICLE_ID).unwrap(), demo_input(), &Default::default(), 0).unwrap();
+        let rec = ArticleRecord::build(
+            ArticleId::parse(DEMO_ARTICLE_ID).unwrap(),
+            demo_input(),
+            &Default::default(),
+            0,
+        )
+        .unwrap();
         assert_eq!(rec.blocks[0].kind, BlockKind::Title);
         assert_eq!(rec.blocks[0].text, demo_article().title);
         let body: Vec<&str> = rec.blocks[1..].iter().map(|b| b.text.as_str()).collect();
-        assert_eq!(body, demo_article().paragraphs.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(
+            body,
+            demo_article()
+                .paragraphs
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

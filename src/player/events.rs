@@ -102,23 +102,36 @@ pub fn parse(body: &[u8]) -> Result<PlayerEvent, EventError> {
         #[serde(default)]
         value: Option<serde_json::Value>,
     }
-    let raw: Raw = serde_json::from_slice(body).map_err(|e| EventError::Invalid(format!("malformed event: {e}")))?;
+    let raw: Raw = serde_json::from_slice(body)
+        .map_err(|e| EventError::Invalid(format!("malformed event: {e}")))?;
     let article = ArticleId::parse(&raw.article).map_err(|e| EventError::Invalid(e.to_string()))?;
     let number = || raw.value.as_ref().and_then(|v| v.as_f64());
     let kind = match raw.event.as_str() {
         "play" => EventKind::Play,
         "progress" => match number() {
             Some(p) if [25.0, 50.0, 75.0, 100.0].contains(&p) => EventKind::Progress(p as u8),
-            _ => return Err(EventError::Invalid("progress needs value 25, 50, 75 or 100".into())),
+            _ => {
+                return Err(EventError::Invalid(
+                    "progress needs value 25, 50, 75 or 100".into(),
+                ))
+            }
         },
         "ratechange" => match number() {
             Some(r) if (0.25..=4.0).contains(&r) => EventKind::RateChange(r),
-            _ => return Err(EventError::Invalid("ratechange needs value between 0.25 and 4".into())),
+            _ => {
+                return Err(EventError::Invalid(
+                    "ratechange needs value between 0.25 and 4".into(),
+                ))
+            }
         },
         "error" => match &raw.value {
             None | Some(serde_json::Value::Null) => EventKind::Error,
             Some(serde_json::Value::String(s)) if s.len() <= 64 => EventKind::Error,
-            _ => return Err(EventError::Invalid("error value must be a short string".into())),
+            _ => {
+                return Err(EventError::Invalid(
+                    "error value must be a short string".into(),
+                ))
+            }
         },
         other => {
             return Err(EventError::Invalid(format!(
@@ -126,7 +139,10 @@ pub fn parse(body: &[u8]) -> Result<PlayerEvent, EventError> {
             )))
         }
     };
-    Ok(PlayerEvent { article: article.as_str().to_string(), kind })
+    Ok(PlayerEvent {
+        article: article.as_str().to_string(),
+        kind,
+    })
 }
 
 struct Counts {
@@ -151,7 +167,10 @@ impl EventStore {
         let by_article = read_file(&path)?;
         Ok(EventStore {
             path,
-            counts: Mutex::new(Counts { by_article, version: 0 }),
+            counts: Mutex::new(Counts {
+                by_article,
+                version: 0,
+            }),
             saved: tokio::sync::Mutex::new(0),
             limiter: RateLimiter::new(BURST, REFILL_PER_SEC),
         })
@@ -160,7 +179,10 @@ impl EventStore {
     /// The one store per data folder in this process (handlers find it from the settings).
     pub fn for_data_dir(data_dir: &Path) -> std::io::Result<Arc<EventStore>> {
         static STORES: OnceLock<Mutex<HashMap<PathBuf, Arc<EventStore>>>> = OnceLock::new();
-        let mut map = STORES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = STORES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(s) = map.get(data_dir) {
             return Ok(s.clone());
         }
@@ -170,7 +192,11 @@ impl EventStore {
     }
 
     /// Count an event from `client` and save it before returning.
-    pub async fn record(&self, client: Option<IpAddr>, event: PlayerEvent) -> Result<(), EventError> {
+    pub async fn record(
+        &self,
+        client: Option<IpAddr>,
+        event: PlayerEvent,
+    ) -> Result<(), EventError> {
         if !self.limiter.allow(client) {
             return Err(EventError::RateLimited);
         }
@@ -179,7 +205,10 @@ impl EventStore {
             if !c.by_article.contains_key(&event.article) && c.by_article.len() >= MAX_ARTICLES {
                 return Err(EventError::Full);
             }
-            c.by_article.entry(event.article).or_default().count(event.kind);
+            c.by_article
+                .entry(event.article)
+                .or_default()
+                .count(event.kind);
             c.version += 1;
             c.version
         };
@@ -213,8 +242,12 @@ impl EventStore {
 /// Read `events.json` (absent = no events yet).
 pub fn read_file(path: &Path) -> std::io::Result<BTreeMap<String, ArticleStats>> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
         Err(e) => Err(e),
     }
@@ -249,7 +282,11 @@ impl RateLimiter {
     const MAX_CLIENTS: usize = 10_000;
 
     fn new(burst: f64, per_sec: f64) -> Self {
-        Self { burst, per_sec, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            burst,
+            per_sec,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     fn allow(&self, client: Option<IpAddr>) -> bool {
@@ -261,7 +298,8 @@ impl RateLimiter {
         }
         let scale = if client.is_none() { 50.0 } else { 1.0 };
         let (tokens, last) = b.entry(client).or_insert((self.burst * scale, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.per_sec * scale).min(self.burst * scale);
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.per_sec * scale)
+            .min(self.burst * scale);
         *last = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
@@ -280,9 +318,18 @@ mod tests {
     fn parses_and_validates() {
         let ok = |s: &str| parse(s.as_bytes()).unwrap().kind;
         assert_eq!(ok(r#"{"article":"seed","event":"play"}"#), EventKind::Play);
-        assert_eq!(ok(r#"{"article":"a-1","event":"progress","value":50}"#), EventKind::Progress(50));
-        assert_eq!(ok(r#"{"article":"a","event":"ratechange","value":1.5}"#), EventKind::RateChange(1.5));
-        assert_eq!(ok(r#"{"article":"a","event":"error","value":"network"}"#), EventKind::Error);
+        assert_eq!(
+            ok(r#"{"article":"a-1","event":"progress","value":50}"#),
+            EventKind::Progress(50)
+        );
+        assert_eq!(
+            ok(r#"{"article":"a","event":"ratechange","value":1.5}"#),
+            EventKind::RateChange(1.5)
+        );
+        assert_eq!(
+            ok(r#"{"article":"a","event":"error","value":"network"}"#),
+            EventKind::Error
+        );
         for bad in [
             r#"{"article":"a","event":"progress","value":30}"#,
             r#"{"article":"a","event":"ratechange","value":9}"#,
@@ -292,7 +339,10 @@ mod tests {
             r#"{"article":"a","event":"play","extra":1}"#,
             r#"not json"#,
         ] {
-            assert!(matches!(parse(bad.as_bytes()), Err(EventError::Invalid(_))), "{bad}");
+            assert!(
+                matches!(parse(bad.as_bytes()), Err(EventError::Invalid(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -300,12 +350,25 @@ mod tests {
     async fn counts_survive_a_restart_and_the_file_is_complete() {
         let dir = tempfile::tempdir().unwrap();
         let store = EventStore::open(dir.path()).unwrap();
-        let ev = |k| PlayerEvent { article: "seed".into(), kind: k };
+        let ev = |k| PlayerEvent {
+            article: "seed".into(),
+            kind: k,
+        };
         store.record(None, ev(EventKind::Play)).await.unwrap();
-        store.record(None, ev(EventKind::Progress(25))).await.unwrap();
+        store
+            .record(None, ev(EventKind::Progress(25)))
+            .await
+            .unwrap();
         store.record(None, ev(EventKind::Play)).await.unwrap();
         let on_disk = read_data_dir(dir.path()).unwrap();
-        assert_eq!(on_disk["seed"], ArticleStats { play: 2, progress_25: 1, ..Default::default() });
+        assert_eq!(
+            on_disk["seed"],
+            ArticleStats {
+                play: 2,
+                progress_25: 1,
+                ..Default::default()
+            }
+        );
         let reopened = EventStore::open(dir.path()).unwrap();
         assert_eq!(reopened.stats("seed").play, 2);
         assert_eq!(reopened.stats("other"), ArticleStats::default());

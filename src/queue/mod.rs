@@ -132,6 +132,8 @@ pub struct Rendition {
     pub manifest: String,
     pub captions: String,
     pub created_at: i64,
+    /// Segment cache keys (hex) this rendition was assembled from: they stay while it is current.
+    pub segments: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -190,6 +192,13 @@ pub trait JobQueue: Send + Sync {
     /// Record that a segment was synthesized (an event log the tests and metrics read).
     async fn log_segment(&self, cache_key: &str, job_id: i64) -> Result<(), QueueError>;
     async fn segment_log_count(&self) -> Result<(u64, u64), QueueError>;
+    /// Note that cached segments were written or read now (the LRU clock), with their size.
+    async fn touch_segments(&self, segments: &[(String, u64)]) -> Result<(), QueueError>;
+    /// Total bytes of cached segment audio.
+    async fn segment_bytes(&self) -> Result<u64, QueueError>;
+    /// Least recently used segments that no current article version uses, oldest first.
+    async fn eviction_candidates(&self, limit: u32) -> Result<Vec<(String, u64)>, QueueError>;
+    async fn forget_segments(&self, keys: &[String]) -> Result<(), QueueError>;
 }
 
 pub fn now_ms() -> i64 {

@@ -55,8 +55,15 @@ CREATE TABLE IF NOT EXISTS renditions (
     manifest TEXT NOT NULL,
     captions TEXT NOT NULL,
     created_at INTEGER NOT NULL,
+    segments TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (article_id, content_hash, voice)
 );
+CREATE TABLE IF NOT EXISTS segment_cache (
+    cache_key TEXT PRIMARY KEY,
+    bytes INTEGER NOT NULL,
+    last_used INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS segment_cache_lru ON segment_cache(last_used);
 CREATE TABLE IF NOT EXISTS segment_log (
     cache_key TEXT NOT NULL,
     job_id INTEGER NOT NULL,
@@ -191,6 +198,7 @@ impl ArticleRepo for SqliteRepo {
                 manifest: r.get("manifest"),
                 captions: r.get("captions"),
                 created_at: r.get("created_at"),
+                segments: serde_json::from_str(r.get::<&str, _>("segments")).unwrap_or_default(),
             })
         })
         .transpose()
@@ -293,10 +301,11 @@ impl JobQueue for SqliteRepo {
         let files = serde_json::to_string(&r.files).map_err(|e| QueueError::Corrupt(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(article_id, content_hash, voice) DO UPDATE SET duration = excluded.duration,
-               files = excluded.files, manifest = excluded.manifest, captions = excluded.captions, created_at = excluded.created_at",
+               files = excluded.files, manifest = excluded.manifest, captions = excluded.captions,
+               created_at = excluded.created_at, segments = excluded.segments",
         )
         .bind(r.article.as_str())
         .bind(&r.content_hash)
@@ -306,6 +315,7 @@ impl JobQueue for SqliteRepo {
         .bind(&r.manifest)
         .bind(&r.captions)
         .bind(now)
+        .bind(serde_json::to_string(&r.segments).map_err(|e| QueueError::Corrupt(e.to_string()))?)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -413,5 +423,53 @@ impl JobQueue for SqliteRepo {
     async fn segment_log_count(&self) -> Result<(u64, u64), QueueError> {
         let row = sqlx::query("SELECT COUNT(*) AS n, COUNT(DISTINCT cache_key) AS d FROM segment_log").fetch_one(&self.pool).await?;
         Ok((row.get::<i64, _>("n") as u64, row.get::<i64, _>("d") as u64))
+    }
+
+    async fn touch_segments(&self, segments: &[(String, u64)]) -> Result<(), QueueError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        for (key, bytes) in segments {
+            sqlx::query(
+                "INSERT INTO segment_cache (cache_key, bytes, last_used) VALUES (?, ?, ?)
+                 ON CONFLICT(cache_key) DO UPDATE SET last_used = excluded.last_used, bytes = excluded.bytes",
+            )
+            .bind(key)
+            .bind(*bytes as i64)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn segment_bytes(&self) -> Result<u64, QueueError> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT SUM(bytes) FROM segment_cache").fetch_one(&self.pool).await?;
+        Ok(n.unwrap_or(0) as u64)
+    }
+
+    async fn eviction_candidates(&self, limit: u32) -> Result<Vec<(String, u64)>, QueueError> {
+        // Segments of current renditions (rendition of the article's current content hash) are live.
+        let rows = sqlx::query(
+            "SELECT c.cache_key, c.bytes FROM segment_cache c
+             WHERE NOT EXISTS (
+               SELECT 1 FROM renditions r JOIN articles a ON a.id = r.article_id AND a.content_hash = r.content_hash,
+                 json_each(r.segments) j
+               WHERE j.value = c.cache_key)
+             ORDER BY c.last_used LIMIT ?",
+        )
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get::<String, _>("cache_key"), r.get::<i64, _>("bytes") as u64)).collect())
+    }
+
+    async fn forget_segments(&self, keys: &[String]) -> Result<(), QueueError> {
+        let mut tx = self.pool.begin().await?;
+        for k in keys {
+            sqlx::query("DELETE FROM segment_cache WHERE cache_key = ?").bind(k).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -35,7 +35,9 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
     customize(&mut settings);
-    let app = Application::build_with_engine(settings, super::engine()).await.expect("app builds");
+    let app = Application::build_with_engine(settings, super::engine())
+        .await
+        .expect("app builds");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -53,10 +55,16 @@ impl TestApp {
     }
 
     pub fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::RequestBuilder {
-        self.client.post(self.url(path)).bearer_auth(API_KEY).json(body)
+        self.client
+            .post(self.url(path))
+            .bearer_auth(API_KEY)
+            .json(body)
     }
 
     pub async fn synthesize(&self, body: serde_json::Value) -> reqwest::Response {
-        self.post_json("/v1/synthesize", &body).send().await.unwrap()
+        self.post_json("/v1/synthesize", &body)
+            .send()
+            .await
+            .unwrap()
     }
 }

@@ -18,7 +18,8 @@ pub fn repo() -> PathBuf {
 
 /// The seed article (a real news article; the demo and benchmark text), committed as a fixture.
 pub fn seed_article() -> String {
-    std::fs::read_to_string(repo().join("tests/fixtures/seed-article.txt")).expect("seed article fixture")
+    std::fs::read_to_string(repo().join("tests/fixtures/seed-article.txt"))
+        .expect("seed article fixture")
 }
 
 /// The real engine with the real voice, loaded once per test binary.
@@ -27,7 +28,8 @@ pub fn engine() -> Arc<Engine> {
     ENGINE
         .get_or_init(|| {
             let reg = VoiceRegistry::scan(&repo().join("voices"));
-            let (engine, _) = Engine::load(&reg, &EngineOptions::default(), None).expect("run scripts/setup to fetch the voice");
+            let (engine, _) = Engine::load(&reg, &EngineOptions::default(), None)
+                .expect("run scripts/setup to fetch the voice");
             Arc::new(engine)
         })
         .clone()
@@ -42,7 +44,12 @@ pub fn audioby() -> Command {
 
 pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
     use std::io::Write;
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn audioby");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn audioby");
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.map(|d| d.to_vec()).unwrap_or_default();
     let writer = std::thread::spawn(move || {
@@ -87,19 +94,28 @@ pub fn decode_symphonia(bytes: &[u8], ext: &str) -> Decoded {
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
     let mut hint = Hint::new();
     hint.with_extension(ext);
-    let fmt_opts = FormatOptions { enable_gapless: true, ..Default::default() };
+    let fmt_opts = FormatOptions {
+        enable_gapless: true,
+        ..Default::default()
+    };
     let probed = symphonia::default::get_probe()
         .format(&hint, mss, &fmt_opts, &MetadataOptions::default())
         .expect("symphonia recognises the container");
     let mut format = probed.format;
     let track = format.default_track().expect("a track").clone();
-    let mut decoder = symphonia::default::get_codecs().make(&track.codec_params, &DecoderOptions::default()).expect("a decoder");
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&track.codec_params, &DecoderOptions::default())
+        .expect("a decoder");
     let sample_rate = track.codec_params.sample_rate.expect("sample rate");
     let mut samples = Vec::new();
     loop {
         let packet = match format.next_packet() {
             Ok(p) => p,
-            Err(symphonia::core::errors::Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(symphonia::core::errors::Error::IoError(e))
+                if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                break
+            }
             Err(e) => panic!("demux error: {e}"),
         };
         let decoded = decoder.decode(&packet).expect("decodes");
@@ -109,15 +125,24 @@ pub fn decode_symphonia(bytes: &[u8], ext: &str) -> Decoded {
         let ch = spec.channels.count();
         samples.extend(buf.samples().iter().step_by(ch));
     }
-    Decoded { samples, sample_rate }
+    Decoded {
+        samples,
+        sample_rate,
+    }
 }
 
 /// Decode Ogg Opus with libopus, honouring pre-skip and the final granule (end trimming).
 pub fn decode_opus(bytes: &[u8]) -> Decoded {
     let mut reader = ogg::reading::PacketReader::new(Cursor::new(bytes.to_vec()));
-    let head = reader.read_packet().expect("ogg parses").expect("OpusHead page");
+    let head = reader
+        .read_packet()
+        .expect("ogg parses")
+        .expect("OpusHead page");
     assert_eq!(&head.data[..8], b"OpusHead", "first packet is OpusHead");
-    assert!(head.first_in_stream() && head.last_in_page(), "OpusHead is alone on the first page");
+    assert!(
+        head.first_in_stream() && head.last_in_page(),
+        "OpusHead is alone on the first page"
+    );
     let channels = head.data[9];
     assert_eq!(channels, 1, "mono");
     let pre_skip = u16::from_le_bytes([head.data[10], head.data[11]]) as usize;
@@ -129,7 +154,9 @@ pub fn decode_opus(bytes: &[u8]) -> Decoded {
     let mut last_granule = 0u64;
     let mut prev_granule = 0u64;
     while let Some(p) = reader.read_packet().expect("ogg pages parse") {
-        let n = dec.decode_float(&p.data, &mut buf, false).expect("opus packet decodes");
+        let n = dec
+            .decode_float(&p.data, &mut buf, false)
+            .expect("opus packet decodes");
         out.extend_from_slice(&buf[..n]);
         if p.last_in_page() {
             let g = p.absgp_page();
@@ -143,19 +170,29 @@ pub fn decode_opus(bytes: &[u8]) -> Decoded {
     }
     let end = (last_granule as usize).min(out.len());
     let samples = out[pre_skip.min(end)..end].to_vec();
-    Decoded { samples, sample_rate: 48_000 }
+    Decoded {
+        samples,
+        sample_rate: 48_000,
+    }
 }
 
 /// Peak RSS (KiB) of a finished child, via wait4: exact for that one process. The caller sets stdin.
 pub fn run_measuring_rss(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
     use std::os::unix::process::ExitStatusExt;
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4");
-    (std::process::ExitStatus::from_raw(status), usage.ru_maxrss as u64)
+    (
+        std::process::ExitStatus::from_raw(status),
+        usage.ru_maxrss as u64,
+    )
 }
 
 pub fn file_exists(p: &Path) -> bool {

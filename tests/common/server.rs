@@ -35,15 +35,23 @@ pub fn start_server(data_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if !sent {
                 if let Some(i) = line.find("listening on http://") {
-                    let addr: String = line[i + "listening on http://".len()..].chars().take_while(|c| !c.is_whitespace()).collect();
+                    let addr: String = line[i + "listening on http://".len()..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace())
+                        .collect();
                     let _ = tx.send(addr);
                     sent = true;
                 }
             }
         }
     });
-    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("server starts listening");
-    ServerProcess { child, base: format!("http://{addr}") }
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server starts listening");
+    ServerProcess {
+        child,
+        base: format!("http://{addr}"),
+    }
 }
 
 impl ServerProcess {
@@ -67,13 +75,18 @@ pub fn partial_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
                 // object_store's local backend stages writes as `<name>#<n>`; ours use `.part`.
                 if name.contains('#') || name.ends_with(".part") || name.ends_with(".tmp") {
                     out.push(p);

@@ -1,0 +1,166 @@
+"""audioby benchmarks. Run through `make bench` (which builds the release binary first)."""
+import json, os, re, signal, statistics, subprocess, sys, tempfile, time, urllib.request, wave
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.chdir(ROOT)
+BIN = "./target/release/audioby"
+PIPER = ".deps/bench-venv/bin/piper"
+VOICE = "voices/en_US-joe-medium.onnx"
+SEED = "tests/fixtures/seed-article.txt"
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+VARIANTS = int(os.environ.get("BENCH_VARIANTS", "20"))
+SKIP = set(os.environ.get("BENCH_SKIP", "").split(","))
+out_lines = []
+
+
+def say(line=""):
+    print(line, flush=True)
+    out_lines.append(line)
+
+
+def run_measured(cmd, stdin_path=None, env=None):
+    """Wall seconds and peak RSS (MiB) of one child process (wait4: exact for that child)."""
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    if status != 0:
+        raise SystemExit(f"bench: {cmd[0]} failed: {p.stderr.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def wav_seconds(path):
+    with wave.open(path) as w:
+        return w.getnframes() / w.getframerate()
+
+
+def synth_vs_piper():
+    say("## Synthesis: audioby synth vs piper-tts 1.8.0 (seed article, en_US-joe-medium)")
+    say()
+    tmp = tempfile.mkdtemp()
+    rows = {"audioby": [], "piper-tts": []}
+    for i in range(RUNS):  # alternate, so drift and neighbours hit both alike
+        a = os.path.join(tmp, "a.wav")
+        wall, rss = run_measured([BIN, "synth", "-q", "--format", "wav", "-o", a], SEED)
+        rows["audioby"].append((wav_seconds(a), wall, rss))
+        p = os.path.join(tmp, "p.wav")
+        wall, rss = run_measured([PIPER, "-m", VOICE, "-f", p], SEED)
+        rows["piper-tts"].append((wav_seconds(p), wall, rss))
+    say("| tool | audio s | wall s (median) | real-time factor | audio-s per wall-s | peak RSS MiB (median) |")
+    say("|---|---|---|---|---|---|")
+    thr = {}
+    for name, r in rows.items():
+        audio = statistics.median(x[0] for x in r)
+        wall = statistics.median(x[1] for x in r)
+        rss = statistics.median(x[2] for x in r)
+        thr[name] = statistics.median(x[0] / x[1] for x in r)
+        say(f"| {name} | {audio:.1f} | {wall:.2f} | {wall / audio:.3f} | {thr[name]:.2f} | {rss:.0f} |")
+    say()
+    say(f"Throughput ratio audioby / piper-tts: **{thr['audioby'] / thr['piper-tts']:.2f}x** (median of {RUNS} alternating runs each, whole process incl. model load).")
+    say()
+
+
+def text_speed():
+    say("## Text pipeline: extract + normalize + segment, 10,000-word article")
+    say()
+    r = json.loads(subprocess.check_output(["./target/release/examples/text_bench"]).decode())
+    say(f"{r['words']} words, {r['segments']} segments: median **{r['median_ms']} ms** (min {r['min_ms']}, max {r['max_ms']}; 21 runs)")
+    say()
+
+
+def variant(text, n):
+    # Every sentence gets a variant-specific word, so no segment is shared between variants:
+    # the pipeline must synthesize everything, like plain synth does.
+    return re.sub(r"([.!?])(\s|$)", lambda m: f" {NUMS[n]}{m.group(1)}{m.group(2)}", text)
+
+
+NUMS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+        "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+
+
+def start_server(data):
+    p = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data], stderr=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, env={**os.environ, "AUDIOBY_API_KEYS": "bench", "RUST_LOG": "info"}, text=True)
+    for line in p.stderr:
+        m = re.search(r"listening on http://(\S+)", line)
+        if m:
+            return p, "http://" + m.group(1)
+    raise SystemExit("bench: server did not start")
+
+
+def http(method, url, body=None):
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"authorization": "Bearer bench", "content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.loads(r.read() or b"null")
+
+
+def pipeline_overhead():
+    say(f"## Pipeline: prefetch {VARIANTS} variants of the seed article vs audioby synth on the same texts")
+    say()
+    seed = open(SEED).read()
+    tmp = tempfile.mkdtemp()
+    texts = [variant(seed, n % len(NUMS)) + f"\nVariant {NUMS[n % len(NUMS)]} ends here." for n in range(VARIANTS)]
+    # Plain synthesis of every text (Opus, like the pipeline's first format).
+    synth_audio = synth_wall = 0.0
+    for i, t in enumerate(texts):
+        path = os.path.join(tmp, f"t{i}.txt")
+        open(path, "w").write(t)
+        o = os.path.join(tmp, "o.wav")
+        wall, _ = run_measured([BIN, "synth", "-q", "--format", "wav", "-o", o], path)
+        synth_audio += wav_seconds(o)
+        synth_wall += wall
+    # The pipeline: push all, wait for all (queue, cache, Opus + MP3 encoding, manifest).
+    data = os.path.join(tmp, "data")
+    srv, base = start_server(data)
+    try:
+        t0 = time.perf_counter()
+        jobs = [http("PUT", f"{base}/v1/articles/v{i}", {"text": t})["job"]["id"] for i, t in enumerate(texts)]
+        audio = 0.0
+        for j in jobs:
+            while True:
+                v = http("GET", f"{base}/v1/jobs/{j}?wait=60")
+                if v["status"] in ("ready", "failed"):
+                    break
+            audio += v["audio_seconds"] or 0.0
+        pipe_wall = time.perf_counter() - t0
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        srv.wait()
+    s_thr, p_thr = synth_audio / synth_wall, audio / pipe_wall
+    say("| path | audio s | wall s | audio-s per wall-s |")
+    say("|---|---|---|---|")
+    say(f"| audioby synth, {VARIANTS} texts one by one | {synth_audio:.0f} | {synth_wall:.1f} | {s_thr:.2f} |")
+    say(f"| pipeline (server, queue, cache, Opus+MP3) | {audio:.0f} | {pipe_wall:.1f} | {p_thr:.2f} |")
+    say()
+    say(f"Pipeline throughput relative to synth: **{p_thr / s_thr:.2f}** (overhead {max(0.0, 1 - p_thr / s_thr) * 100:.1f}%).")
+    ids = os.path.join(tmp, "ids.txt")
+    open(ids, "w").write("\n".join(f"v{i}" for i in range(VARIANTS)))
+    t0 = time.perf_counter()
+    r = subprocess.run([BIN, "prefetch", "--json", "--ids", ids, "--data-dir", data], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    summary = json.loads(r.stdout)
+    say(f"Second run (`audioby prefetch --ids`, all cached): {summary['cached']}/{summary['total']} cached, cache hit ratio **{summary['cache_hit_ratio'] * 100:.0f}%**, "
+        f"**{wall:.2f} s** wall for the whole command (including loading the voice), {summary['wall_seconds']:.3f} s inside the run.")
+    say()
+
+
+def main():
+    say(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores with `make bench` "
+        f"(BENCH_RUNS={RUNS}, BENCH_VARIANTS={VARIANTS}).")
+    say()
+    if "synth" not in SKIP:
+        synth_vs_piper()
+    if "text" not in SKIP:
+        text_speed()
+    if "pipeline" not in SKIP:
+        pipeline_overhead()
+    if "http" not in SKIP and os.path.exists("scripts/bench-http"):
+        subprocess.run(["scripts/bench-http"], check=False)
+    with open("bench-results.md", "w") as f:
+        f.write("\n".join(out_lines) + "\n")
+    print("\nbench: results written to bench-results.md (copy into BENCHMARKS.md)", file=sys.stderr)
+
+
+main()

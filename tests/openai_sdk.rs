@@ -1,0 +1,54 @@
+//! The OpenAI-compatible API with the official `openai` Python SDK (installed into
+//! `.deps/venv` by `scripts/test-setup`): the script creates speech in every format against
+//! the real server; this side decodes every file.
+mod common;
+
+use std::process::Command;
+
+use common::app::*;
+use common::*;
+
+#[tokio::test]
+async fn official_python_sdk_creates_speech_in_every_format() {
+    let python = repo().join(".deps/venv/bin/python");
+    assert!(python.exists(), "run scripts/test-setup (make test does) to create .deps/venv with the openai package");
+    let app = spawn_app().await;
+    let out = tempfile::tempdir().unwrap();
+    let script = repo().join("tests/python/openai_speech.py");
+    let base = app.url("/v1");
+    let dir = out.path().to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .env("OPENAI_BASE_URL", base)
+            .env("OPENAI_API_KEY", API_KEY)
+            .env("OUT_DIR", dir)
+            .output()
+            .expect("python runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "SDK script failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.lines().any(|l| l == "ok"), "{stdout}");
+
+    let read = |name: &str| std::fs::read(out.path().join(name)).unwrap();
+    let mp3 = decode_symphonia(&read("speech.mp3"), "mp3");
+    let opus = decode_opus(&read("speech.opus"));
+    let wav = decode_symphonia(&read("speech.wav"), "wav");
+    let pcm_bytes = read("speech.pcm");
+    assert_eq!(pcm_bytes.len() % 2, 0);
+    let pcm: Vec<f32> = pcm_bytes.chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0).collect();
+    let pcm = Decoded { samples: pcm, sample_rate: 24_000 };
+    let fast = decode_symphonia(&read("fast.mp3"), "mp3");
+    let reference = wav.duration();
+    assert!(reference > 2.0, "{reference}");
+    for (name, d) in [("mp3", &mp3), ("opus", &opus), ("pcm", &pcm)] {
+        assert!(d.rms() > 0.02, "{name} is silent");
+        assert!((d.duration() - reference).abs() < 0.1, "{name}: {} s vs wav {reference} s", d.duration());
+    }
+    // pcm really is 24 kHz: same duration as the 22.05 kHz wav means the sample count is right.
+    assert!((pcm.samples.len() as f64 - reference * 24_000.0).abs() < 24_000.0 * 0.01);
+    assert!(fast.duration() < reference * 0.8, "speed 1.5 is faster: {} vs {reference}", fast.duration());
+}
