@@ -38,6 +38,8 @@ pub struct Settings {
     /// that also apply to feeds (`audioby prefetch --feed`).
     pub source: SourceSettings,
     pub cache: CacheSettings,
+    /// Store the demo article (ID `seed`, served at `/`) at startup and make its audio.
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -206,6 +208,7 @@ impl Default for Settings {
             queue: QueueSettings::default(),
             extract: Default::default(),
             cache: CacheSettings::default(),
+            demo: true,
             source: SourceSettings::default(),
             log: LogSettings::default(),
             openai: OpenAiSettings::default(),

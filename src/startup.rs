@@ -58,6 +58,9 @@ impl Application {
         let settings = Arc::new(settings);
         let lexicon = Arc::new(lexicon);
         let pipeline = open_pipeline(Arc::clone(&settings), Arc::clone(&engine), store.clone(), Arc::clone(&lexicon)).await?;
+        if settings.demo {
+            ensure_demo_article(&pipeline).await;
+        }
         let state = AppState { settings, engine, lexicon, store, pipeline };
         Ok(Application { listener, state })
     }
@@ -102,6 +105,21 @@ pub async fn open_pipeline(
         crate::queue::SqliteRepo::open(&db_path).await.with_context(|| format!("opening database {}", db_path.display()))?,
     );
     Ok(crate::pipeline::Pipeline::new(settings, engine, store, lexicon, repo.clone(), repo))
+}
+
+/// Store the seed article as `seed` (the demo page's article) and queue its audio when it
+/// has none yet. Failure only costs the demo, so it is logged, not fatal.
+pub async fn ensure_demo_article(pipeline: &crate::pipeline::Pipeline) {
+    let Ok(id) = crate::article::ArticleId::parse("seed") else { return };
+    let record = crate::article::ArticleRecord::build(id, crate::player::demo::demo_input(), &Default::default(), crate::queue::now_ms());
+    match record {
+        Ok(r) => match pipeline.put_article(&r).await {
+            Ok((_, Some(job))) => tracing::info!(job = job.id, "demo article `seed` queued for audio"),
+            Ok((_, None)) => tracing::info!("demo article `seed` is ready"),
+            Err(e) => tracing::warn!(error = %e, "demo article not stored"),
+        },
+        Err(e) => tracing::warn!(error = %e, "demo article not built"),
+    }
 }
 
 fn hostname() -> String {

@@ -112,6 +112,7 @@ async fn events_are_validated_counted_and_shown_by_the_api_and_the_cli() {
 async fn one_client_is_rate_limited() {
     let app = spawn_app().await;
     let mut statuses = Vec::new();
+    let mut retry_after = None;
     for _ in 0..40 {
         let r = app
             .client
@@ -121,7 +122,14 @@ async fn one_client_is_rate_limited() {
             .await
             .unwrap();
         statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            retry_after = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+        }
     }
+    assert_eq!(retry_after.as_deref(), Some("1"));
     let ok = statuses.iter().filter(|&&s| s == 204).count();
     assert!(
         (30..=32).contains(&ok),

@@ -149,6 +149,29 @@ mod tests {
     }
 
     #[test]
+    fn atom_and_json_feed_items_carry_their_text() {
+        let atom = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>News</title><id>urn:news</id><updated>2026-11-25T00:00:00Z</updated>
+<entry><id>tag:news.example.com,2026:harbour</id><title>Harbour</title><updated>2026-11-25T00:00:00Z</updated>
+<author><name>Port desk</name></author>
+<content type="html">&lt;p&gt;The harbour reopened.&lt;/p&gt;</content></entry></feed>"#;
+        let items = parse_feed(atom.as_bytes()).unwrap();
+        let item = items[0].as_ref().unwrap();
+        assert_eq!(item.id, item_article_id("tag:news.example.com,2026:harbour"));
+        let input = item.input.as_ref().unwrap();
+        assert_eq!(input.byline.as_deref(), Some("Port desk"));
+        assert!(input.html.as_deref().unwrap().contains("The harbour reopened."));
+
+        let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "News",
+            "items": [{"id": "jf-1", "title": "Rail", "content_text": "Trains ran again on Tuesday."}]}"#;
+        let items = parse_feed(json.as_bytes()).unwrap();
+        let item = items[0].as_ref().unwrap();
+        assert_eq!(item.id.as_str(), "jf-1");
+        let input = item.input.as_ref().unwrap();
+        assert_eq!(input.text.as_deref().or(input.html.as_deref()), Some("Trains ran again on Tuesday."));
+    }
+
+    #[test]
     fn malformed_feeds_are_errors() {
         for bad in ["<rss><channel><item>", "not a feed at all", "{\"version\": 7}"] {
             assert!(matches!(parse_feed(bad.as_bytes()), Err(FeedError::Malformed(_))), "{bad}");

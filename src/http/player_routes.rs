@@ -113,9 +113,18 @@ async fn post_event(
     let client = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let store = store(&state)?;
-    store.record(client, event).await.map_err(event_error)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let store = store(&state).map_err(ApiError::internal)?;
+    match store.record(client, event).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(EventError::RateLimited) => {
+            // The bucket refills one event per second.
+            let mut r = event_error(EventError::RateLimited).into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            Ok(r)
+        }
+        Err(e) => Err(event_error(e)),
+    }
 }
 
 /// `GET /v1/articles/{id}/stats` (API key): the event counts of one article.
@@ -126,12 +135,14 @@ async fn article_stats(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = ArticleId::parse(&id)
         .map_err(|e| ApiError::bad_request("invalid-article-id", e.to_string()))?;
-    let stats: ArticleStats = store(&state)?.stats(id.as_str());
+    let stats: ArticleStats = store(&state)
+        .map_err(ApiError::internal)?
+        .stats(id.as_str());
     Ok(Json(serde_json::json!({"article": id, "events": stats})))
 }
 
-fn store(state: &AppState) -> Result<std::sync::Arc<EventStore>, ApiError> {
-    EventStore::for_data_dir(&state.settings.data_dir).map_err(ApiError::internal)
+fn store(state: &AppState) -> std::io::Result<std::sync::Arc<EventStore>> {
+    EventStore::for_data_dir(&state.settings.data_dir)
 }
 
 fn event_error(e: EventError) -> ApiError {

@@ -24,6 +24,8 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     s.voices_dir = super::repo().join("voices");
     s.lexicon = Some(super::repo().join("lexicon.toml"));
     s.http.api_keys = vec![API_KEY.to_string()];
+    // Tests push their own articles; the demo article would queue work nobody asked for.
+    s.demo = false;
     s
 }
 
