@@ -11,7 +11,7 @@
   const SCRIPT = document.currentScript;
   const DEFAULT_API = SCRIPT && SCRIPT.src ? new URL(SCRIPT.src, location.href).origin : location.origin;
   const RATES = [0.75, 1, 1.25, 1.5, 1.75, 2];
-  const SKIP = 15, ARROW = 5, HIGHLIGHT = 'audioby';
+  const SKIP = 15, ARROW = 5, HIGHLIGHT = 'audioby', MAX_POLL = 5000;
   const reduced = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
 
   const fmt = (s) => {
@@ -130,7 +130,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       if (opts.busy !== undefined) this.setAttribute('aria-busy', String(opts.busy));
     }
 
-    _reset() {
+    _reset(wantPlay = false) {
       clearTimeout(this._poll);
       this._gen++;
       this._info = null; this._segs = null; this._sent.clear(); this._played = false;
@@ -138,8 +138,9 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       this.audio.removeAttribute('src');
       this._set('idle', this.getAttribute('label') || 'Listen');
       if (!this.article) return this._fail('No article given to the player.', 'config');
+      if (wantPlay) this._set('generating', 'Generating audio…', { busy: true });
       // A GET also queues the article, so the audio is usually ready by the first click.
-      this._fetch(false);
+      this._fetch(wantPlay);
     }
 
     _url() {
@@ -169,9 +170,9 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
           const pos = Number(body.position);
           const label = body.status === 'queued' && pos > 1 ? `Queued · ${pos - 1} ahead` : 'Generating audio';
           this._set('generating', eta > 0 ? `${label} · about ${fmt(eta)}` : `${label}…`, { busy: true });
-          // Backoff: 0.8 s, growing ×1.5, at most 8 s; never poll much before the ETA says.
-          const wait = Math.min(8000, Math.max(delay, eta > 0 ? Math.min(eta * 500, 8000) : 0));
-          this._poll = setTimeout(() => this._fetch(true, Math.min(8000, delay * 1.5)), wait);
+          // Backoff: 0.8 s, growing ×1.5, at most 5 s; with an ETA, first wait half of it.
+          const wait = Math.min(MAX_POLL, Math.max(delay, eta > 0 ? eta * 500 : 0));
+          this._poll = setTimeout(() => this._fetch(true, Math.min(MAX_POLL, delay * 1.5)), wait);
         }
         return;
       }
@@ -185,8 +186,8 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       this._info = info;
       this._pending = false;
       const src = (info.formats && info.formats[this.format]) || info.url;
-      const a = this.audio;
-      a.src = new URL(src, this.api + '/').href;
+      const a = this.audio, abs = new URL(src, this.api + '/').href;
+      if (a.src !== abs) a.src = abs;
       a.preload = wantPlay ? 'auto' : 'metadata';
       this._setDuration(Number(info.duration) || 0);
       this._set('ready', this._label(), { busy: false });
@@ -249,7 +250,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       e.play.addEventListener('click', () => this._toggle());
       e.back.addEventListener('click', () => this._seek(a.currentTime - SKIP));
       e.fwd.addEventListener('click', () => this._seek(a.currentTime + SKIP));
-      e.retry.addEventListener('click', () => { this._reset(); if (this.state !== 'error') this._toggle(true); });
+      e.retry.addEventListener('click', () => { this._reset(true); this._el.play.focus(); });
       e.speed.addEventListener('change', () => { a.playbackRate = Number(e.speed.value); });
       e.seek.addEventListener('input', () => { this._dragging = true; e.cur.textContent = fmt(Number(e.seek.value)); });
       e.seek.addEventListener('change', () => { this._dragging = false; this._seek(Number(e.seek.value)); });
@@ -303,7 +304,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       const ms = navigator.mediaSession;
       if (!ms) return;
       try {
-        const title = this.getAttribute('title') || (document.querySelector('h1') || {}).textContent || document.title;
+        const title = (document.querySelector('h1') || {}).textContent || document.title;
         if (window.MediaMetadata) ms.metadata = new MediaMetadata({ title: (title || '').trim(), artist: location.hostname, album: 'Listen to this article' });
         const a = this.audio;
         const h = {
@@ -405,6 +406,9 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       while (lo <= hi) { const mid = (lo + hi) >> 1; if (segs[mid].start <= t + 0.02) { i = mid; lo = mid + 1; } else hi = mid - 1; }
       if (i === this._cur) return;
       this._cur = i;
+      // Follow the reading with the scroll only while the listener is following along.
+      const prev = this._readingEl, pr = prev && prev.getBoundingClientRect();
+      const following = !prev || (pr.bottom > 0 && pr.top < innerHeight);
       this._clearHighlight(true);
       const s = segs[i];
       if (!s) return;
@@ -412,7 +416,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
         s.el.setAttribute('data-audioby-reading', '');
         this._readingEl = s.el;
         const r = s.el.getBoundingClientRect();
-        if (!this.audio.paused && (r.top < 0 || r.bottom > innerHeight)) s.el.scrollIntoView({ block: 'center', behavior: reduced() ? 'auto' : 'smooth' });
+        if (following && !this.audio.paused && (r.top < 0 || r.bottom > innerHeight)) s.el.scrollIntoView({ block: 'center', behavior: reduced() ? 'auto' : 'smooth' });
       }
       if (s.range && window.CSS && CSS.highlights && window.Highlight) CSS.highlights.set(HIGHLIGHT, new Highlight(s.range));
       this.dispatchEvent(new CustomEvent('segment', { detail: { index: i, text: s.text } }));

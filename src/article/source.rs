@@ -113,7 +113,7 @@ impl Guard {
     }
 
     fn may_be_private(&self, host: &str) -> bool {
-        self.allow_private
+        self.allow_private && norm_host(host) == self.home
     }
 
     /// Before a request and on every redirect: scheme, host allow-list, literal-IP address.
@@ -145,7 +145,7 @@ impl Resolve for GuardedResolver {
         let host = name.as_str().to_string();
         Box::pin(async move {
             let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let exempt = true;
+            let exempt = guard.may_be_private(&host);
             let (ok, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = resolved.into_iter().partition(|a| exempt || is_public(a.ip()));
             if ok.is_empty() {
                 let what = refused.first().map_or_else(|| host.clone(), |a| format!("{host} ({})", a.ip()));
@@ -218,7 +218,7 @@ impl Fetcher {
             let final_url = resp.url().clone();
             let mut body = Vec::new();
             while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
-                if false {
+                if body.len() as u64 + chunk.len() as u64 > self.max_bytes {
                     return Err(SourceError::TooLarge(self.max_bytes));
                 }
                 body.extend_from_slice(&chunk);
@@ -432,6 +432,19 @@ mod tests {
         let id = ArticleId::parse("2026:a.b_c-1").unwrap();
         let url = article_url("https://cms.example.com/api/articles/{id}?full=1", &id).unwrap();
         assert_eq!(url.as_str(), "https://cms.example.com/api/articles/2026%3Aa.b_c-1?full=1");
+    }
+
+    #[test]
+    fn stored_copies_expire_after_refresh_after_secs() {
+        let mut s = SourceSettings { url_template: Some("https://cms.example.com/a/{id}".into()), ..SourceSettings::default() };
+        s.refresh_after_secs = 60;
+        let src = PullSource::from_settings(&s).unwrap();
+        assert!(!src.is_expired(1_000_000, 1_000_000 + 59_999));
+        assert!(src.is_expired(1_000_000, 1_000_000 + 60_000));
+        s.refresh_after_secs = 0;
+        assert!(!PullSource::from_settings(&s).unwrap().is_expired(0, i64::MAX), "0 = never");
+        s.url_template = None;
+        assert!(PullSource::from_settings(&s).is_none());
     }
 
     #[test]

@@ -180,14 +180,29 @@ async fn whole_audio(state: AppState, job: SpeechJob) -> Result<Response, ApiErr
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
+/// Fired once, with the first bytes of audio, or with the error that came before them.
+type FirstBytes = Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Result<(), SynthError>>>>>;
+
+fn take_first(first: &FirstBytes) -> Option<tokio::sync::oneshot::Sender<Result<(), SynthError>>> {
+    first.lock().ok().and_then(|mut g| g.take())
+}
+
 /// A `Write` that forwards each buffer to the response body; fails once the client is gone.
-struct ChannelWriter(mpsc::Sender<Result<Bytes, std::io::Error>>);
+/// The response head is sent on the first write, not on a later event: the channel is
+/// bounded, so waiting longer (e.g. past a long SSML break) could fill it and deadlock.
+struct ChannelWriter {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    first: FirstBytes,
+}
 
 impl Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
+        self.tx
             .blocking_send(Ok(Bytes::copy_from_slice(buf)))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))?;
+        if let Some(t) = take_first(&self.first) {
+            let _ = t.send(Ok(()));
+        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -199,20 +214,16 @@ async fn stream_audio(state: AppState, job: SpeechJob) -> Result<Response, ApiEr
     let SpeechJob { voice, speech, settings, encoder, content_type, source } = job;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<(), SynthError>>();
+    let first: FirstBytes = Arc::new(std::sync::Mutex::new(Some(first_tx)));
     tokio::task::spawn_blocking(move || {
-        let mut first_tx = Some(first_tx);
+        let sink = ChannelWriter { tx: tx.clone(), first: Arc::clone(&first) };
         let result = (|| -> Result<(), SynthError> {
-            let sender = tx.clone();
-            let (writer, summary) = run(&state, &voice, speech, &settings, encoder, ChannelWriter(sender), |_| {
-                if let Some(t) = first_tx.take() {
-                    let _ = t.send(Ok(()));
-                }
-            })?;
+            let (writer, summary) = run(&state, &voice, speech, &settings, encoder, sink, |_| {})?;
             writer.finish_stream()?;
             crate::metrics::record_synthesis(source, summary.audio_seconds, summary.inference_seconds);
             Ok(())
         })();
-        match (result, first_tx.take()) {
+        match (result, take_first(&first)) {
             (Err(e), Some(t)) => {
                 let _ = t.send(Err(e));
             }
@@ -226,7 +237,7 @@ async fn stream_audio(state: AppState, job: SpeechJob) -> Result<Response, ApiEr
             (Ok(()), None) => {}
         }
     });
-    // Errors found before the first sentence is ready still get a proper JSON status.
+    // Errors found before the first audio bytes still get a proper JSON status.
     first_rx.await.map_err(ApiError::internal)??;
     let body = Body::from_stream(ReceiverStream::new(rx));
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
