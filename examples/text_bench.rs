@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 fn main() {
-    let seed = std::fs::read_to_string("tests/fixtures/seed-article.txt").expect("run from the repository root");
+    let seed = std::fs::read_to_string("player/seed-article.txt").expect("run from the repository root");
     let paragraphs: Vec<&str> = seed.lines().filter(|l| l.split_whitespace().count() > 8).collect();
     let mut html = String::from("<html><head><title>Bench</title></head><body><nav>Home | World</nav><article><h1>Bench article</h1>");
     let mut words = 0;

@@ -11,7 +11,7 @@
   const SCRIPT = document.currentScript;
   const DEFAULT_API = SCRIPT && SCRIPT.src ? new URL(SCRIPT.src, location.href).origin : location.origin;
   const RATES = [0.75, 1, 1.25, 1.5, 1.75, 2];
-  const SKIP = 15, ARROW = 5, HIGHLIGHT = 'audioby', MAX_POLL = 5000;
+  const SKIP = 15, ARROW = 5, HIGHLIGHT = 'audioby', MAX_POLL = 2000;
   const reduced = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
 
   const fmt = (s) => {
@@ -168,11 +168,10 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
         if (wantPlay) {
           const eta = Number(body.eta_seconds);
           const pos = Number(body.position);
-          const label = body.status === 'queued' && pos > 1 ? `Queued · ${pos - 1} ahead` : 'Generating audio';
+          const label = body.status === 'queued' && pos > 0 ? `Queued · ${pos} ahead` : 'Generating audio'; // position = jobs ahead
           this._set('generating', eta > 0 ? `${label} · about ${fmt(eta)}` : `${label}…`, { busy: true });
-          // Backoff: 0.8 s, growing ×1.5, at most 5 s; with an ETA, first wait half of it.
-          const wait = Math.min(MAX_POLL, Math.max(delay, eta > 0 ? eta * 500 : 0));
-          this._poll = setTimeout(() => this._fetch(true, Math.min(MAX_POLL, delay * 1.5)), wait);
+          // Backoff: 0.8 s, growing ×1.5, at most 2 s (a status GET is cheap; a late poll is lost listening time).
+          this._poll = setTimeout(() => this._fetch(true, Math.min(MAX_POLL, delay * 1.5)), delay);
         }
         return;
       }

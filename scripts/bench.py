@@ -6,7 +6,7 @@ os.chdir(ROOT)
 BIN = "./target/release/audioby"
 PIPER = ".deps/bench-venv/bin/piper"
 VOICE = "voices/en_US-joe-medium.onnx"
-SEED = "tests/fixtures/seed-article.txt"
+SEED = "player/seed-article.txt"
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 VARIANTS = int(os.environ.get("BENCH_VARIANTS", "20"))
 SKIP = set(os.environ.get("BENCH_SKIP", "").split(","))

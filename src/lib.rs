@@ -6,7 +6,13 @@
 //! - [`tts`]: the voice registry and the Piper engine (espeak-ng phonemes, ONNX sessions).
 //! - [`audio`]: streaming encoders: WAV, Ogg Opus, MP3.
 //! - [`synth`]: direct synthesis, text stream → segments → engine → encoder.
+//! - [`store`]: the content-addressed audio store (object_store backends).
+//! - [`queue`]: the durable job queue and article repository (SQLite; traits for others).
+//! - [`pipeline`]: article jobs: segment cache, synthesis of misses, assembly, publishing.
+//! - [`prefetch`]: the nightly job over many articles.
+//! - [`metrics`]: Prometheus metrics.
 //! - [`http`]: routes, one module per resource, thin handlers over the library.
+//! - [`player`]: the embeddable play button, demo pages and listening events.
 //! - [`metrics`]: Prometheus counters, gauges and histograms, with setters for the other layers.
 //! - [`config`], [`telemetry`], [`startup`]: settings, logging, building and running the server.
 pub mod article;

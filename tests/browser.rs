@@ -1,12 +1,13 @@
 //! The player in a real browser: starts the real server (port 0, fresh data folder, real
-//! voice), makes sure the demo article exists, then runs `tests/browser/player.test.mjs` with
-//! Node and playwright-core driving Debian's Chromium (`scripts/setup` installs both).
+//! voice, demo article stored at startup as `make run` does), then runs
+//! `tests/browser/player.test.mjs` with Node and playwright-core driving Debian's Chromium
+//! (`scripts/setup` installs both).
 mod common;
 
 use std::process::Stdio;
 
-use audioby::player::demo::{demo_input, DEMO_ARTICLE_ID};
-use common::app::{spawn_app, API_KEY};
+use audioby::player::demo::DEMO_ARTICLE_ID;
+use common::app::{spawn_app_with, API_KEY};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn player_in_chromium() {
@@ -15,27 +16,14 @@ async fn player_in_chromium() {
         dir.join("node_modules/playwright-core").is_dir(),
         "tests/browser/node_modules is missing: run scripts/setup (npm ci)"
     );
-    let app = spawn_app().await;
-
-    // The demo article: `make run` creates it at startup; a test server may not have it yet.
+    // As `make run` does: the server stores the demo article at startup and queues its audio.
+    let app = spawn_app_with(|s| s.demo = true).await;
     let seed = app.url(&format!("/v1/articles/{DEMO_ARTICLE_ID}/audio"));
     let status = app.client.get(&seed).send().await.unwrap().status();
-    if status == reqwest::StatusCode::NOT_FOUND {
-        let put = app
-            .client
-            .put(app.url(&format!("/v1/articles/{DEMO_ARTICLE_ID}")))
-            .bearer_auth(API_KEY)
-            .json(&demo_input())
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            put.status().is_success(),
-            "PUT demo article: {} {}",
-            put.status(),
-            put.text().await.unwrap_or_default()
-        );
-    }
+    assert!(
+        status == reqwest::StatusCode::OK || status == reqwest::StatusCode::ACCEPTED,
+        "the demo article exists at startup: {status}"
+    );
 
     let out = tokio::process::Command::new("node")
         .args(["--test", "--test-concurrency=1", "player.test.mjs"])

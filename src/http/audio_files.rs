@@ -107,12 +107,19 @@ pub async fn serve_file(
         }
         return Err(StoreError::NotFound.into());
     }
-    let len = state.store.len(&key).await?;
-    // If-Range with another validator: the client's partial copy is stale; send it all.
-    let if_range_ok = headers.get(header::IF_RANGE).is_none_or(|v| v.as_bytes() == etag.as_bytes());
-    let range = if if_range_ok { parse_range(headers.get(header::RANGE), len) } else { RangeRequest::Whole };
     head.insert(header::CONTENT_TYPE, HeaderValue::from_static(key.kind().content_type()));
     head.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // If-Range with another validator: the client's partial copy is stale; send it all.
+    let if_range_ok = headers.get(header::IF_RANGE).is_none_or(|v| v.as_bytes() == etag.as_bytes());
+    let ranged = if_range_ok && headers.contains_key(header::RANGE);
+    if !ranged && method != Method::HEAD {
+        // The common case in one store call: the length comes with the body.
+        let body = state.store.get(&key, None).await?;
+        head.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len));
+        return Ok((StatusCode::OK, head, Body::from_stream(body.stream)).into_response());
+    }
+    let len = state.store.len(&key).await?;
+    let range = if ranged { parse_range(headers.get(header::RANGE), len) } else { RangeRequest::Whole };
     let (status, range) = match range {
         RangeRequest::Whole => (StatusCode::OK, None),
         RangeRequest::Part(r) => {

@@ -175,8 +175,16 @@ test('an uncached article shows the generating state, then plays without a reloa
   const { page, context, problems } = await openPage(`${BASE}/__test/fresh.html`, { html: playerPage(`<audioby-player article="${id}"></audioby-player>`) });
   await page.waitForFunction(() => customElements.get('audioby-player') && document.querySelector('audioby-player').hasAttribute('state'));
   const loadId = await page.evaluate(() => window.__loadId);
+  await page.emulateMedia({ reducedMotion: 'reduce' });
   await page.locator('audioby-player .play').click();
   await page.waitForFunction(() => window.__states.includes('generating'), null, { timeout: 30_000 });
+  // Two minutes of new speech take seconds to make: the spinner is up, and still with reduced motion.
+  const spinner = await page.evaluate(() => {
+    const el = document.querySelector('audioby-player');
+    const spin = el.shadowRoot.querySelector('.spin');
+    return { state: el.getAttribute('state'), animation: spin && getComputedStyle(spin).animationName, busy: el.getAttribute('aria-busy') };
+  });
+  assert.deepEqual(spinner, { state: 'generating', animation: 'none', busy: 'true' });
   await waitTime(page, 0.5);
   const labels = await page.evaluate(() => window.__labels);
   const generating = labels[(await page.evaluate(() => window.__states)).indexOf('generating')];
@@ -215,6 +223,12 @@ test('demo page: play passes 1 s, pause stops, speed 1.5, highlight moves to the
   let s = await audioState(page);
   assert.equal(s.state, 'playing');
   assert.ok(s.src.endsWith('.opus'), `Chromium plays Ogg Opus: ${s.src}`);
+  assert.equal(await page.evaluate(() => navigator.mediaSession.metadata?.title), title.trim(), 'Media Session metadata');
+  const fwdFrom = s.t;
+  await page.locator('audioby-player .fwd').click();
+  assert.ok((await audioState(page)).t >= fwdFrom + 14, 'skip +15 s');
+  await page.locator('audioby-player .back').click();
+  assert.ok((await audioState(page)).t < fwdFrom + 5, 'skip -15 s');
 
   await page.locator('audioby-player .play').click(); // pause
   await page.waitForFunction(() => document.querySelector('audioby-player').audio.paused);
@@ -335,3 +349,15 @@ for (const [fmt, markup] of [
     await context.close();
   });
 }
+
+test('the embed page shows the snippet for this server and a working preview', async () => {
+  const { page, context, problems } = await openPage(`${BASE}/embed`);
+  const snippet = await page.locator('#snippet').textContent();
+  assert.ok(snippet.includes(`<script src="${BASE}/player.js" async></script>`), snippet);
+  assert.ok(snippet.includes('<audioby-player article="YOUR-ARTICLE-ID"'), snippet);
+  assert.match(snippet, /height:64px/, 'the snippet reserves the height');
+  await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'ready');
+  assert.match(await page.locator('body').textContent(), /v1\/articles\/seed\/audio/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

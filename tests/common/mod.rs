@@ -18,7 +18,7 @@ pub fn repo() -> PathBuf {
 
 /// The seed article (a real news article; the demo and benchmark text), committed as a fixture.
 pub fn seed_article() -> String {
-    std::fs::read_to_string(repo().join("tests/fixtures/seed-article.txt"))
+    std::fs::read_to_string(repo().join("player/seed-article.txt"))
         .expect("seed article fixture")
 }
 
