@@ -17,14 +17,8 @@ fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/extract")
 }
 
-/// Fixture directory: the real checkout when compiled from a scratch crate elsewhere.
 fn fixture_root() -> PathBuf {
-    let d = fixtures_dir();
-    if d.is_dir() {
-        d
-    } else {
-        PathBuf::from("/work/main/tests/fixtures/extract")
-    }
+    fixtures_dir()
 }
 
 fn fixture_names() -> Vec<String> {
@@ -403,12 +397,8 @@ fn ten_megabyte_paragraph_completes() {
 
 #[test]
 fn plain_text_seed_article() {
-    let text = std::fs::read_to_string("/work/shared/fixtures/seed-article.txt").or_else(|_| {
-        std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/seed-article.txt"),
-        )
-    });
-    let Ok(text) = text else { return };
+    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("player/seed-article.txt"))
+        .expect("seed article (committed copy)");
     let a = extract_text(&text);
     assert!(a.spoken_lines().iter().all(|l| !l.contains("Audio By")));
     assert!(a

@@ -395,16 +395,9 @@ fn plain_text_paragraphs() {
 
 #[test]
 fn seed_article_segments_plausibly() {
-    // CI clones main with shared/ beside it; the scratch crate sits two levels deeper.
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/seed-article.txt"
-    ))
-    .or_else(|_| std::fs::read_to_string("/work/shared/fixtures/seed-article.txt"))
-    .expect("seed article");
-    let lex = Lexicon::load(concat!(env!("CARGO_MANIFEST_DIR"), "/lexicon.toml"))
-        .or_else(|_| Lexicon::load("/work/main/lexicon.toml"))
-        .expect("starter lexicon");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/player/seed-article.txt"))
+        .expect("seed article (committed copy)");
+    let lex = Lexicon::load(concat!(env!("CARGO_MANIFEST_DIR"), "/lexicon.toml")).expect("starter lexicon");
     let opts = SegmentOptions::default();
     let segs = segment_text(&text, &lex, &opts);
     // 13 lines, ~2,900 characters, roughly two dozen sentences.
