@@ -13,7 +13,9 @@ static CACHE_HITS: AtomicU64 = AtomicU64::new(0);
 static CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
 
 /// Seconds: request latency from a cached file (sub-millisecond) to a long synthesis.
-const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
 /// Inference seconds per audio second: below 1 is faster than real time.
 const RTF_BUCKETS: &[f64] = &[0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0];
 
@@ -24,7 +26,12 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
-                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("audioby_synthesis_real_time_factor".into()), RTF_BUCKETS))
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("audioby_synthesis_real_time_factor".into()),
+                        RTF_BUCKETS,
+                    )
+                })
                 .ok()?
                 .build_recorder();
             let handle = recorder.handle();
@@ -36,17 +43,44 @@ pub fn install() -> Option<&'static PrometheusHandle> {
 }
 
 fn describe() {
-    metrics::describe_counter!("audioby_http_requests_total", "HTTP requests by method, route and status");
-    metrics::describe_histogram!("audioby_http_request_duration_seconds", "Time to the response head, by method and route");
+    metrics::describe_counter!(
+        "audioby_http_requests_total",
+        "HTTP requests by method, route and status"
+    );
+    metrics::describe_histogram!(
+        "audioby_http_request_duration_seconds",
+        "Time to the response head, by method and route"
+    );
     metrics::describe_gauge!("audioby_queue_depth", "Jobs waiting in the queue");
-    metrics::describe_gauge!("audioby_queue_oldest_age_seconds", "Age of the oldest waiting job");
-    metrics::describe_histogram!("audioby_queue_wait_seconds", "Time jobs waited before a worker took them");
-    metrics::describe_counter!("audioby_synthesis_audio_milliseconds_total", "Milliseconds of audio synthesized");
-    metrics::describe_counter!("audioby_synthesis_inference_milliseconds_total", "Milliseconds spent in inference");
-    metrics::describe_histogram!("audioby_synthesis_real_time_factor", "Inference time / audio time per synthesis (lower is faster)");
+    metrics::describe_gauge!(
+        "audioby_queue_oldest_age_seconds",
+        "Age of the oldest waiting job"
+    );
+    metrics::describe_histogram!(
+        "audioby_queue_wait_seconds",
+        "Time jobs waited before a worker took them"
+    );
+    metrics::describe_counter!(
+        "audioby_synthesis_audio_milliseconds_total",
+        "Milliseconds of audio synthesized"
+    );
+    metrics::describe_counter!(
+        "audioby_synthesis_inference_milliseconds_total",
+        "Milliseconds spent in inference"
+    );
+    metrics::describe_histogram!(
+        "audioby_synthesis_real_time_factor",
+        "Inference time / audio time per synthesis (lower is faster)"
+    );
     metrics::describe_counter!("audioby_synthesis_total", "Completed syntheses by source");
-    metrics::describe_counter!("audioby_cache_lookups_total", "Audio cache lookups by result (hit, miss)");
-    metrics::describe_gauge!("audioby_cache_hit_ratio", "Cache hits / lookups since start");
+    metrics::describe_counter!(
+        "audioby_cache_lookups_total",
+        "Audio cache lookups by result (hit, miss)"
+    );
+    metrics::describe_gauge!(
+        "audioby_cache_hit_ratio",
+        "Cache hits / lookups since start"
+    );
 }
 
 /// The Prometheus text exposition of everything recorded so far.
@@ -62,7 +96,8 @@ pub fn record_request(method: &str, route: &str, status: u16, elapsed: Duration)
     let labels = [("method", method.to_string()), ("route", route.to_string())];
     metrics::counter!("audioby_http_requests_total", "method" => method.to_string(), "route" => route.to_string(), "status" => status.to_string())
         .increment(1);
-    metrics::histogram!("audioby_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    metrics::histogram!("audioby_http_request_duration_seconds", &labels)
+        .record(elapsed.as_secs_f64());
 }
 
 /// Jobs currently waiting (set by the queue after every change or on a timer).
@@ -85,20 +120,30 @@ pub fn record_queue_wait(wait: Duration) {
 pub fn record_synthesis(source: &'static str, audio_secs: f64, inference_secs: f64) {
     metrics::counter!("audioby_synthesis_total", "source" => source).increment(1);
     // `metrics` counters are integers: milliseconds keep the precision.
-    metrics::counter!("audioby_synthesis_audio_milliseconds_total").increment((audio_secs * 1000.0) as u64);
-    metrics::counter!("audioby_synthesis_inference_milliseconds_total").increment((inference_secs * 1000.0) as u64);
+    metrics::counter!("audioby_synthesis_audio_milliseconds_total")
+        .increment((audio_secs * 1000.0) as u64);
+    metrics::counter!("audioby_synthesis_inference_milliseconds_total")
+        .increment((inference_secs * 1000.0) as u64);
     if audio_secs > 0.0 {
-        metrics::histogram!("audioby_synthesis_real_time_factor").record(inference_secs / audio_secs);
+        metrics::histogram!("audioby_synthesis_real_time_factor")
+            .record(inference_secs / audio_secs);
     }
 }
 
 /// One audio-cache lookup (segment or article cache).
 pub fn cache_lookup(hit: bool) {
     let (hits, misses) = if hit {
-        (CACHE_HITS.fetch_add(1, Ordering::Relaxed) + 1, CACHE_MISSES.load(Ordering::Relaxed))
+        (
+            CACHE_HITS.fetch_add(1, Ordering::Relaxed) + 1,
+            CACHE_MISSES.load(Ordering::Relaxed),
+        )
     } else {
-        (CACHE_HITS.load(Ordering::Relaxed), CACHE_MISSES.fetch_add(1, Ordering::Relaxed) + 1)
+        (
+            CACHE_HITS.load(Ordering::Relaxed),
+            CACHE_MISSES.fetch_add(1, Ordering::Relaxed) + 1,
+        )
     };
-    metrics::counter!("audioby_cache_lookups_total", "result" => if hit { "hit" } else { "miss" }).increment(1);
+    metrics::counter!("audioby_cache_lookups_total", "result" => if hit { "hit" } else { "miss" })
+        .increment(1);
     metrics::gauge!("audioby_cache_hit_ratio").set(hits as f64 / (hits + misses) as f64);
 }

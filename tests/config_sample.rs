@@ -12,7 +12,15 @@ fn leaves(v: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, v) in m {
-                leaves(v, &if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, out);
+                leaves(
+                    v,
+                    &if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    },
+                    out,
+                );
             }
         }
         other => out.push((prefix.to_string(), other.clone())),
@@ -41,7 +49,14 @@ fn sample_config_loads_equals_defaults_and_documents_every_key() {
         }
         let in_file = key.split('.').try_fold(&toml, |v, k| v.get(k)).is_some();
         let last = key.rsplit('.').next().unwrap();
-        let commented = text.lines().any(|l| l.trim_start().strip_prefix('#').is_some_and(|r| r.trim_start().starts_with(&format!("{last} ="))));
-        assert!(in_file || (d.is_null() && commented), "{key} is not documented in audioby.toml");
+        let commented = text.lines().any(|l| {
+            l.trim_start()
+                .strip_prefix('#')
+                .is_some_and(|r| r.trim_start().starts_with(&format!("{last} =")))
+        });
+        assert!(
+            in_file || (d.is_null() && commented),
+            "{key} is not documented in audioby.toml"
+        );
     }
 }

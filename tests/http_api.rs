@@ -9,10 +9,22 @@ use serde_json::{json, Value};
 
 async fn error_of(r: reqwest::Response) -> (u16, String) {
     let status = r.status().as_u16();
-    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-    assert!(ct.starts_with("application/json"), "status {status}: content-type {ct:?}");
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(
+        ct.starts_with("application/json"),
+        "status {status}: content-type {ct:?}"
+    );
     let v: Value = r.json().await.unwrap();
-    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
     (status, v["error"]["code"].as_str().unwrap().to_string())
 }
 
@@ -20,25 +32,77 @@ async fn error_of(r: reqwest::Response) -> (u16, String) {
 async fn writes_and_synthesis_need_a_valid_key() {
     let app = spawn_app().await;
     let body = json!({"text": "Hello.", "format": "wav"});
-    let oai = json!({"model": "tts-1", "input": "Hello.", "voice": "alloy", "response_format": "wav"});
+    let oai =
+        json!({"model": "tts-1", "input": "Hello.", "voice": "alloy", "response_format": "wav"});
     for (path, body) in [("/v1/synthesize", &body), ("/v1/audio/speech", &oai)] {
-        let r = app.client.post(app.url(path)).json(body).send().await.unwrap();
+        let r = app
+            .client
+            .post(app.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.headers()["www-authenticate"], "Bearer");
-        assert_eq!(error_of(r).await, (401, "unauthorized".into()), "{path} without key");
-        for bad in ["wrong-key", "test-key-012345678", "test-key-01234567890", ""] {
-            let r = app.client.post(app.url(path)).bearer_auth(bad).json(body).send().await.unwrap();
-            assert_eq!(error_of(r).await, (401, "unauthorized".into()), "{path} with {bad:?}");
+        assert_eq!(
+            error_of(r).await,
+            (401, "unauthorized".into()),
+            "{path} without key"
+        );
+        for bad in [
+            "wrong-key",
+            "test-key-012345678",
+            "test-key-01234567890",
+            "",
+        ] {
+            let r = app
+                .client
+                .post(app.url(path))
+                .bearer_auth(bad)
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                error_of(r).await,
+                (401, "unauthorized".into()),
+                "{path} with {bad:?}"
+            );
         }
-        let r = app.client.post(app.url(path)).header("authorization", format!("Basic {API_KEY}")).json(body).send().await.unwrap();
+        let r = app
+            .client
+            .post(app.url(path))
+            .header("authorization", format!("Basic {API_KEY}"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401);
-        let r = app.client.post(app.url(path)).bearer_auth(API_KEY).json(body).send().await.unwrap();
+        let r = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(API_KEY)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{path} with the key");
         let d = decode_symphonia(&r.bytes().await.unwrap(), "wav");
         assert!(d.rms() > 0.01);
     }
     // Public endpoints need no key.
-    for path in ["/healthz", "/readyz", "/v1/voices", "/v1/audio/voices", "/metrics", "/openapi.json"] {
-        assert_eq!(app.client.get(app.url(path)).send().await.unwrap().status(), 200, "{path}");
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/v1/voices",
+        "/v1/audio/voices",
+        "/metrics",
+        "/openapi.json",
+    ] {
+        assert_eq!(
+            app.client.get(app.url(path)).send().await.unwrap().status(),
+            200,
+            "{path}"
+        );
     }
 }
 
@@ -48,26 +112,60 @@ async fn generated_key_is_private_printed_once_and_reused() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
     settings.http.api_keys.clear();
-    let app = Application::build_with_engine(settings.clone(), engine()).await.unwrap();
+    let app = Application::build_with_engine(settings.clone(), engine())
+        .await
+        .unwrap();
     let file = dir.path().join("api-key");
     let key = std::fs::read_to_string(&file).unwrap();
     assert_eq!(key.len(), 64, "256 random bits, hex");
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/v1/synthesize");
     let body = json!({"text": "Hi there.", "format": "wav"});
-    assert_eq!(client.post(&url).json(&body).send().await.unwrap().status(), 401);
-    assert_eq!(client.post(&url).bearer_auth(&key).json(&body).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client.post(&url).json(&body).send().await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        client
+            .post(&url)
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // A restart reuses the key.
-    let app2 = Application::build_with_engine(settings, engine()).await.unwrap();
+    let app2 = Application::build_with_engine(settings, engine())
+        .await
+        .unwrap();
     assert_eq!(std::fs::read_to_string(&file).unwrap(), key);
     let port2 = app2.port();
     tokio::spawn(app2.run_until_stopped());
     let url2 = format!("http://127.0.0.1:{port2}/v1/synthesize");
-    assert_eq!(client.post(&url2).bearer_auth(&key).json(&body).send().await.unwrap().status(), 200);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().contains("tmp")).collect();
+    assert_eq!(
+        client
+            .post(&url2)
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -79,24 +177,61 @@ async fn cors_allows_configured_origins_only() {
             .request(reqwest::Method::OPTIONS, app.url("/v1/synthesize"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization, content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
             .send()
     };
     let r = preflight("https://news.example").await.unwrap();
     assert!(r.status().is_success());
-    assert_eq!(r.headers()["access-control-allow-origin"], "https://news.example");
-    let allowed = r.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
-    assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://news.example"
+    );
+    let allowed = r.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type"),
+        "{allowed}"
+    );
     let r = preflight("https://evil.example").await.unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
-    let r = app.client.get(app.url("/healthz")).header("origin", "https://news.example").send().await.unwrap();
-    assert_eq!(r.headers()["access-control-allow-origin"], "https://news.example");
-    let expose = r.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
-    assert!(expose.contains("content-range") && expose.contains("etag"), "{expose}");
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("origin", "https://news.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://news.example"
+    );
+    let expose = r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        expose.contains("content-range") && expose.contains("etag"),
+        "{expose}"
+    );
     // Errors carry CORS headers too, so the page can read them.
-    let r = app.client.post(app.url("/v1/synthesize")).header("origin", "https://news.example").json(&json!({"text": "x"})).send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/v1/synthesize"))
+        .header("origin", "https://news.example")
+        .json(&json!({"text": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(r.headers()["access-control-allow-origin"], "https://news.example");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://news.example"
+    );
 }
 
 #[tokio::test]
@@ -104,7 +239,10 @@ async fn layer_errors_are_json_too() {
     let app = spawn_app_with(|s| s.http.max_body_bytes = 10_000).await;
     // Body over the byte limit, with and without a content-length.
     let big = json!({"text": "word ".repeat(5_000)});
-    assert_eq!(error_of(app.synthesize(big).await).await, (413, "too-large".into()));
+    assert_eq!(
+        error_of(app.synthesize(big).await).await,
+        (413, "too-large".into())
+    );
     let chunks = futures::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![b' '; 1000])));
     let r = app
         .client
@@ -117,20 +255,48 @@ async fn layer_errors_are_json_too() {
         .unwrap();
     assert_eq!(error_of(r).await.0, 413);
     // Wrong method, unknown route, wrong content type, malformed and mistyped JSON.
-    let r = app.client.get(app.url("/v1/synthesize")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/v1/synthesize"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(r).await, (405, "method-not-allowed".into()));
     let r = app.client.get(app.url("/nope")).send().await.unwrap();
     assert_eq!(error_of(r).await, (404, "not-found".into()));
-    let r = app.client.post(app.url("/v1/synthesize")).bearer_auth(API_KEY).body("{\"text\":\"hi\"}").send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/v1/synthesize"))
+        .bearer_auth(API_KEY)
+        .body("{\"text\":\"hi\"}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(r).await, (415, "unsupported-media-type".into()));
-    let r = app.post_json("/v1/synthesize", &json!({"text": 42})).send().await.unwrap();
+    let r = app
+        .post_json("/v1/synthesize", &json!({"text": 42}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(r).await.0, 400);
-    let r = app.post_json("/v1/synthesize", &json!({"text": "hi", "bogus": 1})).send().await.unwrap();
+    let r = app
+        .post_json("/v1/synthesize", &json!({"text": "hi", "bogus": 1}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(r).await.0, 400);
     // Unknown voice lists the voices.
-    let r = app.synthesize(json!({"text": "Hi.", "voice": "nobody"})).await;
+    let r = app
+        .synthesize(json!({"text": "Hi.", "voice": "nobody"}))
+        .await;
     let v: Value = r.json().await.unwrap();
-    assert!(v["error"]["message"].as_str().unwrap().contains("en_US-joe-medium"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("en_US-joe-medium"),
+        "{v}"
+    );
     // Too many headers: hyper refuses before routing.
     let mut req = app.client.get(app.url("/healthz"));
     for i in 0..200 {
@@ -152,10 +318,13 @@ async fn slow_non_streaming_request_times_out_with_json_408() {
 #[tokio::test]
 async fn ssml_input_speaks_with_breaks_and_reports_errors() {
     let app = spawn_app().await;
-    let plain = app.synthesize(json!({"text": "Hello there. Goodbye now.", "format": "wav"})).await;
+    let plain = app
+        .synthesize(json!({"text": "Hello there. Goodbye now.", "format": "wav"}))
+        .await;
     assert_eq!(plain.status(), 200);
     let plain = decode_symphonia(&plain.bytes().await.unwrap(), "wav");
-    let ssml = r#"<speak><break time="1500ms"/>Hello there. <break time="2s"/> Goodbye now.</speak>"#;
+    let ssml =
+        r#"<speak><break time="1500ms"/>Hello there. <break time="2s"/> Goodbye now.</speak>"#;
     let r = app.synthesize(json!({"ssml": ssml, "format": "wav"})).await;
     assert_eq!(r.status(), 200);
     let d = decode_symphonia(&r.bytes().await.unwrap(), "wav");
@@ -163,48 +332,99 @@ async fn ssml_input_speaks_with_breaks_and_reports_errors() {
     // Leading 1.5 s of silence, and about 3 s longer overall than the plain text.
     let lead = (1.4 * d.sample_rate as f64) as usize;
     assert!(rms(&d.samples[..lead]) < 1e-4, "leading break is silent");
-    assert!(d.duration() > plain.duration() + 2.5, "{} vs {}", d.duration(), plain.duration());
+    assert!(
+        d.duration() > plain.duration() + 2.5,
+        "{} vs {}",
+        d.duration(),
+        plain.duration()
+    );
     // Streamed SSML works too.
-    let r = app.synthesize(json!({"ssml": ssml, "format": "opus", "stream": true})).await;
+    let r = app
+        .synthesize(json!({"ssml": ssml, "format": "opus", "stream": true}))
+        .await;
     assert_eq!(r.status(), 200);
     assert!((decode_opus(&r.bytes().await.unwrap()).duration() - d.duration()).abs() < 0.1);
     for (body, code) in [
-        (json!({"ssml": "<speak>Hello <break></speak"}), "ssml-malformed"),
-        (json!({"ssml": "<speak>Hi.</speak>", "text": "Hi."}), "text-and-ssml"),
-        (json!({"ssml": "<speak><break time=\"1s\"/></speak>"}), "empty-text"),
+        (
+            json!({"ssml": "<speak>Hello <break></speak"}),
+            "ssml-malformed",
+        ),
+        (
+            json!({"ssml": "<speak>Hi.</speak>", "text": "Hi."}),
+            "text-and-ssml",
+        ),
+        (
+            json!({"ssml": "<speak><break time=\"1s\"/></speak>"}),
+            "empty-text",
+        ),
         (json!({"format": "mp3"}), "missing-text"),
     ] {
-        assert_eq!(error_of(app.synthesize(body).await).await, (400, code.into()));
+        assert_eq!(
+            error_of(app.synthesize(body).await).await,
+            (400, code.into())
+        );
     }
 }
 
 #[tokio::test]
 async fn metrics_count_requests_per_route_and_synthesis() {
     let app = spawn_app().await;
-    let r = app.synthesize(json!({"text": "Metrics test sentence.", "format": "wav"})).await;
+    let r = app
+        .synthesize(json!({"text": "Metrics test sentence.", "format": "wav"}))
+        .await;
     assert_eq!(r.status(), 200);
-    let _ = app.client.get(app.url(&format!("/audio/{}.opus", "cd".repeat(32)))).send().await.unwrap();
+    let _ = app
+        .client
+        .get(app.url(&format!("/audio/{}.opus", "cd".repeat(32))))
+        .send()
+        .await
+        .unwrap();
     audioby::metrics::set_queue_depth(7);
     audioby::metrics::cache_lookup(true);
     let r = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = r.text().await.unwrap();
     let has = |needle: &str| text.lines().any(|l| l.starts_with(needle));
-    assert!(has("audioby_http_requests_total{method=\"POST\",route=\"/v1/synthesize\",status=\"200\"}"), "{text}");
-    assert!(has("audioby_http_requests_total{method=\"GET\",route=\"/audio/{file}\",status=\"404\"}"), "{text}");
-    assert!(has("audioby_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/synthesize\""), "{text}");
+    assert!(
+        has("audioby_http_requests_total{method=\"POST\",route=\"/v1/synthesize\",status=\"200\"}"),
+        "{text}"
+    );
+    assert!(
+        has("audioby_http_requests_total{method=\"GET\",route=\"/audio/{file}\",status=\"404\"}"),
+        "{text}"
+    );
+    assert!(
+        has(
+            "audioby_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/synthesize\""
+        ),
+        "{text}"
+    );
     assert!(has("audioby_synthesis_real_time_factor_count"), "{text}");
     assert!(has("audioby_synthesis_total{source=\"direct\"}"), "{text}");
     assert!(has("audioby_queue_depth 7"), "{text}");
     assert!(has("audioby_cache_hit_ratio"), "{text}");
-    assert!(!text.contains(&"cd".repeat(32)), "raw paths never become labels");
+    assert!(
+        !text.contains(&"cd".repeat(32)),
+        "raw paths never become labels"
+    );
 }
 
 #[tokio::test]
 async fn readyz_reports_checks() {
     let app = spawn_app().await;
-    let v: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let v: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["status"], "ready");
     assert_eq!(v["checks"]["voices"], "ok");
 }

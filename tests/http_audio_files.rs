@@ -1,7 +1,7 @@
 //! `/audio/{file}` against the real server: ranges, ETag/304, HEAD, headers, traversal.
 mod common;
 
-use audioby::store::{ObjectKind, ObjectKey};
+use audioby::store::{ObjectKey, ObjectKind};
 use bytes::Bytes;
 use common::app::*;
 use common::*;
@@ -14,7 +14,10 @@ async fn stored_opus(app: &TestApp) -> (ObjectKey, Vec<u8>) {
     let bytes = r.bytes().await.unwrap().to_vec();
     assert!(bytes.len() > 2000, "a few seconds of Opus");
     let store = audioby::store::open(&app.data_dir).unwrap();
-    let key = store.put(Bytes::from(bytes.clone()), ObjectKind::Opus).await.unwrap();
+    let key = store
+        .put(Bytes::from(bytes.clone()), ObjectKind::Opus)
+        .await
+        .unwrap();
     (key, bytes)
 }
 
@@ -24,7 +27,9 @@ fn path(key: &ObjectKey) -> String {
 
 async fn json_code(r: reqwest::Response) -> String {
     let v: serde_json::Value = r.json().await.expect("a JSON error body");
-    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(v["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
     v["error"]["code"].as_str().unwrap().to_string()
 }
 
@@ -67,19 +72,40 @@ async fn ranges_first_byte_middle_suffix_open_ended_and_unsatisfiable() {
     for (range, want) in cases {
         let r = get(range.clone()).await;
         assert_eq!(r.status(), 206, "{range}");
-        assert_eq!(r.headers()["content-range"], format!("bytes {}-{}/{len}", want.start, want.end - 1).as_str(), "{range}");
-        assert_eq!(r.headers()["content-length"], (want.end - want.start).to_string().as_str());
+        assert_eq!(
+            r.headers()["content-range"],
+            format!("bytes {}-{}/{len}", want.start, want.end - 1).as_str(),
+            "{range}"
+        );
+        assert_eq!(
+            r.headers()["content-length"],
+            (want.end - want.start).to_string().as_str()
+        );
         assert_eq!(r.headers()["content-type"], "audio/ogg; codecs=opus");
         assert_eq!(&r.bytes().await.unwrap()[..], &bytes[want], "{range}");
     }
-    for range in [format!("bytes={len}-"), format!("bytes={}-{}", len + 5, len + 10), "bytes=-0".to_string()] {
+    for range in [
+        format!("bytes={len}-"),
+        format!("bytes={}-{}", len + 5, len + 10),
+        "bytes=-0".to_string(),
+    ] {
         let r = get(range.clone()).await;
         assert_eq!(r.status(), 416, "{range}");
-        assert_eq!(r.headers()["content-range"], format!("bytes */{len}").as_str());
+        assert_eq!(
+            r.headers()["content-range"],
+            format!("bytes */{len}").as_str()
+        );
         assert_eq!(json_code(r).await, "range-not-satisfiable");
     }
     // If-Range with a stale validator: the whole file.
-    let r = app.client.get(app.url(&path(&key))).header("range", "bytes=0-0").header("if-range", "\"stale\"").send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url(&path(&key)))
+        .header("range", "bytes=0-0")
+        .header("if-range", "\"stale\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().len(), len);
 }
@@ -89,20 +115,46 @@ async fn etag_gives_304_and_head_sends_no_body() {
     let app = spawn_app().await;
     let (key, bytes) = stored_opus(&app).await;
     let etag = format!("\"{}\"", key.hash_hex());
-    for inm in [etag.clone(), format!("W/{etag}"), format!("\"other\", {etag}"), "*".into()] {
-        let r = app.client.get(app.url(&path(&key))).header("if-none-match", &inm).send().await.unwrap();
+    for inm in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"other\", {etag}"),
+        "*".into(),
+    ] {
+        let r = app
+            .client
+            .get(app.url(&path(&key)))
+            .header("if-none-match", &inm)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 304, "{inm}");
         assert_eq!(r.headers()["etag"], etag.as_str());
         assert!(r.bytes().await.unwrap().is_empty());
     }
-    let r = app.client.get(app.url(&path(&key))).header("if-none-match", "\"other\"").send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url(&path(&key)))
+        .header("if-none-match", "\"other\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let r = app.client.head(app.url(&path(&key))).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-length"], bytes.len().to_string().as_str());
+    assert_eq!(
+        r.headers()["content-length"],
+        bytes.len().to_string().as_str()
+    );
     assert_eq!(r.headers()["accept-ranges"], "bytes");
     assert!(r.bytes().await.unwrap().is_empty());
-    let r = app.client.head(app.url(&path(&key))).header("range", "bytes=-500").send().await.unwrap();
+    let r = app
+        .client
+        .head(app.url(&path(&key)))
+        .header("range", "bytes=-500")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 206);
     assert_eq!(r.headers()["content-length"], "500");
 }
@@ -130,20 +182,39 @@ async fn every_kind_has_its_content_type() {
     let r = app.client.get(app.url(&missing)).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(json_code(r).await, "not-found");
-    let r = app.client.get(app.url(&missing)).header("if-none-match", format!("\"{}\"", "ab".repeat(32))).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url(&missing))
+        .header("if-none-match", format!("\"{}\"", "ab".repeat(32)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }
 
 /// Send a raw request line (no client-side path normalization) and return status + body.
 async fn raw_get(port: u16, target: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    s.write_all(
+        format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.unwrap();
     let out = String::from_utf8_lossy(&raw).to_string();
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -176,8 +247,12 @@ async fn traversal_and_bad_names_are_json_400_or_404_and_read_nothing_outside() 
     for t in &targets {
         let (status, body) = raw_get(app.port, t).await;
         assert!(status == 400 || status == 404, "{t}: {status}");
-        assert!(!body.contains("TOP-SECRET") && !body.contains("root:"), "{t} leaked");
-        let v: serde_json::Value = serde_json::from_str(body.trim()).unwrap_or_else(|_| panic!("{t}: JSON body, got {body:?}"));
+        assert!(
+            !body.contains("TOP-SECRET") && !body.contains("root:"),
+            "{t} leaked"
+        );
+        let v: serde_json::Value = serde_json::from_str(body.trim())
+            .unwrap_or_else(|_| panic!("{t}: JSON body, got {body:?}"));
         assert!(v["error"]["code"].is_string(), "{t}");
     }
     // The real name still works through the raw path.

@@ -18,16 +18,26 @@ fn partial_files(dir: &Path, out: &mut Vec<String>) {
         let name = e.file_name().to_string_lossy().to_string();
         if e.file_type().unwrap().is_dir() {
             partial_files(&e.path(), out);
-        } else if name.ends_with(".part") || name.contains(".tmp") || name.contains('#') || name.starts_with(".audioby-") {
+        } else if name.ends_with(".part")
+            || name.contains(".tmp")
+            || name.contains('#')
+            || name.starts_with(".audioby-")
+        {
             out.push(e.path().display().to_string());
         }
     }
 }
 
 /// Wait for a stderr line satisfying `f`, collecting all lines seen.
-fn wait_line(rx: &mpsc::Receiver<String>, seen: &mut Vec<String>, f: impl Fn(&str) -> bool) -> String {
+fn wait_line(
+    rx: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    f: impl Fn(&str) -> bool,
+) -> String {
     loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("no such line; stderr so far:\n{}", seen.join("\n")));
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no such line; stderr so far:\n{}", seen.join("\n")));
         seen.push(line.clone());
         if f(&line) {
             return line;
@@ -39,7 +49,15 @@ fn wait_line(rx: &mpsc::Receiver<String>, seen: &mut Vec<String>, f: impl Fn(&st
 async fn json_logs_generated_key_and_graceful_sigterm() {
     let data = tempfile::tempdir().unwrap();
     let mut child = audioby()
-        .args(["--config", "audioby.toml", "--log-json", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "--config",
+            "audioby.toml",
+            "--log-json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data.path())
         .env_remove("AUDIOBY_API_KEYS")
         .env_remove("RUST_LOG")
@@ -56,21 +74,37 @@ async fn json_logs_generated_key_and_graceful_sigterm() {
     });
     let mut seen = Vec::new();
     let listening = wait_line(&rx, &mut seen, |l| l.contains("listening on http://"));
-    let addr: String = listening.split("http://").nth(1).unwrap().chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
+    let addr: String = listening
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+        .collect();
     let base = format!("http://{addr}");
     let key = std::fs::read_to_string(data.path().join("api-key")).unwrap();
-    assert!(seen.iter().any(|l| l.contains(&key)), "the generated key is printed once at first start");
+    assert!(
+        seen.iter().any(|l| l.contains(&key)),
+        "the generated key is printed once at first start"
+    );
 
     // A JSON log line carries the request id.
     let client = reqwest::Client::new();
-    let r = client.get(format!("{base}/healthz")).header("x-request-id", "req-audioby-test-42").send().await.unwrap();
+    let r = client
+        .get(format!("{base}/healthz"))
+        .header("x-request-id", "req-audioby-test-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["x-request-id"], "req-audioby-test-42");
     let line = wait_line(&rx, &mut seen, |l| l.contains("req-audioby-test-42"));
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
     assert!(v["timestamp"].is_string() && v["level"].is_string(), "{v}");
 
     // Start a streamed synthesis, then SIGTERM while it runs.
-    let text = "The council met on Monday. It approved the new budget. Roads will be repaired in spring. \
+    let text =
+        "The council met on Monday. It approved the new budget. Roads will be repaired in spring. \
                 Schools get new roofs. The library stays open late. Parks will have more lights.";
     let mut r = client
         .post(format!("{base}/v1/synthesize"))
@@ -91,10 +125,19 @@ async fn json_logs_generated_key_and_graceful_sigterm() {
         audio.extend_from_slice(&c);
     }
     let d = decode_opus(&audio);
-    assert!(d.duration() > 8.0, "the whole text was spoken: {} s", d.duration());
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(
+        d.duration() > 8.0,
+        "the whole text was spoken: {} s",
+        d.duration()
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
     assert!(status.success(), "exit status {status}");
-    assert!(client.get(format!("{base}/healthz")).send().await.is_err(), "nothing listens after exit");
+    assert!(
+        client.get(format!("{base}/healthz")).send().await.is_err(),
+        "nothing listens after exit"
+    );
     let mut partial = Vec::new();
     partial_files(data.path(), &mut partial);
     assert!(partial.is_empty(), "partial files left: {partial:?}");

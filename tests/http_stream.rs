@@ -22,9 +22,14 @@ async fn first_chunk_arrives_before_the_whole_text_is_synthesized() {
     let voice = engine().voice(None).unwrap();
     for format in ["opus", "mp3", "wav"] {
         let before = voice.stats.segments.load(Ordering::SeqCst);
-        let mut r = app.synthesize(json!({"text": TEN_SENTENCES, "format": format, "stream": true})).await;
+        let mut r = app
+            .synthesize(json!({"text": TEN_SENTENCES, "format": format, "stream": true}))
+            .await;
         assert_eq!(r.status(), 200, "{format}");
-        assert!(r.headers().get("content-length").is_none(), "{format}: a stream has no length");
+        assert!(
+            r.headers().get("content-length").is_none(),
+            "{format}: a stream has no length"
+        );
         let first = r.chunk().await.unwrap().expect("a first chunk");
         let submitted_at_first_chunk = voice.stats.segments.load(Ordering::SeqCst) - before;
         let mut all = first.to_vec();
@@ -48,11 +53,21 @@ async fn first_chunk_arrives_before_the_whole_text_is_synthesized() {
                 assert_eq!(&all[36..40], b"data");
                 assert_eq!(&all[40..44], &[0xFF; 4]);
                 let rate = u32::from_le_bytes([all[24], all[25], all[26], all[27]]);
-                let samples = all[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0).collect();
-                Decoded { samples, sample_rate: rate }
+                let samples = all[44..]
+                    .chunks(2)
+                    .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0)
+                    .collect();
+                Decoded {
+                    samples,
+                    sample_rate: rate,
+                }
             }
         };
-        assert!(d.duration() > 15.0 && d.rms() > 0.02, "{format}: {} s", d.duration());
+        assert!(
+            d.duration() > 15.0 && d.rms() > 0.02,
+            "{format}: {} s",
+            d.duration()
+        );
         eprintln!("{format}: first chunk after {submitted_at_first_chunk} of {submitted} sentences; {:.1} s of audio", d.duration());
     }
 }

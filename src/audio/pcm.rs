@@ -11,8 +11,15 @@ pub struct PcmS16Encoder {
 
 impl PcmS16Encoder {
     pub fn new(rate_in: u32, rate_out: u32) -> Result<Self, AudioError> {
-        let resampler = if rate_in == rate_out { None } else { Some(StreamResampler::new(rate_in, rate_out)?) };
-        Ok(Self { resampler, scratch: Vec::new() })
+        let resampler = if rate_in == rate_out {
+            None
+        } else {
+            Some(StreamResampler::new(rate_in, rate_out)?)
+        };
+        Ok(Self {
+            resampler,
+            scratch: Vec::new(),
+        })
     }
 
     fn emit(samples: &[f32], out: &mut Vec<u8>) {
@@ -53,19 +60,34 @@ mod tests {
     #[test]
     fn resamples_to_exact_length_and_keeps_a_tone() {
         let rate_in = 22_050u32;
-        let tone: Vec<f32> = (0..rate_in).map(|i| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate_in as f32).sin()).collect();
+        let tone: Vec<f32> = (0..rate_in)
+            .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate_in as f32).sin())
+            .collect();
         let mut enc = PcmS16Encoder::new(rate_in, 24_000).unwrap();
         let mut out = Vec::new();
         for chunk in tone.chunks(1000) {
             enc.push(chunk, &mut out).unwrap();
         }
         enc.finish(&mut out).unwrap();
-        assert_eq!(out.len(), 24_000 * 2, "one second at 24 kHz, 2 bytes a sample");
-        let s: Vec<f32> = out.chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32767.0).collect();
+        assert_eq!(
+            out.len(),
+            24_000 * 2,
+            "one second at 24 kHz, 2 bytes a sample"
+        );
+        let s: Vec<f32> = out
+            .chunks(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32767.0)
+            .collect();
         let rms = (s[2400..21600].iter().map(|x| x * x).sum::<f32>() / 19200.0).sqrt();
         assert!((rms - 0.5 / 2f32.sqrt()).abs() < 0.02, "rms {rms}");
         // Zero crossings in the middle ~ 2 × 440 per second.
-        let zc = s[2400..21600].windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
-        assert!((zc as f32 - 0.8 * 880.0).abs() < 10.0, "zero crossings {zc}");
+        let zc = s[2400..21600]
+            .windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count();
+        assert!(
+            (zc as f32 - 0.8 * 880.0).abs() < 10.0,
+            "zero crossings {zc}"
+        );
     }
 }

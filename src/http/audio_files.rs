@@ -32,15 +32,26 @@ enum RangeRequest {
 }
 
 fn parse_range(header: Option<&HeaderValue>, len: u64) -> RangeRequest {
-    let Some(spec) = header.and_then(|h| h.to_str().ok()).and_then(|s| s.trim().strip_prefix("bytes=")) else {
+    let Some(spec) = header
+        .and_then(|h| h.to_str().ok())
+        .and_then(|s| s.trim().strip_prefix("bytes="))
+    else {
         return RangeRequest::Whole;
     };
     if spec.contains(',') {
         return RangeRequest::Whole;
     }
-    let Some((a, b)) = spec.trim().split_once('-') else { return RangeRequest::Whole };
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return RangeRequest::Whole;
+    };
     let (a, b) = (a.trim(), b.trim());
-    let num = |s: &str| if s.bytes().all(|c| c.is_ascii_digit()) { s.parse::<u64>().ok() } else { None };
+    let num = |s: &str| {
+        if s.bytes().all(|c| c.is_ascii_digit()) {
+            s.parse::<u64>().ok()
+        } else {
+            None
+        }
+    };
     match (a.is_empty(), b.is_empty()) {
         // bytes=-N: the last N bytes.
         (true, false) => match num(b) {
@@ -68,9 +79,15 @@ fn parse_range(header: Option<&HeaderValue>, len: u64) -> RangeRequest {
 
 /// `If-None-Match` matches a strong ETag by weak comparison (RFC 9110 §13.1.2).
 fn none_match(headers: &HeaderMap, etag: &str) -> bool {
-    headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).any(|v| {
-        v.split(',').map(str::trim).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
-    })
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+        })
 }
 
 #[utoipa::path(
@@ -97,8 +114,14 @@ pub async fn serve_file(
     let key = ObjectKey::parse_file_name(&name)?;
     let etag = format!("\"{}\"", key.hash_hex());
     let mut head = HeaderMap::new();
-    head.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_FOREVER));
-    head.insert(header::ETAG, HeaderValue::from_str(&etag).map_err(ApiError::internal)?);
+    head.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_FOREVER),
+    );
+    head.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).map_err(ApiError::internal)?,
+    );
     if none_match(&headers, &etag) {
         // Content-addressed: a matching hash means the client's copy is this object, but
         // only answer for objects we actually hold.
@@ -107,10 +130,15 @@ pub async fn serve_file(
         }
         return Err(StoreError::NotFound.into());
     }
-    head.insert(header::CONTENT_TYPE, HeaderValue::from_static(key.kind().content_type()));
+    head.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(key.kind().content_type()),
+    );
     head.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     // If-Range with another validator: the client's partial copy is stale; send it all.
-    let if_range_ok = headers.get(header::IF_RANGE).is_none_or(|v| v.as_bytes() == etag.as_bytes());
+    let if_range_ok = headers
+        .get(header::IF_RANGE)
+        .is_none_or(|v| v.as_bytes() == etag.as_bytes());
     let ranged = if_range_ok && headers.contains_key(header::RANGE);
     if !ranged && method != Method::HEAD {
         // The common case in one store call: the length comes with the body.
@@ -119,12 +147,19 @@ pub async fn serve_file(
         return Ok((StatusCode::OK, head, Body::from_stream(body.stream)).into_response());
     }
     let len = state.store.len(&key).await?;
-    let range = if ranged { parse_range(headers.get(header::RANGE), len) } else { RangeRequest::Whole };
+    let range = if ranged {
+        parse_range(headers.get(header::RANGE), len)
+    } else {
+        RangeRequest::Whole
+    };
     let (status, range) = match range {
         RangeRequest::Whole => (StatusCode::OK, None),
         RangeRequest::Part(r) => {
             let cr = format!("bytes {}-{}/{len}", r.start, r.end - 1);
-            head.insert(header::CONTENT_RANGE, HeaderValue::from_str(&cr).map_err(ApiError::internal)?);
+            head.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&cr).map_err(ApiError::internal)?,
+            );
             (StatusCode::PARTIAL_CONTENT, Some(r))
         }
         RangeRequest::Unsatisfiable => return Err(StoreError::RangeNotSatisfiable { len }.into()),
@@ -134,7 +169,11 @@ pub async fn serve_file(
     if method == Method::HEAD {
         return Ok((status, head).into_response());
     }
-    let body = if body_len == 0 { Body::empty() } else { Body::from_stream(state.store.get(&key, range).await?.stream) };
+    let body = if body_len == 0 {
+        Body::empty()
+    } else {
+        Body::from_stream(state.store.get(&key, range).await?.stream)
+    };
     Ok((status, head, body).into_response())
 }
 

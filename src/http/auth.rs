@@ -22,9 +22,14 @@ impl FromRequestParts<AppState> for RequireApiKey {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("this endpoint needs `Authorization: Bearer <api key>`"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("this endpoint needs `Authorization: Bearer <api key>`")
+            })?;
         if key_matches(presented, &state.settings.http.api_keys) {
             Ok(RequireApiKey)
         } else {
@@ -56,7 +61,10 @@ mod tests {
         assert!(!key_matches("alpha-ke", &keys));
         assert!(!key_matches("alpha-keyx", &keys));
         assert!(!key_matches("", &keys));
-        assert!(!key_matches("", &[String::new()]), "an empty configured key never matches");
+        assert!(
+            !key_matches("", &[String::new()]),
+            "an empty configured key never matches"
+        );
         assert!(!key_matches("anything", &[]));
     }
 }

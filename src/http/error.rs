@@ -16,16 +16,24 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// Extra response headers (`Retry-After`, `Content-Range`, `WWW-Authenticate`).
-    headers: HeaderMap,
+    /// Extra response headers (`Retry-After`, `Content-Range`, `WWW-Authenticate`). Boxed:
+    /// rare, and it keeps `Result<_, ApiError>` small.
+    headers: Option<Box<HeaderMap>>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), headers: HeaderMap::new() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            headers: None,
+        }
     }
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.insert(name, value);
+        self.headers
+            .get_or_insert_with(Default::default)
+            .insert(name, value);
         self
     }
     /// 503 with `Retry-After`: the queue is over its limit; clients should come back later
@@ -50,14 +58,23 @@ impl ApiError {
     }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal server error",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
-        (self.status, self.headers, body).into_response()
+        (
+            self.status,
+            self.headers.map(|h| *h).unwrap_or_default(),
+            body,
+        )
+            .into_response()
     }
 }
 
@@ -65,10 +82,17 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("no such file"),
-            StoreError::InvalidKey => ApiError::bad_request(e.code(), "expected a file name like <64 hex>.opus (opus, mp3, wav, json, vtt)"),
+            StoreError::InvalidKey => ApiError::bad_request(
+                e.code(),
+                "expected a file name like <64 hex>.opus (opus, mp3, wav, json, vtt)",
+            ),
             StoreError::RangeNotSatisfiable { len } => {
                 ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, e.code(), e.to_string())
-                    .with_header(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{len}")).unwrap_or(HeaderValue::from_static("bytes */0")))
+                    .with_header(
+                        header::CONTENT_RANGE,
+                        HeaderValue::from_str(&format!("bytes */{len}"))
+                            .unwrap_or(HeaderValue::from_static("bytes */0")),
+                    )
             }
             StoreError::Backend(_) => ApiError::internal(e),
         }
@@ -110,10 +134,12 @@ impl From<JsonRejection> for ApiError {
 impl From<TtsError> for ApiError {
     fn from(e: TtsError) -> Self {
         match e {
-            TtsError::UnknownVoice { .. } | TtsError::BadSpeed(_) | TtsError::UnknownSpeaker { .. } => {
-                ApiError::bad_request(e.code(), e.to_string())
+            TtsError::UnknownVoice { .. }
+            | TtsError::BadSpeed(_)
+            | TtsError::UnknownSpeaker { .. } => ApiError::bad_request(e.code(), e.to_string()),
+            TtsError::ShuttingDown => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string())
             }
-            TtsError::ShuttingDown => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()),
             other => ApiError::internal(other),
         }
     }
@@ -138,7 +164,10 @@ pub struct ApiJson<T>(pub T);
 /// Middleware: a response that a layer produced without a JSON body (body limit, timeout,
 /// 405, path rejections) gets the `{"error": {"code", "message"}}` shape; its other headers
 /// (`Retry-After`, `Allow`) stay.
-pub async fn json_error_bodies(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub async fn json_error_bodies(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let res = next.run(req).await;
     let status = res.status();
     let is_json = res
@@ -154,10 +183,12 @@ pub async fn json_error_bodies(req: axum::extract::Request, next: axum::middlewa
     parts.headers.remove(header::CONTENT_LENGTH);
     let message = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "the request body is over the size limit".to_string(),
-        StatusCode::REQUEST_TIMEOUT => "the request took longer than the configured timeout".to_string(),
+        StatusCode::REQUEST_TIMEOUT => {
+            "the request took longer than the configured timeout".to_string()
+        }
         s => s.canonical_reason().unwrap_or("error").to_string(),
     };
     let mut err = ApiError::new(status, code_for_status(status), message);
-    err.headers = parts.headers;
+    err.headers = Some(Box::new(parts.headers));
     err.into_response()
 }

@@ -23,9 +23,20 @@ pub fn routes() -> Router<AppState> {
 )]
 pub async fn metrics() -> Response {
     match crate::metrics::render() {
-        Some(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
-        None => super::ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "metrics-unavailable", "another metrics recorder is installed")
+        Some(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
             .into_response(),
+        None => super::ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics-unavailable",
+            "another metrics recorder is installed",
+        )
+        .into_response(),
     }
 }
 
@@ -33,9 +44,18 @@ pub async fn metrics() -> Response {
 /// label cardinality bounded. Latency is to the response head (streams run on).
 pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().clone();
     let res = next.run(req).await;
-    crate::metrics::record_request(method.as_str(), &route, res.status().as_u16(), started.elapsed());
+    crate::metrics::record_request(
+        method.as_str(),
+        &route,
+        res.status().as_u16(),
+        started.elapsed(),
+    );
     res
 }

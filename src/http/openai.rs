@@ -18,14 +18,18 @@ use crate::audio::{encoder, AudioFormat, PcmS16Encoder, StreamEncoder};
 use crate::tts::{LoadedVoice, SynthSettings, TtsError};
 
 /// The voice names OpenAI's API accepts.
-pub const OPENAI_VOICES: &[&str] =
-    &["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar"];
+pub const OPENAI_VOICES: &[&str] = &[
+    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse",
+    "marin", "cedar",
+];
 
 /// OpenAI documents `pcm` as 24 kHz, 16-bit signed little-endian, mono.
 const PCM_RATE: u32 = 24_000;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/audio/speech", post(speech)).route("/v1/audio/voices", get(voices))
+    Router::new()
+        .route("/v1/audio/speech", post(speech))
+        .route("/v1/audio/voices", get(voices))
 }
 
 /// OpenAI's request body. Unknown fields are ignored, as clients send newer ones.
@@ -69,11 +73,16 @@ impl SpeechFormat {
             Some("pcm") => Ok(SpeechFormat::Pcm),
             Some(f @ ("aac" | "flac")) => Err(ApiError::bad_request(
                 "unsupported-format",
-                format!("response_format `{f}` is not supported by audioby; use mp3, opus, wav or pcm"),
+                format!(
+                    "response_format `{f}` is not supported by audioby; use mp3, opus, wav or pcm"
+                ),
             )),
             Some(other) => Err(ApiError::bad_request(
                 "unknown-format",
-                format!("unknown response_format `{}`; use mp3, opus, wav or pcm", other.chars().take(32).collect::<String>()),
+                format!(
+                    "unknown response_format `{}`; use mp3, opus, wav or pcm",
+                    other.chars().take(32).collect::<String>()
+                ),
             )),
         }
     }
@@ -85,10 +94,18 @@ impl SpeechFormat {
         }
     }
 
-    fn encoder(self, voice_rate: u32, state: &AppState) -> Result<Box<dyn StreamEncoder>, ApiError> {
+    fn encoder(
+        self,
+        voice_rate: u32,
+        state: &AppState,
+    ) -> Result<Box<dyn StreamEncoder>, ApiError> {
         match self {
-            SpeechFormat::Audio(f) => encoder(f, voice_rate, &state.settings.audio).map_err(ApiError::internal),
-            SpeechFormat::Pcm => Ok(Box::new(PcmS16Encoder::new(voice_rate, PCM_RATE).map_err(ApiError::internal)?)),
+            SpeechFormat::Audio(f) => {
+                encoder(f, voice_rate, &state.settings.audio).map_err(ApiError::internal)
+            }
+            SpeechFormat::Pcm => Ok(Box::new(
+                PcmS16Encoder::new(voice_rate, PCM_RATE).map_err(ApiError::internal)?,
+            )),
         }
     }
 
@@ -107,21 +124,37 @@ fn resolve_voice(state: &AppState, name: &str) -> Result<Arc<LoadedVoice>, ApiEr
     }
     match state.engine.voice(Some(name)) {
         Ok(v) => Ok(v),
-        Err(TtsError::UnknownVoice { .. }) if OPENAI_VOICES.contains(&lower.as_str()) => Ok(state.engine.voice(None)?),
+        Err(TtsError::UnknownVoice { .. }) if OPENAI_VOICES.contains(&lower.as_str()) => {
+            Ok(state.engine.voice(None)?)
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 fn validate(state: &AppState, req: SpeechRequest) -> Result<(SpeechJob, bool), ApiError> {
     let format = SpeechFormat::parse(req.response_format.as_deref())?;
-    if req.stream_format.as_deref().is_some_and(|f| !f.eq_ignore_ascii_case("audio")) {
-        return Err(ApiError::bad_request("unsupported-stream-format", "only stream_format `audio` is supported"));
+    if req
+        .stream_format
+        .as_deref()
+        .is_some_and(|f| !f.eq_ignore_ascii_case("audio"))
+    {
+        return Err(ApiError::bad_request(
+            "unsupported-stream-format",
+            "only stream_format `audio` is supported",
+        ));
     }
     check_text(&req.input, state.settings.http.max_text_chars)?;
     let settings = SynthSettings::new(req.speed.unwrap_or(1.0), None)?;
     let voice = resolve_voice(state, &req.voice)?;
     let encoder = format.encoder(voice.sample_rate(), state)?;
-    let job = SpeechJob { voice, speech: Speech::Text(req.input), settings, encoder, content_type: format.content_type(), source: "openai" };
+    let job = SpeechJob {
+        voice,
+        speech: Speech::Text(req.input),
+        settings,
+        encoder,
+        content_type: format.content_type(),
+        source: "openai",
+    };
     Ok((job, format.streams()))
 }
 
@@ -159,7 +192,9 @@ pub async fn voices(State(state): State<AppState>) -> Json<Value> {
     let openai: serde_json::Map<String, Value> = OPENAI_VOICES
         .iter()
         .map(|name| {
-            let id = resolve_voice(&state, name).map(|v| v.info().id.clone()).unwrap_or_else(|_| default.clone());
+            let id = resolve_voice(&state, name)
+                .map(|v| v.info().id.clone())
+                .unwrap_or_else(|_| default.clone());
             (name.to_string(), Value::String(id))
         })
         .collect();

@@ -28,7 +28,9 @@ impl IpRateLimiter {
     pub fn new(settings: RateLimitSettings) -> Self {
         let inner = NonZeroU32::new(settings.per_minute).map(|per_minute| {
             let burst = NonZeroU32::new(settings.burst).unwrap_or(NonZeroU32::MIN);
-            Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)))
+            Arc::new(RateLimiter::keyed(
+                Quota::per_minute(per_minute).allow_burst(burst),
+            ))
         });
         Self { inner }
     }
@@ -56,12 +58,18 @@ pub async fn limit_per_ip(
     req: Request,
     next: Next,
 ) -> Response {
-    let ip = peer.map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = peer
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match limiter.check(ip) {
         Ok(()) => next.run(req).await,
-        Err(secs) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", format!("too many requests; retry in {secs} s"))
-            .with_header(header::RETRY_AFTER, HeaderValue::from(secs.max(1)))
-            .into_response(),
+        Err(secs) => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            format!("too many requests; retry in {secs} s"),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(secs.max(1)))
+        .into_response(),
     }
 }
 
@@ -82,28 +90,54 @@ mod tests {
     }
 
     async fn status(app: &Router) -> (StatusCode, Option<String>) {
-        let r = app.clone().oneshot(axum::http::Request::get("/x").body(Body::empty()).unwrap()).await.unwrap();
-        (r.status(), r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string()))
+        let r = app
+            .clone()
+            .oneshot(axum::http::Request::get("/x").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        (
+            r.status(),
+            r.headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string()),
+        )
     }
 
     #[tokio::test]
     async fn burst_then_429_per_ip_and_other_ips_unaffected() {
-        let limiter = IpRateLimiter::new(RateLimitSettings { per_minute: 1, burst: 3 });
+        let limiter = IpRateLimiter::new(RateLimitSettings {
+            per_minute: 1,
+            burst: 3,
+        });
         let a = app(limiter.clone(), [10, 0, 0, 1]);
         for i in 0..3 {
-            assert_eq!(status(&a).await.0, StatusCode::OK, "request {i} is within the burst");
+            assert_eq!(
+                status(&a).await.0,
+                StatusCode::OK,
+                "request {i} is within the burst"
+            );
         }
         let (s, retry) = status(&a).await;
         assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
         let retry: u64 = retry.expect("Retry-After").parse().unwrap();
         assert!((1..=60).contains(&retry), "retry after {retry} s at 1/min");
         let b = app(limiter, [10, 0, 0, 2]);
-        assert_eq!(status(&b).await.0, StatusCode::OK, "another IP has its own budget");
+        assert_eq!(
+            status(&b).await.0,
+            StatusCode::OK,
+            "another IP has its own budget"
+        );
     }
 
     #[tokio::test]
     async fn zero_disables() {
-        let a = app(IpRateLimiter::new(RateLimitSettings { per_minute: 0, burst: 0 }), [10, 0, 0, 1]);
+        let a = app(
+            IpRateLimiter::new(RateLimitSettings {
+                per_minute: 0,
+                burst: 0,
+            }),
+            [10, 0, 0, 1],
+        );
         for _ in 0..50 {
             assert_eq!(status(&a).await.0, StatusCode::OK);
         }

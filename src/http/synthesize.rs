@@ -45,7 +45,10 @@ pub struct SynthesizeRequest {
 /// What to speak: plain text (segmented lazily while synthesizing) or parsed SSML.
 pub(super) enum Speech {
     Text(String),
-    Ssml { segments: Vec<Segment>, leading_pause_ms: u32 },
+    Ssml {
+        segments: Vec<Segment>,
+        leading_pause_ms: u32,
+    },
 }
 
 /// A validated synthesis: parse once at the edge, then [`respond`].
@@ -70,7 +73,10 @@ pub(super) fn check_text(text: &str, max_chars: usize) -> Result<(), ApiError> {
         ));
     }
     if text.trim().is_empty() {
-        return Err(ApiError::bad_request("empty-text", "the text is empty: nothing to speak"));
+        return Err(ApiError::bad_request(
+            "empty-text",
+            "the text is empty: nothing to speak",
+        ));
     }
     Ok(())
 }
@@ -78,30 +84,54 @@ pub(super) fn check_text(text: &str, max_chars: usize) -> Result<(), ApiError> {
 fn validate(state: &AppState, req: SynthesizeRequest) -> Result<SpeechJob, ApiError> {
     let format = match req.format.as_deref() {
         None => AudioFormat::Mp3,
-        Some(f) => f.parse().map_err(|e: crate::audio::AudioError| ApiError::bad_request(e.code(), e.to_string()))?,
+        Some(f) => f.parse().map_err(|e: crate::audio::AudioError| {
+            ApiError::bad_request(e.code(), e.to_string())
+        })?,
     };
     let max = state.settings.http.max_text_chars;
     let speech = match (req.text, req.ssml) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("text-and-ssml", "send either `text` or `ssml`, not both")),
-        (None, None) => return Err(ApiError::bad_request("missing-text", "the request needs `text` or `ssml`")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "text-and-ssml",
+                "send either `text` or `ssml`, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "missing-text",
+                "the request needs `text` or `ssml`",
+            ))
+        }
         (Some(text), None) => {
             check_text(&text, max)?;
             Speech::Text(text)
         }
         (None, Some(ssml)) => {
             check_text(&ssml, max)?;
-            let doc = crate::text::parse_ssml(&ssml, &state.lexicon, &state.settings.segment_options())
-                .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+            let doc =
+                crate::text::parse_ssml(&ssml, &state.lexicon, &state.settings.segment_options())
+                    .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
             for w in &doc.warnings {
                 tracing::debug!(warning = %w, "ssml");
             }
-            Speech::Ssml { segments: doc.segments, leading_pause_ms: doc.leading_pause_ms }
+            Speech::Ssml {
+                segments: doc.segments,
+                leading_pause_ms: doc.leading_pause_ms,
+            }
         }
     };
     let settings = SynthSettings::new(req.speed.unwrap_or(1.0), req.speaker)?;
     let voice = state.engine.voice(req.voice.as_deref())?;
-    let encoder = encoder(format, voice.sample_rate(), &state.settings.audio).map_err(ApiError::internal)?;
-    Ok(SpeechJob { voice, speech, settings, encoder, content_type: format.content_type(), source: "direct" })
+    let encoder =
+        encoder(format, voice.sample_rate(), &state.settings.audio).map_err(ApiError::internal)?;
+    Ok(SpeechJob {
+        voice,
+        speech,
+        settings,
+        encoder,
+        content_type: format.content_type(),
+        source: "direct",
+    })
 }
 
 #[utoipa::path(
@@ -128,7 +158,11 @@ pub async fn synthesize(
 }
 
 /// Run `job` and answer with the whole audio or a stream.
-pub(super) async fn respond(state: AppState, job: SpeechJob, stream: bool) -> Result<Response, ApiError> {
+pub(super) async fn respond(
+    state: AppState,
+    job: SpeechJob,
+    stream: bool,
+) -> Result<Response, ApiError> {
     if stream {
         stream_audio(state, job).await
     } else {
@@ -156,7 +190,10 @@ fn run<W: Write>(
             || Ok(EncodingWriter::new(enc, sink)),
             on_segment,
         ),
-        Speech::Ssml { segments, leading_pause_ms } => {
+        Speech::Ssml {
+            segments,
+            leading_pause_ms,
+        } => {
             let lead = (leading_pause_ms as u64 * voice.sample_rate() as u64 / 1000) as usize;
             let open = || {
                 let mut w = EncodingWriter::new(enc, sink);
@@ -169,9 +206,24 @@ fn run<W: Write>(
 }
 
 async fn whole_audio(state: AppState, job: SpeechJob) -> Result<Response, ApiError> {
-    let SpeechJob { voice, speech, settings, encoder, content_type, source } = job;
+    let SpeechJob {
+        voice,
+        speech,
+        settings,
+        encoder,
+        content_type,
+        source,
+    } = job;
     let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, SynthError> {
-        let (writer, summary) = run(&state, &voice, speech, &settings, encoder, Cursor::new(Vec::new()), |_| {})?;
+        let (writer, summary) = run(
+            &state,
+            &voice,
+            speech,
+            &settings,
+            encoder,
+            Cursor::new(Vec::new()),
+            |_| {},
+        )?;
         crate::metrics::record_synthesis(source, summary.audio_seconds, summary.inference_seconds);
         Ok(writer.finish_seekable()?.into_inner())
     })
@@ -181,7 +233,8 @@ async fn whole_audio(state: AppState, job: SpeechJob) -> Result<Response, ApiErr
 }
 
 /// Fired once, with the first bytes of audio, or with the error that came before them.
-type FirstBytes = Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Result<(), SynthError>>>>>;
+type FirstBytes =
+    Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Result<(), SynthError>>>>>;
 
 fn take_first(first: &FirstBytes) -> Option<tokio::sync::oneshot::Sender<Result<(), SynthError>>> {
     first.lock().ok().and_then(|mut g| g.take())
@@ -211,16 +264,30 @@ impl Write for ChannelWriter {
 }
 
 async fn stream_audio(state: AppState, job: SpeechJob) -> Result<Response, ApiError> {
-    let SpeechJob { voice, speech, settings, encoder, content_type, source } = job;
+    let SpeechJob {
+        voice,
+        speech,
+        settings,
+        encoder,
+        content_type,
+        source,
+    } = job;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<(), SynthError>>();
     let first: FirstBytes = Arc::new(std::sync::Mutex::new(Some(first_tx)));
     tokio::task::spawn_blocking(move || {
-        let sink = ChannelWriter { tx: tx.clone(), first: Arc::clone(&first) };
+        let sink = ChannelWriter {
+            tx: tx.clone(),
+            first: Arc::clone(&first),
+        };
         let result = (|| -> Result<(), SynthError> {
             let (writer, summary) = run(&state, &voice, speech, &settings, encoder, sink, |_| {})?;
             writer.finish_stream()?;
-            crate::metrics::record_synthesis(source, summary.audio_seconds, summary.inference_seconds);
+            crate::metrics::record_synthesis(
+                source,
+                summary.audio_seconds,
+                summary.inference_seconds,
+            );
             Ok(())
         })();
         match (result, take_first(&first)) {
