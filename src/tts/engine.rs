@@ -352,7 +352,7 @@ pub struct Engine {
 
 /// Large inference buffers (megabytes per sentence) freed back to glibc's heap fragment it,
 /// and glibc's adaptive mmap threshold then keeps them there: peak RSS creeps up with the
-/// number of sentences. A fixed 16 MiB threshold sends the big tensors to mmap, returned on
+/// number of sentences. A fixed 4 MiB threshold sends the big tensors to mmap, returned on
 /// free, so RSS stays flat however long the input (tests/synth.rs checks 1× vs 4×). A user's
 /// own `MALLOC_MMAP_THRESHOLD_` wins.
 fn pin_malloc_mmap_threshold() {
@@ -360,7 +360,7 @@ fn pin_malloc_mmap_threshold() {
     if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
         // SAFETY: mallopt only adjusts allocator parameters; it is safe to call at any time.
         unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 16 * 1024 * 1024);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
         }
     }
 }
