@@ -16,11 +16,24 @@ const LIVE_ROUTES: &[(&str, &str)] = &[
     ("get", "/audio/{file}"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
+    ("put", "/v1/articles/{id}"),
+    ("get", "/v1/articles/{id}"),
+    ("get", "/v1/articles/{id}/audio"),
+    ("post", "/v1/articles/{id}/audio"),
+    ("get", "/v1/jobs/{id}"),
+    ("delete", "/v1/jobs/{id}"),
+    ("get", "/"),
+    ("get", "/embed"),
+    ("get", "/player.js"),
+    ("get", "/player/{version}/player.js"),
+    ("post", "/v1/events"),
+    ("get", "/v1/articles/{id}/stats"),
 ];
 
 fn concrete(path: &str) -> String {
     path.replace("{file}", &format!("{}.opus", "ab".repeat(32)))
         .replace("{id}", "openapi-test-id")
+        .replace("{version}", "0123456789abcdef")
 }
 
 #[tokio::test]

@@ -70,7 +70,11 @@ impl From<ArticleError> for ApiError {
     }
 }
 
-async fn put_article(
+#[utoipa::path(put, path = "/v1/articles/{id}", tag = "articles", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Publisher article ID: 1-128 of [A-Za-z0-9._:-]")),
+    request_body(content = serde_json::Value, description = "`{title?, html | text, url?, voice?, byline?}`"),
+    responses((status = 200, description = "Stored; `job` is set when audio was queued"), (status = 400, description = "Invalid ID or article", body = super::openapi::ErrorBody), (status = 401, description = "Missing or wrong API key", body = super::openapi::ErrorBody)))]
+pub async fn put_article(
     _key: RequireApiKey,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -93,7 +97,10 @@ async fn put_article(
     Ok((StatusCode::OK, Json(body)).into_response())
 }
 
-async fn get_article(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/v1/articles/{id}", tag = "articles", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Article ID")),
+    responses((status = 200, description = "The stored article and its blocks"), (status = 404, description = "Unknown article", body = super::openapi::ErrorBody)))]
+pub async fn get_article(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let a = state.pipeline.articles.article(&id).await.map_err(PipelineError::from)?.ok_or_else(|| ApiError::not_found(format!("article `{id}` not found")))?;
     Ok(Json(json!({
@@ -162,7 +169,10 @@ fn parse_format(f: Option<&str>) -> Result<Option<AudioFormat>, ApiError> {
 
 /// Public: the play button's first question. Unknown → 404; known → ready or enqueued
 /// with interactive priority.
-async fn get_audio(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<AudioQuery>) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/v1/articles/{id}/audio", tag = "articles",
+    params(("id" = String, Path, description = "Article ID"), ("voice" = Option<String>, Query, description = "Voice id or alias"), ("format" = Option<String>, Query, description = "Preferred format for `url`: opus, mp3, wav")),
+    responses((status = 200, description = "Ready: `{status, url, duration, formats, manifest_url, captions_url}`"), (status = 202, description = "Queued or running: `{status, position, eta_seconds, job_id}`"), (status = 404, description = "Unknown article", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+pub async fn get_audio(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<AudioQuery>) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let format = parse_format(q.format.as_deref())?;
     let status = state.pipeline.article_audio(&id, q.voice.as_deref(), Priority::Interactive, false).await?;
@@ -170,7 +180,10 @@ async fn get_audio(State(state): State<AppState>, Path(id): Path<String>, Query(
 }
 
 /// Force regeneration (re-synthesizes every segment).
-async fn regenerate(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<AudioQuery>) -> Result<Response, ApiError> {
+#[utoipa::path(post, path = "/v1/articles/{id}/audio", tag = "articles", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Article ID")),
+    responses((status = 202, description = "Regeneration queued"), (status = 404, description = "Unknown article", body = super::openapi::ErrorBody)))]
+pub async fn regenerate(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<AudioQuery>) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let status = state.pipeline.article_audio(&id, q.voice.as_deref(), Priority::Interactive, true).await?;
     Ok(status_response(status, None))
@@ -186,7 +199,10 @@ fn parse_job_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::bad_request("invalid-job-id", "job ids are positive integers"))
 }
 
-async fn get_job(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<JobQuery>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "articles",
+    params(("id" = i64, Path, description = "Job id"), ("wait" = Option<u64>, Query, description = "Long-poll up to this many seconds (max 60) for a final state")),
+    responses((status = 200, description = "The job"), (status = 404, description = "Unknown job", body = super::openapi::ErrorBody)))]
+pub async fn get_job(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<JobQuery>) -> Result<Json<Value>, ApiError> {
     let id = parse_job_id(&id)?;
     let job = match q.wait {
         Some(secs) => state.pipeline.wait_for(id, Duration::from_secs(secs.min(60))).await?,
@@ -197,7 +213,10 @@ async fn get_job(State(state): State<AppState>, Path(id): Path<String>, Query(q)
     Ok(Json(job_json(&job, Some(position))))
 }
 
-async fn cancel_job(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "articles", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "Job id")),
+    responses((status = 200, description = "The cancelled job"), (status = 404, description = "Unknown job", body = super::openapi::ErrorBody)))]
+pub async fn cancel_job(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = parse_job_id(&id)?;
     let job = state.pipeline.queue.cancel(id).await.map_err(PipelineError::from)?.ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
     let _ = state.pipeline.finished.send(id);

@@ -31,11 +31,13 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/articles/{id}/stats", get(article_stats))
 }
 
-async fn demo_page() -> Response {
+#[utoipa::path(get, path = "/", tag = "player", responses((status = 200, description = "Demo article page with the player")))]
+pub async fn demo_page() -> Response {
     page(demo::demo_page())
 }
 
-async fn embed_page(headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/embed", tag = "player", responses((status = 200, description = "Embed snippet and API quick start")))]
+pub async fn embed_page(headers: HeaderMap) -> Response {
     page(demo::embed_page(&origin(&headers)))
 }
 
@@ -59,13 +61,15 @@ fn origin(headers: &HeaderMap) -> String {
     format!("{proto}://{host}")
 }
 
-async fn player_js(headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/player.js", tag = "player", responses((status = 200, description = "The player script (short cache)")))]
+pub async fn player_js(headers: HeaderMap) -> Response {
     script(&headers, SHORT)
 }
 
 /// The current version is served forever-cacheable; an old version (a page cached before an
 /// upgrade) is sent to the current script instead of a 404, with a short cache.
-async fn versioned_player_js(Path(version): Path<String>, headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/player/{version}/player.js", tag = "player", params(("version" = String, Path, description = "Content hash")), responses((status = 200, description = "The player script, immutable"), (status = 307, description = "Old version: redirect to /player.js")))]
+pub async fn versioned_player_js(Path(version): Path<String>, headers: HeaderMap) -> Response {
     if version == player::version() {
         script(&headers, IMMUTABLE)
     } else {
@@ -104,7 +108,8 @@ fn script(headers: &HeaderMap, cache: &'static str) -> Response {
 /// `POST /v1/events`: `{article, event, value?}` → 204. Public (the player calls it from any
 /// publisher page, with `sendBeacon`), validated, rate-limited per client IP.
 #[tracing::instrument(name = "Recording a player event", skip_all)]
-async fn post_event(
+#[utoipa::path(post, path = "/v1/events", tag = "player", request_body(content = serde_json::Value, description = "`{article, event, value?}`"), responses((status = 204, description = "Counted"), (status = 400, description = "Invalid event", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+pub async fn post_event(
     State(state): State<AppState>,
     extensions: Extensions,
     body: Bytes,
@@ -128,7 +133,8 @@ async fn post_event(
 }
 
 /// `GET /v1/articles/{id}/stats` (API key): the event counts of one article.
-async fn article_stats(
+#[utoipa::path(get, path = "/v1/articles/{id}/stats", tag = "player", security(("api_key" = [])), params(("id" = String, Path, description = "Article ID")), responses((status = 200, description = "Event counts for the article"), (status = 401, description = "Missing or wrong API key", body = super::openapi::ErrorBody)))]
+pub async fn article_stats(
     State(state): State<AppState>,
     _key: RequireApiKey,
     Path(id): Path<String>,
