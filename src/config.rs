@@ -150,6 +150,8 @@ pub struct HttpSettings {
     pub max_text_chars: usize,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
+    /// Total size of request headers (names + values), in bytes; above it: 431 JSON.
+    pub max_header_bytes: usize,
     /// Whole-request timeout for non-streaming requests, in seconds.
     pub request_timeout_secs: u64,
     /// API keys for writes and direct synthesis. Empty = generate one on first start.
@@ -239,6 +241,7 @@ impl Default for HttpSettings {
         Self {
             max_text_chars: 20_000,
             max_body_bytes: 2 * 1024 * 1024,
+            max_header_bytes: 16 * 1024,
             request_timeout_secs: 300,
             api_keys: Vec::new(),
             cors_origins: Vec::new(),

@@ -558,6 +558,17 @@ fn status(settings: Settings, id: Option<String>) -> anyhow::Result<()> {
                     }
                     None => writeln!(out, "{id}: no audio for the current version yet")?,
                 }
+                if let Some(job) = pipeline.queue.latest_job(&id).await? {
+                    writeln!(
+                        out,
+                        "  last job {}: {} (attempt {}/{}){}",
+                        job.id,
+                        job.state.as_str(),
+                        job.attempts,
+                        job.max_attempts,
+                        job.error.map(|e| format!(", error: {e}")).unwrap_or_default()
+                    )?;
+                }
             }
         }
         anyhow::Ok(())

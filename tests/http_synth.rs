@@ -47,3 +47,14 @@ async fn synthesize_errors_are_json_with_stable_codes() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "malformed-json");
 }
+
+#[tokio::test]
+async fn oversized_headers_get_a_json_431() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/healthz")).header("x-padding", "a".repeat(20_000)).send().await.unwrap();
+    assert_eq!(r.status(), 431);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "headers-too-large");
+    let r = app.client.get(app.url("/healthz")).header("x-padding", "a".repeat(1_000)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -192,3 +192,22 @@ pub async fn json_error_bodies(
     err.headers = Some(Box::new(parts.headers));
     err.into_response()
 }
+
+/// Refuse requests whose headers exceed `limit` bytes with a JSON 431. (hyper's own, much
+/// larger limits still apply before this and answer without a body.)
+pub async fn limit_header_bytes(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let size: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    if size > limit {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            format!("request headers are {size} bytes; the limit is {limit}"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}

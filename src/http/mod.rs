@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.settings.http.max_header_bytes, error::limit_header_bytes))
         .layer(axum::middleware::from_fn(error::json_error_bodies))
         .layer(cors)
         .layer(

@@ -186,6 +186,8 @@ pub trait JobQueue: Send + Sync {
     async fn fail(&self, job_id: i64, worker: &str, failure: Failure) -> Result<JobState, QueueError>;
     async fn cancel(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
     async fn job(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
+    /// The most recent job for an article (its state and error, for `audioby status`).
+    async fn latest_job(&self, article: &ArticleId) -> Result<Option<Job>, QueueError>;
     /// Jobs ahead of this one (0 = next or running).
     async fn position(&self, job_id: i64) -> Result<u64, QueueError>;
     async fn stats(&self) -> Result<QueueStats, QueueError>;

@@ -367,6 +367,14 @@ impl JobQueue for SqliteRepo {
         row.as_ref().map(job_from_row).transpose()
     }
 
+    async fn latest_job(&self, article: &ArticleId) -> Result<Option<Job>, QueueError> {
+        let row = sqlx::query("SELECT * FROM jobs WHERE article_id = ? ORDER BY id DESC LIMIT 1")
+            .bind(article.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
     async fn position(&self, job_id: i64) -> Result<u64, QueueError> {
         let Some(job) = self.job(job_id).await? else { return Ok(0) };
         if job.state != JobState::Queued {
