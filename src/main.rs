@@ -12,7 +12,7 @@ use audioby::audio::{encoder, AudioFormat, EncodingWriter};
 use audioby::config::Settings;
 use audioby::startup::{load_engine, load_lexicon, Application};
 use audioby::synth::{synthesize_reader, SynthError};
-use audioby::tts::{EngineOptions, SynthSettings, VoiceRegistry};
+use audioby::tts::{SynthSettings, VoiceRegistry};
 
 /// audioby: self-hosted article audio with local Piper voices.
 ///
@@ -347,7 +347,6 @@ fn voices(settings: &Settings, json: bool) -> anyhow::Result<()> {
     for p in &reg.problems {
         eprintln!("audioby: warning: skipped {}: {}", p.path.display(), p.reason);
     }
-    let _ = EngineOptions::default();
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &reg.voices)?;

@@ -4,29 +4,12 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-
-fn partial_files(dir: &Path, out: &mut Vec<String>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name().to_string_lossy().to_string();
-        if e.file_type().unwrap().is_dir() {
-            partial_files(&e.path(), out);
-        } else if name.ends_with(".part")
-            || name.contains(".tmp")
-            || name.contains('#')
-            || name.starts_with(".audioby-")
-        {
-            out.push(e.path().display().to_string());
-        }
-    }
-}
 
 /// Wait for a stderr line satisfying `f`, collecting all lines seen.
 fn wait_line(
@@ -138,7 +121,6 @@ async fn json_logs_generated_key_and_graceful_sigterm() {
         client.get(format!("{base}/healthz")).send().await.is_err(),
         "nothing listens after exit"
     );
-    let mut partial = Vec::new();
-    partial_files(data.path(), &mut partial);
+    let partial = common::server::partial_files(data.path());
     assert!(partial.is_empty(), "partial files left: {partial:?}");
 }

@@ -87,8 +87,9 @@ pub fn partial_files(dir: &Path) -> Vec<std::path::PathBuf> {
                     .file_name()
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
-                // object_store's local backend stages writes as `<name>#<n>`; ours use `.part`.
-                if name.contains('#') || name.ends_with(".part") || name.ends_with(".tmp") {
+                // object_store's local backend stages writes as `<name>#<n>`; ours use
+                // `.part` and tempfile's `.audioby-` prefix.
+                if name.contains('#') || name.ends_with(".part") || name.contains(".tmp") || name.starts_with(".audioby-") {
                     out.push(p);
                 }
             }
