@@ -1,7 +1,6 @@
 //! The article pipeline end to end: real server, real voice, real SQLite, real decoding.
 mod common;
 
-use std::time::Duration;
 
 use common::app::*;
 use common::server::*;

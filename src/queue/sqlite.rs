@@ -139,10 +139,12 @@ fn article_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ArticleRecord, QueueE
 #[async_trait]
 impl ArticleRepo for SqliteRepo {
     async fn upsert_article(&self, a: &ArticleRecord) -> Result<bool, QueueError> {
-        let mut tx = self.pool.begin().await?;
+        // Read, then one atomic upsert, outside a transaction: a deferred transaction that
+        // reads and then writes fails with SQLITE_BUSY (no busy wait) when a worker writes
+        // in between. A concurrent push of the same ID only blurs `changed`, never the data.
         let old: Option<String> = sqlx::query_scalar("SELECT content_hash FROM articles WHERE id = ?")
             .bind(a.id.as_str())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.pool)
             .await?;
         let blocks = serde_json::to_string(&a.blocks).map_err(|e| QueueError::Corrupt(e.to_string()))?;
         sqlx::query(
@@ -162,9 +164,8 @@ impl ArticleRepo for SqliteRepo {
         .bind(&a.content_hash)
         .bind(&a.voice)
         .bind(a.updated_at)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
         Ok(old.as_deref() != Some(a.content_hash.as_str()))
     }
 
