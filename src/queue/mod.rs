@@ -175,6 +175,8 @@ pub trait ArticleRepo: Send + Sync {
 
 #[async_trait]
 pub trait JobQueue: Send + Sync {
+    /// Read from the database (readiness checks): Ok when it answers a query.
+    async fn ping(&self) -> Result<(), QueueError>;
     /// Enqueue, or return the active job with the same key (raising its priority if needed).
     async fn push(&self, job: NewJob) -> Result<Job, QueueError>;
     /// Claim the next runnable job for `worker` with a lease of `lease_ms`.

@@ -89,11 +89,6 @@ impl SqliteRepo {
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         Ok(SqliteRepo { pool })
     }
-
-    pub async fn ping(&self) -> Result<(), QueueError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
 }
 
 fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job, QueueError> {
@@ -225,6 +220,13 @@ impl ArticleRepo for SqliteRepo {
 
 #[async_trait]
 impl JobQueue for SqliteRepo {
+    async fn ping(&self) -> Result<(), QueueError> {
+        // A real read of a table: `SELECT 1` alone never touches the file, so it succeeds even
+        // when the database is locked or unreadable.
+        sqlx::query("SELECT 1 FROM jobs LIMIT 1").fetch_optional(&self.pool).await?;
+        Ok(())
+    }
+
     async fn push(&self, job: NewJob) -> Result<Job, QueueError> {
         let now = now_ms();
         let formats = serde_json::to_string(&job.formats).map_err(|e| QueueError::Corrupt(e.to_string()))?;

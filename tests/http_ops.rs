@@ -1,0 +1,214 @@
+//! Operations against a real server on port 0: readiness (voices and database) and the
+//! request-header limits (JSON 431 from our layer, hyper's hard ceiling above it).
+mod common;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use audioby::article::ArticleId;
+use audioby::queue::{
+    Failure, Job, JobOutcome, JobQueue, JobState, NewJob, QueueError, QueueStats, Rendition,
+    SqliteRepo,
+};
+use common::app::*;
+use serde_json::Value;
+
+#[tokio::test]
+async fn readyz_pings_the_database() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "ready", "{v}");
+    assert_eq!(v["checks"]["voices"], "ok", "{v}");
+    assert_eq!(v["checks"]["database"], "ok", "{v}");
+}
+
+/// A queue whose database is down: every query fails. Readiness only pings, so the other
+/// methods are never reached.
+struct DownDatabase;
+
+fn down() -> QueueError {
+    QueueError::Db(sqlx::Error::PoolClosed)
+}
+
+#[async_trait]
+impl JobQueue for DownDatabase {
+    async fn ping(&self) -> Result<(), QueueError> {
+        Err(down())
+    }
+    async fn push(&self, _: NewJob) -> Result<Job, QueueError> {
+        Err(down())
+    }
+    async fn pop(&self, _: &str, _: i64) -> Result<Option<Job>, QueueError> {
+        Err(down())
+    }
+    async fn heartbeat(&self, _: i64, _: &str, _: i64) -> Result<bool, QueueError> {
+        Err(down())
+    }
+    async fn complete(
+        &self,
+        _: i64,
+        _: &str,
+        _: &Rendition,
+        _: &JobOutcome,
+    ) -> Result<(), QueueError> {
+        Err(down())
+    }
+    async fn fail(&self, _: i64, _: &str, _: Failure) -> Result<JobState, QueueError> {
+        Err(down())
+    }
+    async fn cancel(&self, _: i64) -> Result<Option<Job>, QueueError> {
+        Err(down())
+    }
+    async fn job(&self, _: i64) -> Result<Option<Job>, QueueError> {
+        Err(down())
+    }
+    async fn latest_job(&self, _: &ArticleId) -> Result<Option<Job>, QueueError> {
+        Err(down())
+    }
+    async fn position(&self, _: i64) -> Result<u64, QueueError> {
+        Err(down())
+    }
+    async fn stats(&self) -> Result<QueueStats, QueueError> {
+        Err(down())
+    }
+    async fn log_segment(&self, _: &str, _: i64) -> Result<(), QueueError> {
+        Err(down())
+    }
+    async fn segment_log_count(&self) -> Result<(u64, u64), QueueError> {
+        Err(down())
+    }
+    async fn touch_segments(&self, _: &[(String, u64)]) -> Result<(), QueueError> {
+        Err(down())
+    }
+    async fn segment_bytes(&self) -> Result<u64, QueueError> {
+        Err(down())
+    }
+    async fn eviction_candidates(&self, _: u32) -> Result<Vec<(String, u64)>, QueueError> {
+        Err(down())
+    }
+    async fn forget_segments(&self, _: &[String]) -> Result<(), QueueError> {
+        Err(down())
+    }
+}
+
+/// The real router, the real engine and store, on a real socket; only the queue is down.
+#[tokio::test]
+async fn readyz_is_503_json_when_the_database_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Arc::new(test_settings(dir.path()));
+    let store = audioby::store::open(dir.path()).unwrap();
+    let articles = Arc::new(
+        SqliteRepo::open(&dir.path().join("audioby.db"))
+            .await
+            .unwrap(),
+    );
+    let lexicon = Arc::new(audioby::text::lexicon::Lexicon::empty());
+    let pipeline = audioby::pipeline::Pipeline::new(
+        Arc::clone(&settings),
+        common::engine(),
+        store.clone(),
+        Arc::clone(&lexicon),
+        articles,
+        Arc::new(DownDatabase),
+    );
+    let state = audioby::http::AppState {
+        settings,
+        engine: common::engine(),
+        lexicon,
+        store,
+        pipeline,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app =
+        audioby::http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "not-ready", "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("database"),
+        "{v}"
+    );
+    assert_eq!(v["checks"]["voices"], "ok", "{v}");
+    assert_eq!(v["checks"]["database"], "database-error", "{v}");
+    // The public answer names the failing check, not the cause.
+    assert!(!v.to_string().contains("pool"), "{v}");
+}
+
+async fn header_error(app: &TestApp, bytes: usize) -> (u16, Value) {
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-filler", "a".repeat(bytes))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(
+        ct.starts_with("application/json"),
+        "{bytes} B: {status} {ct}"
+    );
+    (status, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn oversized_headers_get_a_json_431() {
+    let app = spawn_app().await;
+    // Under the configured limit (16 KiB): served.
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-filler", "a".repeat(8 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Over it, up to far beyond: our JSON answer with a stable code.
+    for bytes in [20 * 1024, 100 * 1024, 256 * 1024] {
+        let (status, v) = header_error(&app, bytes).await;
+        assert_eq!(status, 431, "{bytes} B: {v}");
+        assert_eq!(v["error"]["code"], "headers-too-large", "{bytes} B: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("16384"),
+            "{v}"
+        );
+    }
+    // Many small header fields (each under any size limit) add up the same way.
+    let mut req = app.client.get(app.url("/healthz"));
+    for i in 0..90 {
+        req = req.header(format!("x-filler-{i}"), "b".repeat(250));
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), 431);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "headers-too-large", "{v}");
+}
+
+#[tokio::test]
+async fn absurd_headers_are_still_refused() {
+    let app = spawn_app().await;
+    // 4 MiB of header: hyper's buffer ceiling refuses it before any routing. The connection
+    // may be closed while the client is still writing, which is a refusal too.
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-filler", "a".repeat(4 << 20))
+        .send()
+        .await;
+    if let Ok(r) = r {
+        assert_eq!(r.status(), 431);
+    }
+    // The server is still fine afterwards.
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
