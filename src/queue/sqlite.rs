@@ -484,3 +484,6 @@ impl JobQueue for SqliteRepo {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
