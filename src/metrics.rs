@@ -2,10 +2,12 @@
 //! ages, synthesis real-time factor, audio cache hit ratio. Everything goes through the
 //! `metrics` facade into one recorder installed on first use; `GET /metrics` renders it.
 //! Other layers call the small setters below and never touch the exporter.
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock, RwLock};
 use std::time::Duration;
 
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -37,9 +39,28 @@ pub fn install() -> Option<&'static PrometheusHandle> {
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
             describe();
+            spawn_upkeep(handle.clone());
             Some(handle)
         })
         .as_ref()
+}
+
+/// How often histogram samples are folded into their buckets between scrapes.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// The recorder keeps every histogram sample until upkeep folds it into the buckets; with no
+/// scraper, a busy server would grow without bound. A plain thread: the recorder outlives
+/// any one Tokio runtime (tests start many).
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || loop {
+            std::thread::sleep(UPKEEP_EVERY);
+            handle.run_upkeep();
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "metrics upkeep thread not started");
+    }
 }
 
 fn describe() {
@@ -90,14 +111,69 @@ pub fn render() -> Option<String> {
     Some(h.render())
 }
 
+/// The request metrics of one route template. Registering a labelled metric allocates and
+/// hashes its labels; requests look their handles up here instead (route templates,
+/// methods and statuses are few, so the lists stay short).
+#[derive(Default)]
+struct RouteHandles {
+    /// By method.
+    latency: Vec<(String, Histogram)>,
+    /// By method and status.
+    requests: Vec<(String, u16, Counter)>,
+}
+
+impl RouteHandles {
+    fn find(&self, method: &str, status: u16) -> Option<(&Counter, &Histogram)> {
+        let counter = self
+            .requests
+            .iter()
+            .find(|(m, s, _)| m == method && *s == status)?;
+        let latency = self.latency.iter().find(|(m, _)| m == method)?;
+        Some((&counter.2, &latency.1))
+    }
+
+    fn register(&mut self, method: &str, route: &str, status: u16) -> (&Counter, &Histogram) {
+        if !self.latency.iter().any(|(m, _)| m == method) {
+            let labels = [("method", method.to_string()), ("route", route.to_string())];
+            let h = metrics::histogram!("audioby_http_request_duration_seconds", &labels);
+            self.latency.push((method.to_string(), h));
+        }
+        if !self
+            .requests
+            .iter()
+            .any(|(m, s, _)| m == method && *s == status)
+        {
+            let c = metrics::counter!("audioby_http_requests_total", "method" => method.to_string(), "route" => route.to_string(), "status" => status.to_string());
+            self.requests.push((method.to_string(), status, c));
+        }
+        self.find(method, status).expect("just registered")
+    }
+}
+
+/// Route template → its handles.
+static REQUEST_HANDLES: LazyLock<RwLock<HashMap<String, RouteHandles>>> =
+    LazyLock::new(Default::default);
+
 /// One finished HTTP request. `route` is the matched route template, never the raw path,
 /// so label cardinality stays bounded.
 pub fn record_request(method: &str, route: &str, status: u16, elapsed: Duration) {
-    let labels = [("method", method.to_string()), ("route", route.to_string())];
-    metrics::counter!("audioby_http_requests_total", "method" => method.to_string(), "route" => route.to_string(), "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!("audioby_http_request_duration_seconds", &labels)
-        .record(elapsed.as_secs_f64());
+    let record = |(counter, latency): (&Counter, &Histogram)| {
+        counter.increment(1);
+        latency.record(elapsed.as_secs_f64());
+    };
+    {
+        let handles = REQUEST_HANDLES.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = handles.get(route).and_then(|h| h.find(method, status)) {
+            return record(found);
+        }
+    }
+    let mut handles = REQUEST_HANDLES.write().unwrap_or_else(|e| e.into_inner());
+    record(
+        handles
+            .entry(route.to_string())
+            .or_default()
+            .register(method, route, status),
+    );
 }
 
 /// Jobs currently waiting (set by the queue after every change or on a timer).

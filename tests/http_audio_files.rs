@@ -258,3 +258,76 @@ async fn traversal_and_bad_names_are_json_400_or_404_and_read_nothing_outside() 
     // The real name still works through the raw path.
     assert_eq!(raw_get(app.port, &path(&key)).await.0, 200);
 }
+
+/// Lengths and ETags are kept in memory after the first answer (objects never change under
+/// their hash); answers from memory are the same, and an object gone from the store is a
+/// 404 again, not a 304 from memory.
+#[tokio::test]
+async fn answers_from_known_metadata_match_and_a_removed_object_is_forgotten() {
+    let app = spawn_app().await;
+    let (key, bytes) = stored_opus(&app).await;
+    let url = app.url(&path(&key));
+    let etag = format!("\"{}\"", key.hash_hex());
+    for round in 0..2 {
+        let r = app.client.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200, "round {round}");
+        assert_eq!(r.headers()["etag"], etag.as_str());
+        assert_eq!(r.bytes().await.unwrap(), bytes);
+        let r = app.client.head(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()["content-length"],
+            bytes.len().to_string().as_str()
+        );
+        assert_eq!(r.headers()["content-type"], "audio/ogg; codecs=opus");
+        let r = app
+            .client
+            .get(&url)
+            .header("range", "bytes=10-19")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 206);
+        assert_eq!(
+            r.headers()["content-range"],
+            format!("bytes 10-19/{}", bytes.len()).as_str()
+        );
+        assert_eq!(r.bytes().await.unwrap(), bytes[10..20]);
+        let r = app
+            .client
+            .get(&url)
+            .header("range", format!("bytes={}-", bytes.len()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 416);
+        assert_eq!(
+            r.headers()["content-range"],
+            format!("bytes */{}", bytes.len()).as_str()
+        );
+        let r = app
+            .client
+            .get(&url)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304);
+    }
+    audioby::store::open(&app.data_dir)
+        .unwrap()
+        .remove(&key)
+        .await
+        .unwrap();
+    let r = app.client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(json_code(r).await, "not-found");
+    let r = app
+        .client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "forgotten once found missing");
+}

@@ -24,6 +24,27 @@ async fn readyz_pings_the_database() {
     assert_eq!(v["checks"]["database"], "ok", "{v}");
 }
 
+#[tokio::test]
+async fn every_response_has_a_distinct_request_id() {
+    let app = spawn_app().await;
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..3 {
+        let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert!(id.len() >= 8, "{id}");
+        assert!(ids.insert(id), "request ids repeat: {ids:?}");
+    }
+    // A client's own id is kept.
+    let r = app
+        .client
+        .get(app.url("/nope"))
+        .header("x-request-id", "client-chosen-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "client-chosen-1");
+}
+
 /// A queue whose database is down: every query fails. Readiness only pings, so the other
 /// methods are never reached.
 struct DownDatabase;

@@ -2,23 +2,85 @@
 //! the store. Names are `<sha256>.<ext>`, so a URL never changes meaning: responses are
 //! immutable, carry a strong ETag (the hash) and support single byte ranges (Safari and
 //! seeking need them). Nothing but a parsed [`ObjectKey`] ever reaches the store.
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Arc, RwLock};
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
 use super::{ApiError, AppState};
-use crate::store::{ObjectKey, StoreError};
+use crate::store::{AudioStore, ObjectBody, ObjectKey, StoreError};
 
-const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
+const CACHE_FOREVER: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+const BYTES: HeaderValue = HeaderValue::from_static("bytes");
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/audio/{file}", get(serve_file))
+/// What the file routes need: the store, and what is already known about its objects.
+#[derive(Clone)]
+pub struct Files {
+    store: AudioStore,
+    known: Arc<KnownObjects>,
+}
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let files = Files {
+        store: state.store.clone(),
+        known: Arc::default(),
+    };
+    Router::new()
+        .route("/audio/{file}", get(serve_file))
+        .with_state(files)
+}
+
+/// Length and ETag of objects served before. Objects are content-addressed, so neither ever
+/// changes for a key: HEAD, `If-None-Match` and range requests are answered without asking
+/// the store for metadata again (a blocking file-system call each). An object that turns
+/// out to be gone is forgotten. Bounded: when full it starts over.
+#[derive(Default)]
+struct KnownObjects(RwLock<HashMap<ObjectKey, Known>>);
+
+#[derive(Clone)]
+struct Known {
+    len: u64,
+    etag: HeaderValue,
+}
+
+/// About 100 bytes an entry: a few MB at most.
+const KNOWN_OBJECTS_MAX: usize = 50_000;
+
+impl KnownObjects {
+    fn get(&self, key: &ObjectKey) -> Option<Known> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn insert(&self, key: ObjectKey, known: Known) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= KNOWN_OBJECTS_MAX {
+            map.clear();
+        }
+        map.insert(key, known);
+    }
+
+    fn forget(&self, key: &ObjectKey) {
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+/// The strong ETag of an object: its hash, quoted.
+fn etag_of(key: &ObjectKey) -> Result<HeaderValue, ApiError> {
+    HeaderValue::try_from(format!("\"{}\"", key.hash_hex())).map_err(ApiError::internal)
 }
 
 /// What the `Range` header asks for, resolved against the object's length.
@@ -105,48 +167,52 @@ fn none_match(headers: &HeaderMap, etag: &str) -> bool {
     )
 )]
 pub async fn serve_file(
-    State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    State(files): State<Files>,
     file: Result<Path<String>, PathRejection>,
+    req: Request,
 ) -> Result<Response, ApiError> {
     let Path(name) = file.map_err(|e| ApiError::bad_request("invalid-key", e.body_text()))?;
     let key = ObjectKey::parse_file_name(&name)?;
-    let etag = format!("\"{}\"", key.hash_hex());
-    let mut head = HeaderMap::new();
-    head.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(CACHE_FOREVER),
-    );
-    head.insert(
-        header::ETAG,
-        HeaderValue::from_str(&etag).map_err(ApiError::internal)?,
-    );
-    if none_match(&headers, &etag) {
+    let known = files.known.get(&key);
+    let etag = match &known {
+        Some(k) => k.etag.clone(),
+        None => etag_of(&key)?,
+    };
+    let headers = req.headers();
+    if none_match(headers, etag.to_str().unwrap_or_default()) {
         // Content-addressed: a matching hash means the client's copy is this object, but
         // only answer for objects we actually hold.
-        if state.store.exists(&key).await? {
-            return Ok((StatusCode::NOT_MODIFIED, head).into_response());
+        if known.is_none() {
+            files.len(key, &etag).await?;
         }
-        return Err(StoreError::NotFound.into());
+        return Ok(response(StatusCode::NOT_MODIFIED, etag, Body::empty()));
     }
-    head.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(key.kind().content_type()),
-    );
-    head.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     // If-Range with another validator: the client's partial copy is stale; send it all.
     let if_range_ok = headers
         .get(header::IF_RANGE)
         .is_none_or(|v| v.as_bytes() == etag.as_bytes());
     let ranged = if_range_ok && headers.contains_key(header::RANGE);
-    if !ranged && method != Method::HEAD {
+    let head_only = req.method() == Method::HEAD;
+    if !ranged && !head_only {
         // The common case in one store call: the length comes with the body.
-        let body = state.store.get(&key, None).await?;
-        head.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len));
-        return Ok((StatusCode::OK, head, Body::from_stream(body.stream)).into_response());
+        let body = files.get(key, None).await?;
+        if known.is_none() {
+            files.known.insert(
+                key,
+                Known {
+                    len: body.len,
+                    etag: etag.clone(),
+                },
+            );
+        }
+        let mut res = response(StatusCode::OK, etag, Body::from_stream(body.stream));
+        content_headers(res.headers_mut(), key, body.len);
+        return Ok(res);
     }
-    let len = state.store.len(&key).await?;
+    let len = match &known {
+        Some(k) => k.len,
+        None => files.len(key, &etag).await?,
+    };
     let range = if ranged {
         parse_range(headers.get(header::RANGE), len)
     } else {
@@ -154,27 +220,72 @@ pub async fn serve_file(
     };
     let (status, range) = match range {
         RangeRequest::Whole => (StatusCode::OK, None),
-        RangeRequest::Part(r) => {
-            let cr = format!("bytes {}-{}/{len}", r.start, r.end - 1);
-            head.insert(
-                header::CONTENT_RANGE,
-                HeaderValue::from_str(&cr).map_err(ApiError::internal)?,
-            );
-            (StatusCode::PARTIAL_CONTENT, Some(r))
-        }
+        RangeRequest::Part(r) => (StatusCode::PARTIAL_CONTENT, Some(r)),
         RangeRequest::Unsatisfiable => return Err(StoreError::RangeNotSatisfiable { len }.into()),
     };
     let body_len = range.as_ref().map_or(len, |r| r.end - r.start);
-    head.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
-    if method == Method::HEAD {
-        return Ok((status, head).into_response());
-    }
-    let body = if body_len == 0 {
+    let body = if head_only || body_len == 0 {
         Body::empty()
     } else {
-        Body::from_stream(state.store.get(&key, range).await?.stream)
+        Body::from_stream(files.get(key, range.clone()).await?.stream)
     };
-    Ok((status, head, body).into_response())
+    let mut res = response(status, etag, body);
+    content_headers(res.headers_mut(), key, body_len);
+    if let Some(r) = range {
+        let cr = format!("bytes {}-{}/{len}", r.start, r.end - 1);
+        res.headers_mut().insert(
+            header::CONTENT_RANGE,
+            HeaderValue::try_from(cr).map_err(ApiError::internal)?,
+        );
+    }
+    Ok(res)
+}
+
+/// A response with the headers every answer for an object carries.
+fn response(status: StatusCode, etag: HeaderValue, body: Body) -> Response {
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, CACHE_FOREVER);
+    h.insert(header::ETAG, etag);
+    res
+}
+
+fn content_headers(h: &mut HeaderMap, key: ObjectKey, body_len: u64) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(key.kind().content_type()),
+    );
+    h.insert(header::ACCEPT_RANGES, BYTES);
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
+}
+
+impl Files {
+    /// The object's length, from memory or (once) from the store.
+    async fn len(&self, key: ObjectKey, etag: &HeaderValue) -> Result<u64, StoreError> {
+        let len = self.store.len(&key).await?;
+        self.known.insert(
+            key,
+            Known {
+                len,
+                etag: etag.clone(),
+            },
+        );
+        Ok(len)
+    }
+
+    /// Stream the object; a missing object is forgotten.
+    async fn get(
+        &self,
+        key: ObjectKey,
+        range: Option<Range<u64>>,
+    ) -> Result<ObjectBody, StoreError> {
+        let got = self.store.get(&key, range).await;
+        if let Err(StoreError::NotFound) = got {
+            self.known.forget(&key);
+        }
+        got
+    }
 }
 
 #[cfg(test)]

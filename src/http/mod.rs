@@ -12,7 +12,8 @@ pub mod ratelimit;
 mod synthesize;
 mod voices;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
@@ -20,9 +21,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
 use crate::store::AudioStore;
@@ -58,7 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/voices", get(voices::list))
         .route("/v1/synthesize", post(synthesize::synthesize))
         .merge(articles::routes(&state))
-        .merge(audio_files::routes())
+        .merge(audio_files::routes(&state))
         .merge(openai::routes())
         .merge(metrics_route::routes())
         .merge(openapi::routes())
@@ -76,12 +79,56 @@ pub fn router(state: AppState) -> Router {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 })
-                // One line per request at info: status and latency, inside the request-id span.
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(log_response::<axum::body::Body>),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(SequentialRequestId))
         .with_state(state)
+}
+
+/// One line per request, inside the request-id span: at info, except answers from immutable
+/// content (audio files, versioned player assets), the hot path a busy site serves
+/// thousands of times a second; those are at debug, and their errors stay at info.
+fn log_response<B>(res: &axum::http::Response<B>, latency: Duration, _span: &tracing::Span) {
+    let status = res.status().as_u16();
+    let latency = format_args!("{} ms", latency.as_millis());
+    let immutable = status < 400
+        && res
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .is_some_and(|v| v.as_bytes().ends_with(b"immutable"));
+    if immutable {
+        tracing::debug!(%latency, status, "finished processing request");
+    } else {
+        tracing::info!(%latency, status, "finished processing request");
+    }
+}
+
+/// Request ids are a random per-process prefix and a counter: unique in practice, and
+/// cheaper than a UUID (no system call for randomness on every request). A client's own
+/// `x-request-id` is kept.
+#[derive(Clone, Copy)]
+struct SequentialRequestId;
+
+impl MakeRequestId for SequentialRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        static PREFIX: LazyLock<String> = LazyLock::new(|| {
+            let mut raw = [0u8; 6];
+            if getrandom::fill(&mut raw).is_err() {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos() as u64;
+                raw.copy_from_slice(&(nanos ^ u64::from(std::process::id())).to_le_bytes()[..6]);
+            }
+            hex::encode(raw)
+        });
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::try_from(format!("{}-{n:06x}", *PREFIX))
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// CORS for the configured publisher origins (exact `scheme://host[:port]` strings). The
