@@ -194,3 +194,120 @@ impl<W: Write + Seek> EncodingWriter<W> {
         Ok(self.inner)
     }
 }
+
+#[cfg(test)]
+mod cost {
+    //! Encoder cost on real speech, for choosing settings. Not part of the suite:
+    //! `AUDIOBY_BENCH_WAV=speech.wav cargo test --lib audio::cost -- --ignored --nocapture`.
+    use super::*;
+
+    /// Thread CPU time: on a shared, loaded machine wall time mostly measures the neighbours.
+    struct Instant(f64);
+    impl Instant {
+        fn now() -> Self {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: a valid out-pointer for clock_gettime.
+            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+            Instant(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+        }
+        fn elapsed(&self) -> std::time::Duration {
+            std::time::Duration::from_secs_f64(Instant::now().0 - self.0)
+        }
+    }
+
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+
+    /// Feed the file sentence-sized (5 s) chunks like the pipeline does; median of `runs`.
+    fn time(
+        pcm: &[f32],
+        runs: usize,
+        mut make: impl FnMut() -> Box<dyn StreamEncoder>,
+    ) -> (f64, usize) {
+        let mut times = Vec::new();
+        let mut size = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let mut enc = make();
+            let mut out = Vec::new();
+            for chunk in pcm.chunks(110_250) {
+                enc.push(chunk, &mut out).unwrap();
+            }
+            enc.finish(&mut out).unwrap();
+            times.push(t.elapsed().as_secs_f64());
+            size = out.len();
+        }
+        (median(times), size)
+    }
+
+    #[test]
+    #[ignore = "timing harness; needs AUDIOBY_BENCH_WAV"]
+    fn encoder_cost() {
+        let Ok(path) = std::env::var("AUDIOBY_BENCH_WAV") else {
+            return;
+        };
+        let mut wav = hound::WavReader::open(path).unwrap();
+        let rate = wav.spec().sample_rate;
+        let pcm: Vec<f32> = wav
+            .samples::<i16>()
+            .map(|s| s.unwrap() as f32 / i16::MAX as f32)
+            .collect();
+        let secs = pcm.len() as f64 / rate as f64;
+        let runs = 5;
+        println!("{secs:.1} s of audio at {rate} Hz, thread CPU time, median of {runs} runs");
+        let report = |name: &str, (t, size): (f64, usize)| {
+            println!(
+                "{name:<34} {:>7.1} ms  {:>6.0}x real time (CPU)  {size} bytes",
+                t * 1000.0,
+                secs / t
+            );
+        };
+        report("resampler 22.05->48 kHz only", {
+            let mut times = Vec::new();
+            for _ in 0..runs {
+                let t = Instant::now();
+                let mut r = resample::StreamResampler::new(rate, 48_000).unwrap();
+                let mut out = Vec::new();
+                for chunk in pcm.chunks(110_250) {
+                    r.push(chunk, &mut out).unwrap();
+                }
+                r.finish(&mut out).unwrap();
+                times.push(t.elapsed().as_secs_f64());
+            }
+            (median(times), 0)
+        });
+        use ::opus::{Application, Bandwidth};
+        for (app, app_name) in [(Application::Audio, "audio"), (Application::Voip, "voip")] {
+            for (bw, bw_name) in [
+                (Bandwidth::Fullband, "fb"),
+                (Bandwidth::Superwideband, "swb"),
+            ] {
+                for complexity in [10, 5] {
+                    report(
+                        &format!("opus 32k {app_name} {bw_name} complexity {complexity}"),
+                        time(&pcm, runs, || {
+                            Box::new(
+                                OggOpusEncoder::with_settings(rate, 32_000, app, complexity, bw)
+                                    .unwrap(),
+                            )
+                        }),
+                    );
+                }
+            }
+        }
+        use mp3lame_encoder::Quality;
+        for (q, name) in [(Quality::Good, "5"), (Quality::Ok, "7")] {
+            report(
+                &format!("mp3 64k -q {name}"),
+                time(&pcm, runs, || {
+                    Box::new(mp3::Mp3Encoder::with_quality(rate, 64, q).unwrap())
+                }),
+            );
+        }
+    }
+}

@@ -68,17 +68,19 @@ impl StreamResampler {
 
     /// Resample `pcm`, appending ready output to `out`.
     pub fn push(&mut self, pcm: &[f32], out: &mut Vec<f32>) -> Result<(), AudioError> {
-        self.pending.extend_from_slice(pcm);
+        // Taken out for the loop so chunks are borrowed from it, not copied.
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.extend_from_slice(pcm);
         let mut start = 0;
         let before = out.len();
-        while self.pending.len() - start >= self.inner.input_frames_next() {
+        while pending.len() - start >= self.inner.input_frames_next() {
             let n = self.inner.input_frames_next();
-            let chunk: Vec<f32> = self.pending[start..start + n].to_vec();
-            self.run_chunk(&chunk, None, out)?;
+            self.run_chunk(&pending[start..start + n], None, out)?;
             start += n;
         }
         self.consumed_in += start as u64;
-        self.pending.drain(..start);
+        pending.drain(..start);
+        self.pending = pending;
         self.emitted_out += (out.len() - before) as u64;
         Ok(())
     }
