@@ -4,7 +4,6 @@
 //! (key = voice id + voice file hash + settings + spoken text), synthesizes only the misses,
 //! assembles the article with its pauses, encodes each requested format, writes the timing
 //! manifest and WebVTT captions, and publishes all of it in one database transaction.
-use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use tokio::sync::{broadcast, Notify};
 
 use crate::article::source::{PullSource, SourceError};
 use crate::article::{ArticleId, ArticleRecord};
-use crate::audio::{encoder, AudioFormat, EncodingWriter};
+use crate::audio::{encoder, AudioError, AudioFormat, EncoderOptions, EncodingWriter};
 use crate::config::Settings;
 use crate::queue::{ArticleRepo, Failure, Job, JobOutcome, JobQueue, JobState, NewJob, Priority, QueueError, Rendition};
 use crate::store::{AudioStore, ObjectKey, ObjectKind, StoreError};
@@ -159,7 +158,23 @@ impl Pipeline {
             .await?;
         self.wake.notify_waiters();
         self.wake.notify_one();
+        self.refresh_queue_gauges().await;
         Ok(job)
+    }
+
+    /// Set the queue-depth and oldest-job gauges from the queue (the database is the truth:
+    /// other processes share it). Called after every change this process makes and on each
+    /// heartbeat, so the age keeps growing while a long job runs.
+    pub async fn refresh_queue_gauges(&self) {
+        match self.queue.stats().await {
+            Ok(stats) => {
+                crate::metrics::set_queue_depth(stats.queued);
+                crate::metrics::set_queue_oldest_age(Duration::from_secs_f64(
+                    stats.oldest_queued_secs.max(0.0),
+                ));
+            }
+            Err(e) => tracing::debug!(error = %e, "reading queue stats for the gauges failed"),
+        }
     }
 
     /// The article-audio question a play button asks: ready, or queued with an ETA.
@@ -253,13 +268,20 @@ impl Pipeline {
                 }
             };
             let Some(job) = job else {
-                // Idle: wake on a push, or poll (other processes share the queue, backoffs expire).
+                // Idle: wake on a push, or poll (other processes share the queue, backoffs
+                // expire, jobs get cancelled: the gauges follow).
+                self.refresh_queue_gauges().await;
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                 }
                 continue;
             };
+            if job.attempts == 1 {
+                let waited = (crate::queue::now_ms() - job.created_at).max(0) as u64;
+                crate::metrics::record_queue_wait(Duration::from_millis(waited));
+            }
+            self.refresh_queue_gauges().await;
             self.run_one(&name, job).await;
         }
         tracing::info!(worker = %name, "worker stopped");
@@ -270,14 +292,14 @@ impl Pipeline {
         let started = std::time::Instant::now();
         let job_id = job.id;
         let heartbeat = {
-            let queue = Arc::clone(&self.queue);
+            let this = Arc::clone(self);
             let worker = worker.to_string();
             let lease = self.lease_ms();
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_millis((lease / 3) as u64)).await;
-                    match queue.heartbeat(job_id, &worker, lease).await {
-                        Ok(true) => {}
+                    match this.queue.heartbeat(job_id, &worker, lease).await {
+                        Ok(true) => this.refresh_queue_gauges().await,
                         _ => break,
                     }
                 }
@@ -313,6 +335,7 @@ impl Pipeline {
             }
         }
         let _ = self.finished.send(job_id);
+        self.refresh_queue_gauges().await;
         if let Err(e) = self.enforce_cache_budget().await {
             tracing::warn!(error = %e, "cache eviction failed");
         }
@@ -360,25 +383,40 @@ impl Pipeline {
             .block_on(self.articles.article(&job.article))
             .map_err(|e| retry(&e))?
             .ok_or_else(|| Failure::Abort(format!("article `{}` no longer exists", job.article)))?;
-        let voice = self.engine.voice(Some(&job.voice)).map_err(|e| Failure::Abort(e.to_string()))?;
+        let voice = self
+            .engine
+            .voice(Some(&job.voice))
+            .map_err(|e| Failure::Abort(e.to_string()))?;
         let seg_opts = self.settings.segment_options();
-        let segments: Vec<Segment> =
-            segment_blocks(&article.blocks, &self.lexicon, &seg_opts).into_iter().filter(|s| crate::text::segment::has_speech(&s.spoken)).collect();
+        let segments: Vec<Segment> = segment_blocks(&article.blocks, &self.lexicon, &seg_opts)
+            .into_iter()
+            .filter(|s| crate::text::segment::has_speech(&s.spoken))
+            .collect();
         if segments.is_empty() {
             return Err(Failure::Abort("the article has no speakable text".into()));
         }
         let settings = SynthSettings::default();
-        let keys: Vec<ObjectKey> = segments.iter().map(|s| segment_key(&voice, &settings, &s.spoken)).collect();
+        let keys: Vec<ObjectKey> = segments
+            .iter()
+            .map(|s| segment_key(&voice, &settings, &s.spoken))
+            .collect();
+        let rate = voice.sample_rate();
+        let encode_err = |e: AudioError| Failure::Retry(e.to_string());
+        let mut assembly = Assembly::new(&segments, &job.formats, rate, &self.settings.audio)
+            .map_err(encode_err)?;
 
         // 1. Cache lookups.
-        let mut pcm: HashMap<usize, Vec<i16>> = HashMap::new();
         let mut misses = Vec::new();
         for (i, key) in keys.iter().enumerate() {
-            let cached = if job.force { None } else { rt.block_on(self.cached_pcm(key)).map_err(|e| retry(&e))? };
+            let cached = if job.force {
+                None
+            } else {
+                rt.block_on(self.cached_pcm(key)).map_err(|e| retry(&e))?
+            };
             match cached {
                 Some(samples) => {
                     crate::metrics::cache_lookup(true);
-                    pcm.insert(i, samples);
+                    assembly.offer(i, samples).map_err(encode_err)?;
                 }
                 None => {
                     crate::metrics::cache_lookup(false);
@@ -387,66 +425,55 @@ impl Pipeline {
             }
         }
         // 2. Synthesize the misses (in order, the engine overlaps them), storing each at once.
+        // Every segment is encoded as soon as those before it are, so encoding overlaps
+        // inference instead of running after it while the sessions idle.
         let mut synthesized = 0u64;
         if !misses.is_empty() {
             let todo: Vec<Segment> = misses.iter().map(|&i| segments[i].clone()).collect();
-            let mut store_err: Option<Failure> = None;
+            let mut sink_err: Option<Failure> = None;
             let summary = voice.synthesize(todo, &settings, |audio| {
                 let i = misses[audio.index];
                 let samples: Vec<i16> = audio.samples.iter().map(|&s| crate::audio::to_i16(s)).collect();
                 let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
                 if let Err(e) = rt.block_on(self.store.put_at(&keys[i], Bytes::from(bytes))) {
-                    store_err = Some(retry(&e));
+                    sink_err = Some(retry(&e));
                     return Err(TtsError::Sink(e.to_string()));
                 }
                 let _ = rt.block_on(self.queue.log_segment(&keys[i].hash_hex(), job.id));
                 synthesized += 1;
-                pcm.insert(i, samples);
+                if let Err(e) = assembly.offer(i, samples) {
+                    sink_err = Some(retry(&e));
+                    return Err(TtsError::Sink(e.to_string()));
+                }
                 if self.stopping.load(Ordering::SeqCst) {
                     return Err(TtsError::ShuttingDown);
                 }
                 Ok(())
             });
-            if let Some(f) = store_err {
+            if let Some(f) = sink_err {
                 return Err(f);
             }
             let summary = summary.map_err(|e| retry(&e))?;
-            crate::metrics::record_synthesis("article", summary.audio_seconds, summary.inference_seconds);
+            crate::metrics::record_synthesis(
+                "article",
+                summary.audio_seconds,
+                summary.inference_seconds,
+            );
         }
-        let touched: Vec<(String, u64)> = keys.iter().enumerate().map(|(i, k)| (k.hash_hex(), pcm.get(&i).map_or(0, |v| v.len() as u64 * 2))).collect();
-        rt.block_on(self.queue.touch_segments(&touched)).map_err(|e| retry(&e))?;
-        // 3. Assemble: timings, then each format.
-        let rate = voice.sample_rate();
-        let mut manifest_segments = Vec::with_capacity(segments.len());
-        let mut clock = 0usize;
-        let last = segments.len() - 1;
-        for (i, seg) in segments.iter().enumerate() {
-            let n = pcm.get(&i).map_or(0, Vec::len);
-            manifest_segments.push(ManifestSegment {
-                index: i,
-                text: seg.source.clone(),
-                block: seg.block,
-                start: clock as f64 / rate as f64,
-                duration: n as f64 / rate as f64,
-            });
-            clock += n + if i == last { 0 } else { pause_samples(seg, rate) };
-        }
-        let duration = clock as f64 / rate as f64;
+        let touched: Vec<(String, u64)> = keys
+            .iter()
+            .zip(&assembly.lens)
+            .map(|(k, &n)| (k.hash_hex(), n as u64 * 2))
+            .collect();
+        rt.block_on(self.queue.touch_segments(&touched))
+            .map_err(|e| retry(&e))?;
+        // 3. Finish the encoders and publish each format.
+        let (encoded, manifest_segments, duration) = assembly.finish().map_err(encode_err)?;
         let mut files = Vec::new();
-        for &format in &job.formats {
-            let enc = encoder(format, rate, &self.settings.audio).map_err(|e| retry(&e))?;
-            let mut w = EncodingWriter::new(enc, Cursor::new(Vec::new()));
-            let mut buf: Vec<f32> = Vec::new();
-            for (i, seg) in segments.iter().enumerate() {
-                buf.clear();
-                buf.extend(pcm.get(&i).map(|v| v.as_slice()).unwrap_or(&[]).iter().map(|&s| s as f32 / i16::MAX as f32));
-                if i != last {
-                    buf.resize(buf.len() + pause_samples(seg, rate), 0.0);
-                }
-                w.push(&buf).map_err(|e| retry(&e))?;
-            }
-            let bytes = w.finish_seekable().map_err(|e| retry(&e))?.into_inner();
-            let key = rt.block_on(self.store.put(Bytes::from(bytes), format.into())).map_err(|e| retry(&e))?;
+        for (format, bytes) in encoded {
+            let key = rt
+                .block_on(self.store.put(Bytes::from(bytes), format.into()))
+                .map_err(|e| retry(&e))?;
             files.push((format, key.file_name()));
         }
         let manifest = Manifest {
@@ -492,6 +519,110 @@ impl Pipeline {
 
     pub async fn job_state(&self, id: i64) -> Result<Option<JobState>, PipelineError> {
         Ok(self.queue.job(id).await?.map(|j| j.state))
+    }
+}
+
+/// Joins an article's segments in order as they become available (cached ones at once,
+/// synthesized ones as the engine hands them over) and feeds every format's encoder. A
+/// segment's PCM is dropped once encoded, so a job holds only segments that arrived ahead of
+/// a gap, not the whole article.
+struct Assembly<'a> {
+    segments: &'a [Segment],
+    rate: u32,
+    /// PCM that arrived before an earlier segment did.
+    waiting: Vec<Option<Vec<i16>>>,
+    /// Samples of speech per segment (0 until encoded).
+    lens: Vec<usize>,
+    next: usize,
+    /// Samples written so far, pauses included.
+    clock: usize,
+    manifest: Vec<ManifestSegment>,
+    writers: Vec<(AudioFormat, EncodingWriter<Cursor<Vec<u8>>>)>,
+    buf: Vec<f32>,
+}
+
+impl<'a> Assembly<'a> {
+    fn new(
+        segments: &'a [Segment],
+        formats: &[AudioFormat],
+        rate: u32,
+        opts: &EncoderOptions,
+    ) -> Result<Self, AudioError> {
+        let writers = formats
+            .iter()
+            .map(|&f| {
+                Ok((
+                    f,
+                    EncodingWriter::new(encoder(f, rate, opts)?, Cursor::new(Vec::new())),
+                ))
+            })
+            .collect::<Result<_, AudioError>>()?;
+        Ok(Assembly {
+            segments,
+            rate,
+            waiting: vec![None; segments.len()],
+            lens: vec![0; segments.len()],
+            next: 0,
+            clock: 0,
+            manifest: Vec::with_capacity(segments.len()),
+            writers,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Segment `i`'s PCM is here: encode it and every waiting segment after it.
+    fn offer(&mut self, i: usize, samples: Vec<i16>) -> Result<(), AudioError> {
+        self.waiting[i] = Some(samples);
+        while let Some(samples) = self.waiting.get_mut(self.next).and_then(Option::take) {
+            self.encode(self.next, &samples)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn encode(&mut self, i: usize, samples: &[i16]) -> Result<(), AudioError> {
+        let seg = &self.segments[i];
+        let rate = self.rate as f64;
+        self.manifest.push(ManifestSegment {
+            index: i,
+            text: seg.source.clone(),
+            block: seg.block,
+            start: self.clock as f64 / rate,
+            duration: samples.len() as f64 / rate,
+        });
+        self.lens[i] = samples.len();
+        // The encoders take f32; converting the stored i16 (not the engine's f32) makes a
+        // fresh run and a cached run encode the same samples.
+        self.buf.clear();
+        self.buf
+            .extend(samples.iter().map(|&s| s as f32 / i16::MAX as f32));
+        if i + 1 < self.segments.len() {
+            self.buf
+                .resize(self.buf.len() + pause_samples(seg, self.rate), 0.0);
+        }
+        self.clock += self.buf.len();
+        for (_, w) in &mut self.writers {
+            w.push(&self.buf)?;
+        }
+        Ok(())
+    }
+
+    /// The encoded files, the manifest entries and the duration in seconds.
+    fn finish(
+        self,
+    ) -> Result<(Vec<(AudioFormat, Vec<u8>)>, Vec<ManifestSegment>, f64), AudioError> {
+        if self.next != self.segments.len() {
+            return Err(AudioError::Encoder {
+                format: "assembly",
+                message: format!("segment {} never arrived", self.next),
+            });
+        }
+        let files = self
+            .writers
+            .into_iter()
+            .map(|(f, w)| Ok((f, w.finish_seekable()?.into_inner())))
+            .collect::<Result<_, AudioError>>()?;
+        Ok((files, self.manifest, self.clock as f64 / self.rate as f64))
     }
 }
 

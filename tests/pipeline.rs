@@ -30,30 +30,102 @@ async fn get_bytes(app: &TestApp, path: &str) -> Vec<u8> {
     r.bytes().await.unwrap().to_vec()
 }
 
+/// The value of an unlabelled sample in `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> Option<f64> {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
 #[tokio::test]
 async fn push_wait_fetch_and_edit_one_sentence() {
     let app = spawn_app().await;
     let seed = seed_article();
-    let put = put_article(&app, "seed", json!({"title": "Ukraine peace talks", "text": seed})).await;
+    let put = put_article(
+        &app,
+        "seed",
+        json!({"title": "Ukraine peace talks", "text": seed}),
+    )
+    .await;
+    // The queue gauges are set by the pipeline (the recorder is process-wide and other tests
+    // of this binary queue a job or two each, so only plausibility can be checked).
+    let depth = metric(&app, "audioby_queue_depth")
+        .await
+        .expect("queue depth gauge in /metrics");
+    assert!(
+        depth.fract() == 0.0 && (0.0..=10.0).contains(&depth),
+        "queue depth {depth}"
+    );
+    let age = metric(&app, "audioby_queue_oldest_age_seconds")
+        .await
+        .expect("oldest-job age gauge in /metrics");
+    assert!((0.0..600.0).contains(&age), "oldest queued job age {age} s");
     let job = wait_job(&app.client, &app.base, put["job"]["id"].as_i64().unwrap()).await;
     assert_eq!(job["status"], "ready", "{job}");
+    let waited = metric(&app, "audioby_queue_wait_seconds_count")
+        .await
+        .expect("queue wait histogram in /metrics");
+    assert!(
+        waited >= 1.0,
+        "the claimed job's wait was recorded: {waited}"
+    );
     let total = job["segments_total"].as_u64().unwrap();
     assert!(total > 10);
-    assert_eq!(job["segments_synthesized"].as_u64().unwrap(), total, "first run synthesizes everything");
+    assert_eq!(
+        job["segments_synthesized"].as_u64().unwrap(),
+        total,
+        "first run synthesizes everything"
+    );
 
-    let r = app.client.get(app.url("/v1/articles/seed/audio")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/v1/articles/seed/audio"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let audio: Value = r.json().await.unwrap();
     assert_eq!(audio["status"], "ready");
-    let manifest: Value = serde_json::from_slice(&get_bytes(&app, audio["manifest_url"].as_str().unwrap()).await).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&get_bytes(&app, audio["manifest_url"].as_str().unwrap()).await)
+            .unwrap();
     let segs = manifest["segments"].as_array().unwrap();
-    assert_eq!(segs.len() as u64, total, "the manifest covers every segment");
+    assert_eq!(
+        segs.len() as u64,
+        total,
+        "the manifest covers every segment"
+    );
 
     // The manifest covers every sentence of the article, in order.
-    let record: Value = app.client.get(app.url("/v1/articles/seed")).bearer_auth(API_KEY).send().await.unwrap().json().await.unwrap();
-    let blocks: Vec<audioby::article::Block> = serde_json::from_value(record["blocks"].clone()).unwrap();
-    let expected = audioby::text::segment_blocks(&blocks, &audioby::text::Lexicon::empty(), &Default::default());
-    let expected: Vec<&str> = expected.iter().filter(|s| audioby::text::segment::has_speech(&s.spoken)).map(|s| s.source.as_str()).collect();
+    let record: Value = app
+        .client
+        .get(app.url("/v1/articles/seed"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let blocks: Vec<audioby::article::Block> =
+        serde_json::from_value(record["blocks"].clone()).unwrap();
+    // Segmented as the server does it: its `[text]` settings decide where long sentences split.
+    let opts = test_settings(std::path::Path::new(".")).segment_options();
+    let expected =
+        audioby::text::segment_blocks(&blocks, &audioby::text::Lexicon::empty(), &opts);
+    let expected: Vec<&str> = expected
+        .iter()
+        .filter(|s| audioby::text::segment::has_speech(&s.spoken))
+        .map(|s| s.source.as_str())
+        .collect();
     let got: Vec<&str> = segs.iter().map(|s| s["text"].as_str().unwrap()).collect();
     assert_eq!(got, expected);
 
