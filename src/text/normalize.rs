@@ -146,18 +146,21 @@ fn normalize_plain(text: &str) -> String {
 /// "n/d", odd spaces to plain spaces, invisible characters dropped.
 fn prepass(text: &str) -> String {
     let mut s = String::with_capacity(text.len() + 16);
-    let mut chars = text.chars().peekable();
+    let mut chars = text.char_indices().peekable();
     let mut prev = ' ';
-    while let Some(c) = chars.next() {
+    while let Some((at, c)) = chars.next() {
         match c {
+            // SI / French digit grouping: "1 234 567" with thin or no-break spaces.
+            '\u{2009}' | '\u{202F}' | '\u{00A0}'
+                if prev.is_ascii_digit() && digit_group_follows(&text[at + c.len_utf8()..]) => {}
             '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => {
                 s.push('\'')
             }
             '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
             | '\u{00BB}' => s.push('"'),
             '\u{2014}' | '\u{2015}' => s.push_str(" \u{2014} "),
-            '-' if chars.peek() == Some(&'-') => {
-                while chars.peek() == Some(&'-') {
+            '-' if chars.peek().is_some_and(|&(_, n)| n == '-') => {
+                while chars.peek().is_some_and(|&(_, n)| n == '-') {
                     chars.next();
                 }
                 s.push_str(" \u{2014} ");
@@ -200,6 +203,14 @@ fn prepass(text: &str) -> String {
         s = s.replace("[...]", "...");
     }
     s
+}
+
+/// Exactly three ASCII digits, then no further digit.
+fn digit_group_follows(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 3
+        && b[..3].iter().all(u8::is_ascii_digit)
+        && !b.get(3).is_some_and(u8::is_ascii_digit)
 }
 
 /// The last line of defence for the speakable-output invariant: ASCII digits become words,
@@ -348,22 +359,214 @@ impl<'a> Cx<'a> {
         let c = n.core;
         c.starts_with(|ch: char| ch.is_uppercase()) && tables::sentence_starter(&c.to_lowercase())
     }
-    /// "a $20,000 prize", "a 100m sprint": an amount between an indefinite article and a noun
-    /// is an adjective, so its unit is read singular. `last` is the amount's last token.
+    /// "a $20,000 prize", "the 100m final", "€3m fund": an amount right before a noun is an
+    /// adjective, so its unit is read singular. The noun is recognised after an indefinite
+    /// article (any word but a function word), after another determiner (a word that does not
+    /// look like a verb or plural), or from a list of typical heads. `last` is the amount's
+    /// last token.
     fn adjectival(&self, i: usize, last: usize) -> bool {
         const NOT_NOUN: &[&str] = &[
-            "of", "in", "on", "a", "an", "the", "per", "each", "for", "to", "from", "and", "or",
-            "at", "by", "with", "than", "more", "less", "was", "is", "were", "are", "a", "that",
+            "of",
+            "in",
+            "on",
+            "a",
+            "an",
+            "the",
+            "per",
+            "each",
+            "for",
+            "to",
+            "from",
+            "and",
+            "or",
+            "at",
+            "by",
+            "with",
+            "than",
+            "more",
+            "less",
+            "was",
+            "is",
+            "were",
+            "are",
+            "that",
+            "into",
+            "over",
+            "under",
+            "after",
+            "before",
+            "since",
+            "until",
+            "between",
+            "via",
+            "as",
+            "plus",
+            "but",
+            "so",
+            "if",
+            "when",
+            "while",
+            "because",
+            "though",
+            "although",
+            "last",
+            "next",
+            "this",
+            "these",
+            "those",
+            "its",
+            "his",
+            "her",
+            "their",
+            "our",
+            "apiece",
+            "worth",
+            "extra",
+            "total",
+            "overall",
+            "already",
+            "too",
+            "also",
+            "just",
+            "only",
+            "now",
+            "then",
+            "there",
+            "here",
+            "back",
+            "ago",
+            "earlier",
+            "later",
+            "yesterday",
+            "today",
+            "tomorrow",
+            "tonight",
+            "yet",
+            "still",
+            "not",
+            "no",
+            "never",
+            "went",
+            "came",
+            "paid",
+            "spent",
+            "made",
+            "took",
+            "gave",
+            "left",
+            "won",
+            "lost",
+            "will",
+            "would",
+            "could",
+            "should",
+            "may",
+            "might",
+            "must",
+            "can",
+            "has",
+            "had",
+            "have",
+            "be",
+            "been",
+            "being",
+            "up",
+            "down",
+            "off",
+            "out",
+            "away",
+            "more",
+            "most",
+            "instead",
+            "including",
+            "against",
+            "toward",
+            "towards",
+            "above",
+            "below",
+            "across",
+            "through",
+            "within",
+            "without",
+            "around",
+            "among",
+            "beyond",
+            "during",
+            "except",
+            "like",
+            "near",
+            "onto",
+            "past",
+            "upon",
+            "versus",
+            "vs",
+            "whereas",
+            "which",
+            "who",
+            "whom",
+            "whose",
+            "where",
+            "why",
+            "how",
+            "what",
+            "either",
+            "neither",
+            "nor",
+            "both",
+            "all",
+            "any",
+            "some",
+            "such",
+            "own",
+            "other",
+            "another",
+            "much",
+            "many",
+            "few",
+            "less",
+            "least",
+            "very",
+            "again",
+            "annually",
+            "monthly",
+            "weekly",
+            "daily",
+            "yearly",
+            "each",
+            "every",
+            "per",
+        ];
+        const DETERMINER: &[&str] = &[
+            "the", "this", "that", "its", "his", "her", "their", "our", "your", "my", "whose",
+            "another", "every", "each", "The", "This", "That", "Its", "His", "Her", "Their", "Our",
+            "Your", "My", "Another", "Every", "Each",
         ];
         let p = self.prev(i);
         let n = self.tok(last + 1);
-        matches!(p.core, "a" | "an" | "A" | "An")
-            && p.post.is_empty()
-            && self.tok(last).post.is_empty()
+        // In an all-caps headline the words are compared in lower case ("$1.2BN DEAL").
+        let lower;
+        let w = if self.headline {
+            lower = n.core.to_lowercase();
+            lower.as_str()
+        } else {
+            n.core
+        };
+        let noun_like = self.tok(last).post.is_empty()
             && n.pre.is_empty()
-            && n.core.starts_with(|c: char| c.is_ascii_lowercase())
-            && n.core.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-            && !NOT_NOUN.contains(&n.core)
+            && w.starts_with(|c: char| c.is_ascii_lowercase())
+            && w.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+            && !NOT_NOUN.contains(&w);
+        if !noun_like {
+            return false;
+        }
+        let after_article = p.post.is_empty() && matches!(p.core, "a" | "an" | "A" | "An");
+        let after_determiner = p.post.is_empty()
+            && DETERMINER.contains(&p.core)
+            && !w.ends_with("ed")
+            && !w.ends_with("ly")
+            && !w.ends_with("ing")
+            && !(w.ends_with('s') && !w.ends_with("ss"));
+        after_article || after_determiner || tables::compound_head(w)
     }
     fn near(&self, i: usize) -> Near<'a> {
         let p = self.prev(i);
@@ -1076,10 +1279,26 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
 
 fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
     let t = cx.tok(i);
+    let n = cx.tok(i + 1);
+    // A currency sign or code standing apart: "€ 3m", "USD 5bn", "Rs. 500 crore".
+    if (t.post.is_empty() || t.core == "Rs" && t.post == ".")
+        && currency_prefix(&format!("{}1", t.core)).is_some_and(|(_, r)| r == "1")
+        && n.pre.is_empty()
+        && n.core.starts_with(|c: char| c.is_ascii_digit())
+    {
+        let joined = format!("{}{}", t.core, n.core);
+        let s = cx.tok(i + 2);
+        let scale = tables::scale_word(s.core)
+            .filter(|_| n.post.is_empty() && s.pre.is_empty() && s.core.len() > 2);
+        let used = if scale.is_some() { 3 } else { 2 };
+        let adj = cx.adjectival(i, i + used - 1);
+        if let Some(w) = money_words(&joined, scale, adj) {
+            return Some(Match::plain(w, used));
+        }
+    }
     if !t.post.is_empty() {
         return None;
     }
-    let n = cx.tok(i + 1);
     // Money followed by a scale word: "$1.2 billion".
     if let Some((cur, rest)) = currency_prefix(t.core) {
         let _ = cur;
@@ -1131,6 +1350,21 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
                 };
                 return Some(Match::with(w, 3, period));
             }
+        }
+    }
+    // "3 m people", "costs 3 m"
+    if n.core == "m"
+        && n.post.is_empty()
+        && !matches!(cx.core(i + 2), "of" | "more" | "others")
+        && m_means_million(cx.prev(i).core, cx.core(i + 2))
+    {
+        return Some(Match::plain(format!("{} million", num_words(&num)), 2));
+    }
+    // "3,50 €", "5 $"
+    if n.pre.is_empty() && matches!(n.core, "€" | "$" | "£" | "¥") {
+        let adj = cx.adjectival(i, i + 1);
+        if let Some(w) = money_words(&format!("{}{}", n.core, t.core), None, adj) {
+            return Some(Match::plain(w, 2));
         }
     }
     // "5 km", "30 °C"
@@ -1486,6 +1720,27 @@ fn currency_prefix(c: &str) -> Option<(Currency, &str)> {
             Some(("cent", "cents")),
         ),
         ("R$", "real", "reais", None),
+        ("USD", "U S dollar", "U S dollars", Some(("cent", "cents"))),
+        ("EUR", "euro", "euros", Some(("cent", "cents"))),
+        ("GBP", "pound", "pounds", Some(("penny", "pence"))),
+        ("JPY", "yen", "yen", None),
+        ("CHF", "Swiss franc", "Swiss francs", None),
+        ("CNY", "yuan", "yuan", None),
+        ("RMB", "yuan", "yuan", None),
+        ("INR", "rupee", "rupees", None),
+        ("Rs", "rupee", "rupees", None),
+        (
+            "AUD",
+            "Australian dollar",
+            "Australian dollars",
+            Some(("cent", "cents")),
+        ),
+        (
+            "CAD",
+            "Canadian dollar",
+            "Canadian dollars",
+            Some(("cent", "cents")),
+        ),
         ("$", "dollar", "dollars", Some(("cent", "cents"))),
         ("£", "pound", "pounds", Some(("penny", "pence"))),
         ("€", "euro", "euros", Some(("cent", "cents"))),
@@ -1737,7 +1992,7 @@ fn number_with_suffix(c: &str, near: Near) -> Option<String> {
     num.neg = sign == "-";
     let nw = num_words(&num);
     if let Some((sg, pl)) = tables::unit(suffix) {
-        if suffix == "m" && tables::count_noun(&near.next.to_lowercase()) {
+        if suffix == "m" && m_means_million(near.prev, near.next) {
             return Some(format!("{nw} million"));
         }
         let u = if num.is_one() || near.compound {
@@ -1750,12 +2005,30 @@ fn number_with_suffix(c: &str, near: Near) -> Option<String> {
     if let Some(s) = tables::scale_word(suffix) {
         return Some(format!("{nw} {s}"));
     }
+    if matches!(suffix, "€" | "$" | "£" | "¥") {
+        return money_words(&format!("{suffix}{numpart}"), None, near.compound).map(|w| {
+            if sign == "-" {
+                format!("minus {w}")
+            } else {
+                w
+            }
+        });
+    }
     match suffix {
         "x" | "×" => return Some(format!("{nw} times")),
         "+" => return Some(format!("{nw} plus")),
         _ => {}
     }
     None
+}
+
+/// "3m people", "costs 3m": "m" after a plain number means million when a counted noun
+/// follows or a money or audience word comes before; otherwise metres ("a 3m fall").
+fn m_means_million(prev: &str, next: &str) -> bool {
+    let next = next.to_lowercase();
+    tables::count_noun(&next)
+        || matches!(next.as_str(), "euros" | "dollars" | "pounds" | "yen")
+        || tables::million_cue(&prev.to_lowercase())
 }
 
 /// Symbols in front of a number: "+3", "~50", "<5", ">50", "#1", "±2".
@@ -1943,27 +2216,26 @@ fn acronym_words(up: &str, suffix: &str, near: Near) -> String {
     if up == "OK" {
         return format!("okay{suffix}");
     }
+    if up == "FTSE" {
+        return format!("Footsie{suffix}");
+    }
     if tables::word_acronym(up) {
         return format!("{}{}", title_case(up), suffix);
     }
     let spelled_suffix = if suffix == "s" { "'s" } else { suffix };
     if near.headline {
         if up == "US" {
-            const PRON: &[&str] = &[
-                "LET", "LETS", "TELL", "TELLS", "TOLD", "HELP", "HELPS", "JOIN", "JOINS", "GIVE",
-                "GIVES", "SHOW", "SHOWS", "FOR", "WITH", "TO", "ABOUT", "AMONG", "ALL", "WITHOUT",
-                "FROM", "AGAINST", "ASK", "ASKS", "CALL", "SEND", "OF", "SAVE", "LEAVE", "TAKE",
-            ];
-            if PRON.contains(
-                &near
-                    .prev
-                    .trim_end_matches(['.', ','])
-                    .to_uppercase()
-                    .as_str(),
-            ) {
-                return format!("us{suffix}");
+            if suffix.is_empty() && headline_us_is_pronoun(near) {
+                return "us".to_string();
             }
             return format!("{}{spelled_suffix}", spell(up));
+        }
+        // Capitals that are ordinary words far more often than acronyms in a headline.
+        if matches!(up, "IT" | "DOS" | "DOT" | "DOE") && suffix.is_empty() {
+            return up.to_lowercase();
+        }
+        if up == "WHO" && suffix.is_empty() && !headline_who_is_agency(near) {
+            return "who".to_string();
         }
         if tables::spelled_acronym(up)
             || tables::spelled_acronym(&format!("{up}{}", suffix.to_uppercase()))
@@ -1982,6 +2254,150 @@ fn acronym_words(up: &str, suffix: &str, near: Near) -> String {
         return format!("{}{spelled_suffix}", spell(up));
     }
     format!("{up}{suffix}")
+}
+
+/// "US" in an all-caps headline: the pronoun after a verb or preposition that takes an
+/// object ("HELP US", "TELLS US TO", "GIVE US A BREAK"), unless a noun follows that "US"
+/// modifies ("TELLS US ALLIES", "FOR US TROOPS"). Anywhere else it is the country.
+fn headline_us_is_pronoun(near: Near) -> bool {
+    // Verbs followed by a bare infinitive: "LET US PRAY", "HELP US WIN".
+    const ALWAYS: &[&str] = &[
+        "LET", "LETS", "HELP", "HELPS", "MAKE", "MAKES", "MADE", "WATCH", "SEE", "HEAR",
+    ];
+    const OBJECT: &[&str] = &[
+        "TELL", "TELLS", "TOLD", "JOIN", "JOINS", "GIVE", "GIVES", "GAVE", "SHOW", "SHOWS", "FOR",
+        "WITH", "TO", "ABOUT", "AMONG", "ALL", "WITHOUT", "FROM", "AGAINST", "ASK", "ASKS",
+        "ASKED", "CALL", "CALLS", "SEND", "SENDS", "OF", "SAVE", "SAVES", "LEAVE", "LEAVES",
+        "LEFT", "TAKE", "TAKES", "TOOK", "BEHIND", "BEFORE", "AFTER", "LIKE", "BY", "NEAR", "OWE",
+        "OWES", "BRING", "BRINGS", "GET", "GETS", "KEEP", "KEEPS", "KILL", "KILLS", "HURT",
+        "HURTS", "FAIL", "FAILS", "FAILED", "UNITE", "UNITES", "DIVIDE", "DIVIDES",
+    ];
+    // Words that follow an object pronoun rather than a noun "US" could modify.
+    const AFTER_PRONOUN: &[&str] = &[
+        "TO",
+        "THAT",
+        "WHAT",
+        "HOW",
+        "WHY",
+        "WHO",
+        "WHERE",
+        "WHEN",
+        "IF",
+        "IN",
+        "ON",
+        "OUT",
+        "UP",
+        "DOWN",
+        "BACK",
+        "AWAY",
+        "OFF",
+        "ABOUT",
+        "FOR",
+        "WITH",
+        "A",
+        "AN",
+        "THE",
+        "NOTHING",
+        "EVERYTHING",
+        "SOMETHING",
+        "ANYTHING",
+        "ALL",
+        "BOTH",
+        "AGAIN",
+        "NOW",
+        "MORE",
+        "OVER",
+        "THROUGH",
+        "INTO",
+        "FROM",
+        "BY",
+        "AT",
+        "AND",
+        "OR",
+        "BUT",
+        "SO",
+        "AS",
+        "ALONE",
+        "HOPE",
+        "TOGETHER",
+        "APART",
+        "HERE",
+        "THERE",
+        "TODAY",
+        "TONIGHT",
+        "TOO",
+        "ANY",
+        "NO",
+        "MY",
+        "YOUR",
+        "HIS",
+        "HER",
+        "THEIR",
+        "OUR",
+        "ITS",
+        "THIS",
+        "THESE",
+        "THOSE",
+        "SOME",
+        "WHILE",
+        "BECAUSE",
+        "AFTER",
+        "BEFORE",
+        "UNTIL",
+        "SINCE",
+        "ONCE",
+        "AGAINST",
+        "BEHIND",
+        "LIKE",
+    ];
+    let prev = near.prev.trim_end_matches(['.', ',']).to_uppercase();
+    if ALWAYS.contains(&prev.as_str()) {
+        return true;
+    }
+    if !OBJECT.contains(&prev.as_str()) {
+        return false;
+    }
+    let next = near.next.to_uppercase();
+    !near.post.is_empty()
+        || next.is_empty()
+        || !next.starts_with(|c: char| c.is_alphabetic())
+        || AFTER_PRONOUN.contains(&next.as_str())
+}
+
+/// "WHO" in an all-caps headline is the World Health Organization at the start of the
+/// headline before a verb in -s ("WHO WARNS ...") or before a noun it names ("WHO CHIEF").
+fn headline_who_is_agency(near: Near) -> bool {
+    const NOUNS: &[&str] = &[
+        "CHIEF",
+        "HEAD",
+        "BOSS",
+        "DIRECTOR",
+        "OFFICIAL",
+        "OFFICIALS",
+        "EXPERT",
+        "EXPERTS",
+        "REPORT",
+        "STUDY",
+        "DATA",
+        "GUIDANCE",
+        "ADVICE",
+        "WARNING",
+        "ALERT",
+        "TEAM",
+        "MISSION",
+        "ENVOY",
+        "SAYS",
+        "SAID",
+    ];
+    let next = near.next.to_uppercase();
+    if NOUNS.contains(&next.as_str()) {
+        return true;
+    }
+    near.prev.is_empty()
+        && near.post.is_empty()
+        && next.len() > 3
+        && next.ends_with('S')
+        && !next.ends_with("SS")
 }
 
 /// Split a run of letters at camel-case boundaries: "BlackLivesMatter" → Black Lives Matter,
@@ -2123,6 +2539,9 @@ fn mixed_alnum_words(c: &str, near: Near) -> String {
             let next_digit = runs.get(k + 1).is_some_and(|r| r.0);
             if prev_digit && next_digit && (seg == "x" || seg == "X") {
                 out.push("by".into());
+            } else if let Some((sg, pl)) = tables::unit(seg).filter(|_| prev_digit && !next_digit) {
+                // "4x100m relay": a unit after the last number.
+                out.push(if near.compound { sg } else { pl }.into());
             } else if prev_digit && seg == "x" {
                 out.push("times".into());
             } else if seg.chars().all(|ch| ch.is_uppercase())

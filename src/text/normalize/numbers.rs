@@ -214,8 +214,16 @@ impl Num {
     }
 }
 
-/// Parse "1,234.5", "-3", "+2", ".5", "600000". Commas must group by three. None otherwise.
+/// Parse "1,234.5", "-3", "+2", ".5", "600000". Commas must group by three. European forms
+/// are read where they cannot be English: "1.234.567" (two or more dot groups),
+/// "1.234,56" (dot groups and a decimal comma), "3,5" / "2,50" (a comma followed by one or
+/// two digits) and "1'234'567" (Swiss grouping). "1.234" and "45.000" stay English decimals.
+/// None otherwise.
 pub fn parse_num(s: &str) -> Option<Num> {
+    parse_english(s).or_else(|| parse_european(s))
+}
+
+fn parse_english(s: &str) -> Option<Num> {
     let mut rest = s;
     let mut neg = false;
     let mut plus = false;
@@ -271,6 +279,50 @@ pub fn parse_num(s: &str) -> Option<Num> {
         int,
         frac: fp.map(str::to_string),
         grouped,
+    })
+}
+
+/// The European forms `parse_num` accepts; see there.
+fn parse_european(s: &str) -> Option<Num> {
+    let (neg, rest) = match s.strip_prefix(['-', '\u{2212}']) {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+    // Groups of three after a 1-3 digit head, joined by `sep`; at least `min_seps` separators.
+    let grouped = |ip: &str, sep: char, min_seps: usize| -> Option<String> {
+        let groups: Vec<&str> = ip.split(sep).collect();
+        let ok = groups.len() > min_seps
+            && groups.iter().all(|g| digits(g))
+            && (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3);
+        ok.then(|| groups.concat())
+    };
+    let (int, frac) = if let Some((ip, fp)) = rest.split_once(',') {
+        // Decimal comma: one or two digits after it (three would be English grouping).
+        if !digits(fp) {
+            return None;
+        }
+        if ip.contains('.') {
+            (grouped(ip, '.', 1)?, fp.to_string())
+        } else if digits(ip) && ip.len() <= 3 && fp.len() <= 2 {
+            (ip.to_string(), fp.to_string())
+        } else {
+            return None;
+        }
+    } else if rest.contains('.') {
+        (grouped(rest, '.', 2)?, String::new())
+    } else if rest.contains('\'') {
+        (grouped(rest, '\'', 1)?, String::new())
+    } else {
+        return None;
+    };
+    Some(Num {
+        neg,
+        plus: false,
+        grouped: frac.is_empty() || int.len() > 3,
+        int,
+        frac: (!frac.is_empty()).then_some(frac),
     })
 }
 
@@ -364,5 +416,33 @@ mod tests {
         assert_eq!(fraction_words("3", "4"), "three quarters");
         assert_eq!(fraction_words("2", "3"), "two thirds");
         assert_eq!(int_words(&"9".repeat(40)).split(' ').count(), 40);
+    }
+    #[test]
+    fn european_separators() {
+        let w = |s: &str| parse_num(s).map(|n| num_words(&n));
+        assert_eq!(
+            w("1.234.567").as_deref(),
+            Some("one million two hundred thirty-four thousand five hundred sixty-seven")
+        );
+        assert_eq!(
+            w("1.234,56").as_deref(),
+            Some("one thousand two hundred thirty-four point five six")
+        );
+        assert_eq!(w("3,5").as_deref(), Some("three point five"));
+        assert_eq!(w("-0,25").as_deref(), Some("minus zero point two five"));
+        assert_eq!(
+            w("1'250'000").as_deref(),
+            Some("one million two hundred fifty thousand")
+        );
+        // Ambiguous or malformed: English reading or nothing.
+        assert_eq!(w("1.234").as_deref(), Some("one point two three four"));
+        assert_eq!(
+            w("1,234").as_deref(),
+            Some("one thousand two hundred thirty-four")
+        );
+        assert_eq!(w("1.23.4"), None);
+        assert_eq!(w("1,2,3"), None);
+        assert_eq!(w("1234,5"), None);
+        assert_eq!(w("192.168.1.1"), None);
     }
 }
