@@ -87,7 +87,13 @@ pub struct SourceFields {
 
 impl Default for SourceFields {
     fn default() -> Self {
-        Self { title: "/title".into(), html: "/html".into(), text: "/text".into(), byline: "/byline".into(), url: "/url".into() }
+        Self {
+            title: "/title".into(),
+            html: "/html".into(),
+            text: "/text".into(),
+            byline: "/byline".into(),
+            url: "/url".into(),
+        }
     }
 }
 
@@ -118,7 +124,10 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        Self { max_queued: 10_000, workers: 1 }
+        Self {
+            max_queued: 10_000,
+            workers: 1,
+        }
     }
 }
 
@@ -173,7 +182,10 @@ pub struct RateLimitSettings {
 
 impl Default for RateLimitSettings {
     fn default() -> Self {
-        Self { per_minute: 120, burst: 30 }
+        Self {
+            per_minute: 120,
+            burst: 30,
+        }
     }
 }
 
@@ -220,7 +232,11 @@ impl Default for Settings {
 
 impl Default for EngineSettings {
     fn default() -> Self {
-        Self { sessions: 0, threads_per_session: 1, inflight_phonemes: crate::tts::EngineOptions::default().inflight_phonemes }
+        Self {
+            sessions: 0,
+            threads_per_session: 1,
+            inflight_phonemes: crate::tts::EngineOptions::default().inflight_phonemes,
+        }
     }
 }
 
@@ -228,7 +244,10 @@ impl Default for TextSettings {
     fn default() -> Self {
         let s = SegmentOptions::default();
         Self {
-            max_segment_chars: s.max_chars,
+            // Shorter than the segmenter's own default: inference memory grows with segment
+            // length (ONNX Runtime's arena keeps the largest), and 200 characters still holds
+            // most news sentences whole (cut at clause boundaries otherwise).
+            max_segment_chars: 200,
             sentence_pause_ms: s.sentence_pause_ms,
             paragraph_pause_ms: s.paragraph_pause_ms,
             heading_pause_ms: s.heading_pause_ms,
@@ -252,7 +271,10 @@ impl Default for HttpSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { format: "text".into(), level: "info".into() }
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
     }
 }
 
@@ -266,15 +288,29 @@ impl Settings {
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Settings::default()));
         match file {
-            Some(path) if !path.exists() => return Err(ConfigError(format!("config file {} not found", path.display()))),
+            Some(path) if !path.exists() => {
+                return Err(ConfigError(format!(
+                    "config file {} not found",
+                    path.display()
+                )))
+            }
             Some(path) => fig = fig.merge(Toml::file(path)),
             None => fig = fig.merge(Toml::file("audioby.toml")),
         }
         // AUDIOBY_ENGINE__SESSIONS=2 sets engine.sessions; AUDIOBY_API_KEYS is a list.
-        fig = fig.merge(Env::prefixed("AUDIOBY_").ignore(&["API_KEYS", "CONFIG"]).split("__"));
+        fig = fig.merge(
+            Env::prefixed("AUDIOBY_")
+                .ignore(&["API_KEYS", "CONFIG"])
+                .split("__"),
+        );
         let mut settings: Settings = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
         if let Ok(keys) = std::env::var("AUDIOBY_API_KEYS") {
-            settings.http.api_keys = keys.split(',').map(str::trim).filter(|k| !k.is_empty()).map(String::from).collect();
+            settings.http.api_keys = keys
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(String::from)
+                .collect();
         }
         Ok(settings)
     }

@@ -25,7 +25,12 @@ struct Cli {
     #[arg(long, global = true, env = "AUDIOBY_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Voices folder (*.onnx + *.onnx.json pairs).
-    #[arg(long = "voices", global = true, env = "AUDIOBY_VOICES_DIR", value_name = "DIR")]
+    #[arg(
+        long = "voices",
+        global = true,
+        env = "AUDIOBY_VOICES_DIR",
+        value_name = "DIR"
+    )]
     voices_dir: Option<PathBuf>,
     /// Log as JSON lines instead of text.
     #[arg(long, global = true)]
@@ -164,7 +169,11 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let format = if cli.log_json { "json" } else { settings.log.format.as_str() };
+    let format = if cli.log_json {
+        "json"
+    } else {
+        settings.log.format.as_str()
+    };
     // The CLI is quiet by default; the server logs at the configured level.
     let level = match cli.command {
         Command::Serve { .. } => settings.log.level.clone(),
@@ -173,15 +182,38 @@ fn main() -> ExitCode {
     audioby::telemetry::init(format, &level);
     let result = match cli.command {
         Command::Serve { .. } => serve(settings),
-        Command::Synth { voice, format, speed, speaker, output, sessions, quiet, text } => {
-            synth(&settings, voice, format, speed, speaker, output, sessions, quiet, text)
-        }
+        Command::Synth {
+            voice,
+            format,
+            speed,
+            speaker,
+            output,
+            sessions,
+            quiet,
+            text,
+        } => synth(
+            &settings, voice, format, speed, speaker, output, sessions, quiet, text,
+        ),
         Command::Voices { json } => voices(&settings, json),
-        Command::Stats { id, json, data_dir } => stats(data_dir.unwrap_or(settings.data_dir.clone()), id, json),
+        Command::Stats { id, json, data_dir } => {
+            stats(data_dir.unwrap_or(settings.data_dir.clone()), id, json)
+        }
         Command::Normalize => normalize(),
-        Command::Prefetch { ids, since, feeds, concurrency, json, .. } => prefetch(settings, ids, since, feeds, concurrency, json),
+        Command::Prefetch {
+            ids,
+            since,
+            feeds,
+            concurrency,
+            json,
+            ..
+        } => prefetch(settings, ids, since, feeds, concurrency, json),
         Command::Status { id, .. } => status(settings, id),
-        Command::Extract { file, json, include, exclude } => extract(file, json, include, exclude),
+        Command::Extract {
+            file,
+            json,
+            include,
+            exclude,
+        } => extract(file, json, include, exclude),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -196,10 +228,22 @@ fn fail(e: anyhow::Error) -> ExitCode {
             c.downcast_ref::<SynthError>()
                 .map(|s| s.code())
                 .or_else(|| c.downcast_ref::<audioby::tts::TtsError>().map(|t| t.code()))
-                .or_else(|| c.downcast_ref::<audioby::audio::AudioError>().map(|a| a.code()))
-                .or_else(|| c.downcast_ref::<audioby::config::ConfigError>().map(|_| "config"))
-                .or_else(|| c.downcast_ref::<audioby::article::extract::ExtractError>().map(|x| x.code()))
-                .or_else(|| c.downcast_ref::<audioby::pipeline::PipelineError>().map(|x| x.code()))
+                .or_else(|| {
+                    c.downcast_ref::<audioby::audio::AudioError>()
+                        .map(|a| a.code())
+                })
+                .or_else(|| {
+                    c.downcast_ref::<audioby::config::ConfigError>()
+                        .map(|_| "config")
+                })
+                .or_else(|| {
+                    c.downcast_ref::<audioby::article::extract::ExtractError>()
+                        .map(|x| x.code())
+                })
+                .or_else(|| {
+                    c.downcast_ref::<audioby::pipeline::PipelineError>()
+                        .map(|x| x.code())
+                })
         })
         .unwrap_or("error");
     eprintln!("audioby: error [{code}]: {e:#}");
@@ -211,7 +255,13 @@ fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
     if let Some(v) = &cli.voices_dir {
         s.voices_dir = v.clone();
     }
-    if let Command::Prefetch { data_dir: Some(d), .. } | Command::Status { data_dir: Some(d), .. } = &cli.command {
+    if let Command::Prefetch {
+        data_dir: Some(d), ..
+    }
+    | Command::Status {
+        data_dir: Some(d), ..
+    } = &cli.command
+    {
         s.data_dir = d.clone();
     }
     if let Command::Serve { listen, data_dir } = &cli.command {
@@ -279,27 +329,56 @@ fn synth(
     let on_progress = |p: audioby::synth::Progress| {
         if let Some(b) = &bar {
             b.set_position(p.bytes_read);
-            b.set_message(format!("{} sentences, {:.0} s of audio", p.segments, p.audio_seconds));
+            b.set_message(format!(
+                "{} sentences, {:.0} s of audio",
+                p.segments, p.audio_seconds
+            ));
         }
     };
     let seg_opts = settings.segment_options();
     let summary = if to_stdout {
         let out = std::io::BufWriter::new(std::io::stdout().lock());
-        let (w, summary) =
-            synthesize_reader(&voice, input, lexicon, &synth_settings, seg_opts, || Ok(EncodingWriter::new(enc, out)), on_progress)?;
+        let (w, summary) = synthesize_reader(
+            &voice,
+            input,
+            lexicon,
+            &synth_settings,
+            seg_opts,
+            || Ok(EncodingWriter::new(enc, out)),
+            on_progress,
+        )?;
         w.finish_stream()?;
         summary
     } else {
         let path = PathBuf::from(output.unwrap_or_default());
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
         let open = || -> Result<_, SynthError> {
-            let tmp = tempfile::Builder::new().prefix(".audioby-").suffix(".part").tempfile_in(dir).map_err(audioby::audio::AudioError::Io)?;
+            let tmp = tempfile::Builder::new()
+                .prefix(".audioby-")
+                .suffix(".part")
+                .tempfile_in(dir)
+                .map_err(audioby::audio::AudioError::Io)?;
             Ok(EncodingWriter::new(enc, std::io::BufWriter::new(tmp)))
         };
-        let (w, summary) = synthesize_reader(&voice, input, lexicon, &synth_settings, seg_opts, open, on_progress)?;
-        let file = w.finish_seekable()?.into_inner().map_err(|e| e.into_error())?;
+        let (w, summary) = synthesize_reader(
+            &voice,
+            input,
+            lexicon,
+            &synth_settings,
+            seg_opts,
+            open,
+            on_progress,
+        )?;
+        let file = w
+            .finish_seekable()?
+            .into_inner()
+            .map_err(|e| e.into_error())?;
         file.as_file().sync_all()?;
-        file.persist(&path).with_context(|| format!("writing {}", path.display()))?;
+        file.persist(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
         summary
     };
     if let Some(b) = bar {
@@ -335,7 +414,10 @@ fn progress_bar(total: Option<u64>, quiet: bool) -> Option<ProgressBar> {
         }
         None => {
             let b = ProgressBar::new_spinner();
-            b.set_style(ProgressStyle::with_template("{spinner} {msg} ({binary_bytes} read, {elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({binary_bytes} read, {elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             b.enable_steady_tick(std::time::Duration::from_millis(120));
             Some(b)
         }
@@ -345,16 +427,28 @@ fn progress_bar(total: Option<u64>, quiet: bool) -> Option<ProgressBar> {
 fn voices(settings: &Settings, json: bool) -> anyhow::Result<()> {
     let reg = VoiceRegistry::scan(&settings.voices_dir);
     for p in &reg.problems {
-        eprintln!("audioby: warning: skipped {}: {}", p.path.display(), p.reason);
+        eprintln!(
+            "audioby: warning: skipped {}: {}",
+            p.path.display(),
+            p.reason
+        );
     }
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &reg.voices)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "{:<24} {:<8} {:<8} {:>6}  {:<8} SPEAKERS", "ID", "ALIAS", "LANG", "RATE", "QUALITY")?;
+        writeln!(
+            out,
+            "{:<24} {:<8} {:<8} {:>6}  {:<8} SPEAKERS",
+            "ID", "ALIAS", "LANG", "RATE", "QUALITY"
+        )?;
         for v in &reg.voices {
-            let speakers = if v.speakers.is_empty() { "1".to_string() } else { v.speakers.join(",") };
+            let speakers = if v.speakers.is_empty() {
+                "1".to_string()
+            } else {
+                v.speakers.join(",")
+            };
             writeln!(
                 out,
                 "{:<24} {:<8} {:<8} {:>6}  {:<8} {}",
@@ -392,10 +486,17 @@ fn normalize() -> anyhow::Result<()> {
     }
 }
 
-fn extract(file: Option<PathBuf>, json: bool, include: Vec<String>, exclude: Vec<String>) -> anyhow::Result<()> {
+fn extract(
+    file: Option<PathBuf>,
+    json: bool,
+    include: Vec<String>,
+    exclude: Vec<String>,
+) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     match file.as_deref().filter(|p| p.as_os_str() != "-") {
-        Some(path) => bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        Some(path) => {
+            bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+        }
         None => {
             std::io::stdin().lock().read_to_end(&mut bytes)?;
         }
@@ -425,39 +526,73 @@ fn stats(data_dir: PathBuf, id: Option<String>, json: bool) -> anyhow::Result<()
         println!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(());
     }
-    println!("{:<32} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}", "article", "play", "25%", "50%", "75%", "100%", "speed", "error");
+    println!(
+        "{:<32} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
+        "article", "play", "25%", "50%", "75%", "100%", "speed", "error"
+    );
     for (article, s) in &all {
         println!(
             "{article:<32} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
-            s.play, s.progress_25, s.progress_50, s.progress_75, s.progress_100, s.ratechange, s.error
+            s.play,
+            s.progress_25,
+            s.progress_50,
+            s.progress_75,
+            s.progress_100,
+            s.ratechange,
+            s.error
         );
     }
     Ok(())
 }
 
 /// Build the article pipeline outside the server (prefetch, status).
-async fn offline_pipeline(settings: Settings, with_engine: bool) -> anyhow::Result<Arc<audioby::pipeline::Pipeline>> {
+async fn offline_pipeline(
+    settings: Settings,
+    with_engine: bool,
+) -> anyhow::Result<Arc<audioby::pipeline::Pipeline>> {
     std::fs::create_dir_all(&settings.data_dir)?;
+    // Sessions start on the first cache miss: a nightly run with nothing new to say never
+    // pays for ONNX Runtime (the voice file is still read and hashed for the cache keys).
     let engine = if with_engine {
         let s = settings.clone();
-        Arc::new(tokio::task::spawn_blocking(move || load_engine(&s)).await??)
+        Arc::new(tokio::task::spawn_blocking(move || load_engine_lazily(&s)).await??)
     } else {
-        Arc::new(load_engine(&settings)?)
+        Arc::new(load_engine_lazily(&settings)?)
     };
     let lexicon = Arc::new(load_lexicon(&settings)?);
     let store = audioby::store::open(&settings.data_dir)?;
     audioby::startup::open_pipeline(Arc::new(settings), engine, store, lexicon).await
 }
 
+fn load_engine_lazily(settings: &Settings) -> Result<audioby::tts::Engine, audioby::tts::TtsError> {
+    audioby::startup::load_engine_with(
+        settings,
+        audioby::tts::EngineOptions {
+            lazy_sessions: true,
+            ..settings.engine_options()
+        },
+    )
+}
+
 fn parse_since(s: &str) -> anyhow::Result<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp_millis());
     }
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").with_context(|| format!("--since {s:?}: use YYYY-MM-DD or RFC 3339"))?;
-    Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0))
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("--since {s:?}: use YYYY-MM-DD or RFC 3339"))?;
+    Ok(d.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(0))
 }
 
-fn prefetch(settings: Settings, ids: Option<PathBuf>, since: Option<String>, feeds: Vec<String>, concurrency: usize, json: bool) -> anyhow::Result<()> {
+fn prefetch(
+    settings: Settings,
+    ids: Option<PathBuf>,
+    since: Option<String>,
+    feeds: Vec<String>,
+    concurrency: usize,
+    json: bool,
+) -> anyhow::Result<()> {
     use audioby::prefetch::{run, Selection};
     let selection = match (ids, since) {
         _ if !feeds.is_empty() => Selection::Feeds(feeds),
@@ -467,9 +602,16 @@ fn prefetch(settings: Settings, ids: Option<PathBuf>, since: Option<String>, fee
                 std::io::stdin().read_to_string(&mut s)?;
                 s
             } else {
-                std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?
             };
-            Selection::Ids(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
+            Selection::Ids(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from)
+                    .collect(),
+            )
         }
         (None, Some(d)) => Selection::Since(parse_since(&d)?),
         (None, None) => anyhow::bail!("give --ids FILE, --since DATE or --feed URL"),
@@ -477,12 +619,18 @@ fn prefetch(settings: Settings, ids: Option<PathBuf>, since: Option<String>, fee
     let rt = tokio::runtime::Runtime::new()?;
     let summary = rt.block_on(async {
         let pipeline = offline_pipeline(settings, true).await?;
-        let bar = if std::io::stderr().is_terminal() && !json { Some(ProgressBar::new(0)) } else { None };
+        let bar = if std::io::stderr().is_terminal() && !json {
+            Some(ProgressBar::new(0))
+        } else {
+            None
+        };
         if let Some(b) = &bar {
             b.set_style(
-                ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} articles, {msg} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} [{bar:30}] {pos}/{len} articles, {msg} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
         }
         let s = run(pipeline, selection, concurrency, |p| {
@@ -503,7 +651,11 @@ fn prefetch(settings: Settings, ids: Option<PathBuf>, since: Option<String>, fee
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "{:<40} {:<8} {:>9} {:>10}  ERROR", "ARTICLE", "STATUS", "AUDIO", "SYNTH/SEG")?;
+        writeln!(
+            out,
+            "{:<40} {:<8} {:>9} {:>10}  ERROR",
+            "ARTICLE", "STATUS", "AUDIO", "SYNTH/SEG"
+        )?;
         for a in &summary.articles {
             writeln!(
                 out,
@@ -542,13 +694,25 @@ fn status(settings: Settings, id: Option<String>) -> anyhow::Result<()> {
         match id {
             None => {
                 let s = pipeline.queue.stats().await?;
-                writeln!(out, "queued {}  running {}  ready {}  failed {}  oldest queued {:.0} s", s.queued, s.running, s.ready, s.failed, s.oldest_queued_secs)?;
+                writeln!(
+                    out,
+                    "queued {}  running {}  ready {}  failed {}  oldest queued {:.0} s",
+                    s.queued, s.running, s.ready, s.failed, s.oldest_queued_secs
+                )?;
             }
             Some(raw) => {
                 let id = audioby::article::ArticleId::parse(&raw)?;
-                let article = pipeline.articles.article(&id).await?.ok_or_else(|| anyhow::anyhow!("article `{id}` not found"))?;
+                let article = pipeline
+                    .articles
+                    .article(&id)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("article `{id}` not found"))?;
                 let voice = pipeline.voice_for(None, &article)?;
-                match pipeline.articles.rendition(&id, &article.content_hash, &voice.info().id).await? {
+                match pipeline
+                    .articles
+                    .rendition(&id, &article.content_hash, &voice.info().id)
+                    .await?
+                {
                     Some(r) => {
                         writeln!(out, "{id}: ready, {:.1} s, voice {}", r.duration, r.voice)?;
                         for (f, name) in &r.files {
@@ -565,7 +729,9 @@ fn status(settings: Settings, id: Option<String>) -> anyhow::Result<()> {
                         job.state.as_str(),
                         job.attempts,
                         job.max_attempts,
-                        job.error.map(|e| format!(", error: {e}")).unwrap_or_default()
+                        job.error
+                            .map(|e| format!(", error: {e}"))
+                            .unwrap_or_default()
                     )?;
                 }
             }

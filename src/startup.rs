@@ -18,11 +18,19 @@ pub struct Application {
 
 /// Scan and load voices, logging every voice that was skipped and why.
 pub fn load_engine(settings: &Settings) -> Result<Engine, TtsError> {
+    load_engine_with(settings, settings.engine_options())
+}
+
+/// [`load_engine`] with explicit engine options (the CLI's `prefetch` starts sessions lazily).
+pub fn load_engine_with(
+    settings: &Settings,
+    opts: crate::tts::EngineOptions,
+) -> Result<Engine, TtsError> {
     let registry = VoiceRegistry::scan(&settings.voices_dir);
     for p in &registry.problems {
         tracing::warn!(path = %p.path.display(), reason = %p.reason, "voice skipped");
     }
-    let (engine, _problems) = Engine::load(&registry, &settings.engine_options(), settings.default_voice.as_deref())?;
+    let (engine, _problems) = Engine::load(&registry, &opts, settings.default_voice.as_deref())?;
     Ok(engine)
 }
 
@@ -30,7 +38,8 @@ pub fn load_engine(settings: &Settings) -> Result<Engine, TtsError> {
 pub fn load_lexicon(settings: &Settings) -> anyhow::Result<Lexicon> {
     match &settings.lexicon {
         Some(path) if path.exists() => {
-            let lex = Lexicon::load(path).with_context(|| format!("loading lexicon {}", path.display()))?;
+            let lex = Lexicon::load(path)
+                .with_context(|| format!("loading lexicon {}", path.display()))?;
             tracing::info!(path = %path.display(), entries = lex.len(), "lexicon loaded");
             Ok(lex)
         }
@@ -46,7 +55,10 @@ impl Application {
     }
 
     /// Build around an already loaded engine (tests share one across many apps).
-    pub async fn build_with_engine(mut settings: Settings, engine: Arc<Engine>) -> anyhow::Result<Application> {
+    pub async fn build_with_engine(
+        mut settings: Settings,
+        engine: Arc<Engine>,
+    ) -> anyhow::Result<Application> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
         ensure_api_key(&mut settings)?;
@@ -57,16 +69,30 @@ impl Application {
         let store = crate::store::open(&settings.data_dir)?;
         let settings = Arc::new(settings);
         let lexicon = Arc::new(lexicon);
-        let pipeline = open_pipeline(Arc::clone(&settings), Arc::clone(&engine), store.clone(), Arc::clone(&lexicon)).await?;
+        let pipeline = open_pipeline(
+            Arc::clone(&settings),
+            Arc::clone(&engine),
+            store.clone(),
+            Arc::clone(&lexicon),
+        )
+        .await?;
         if settings.demo {
             ensure_demo_article(&pipeline).await;
         }
-        let state = AppState { settings, engine, lexicon, store, pipeline };
+        let state = AppState {
+            settings,
+            engine,
+            lexicon,
+            store,
+            pipeline,
+        };
         Ok(Application { listener, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -79,10 +105,18 @@ impl Application {
         // Connect info gives handlers the peer address (per-IP rate limits).
         let pipeline = Arc::clone(&self.state.pipeline);
         let workers: Vec<_> = (0..self.state.settings.queue.workers.max(1))
-            .map(|n| tokio::spawn(Arc::clone(&pipeline).run_worker(format!("{}-{}-{n}", hostname(), std::process::id()))))
+            .map(|n| {
+                tokio::spawn(Arc::clone(&pipeline).run_worker(format!(
+                    "{}-{}-{n}",
+                    hostname(),
+                    std::process::id()
+                )))
+            })
             .collect();
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
         // Requests are done; let the article being synthesized stop after its current segment.
         pipeline.stop();
         for w in workers {
@@ -102,19 +136,37 @@ pub async fn open_pipeline(
 ) -> anyhow::Result<Arc<crate::pipeline::Pipeline>> {
     let db_path = settings.data_dir.join("audioby.db");
     let repo = Arc::new(
-        crate::queue::SqliteRepo::open(&db_path).await.with_context(|| format!("opening database {}", db_path.display()))?,
+        crate::queue::SqliteRepo::open(&db_path)
+            .await
+            .with_context(|| format!("opening database {}", db_path.display()))?,
     );
-    Ok(crate::pipeline::Pipeline::new(settings, engine, store, lexicon, repo.clone(), repo))
+    Ok(crate::pipeline::Pipeline::new(
+        settings,
+        engine,
+        store,
+        lexicon,
+        repo.clone(),
+        repo,
+    ))
 }
 
 /// Store the seed article as `seed` (the demo page's article) and queue its audio when it
 /// has none yet. Failure only costs the demo, so it is logged, not fatal.
 pub async fn ensure_demo_article(pipeline: &crate::pipeline::Pipeline) {
-    let Ok(id) = crate::article::ArticleId::parse("seed") else { return };
-    let record = crate::article::ArticleRecord::build(id, crate::player::demo::demo_input(), &Default::default(), crate::queue::now_ms());
+    let Ok(id) = crate::article::ArticleId::parse("seed") else {
+        return;
+    };
+    let record = crate::article::ArticleRecord::build(
+        id,
+        crate::player::demo::demo_input(),
+        &Default::default(),
+        crate::queue::now_ms(),
+    );
     match record {
         Ok(r) => match pipeline.put_article(&r).await {
-            Ok((_, Some(job))) => tracing::info!(job = job.id, "demo article `seed` queued for audio"),
+            Ok((_, Some(job))) => {
+                tracing::info!(job = job.id, "demo article `seed` queued for audio")
+            }
             Ok((_, None)) => tracing::info!("demo article `seed` is ready"),
             Err(e) => tracing::warn!(error = %e, "demo article not stored"),
         },
@@ -123,7 +175,9 @@ pub async fn ensure_demo_article(pipeline: &crate::pipeline::Pipeline) {
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "audioby".into())
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "audioby".into())
 }
 
 /// The file holding the generated API key, inside the data folder.
@@ -150,7 +204,10 @@ fn ensure_api_key(settings: &mut Settings) -> anyhow::Result<()> {
     getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness for an API key: {e}"))?;
     let key = hex::encode(raw);
     write_private(&path, key.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
-    eprintln!("audioby: generated an API key (saved in {}, mode 0600):\n  {key}", path.display());
+    eprintln!(
+        "audioby: generated an API key (saved in {}, mode 0600):\n  {key}",
+        path.display()
+    );
     settings.http.api_keys = vec![key];
     Ok(())
 }
@@ -160,7 +217,10 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     // tempfile creates with mode 0600 on Unix.
-    let mut tmp = tempfile::Builder::new().prefix(".api-key").suffix(".tmp").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".api-key")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
+use ort::session::builder::PrepackedWeights;
 use ort::session::Session;
 use piper_rs::{ModelConfig, Piper};
 use serde::Serialize;
@@ -24,18 +25,29 @@ pub struct EngineOptions {
     pub sessions_per_voice: usize,
     pub threads_per_session: usize,
     /// Phoneme characters allowed in flight at once across a voice's sessions. Inference
-    /// memory grows with input length (a 250-character sentence needs ~300 MB of activations),
+    /// memory grows with input length (a 200-character segment needs ~150 MB of activations),
     /// so two long sentences never run together while short ones still do: peak memory is
     /// set by this budget, not by how long or how lucky the text is.
     pub inflight_phonemes: usize,
+    /// Start a voice's sessions on its first synthesis instead of at load. The CLI's
+    /// `prefetch` and `status` use this: a run whose segments are all cached never pays for
+    /// ONNX Runtime sessions. The server loads eagerly, so `/readyz` means ready to speak.
+    pub lazy_sessions: bool,
 }
 
 impl Default for EngineOptions {
     /// Measured on 2 cores (BUILD-FACTS.md): one single-threaded session per core beats one
     /// session with two intra-op threads by about 15%.
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Self { sessions_per_voice: cores.clamp(1, 8), threads_per_session: 1, inflight_phonemes: 800 }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Self {
+            sessions_per_voice: cores.clamp(1, 8),
+            threads_per_session: 1,
+            inflight_phonemes: 800,
+            lazy_sessions: false,
+        }
     }
 }
 
@@ -49,7 +61,10 @@ pub struct SynthSettings {
 
 impl Default for SynthSettings {
     fn default() -> Self {
-        Self { speed: 1.0, speaker: None }
+        Self {
+            speed: 1.0,
+            speaker: None,
+        }
     }
 }
 
@@ -112,7 +127,10 @@ struct Permit {
 
 impl Budget {
     fn new(capacity: usize) -> Arc<Budget> {
-        Arc::new(Budget { capacity: capacity.max(1), ..Default::default() })
+        Arc::new(Budget {
+            capacity: capacity.max(1),
+            ..Default::default()
+        })
     }
 
     /// Take `weight` (capped at the capacity, so an oversized job runs alone).
@@ -123,7 +141,10 @@ impl Budget {
             used = self.freed.wait(used).unwrap_or_else(|p| p.into_inner());
         }
         *used += weight;
-        Permit { budget: Arc::clone(self), weight }
+        Permit {
+            budget: Arc::clone(self),
+            weight,
+        }
     }
 }
 
@@ -146,7 +167,10 @@ pub struct VoiceStats {
 /// A voice with its session pool. Cheap to share (`Arc`).
 pub struct LoadedVoice {
     info: VoiceInfo,
-    jobs: Sender<Job>,
+    /// The session pool's queue, started at load or, with `lazy_sessions`, on first use.
+    /// A failed start is kept, so every later call reports the same reason.
+    pool: std::sync::OnceLock<Result<Sender<Job>, TtsError>>,
+    threads_per_session: usize,
     length_scale: f32,
     speaker_ids: HashMap<String, i64>,
     sessions: usize,
@@ -159,28 +183,64 @@ pub struct LoadedVoice {
 
 impl LoadedVoice {
     fn load(info: VoiceInfo, opts: &EngineOptions) -> Result<LoadedVoice, TtsError> {
-        let fail = |reason: String| TtsError::VoiceLoad { voice: info.id.clone(), reason };
-        let config_text = std::fs::read_to_string(&info.config_path).map_err(|e| fail(e.to_string()))?;
-        let config: ModelConfig = serde_json::from_str(&config_text).map_err(|e| fail(e.to_string()))?;
-        let length_scale = config.inference.length_scale;
-        let speaker_ids = config.speaker_id_map.clone();
-        let model = Arc::new(std::fs::read(&info.model_path).map_err(|e| fail(e.to_string()))?);
-        let model_hash = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(&model[..]))
+        let fail = |reason: String| TtsError::VoiceLoad {
+            voice: info.id.clone(),
+            reason,
         };
+        let config_text =
+            std::fs::read_to_string(&info.config_path).map_err(|e| fail(e.to_string()))?;
+        let config: ModelConfig =
+            serde_json::from_str(&config_text).map_err(|e| fail(e.to_string()))?;
+        let model = Arc::new(std::fs::read(&info.model_path).map_err(|e| fail(e.to_string()))?);
         let sessions = opts.sessions_per_voice.max(1);
-        let (jobs_tx, jobs_rx) = bounded::<Job>(sessions * 2);
-        let (ready_tx, ready_rx) = bounded::<Result<(), String>>(sessions);
-        for n in 0..sessions {
-            let model = Arc::clone(&model);
-            let config: ModelConfig = serde_json::from_str(&config_text).map_err(|e| fail(e.to_string()))?;
+        let mut voice = LoadedVoice {
+            length_scale: config.inference.length_scale,
+            speaker_ids: config.speaker_id_map.clone(),
+            info,
+            pool: std::sync::OnceLock::new(),
+            threads_per_session: opts.threads_per_session.max(1),
+            sessions,
+            budget: Budget::new(opts.inflight_phonemes),
+            model_hash: String::new(),
+            stats: VoiceStats::default(),
+        };
+        if opts.lazy_sessions {
+            voice.model_hash = sha256_hex(&model);
+        } else {
+            // Hash on this thread while the session threads build their graphs.
+            let started = voice.start_sessions(&model, &config_text);
+            voice.model_hash = sha256_hex(&model);
+            let jobs = started.and_then(|wait| wait())?;
+            let _ = voice.pool.set(Ok(jobs));
+        }
+        Ok(voice)
+    }
+
+    /// Spawn the session threads; the returned closure waits until every session is built.
+    fn start_sessions(
+        &self,
+        model: &Arc<Vec<u8>>,
+        config_text: &str,
+    ) -> Result<impl FnOnce() -> Result<Sender<Job>, TtsError>, TtsError> {
+        let id = self.info.id.clone();
+        let fail = move |reason: String| TtsError::VoiceLoad {
+            voice: id.clone(),
+            reason,
+        };
+        let (jobs_tx, jobs_rx) = bounded::<Job>(self.sessions * 2);
+        let prepacked = PrepackedWeights::new();
+        let (ready_tx, ready_rx) = bounded::<Result<(), String>>(self.sessions);
+        for n in 0..self.sessions {
+            let model = Arc::clone(model);
+            let config: ModelConfig =
+                serde_json::from_str(config_text).map_err(|e| fail(e.to_string()))?;
             let jobs_rx = jobs_rx.clone();
             let ready_tx = ready_tx.clone();
-            let threads = opts.threads_per_session.max(1);
+            let threads = self.threads_per_session;
+            let prepacked = prepacked.clone();
             std::thread::Builder::new()
-                .name(format!("piper-{}-{n}", info.id))
-                .spawn(move || match build_session(&model, threads) {
+                .name(format!("piper-{}-{n}", self.info.id))
+                .spawn(move || match build_session(&model, threads, &prepacked) {
                     Ok(session) => {
                         drop(model);
                         let _ = ready_tx.send(Ok(()));
@@ -194,15 +254,34 @@ impl LoadedVoice {
                 .map_err(|e| fail(e.to_string()))?;
         }
         drop(ready_tx);
-        for _ in 0..sessions {
-            match ready_rx.recv() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(fail(e)),
-                Err(_) => return Err(fail("session thread died while loading".into())),
+        let sessions = self.sessions;
+        Ok(move || {
+            for _ in 0..sessions {
+                match ready_rx.recv() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(fail(e)),
+                    Err(_) => return Err(fail("session thread died while loading".into())),
+                }
             }
-        }
-        let budget = Budget::new(opts.inflight_phonemes);
-        Ok(LoadedVoice { info, jobs: jobs_tx, length_scale, speaker_ids, sessions, budget, model_hash, stats: VoiceStats::default() })
+            Ok(jobs_tx)
+        })
+    }
+
+    /// The session pool's queue, starting the sessions first if they were left for first use.
+    fn jobs(&self) -> Result<&Sender<Job>, TtsError> {
+        let started = self.pool.get_or_init(|| {
+            let started = Instant::now();
+            let fail = |reason: String| TtsError::VoiceLoad { voice: self.info.id.clone(), reason };
+            let model = Arc::new(std::fs::read(&self.info.model_path).map_err(|e| fail(e.to_string()))?);
+            if sha256_hex(&model) != self.model_hash {
+                return Err(fail("the model file changed since startup; restart to use it".into()));
+            }
+            let config_text = std::fs::read_to_string(&self.info.config_path).map_err(|e| fail(e.to_string()))?;
+            let jobs = self.start_sessions(&model, &config_text).and_then(|wait| wait())?;
+            tracing::info!(voice = %self.info.id, sessions = self.sessions, ms = started.elapsed().as_millis() as u64, "voice sessions started on first use");
+            Ok(jobs)
+        });
+        started.as_ref().map_err(Clone::clone)
     }
 
     pub fn info(&self) -> &VoiceInfo {
@@ -224,7 +303,11 @@ impl LoadedVoice {
                 .speaker_ids
                 .get(name)
                 .copied()
-                .or_else(|| name.parse::<i64>().ok().filter(|id| self.speaker_ids.values().any(|v| v == id)))
+                .or_else(|| {
+                    name.parse::<i64>()
+                        .ok()
+                        .filter(|id| self.speaker_ids.values().any(|v| v == id))
+                })
                 .ok_or_else(|| TtsError::UnknownSpeaker {
                     voice: self.info.id.clone(),
                     speaker: name.chars().take(64).collect(),
@@ -236,7 +319,12 @@ impl LoadedVoice {
     /// Synthesize `segments` in order, calling `sink` with each one as soon as it is ready.
     /// Blocking: call it from a blocking thread. Stops at the first error, including one from
     /// `sink` (a client that went away).
-    pub fn synthesize<I, F>(&self, segments: I, settings: &SynthSettings, mut sink: F) -> Result<SynthSummary, TtsError>
+    pub fn synthesize<I, F>(
+        &self,
+        segments: I,
+        settings: &SynthSettings,
+        mut sink: F,
+    ) -> Result<SynthSummary, TtsError>
     where
         I: IntoIterator<Item = Segment>,
         F: FnMut(SegmentAudio) -> Result<(), TtsError>,
@@ -244,7 +332,10 @@ impl LoadedVoice {
         let speaker_id = self.speaker_id(settings.speaker.as_deref())?;
         let rate = self.info.sample_rate as f64;
         let window = self.sessions + 1;
-        let mut in_flight: VecDeque<(Segment, Option<Receiver<Result<(Vec<f32>, f64), TtsError>>>)> = VecDeque::new();
+        let mut in_flight: VecDeque<(
+            Segment,
+            Option<Receiver<Result<(Vec<f32>, f64), TtsError>>>,
+        )> = VecDeque::new();
         let mut summary = SynthSummary::default();
         let mut clock = 0.0f64;
         let mut emit = |seg: Segment,
@@ -257,7 +348,14 @@ impl LoadedVoice {
             };
             let duration = samples.len() as f64 / rate;
             let pause_samples = (seg.pause_after_ms as f64 * rate / 1000.0).round() as usize;
-            let audio = SegmentAudio { index: summary.segments, segment: seg, samples, pause_samples, start: clock, duration, };
+            let audio = SegmentAudio {
+                index: summary.segments,
+                segment: seg,
+                samples,
+                pause_samples,
+                start: clock,
+                duration,
+            };
             clock += duration + pause_samples as f64 / rate;
             summary.segments += 1;
             summary.inference_seconds += secs;
@@ -269,14 +367,24 @@ impl LoadedVoice {
             let rx = if phonemes.is_empty() {
                 None
             } else {
-                let rate_mul = if seg.rate.is_finite() && seg.rate > 0.0 { seg.rate } else { 1.0 };
+                let rate_mul = if seg.rate.is_finite() && seg.rate > 0.0 {
+                    seg.rate
+                } else {
+                    1.0
+                };
                 let length_scale = self.length_scale / (settings.speed * rate_mul).clamp(0.1, 10.0);
                 let (tx, rx) = bounded(1);
                 self.stats.segments.fetch_add(1, Ordering::Relaxed);
+                let jobs = self.jobs()?;
                 let permit = self.budget.acquire(phonemes.chars().count());
-                self.jobs
-                    .send(Job { phonemes, speaker_id, length_scale, reply: tx, permit })
-                    .map_err(|_| TtsError::ShuttingDown)?;
+                jobs.send(Job {
+                    phonemes,
+                    speaker_id,
+                    length_scale,
+                    reply: tx,
+                    permit,
+                })
+                .map_err(|_| TtsError::ShuttingDown)?;
                 Some(rx)
             };
             in_flight.push_back((seg, rx));
@@ -289,15 +397,30 @@ impl LoadedVoice {
         while let Some((seg, rx)) = in_flight.pop_front() {
             emit(seg, rx, &mut summary)?;
         }
-        self.stats.audio_ms.fetch_add((summary.audio_seconds * 1000.0) as u64, Ordering::Relaxed);
-        self.stats.inference_ms.fetch_add((summary.inference_seconds * 1000.0) as u64, Ordering::Relaxed);
+        self.stats
+            .audio_ms
+            .fetch_add((summary.audio_seconds * 1000.0) as u64, Ordering::Relaxed);
+        self.stats.inference_ms.fetch_add(
+            (summary.inference_seconds * 1000.0) as u64,
+            Ordering::Relaxed,
+        );
         Ok(summary)
     }
 }
 
-fn build_session(model: &[u8], threads: usize) -> Result<Session, String> {
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn build_session(
+    model: &[u8],
+    threads: usize,
+    prepacked: &PrepackedWeights,
+) -> Result<Session, String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
-    let builder = Session::builder()
+    let shared_arena = shared_cpu_arena();
+    let mut builder = Session::builder()
         .map_err(|x| e(&x))?
         .with_intra_threads(threads)
         .map_err(|x| e(&x))?
@@ -306,29 +429,81 @@ fn build_session(model: &[u8], threads: usize) -> Result<Session, String> {
         .with_config_entry("session.intra_op.allow_spinning", "0")
         .map_err(|x| e(&x))?
         .with_memory_pattern(false)
+        .map_err(|x| e(&x))?
+        .with_prepacked_weights(prepacked)
         .map_err(|x| e(&x))?;
-    disable_cpu_arena(&builder);
-    let mut builder = builder;
+    if shared_arena {
+        builder = builder
+            .with_config_entry("session.use_env_allocators", "1")
+            .map_err(|x| e(&x))?;
+    }
     builder.commit_from_memory(model).map_err(|x| e(&x))
 }
 
-/// ONNX Runtime's CPU arena keeps the largest buffers it ever allocated, so peak memory would
-/// follow the longest sentence seen and never shrink. Speech inputs vary in length; the plain
-/// allocator keeps RSS flat (see the memory test in tests/synth.rs). ort has no safe wrapper
-/// for this option, so it is set through the C API on the builder's own options pointer.
-fn disable_cpu_arena(builder: &ort::session::builder::SessionBuilder) {
-    use ort::AsPointer;
-    if std::env::var_os("AUDIOBY_ORT_ARENA").is_some() {
-        return;
-    }
-    // SAFETY: the pointer is the builder's live OrtSessionOptions; DisableCpuMemArena only
-    // flips a flag on it, and the returned status (null on success) is released.
-    unsafe {
-        let api = ort::api();
-        let status = (api.DisableCpuMemArena)(builder.ptr() as *mut ort::sys::OrtSessionOptions);
-        if !status.0.is_null() {
-            (api.ReleaseStatus)(status.0);
+/// One CPU arena for every session in the process, registered on ONNX Runtime's environment.
+/// Each session would otherwise keep its own arena at the size of the longest segment it ever
+/// ran; sharing lets a session reuse what another has freed (about 160 MB less peak RSS with
+/// two sessions on the seed article). Returns false if registration failed, in which case
+/// each session keeps its own arena (slower to warm, same results).
+fn shared_cpu_arena() -> bool {
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REGISTERED.get_or_init(|| match register_cpu_arena() {
+        Ok(()) => true,
+        Err(reason) => {
+            tracing::warn!(%reason, "shared ONNX Runtime arena unavailable; each session keeps its own");
+            false
         }
+    })
+}
+
+fn register_cpu_arena() -> Result<(), String> {
+    use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
+    use ort::AsPointer;
+    let env = ort::environment::current().map_err(|e| e.to_string())?;
+    let info = MemoryInfo::new(
+        AllocationDevice::CPU,
+        0,
+        AllocatorType::Arena,
+        MemoryType::Default,
+    )
+    .map_err(|e| e.to_string())?;
+    let api = ort::api();
+    // "arena_extend_strategy" 0 is kNextPowerOfTwo, ONNX Runtime's default. kSameAsRequested
+    // measured 40% higher peak RSS on the seed article (fragmentation between segment lengths).
+    let keys = [c"arena_extend_strategy".as_ptr()];
+    let values = [0usize];
+    let mut cfg: *mut ort::sys::OrtArenaCfg = std::ptr::null_mut();
+    let check = |status: ort::sys::OrtStatusPtr| -> Result<(), String> {
+        if status.0.is_null() {
+            return Ok(());
+        }
+        // SAFETY: a non-null status is a live OrtStatus; its message is a NUL-terminated
+        // string owned by the status, copied before the status is released.
+        let msg = unsafe {
+            std::ffi::CStr::from_ptr((api.GetErrorMessage)(status.0))
+                .to_string_lossy()
+                .into_owned()
+        };
+        unsafe { (api.ReleaseStatus)(status.0) };
+        Err(msg)
+    };
+    // SAFETY: keys and values are arrays of the given length that outlive the call; `cfg` is
+    // an out-pointer. The environment and memory info pointers are live for the call, and
+    // ONNX Runtime copies what it needs from the arena config, which is released after.
+    unsafe {
+        check((api.CreateArenaCfgV2)(
+            keys.as_ptr(),
+            values.as_ptr(),
+            keys.len(),
+            &mut cfg,
+        ))?;
+        let registered = check((api.CreateAndRegisterAllocator)(
+            env.ptr() as *mut _,
+            info.ptr(),
+            cfg,
+        ));
+        (api.ReleaseArenaCfg)(cfg);
+        registered
     }
 }
 
@@ -336,7 +511,14 @@ fn worker(mut piper: Piper, jobs: Receiver<Job>) {
     while let Ok(job) = jobs.recv() {
         let started = Instant::now();
         let result = piper
-            .create(&job.phonemes, true, Some(job.speaker_id), Some(job.length_scale), None, None)
+            .create(
+                &job.phonemes,
+                true,
+                Some(job.speaker_id),
+                Some(job.length_scale),
+                None,
+                None,
+            )
             .map(|(samples, _)| (samples, started.elapsed().as_secs_f64()))
             .map_err(|e| TtsError::Inference(e.to_string()));
         drop(job.permit);
@@ -350,17 +532,18 @@ pub struct Engine {
     default_voice: usize,
 }
 
-/// Large inference buffers (megabytes per sentence) freed back to glibc's heap fragment it,
-/// and glibc's adaptive mmap threshold then keeps them there: peak RSS creeps up with the
-/// number of sentences. A fixed 4 MiB threshold sends the big tensors to mmap, returned on
-/// free, so RSS stays flat however long the input (tests/synth.rs checks 1× vs 4×). A user's
-/// own `MALLOC_MMAP_THRESHOLD_` wins.
+/// ONNX Runtime's CPU arena (on: without it every tensor is a fresh allocation, and inference
+/// ran 1.7× slower in `make bench`) takes its regions from malloc. glibc's adaptive mmap
+/// threshold would move freed multi-megabyte regions into the heap, where they fragment and
+/// RSS creeps up with the number of sentences. A fixed 128 KiB threshold keeps big blocks on
+/// mmap, so peak RSS is set by the longest segment, not by the length of the text
+/// (tests/synth.rs checks 1× vs 4×). A user's own `MALLOC_MMAP_THRESHOLD_` wins.
 fn pin_malloc_mmap_threshold() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
         // SAFETY: mallopt only adjusts allocator parameters; it is safe to call at any time.
         unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
         }
     }
 }
@@ -368,7 +551,11 @@ fn pin_malloc_mmap_threshold() {
 impl Engine {
     /// Load every voice in `registry`. Voices that fail are returned as problems and skipped;
     /// if none loads, this fails and says why.
-    pub fn load(registry: &VoiceRegistry, opts: &EngineOptions, default_voice: Option<&str>) -> Result<(Engine, Vec<TtsError>), TtsError> {
+    pub fn load(
+        registry: &VoiceRegistry,
+        opts: &EngineOptions,
+        default_voice: Option<&str>,
+    ) -> Result<(Engine, Vec<TtsError>), TtsError> {
         pin_malloc_mmap_threshold();
         let mut voices = Vec::new();
         let mut problems = Vec::new();
@@ -386,17 +573,31 @@ impl Engine {
             }
         }
         if voices.is_empty() {
-            let mut reasons: Vec<String> = registry.problems.iter().map(|p| format!("{}: {}", p.path.display(), p.reason)).collect();
+            let mut reasons: Vec<String> = registry
+                .problems
+                .iter()
+                .map(|p| format!("{}: {}", p.path.display(), p.reason))
+                .collect();
             reasons.extend(problems.iter().map(|e| e.to_string()));
             if reasons.is_empty() {
                 reasons.push("no *.onnx + *.onnx.json voice pairs found (run `make setup` to fetch the default voice)".into());
             }
-            return Err(TtsError::NoVoices { dir: registry.dir.display().to_string(), reason: reasons.join("; ") });
+            return Err(TtsError::NoVoices {
+                dir: registry.dir.display().to_string(),
+                reason: reasons.join("; "),
+            });
         }
-        let mut engine = Engine { voices, default_voice: 0 };
+        let mut engine = Engine {
+            voices,
+            default_voice: 0,
+        };
         if let Some(name) = default_voice {
             let v = engine.voice(Some(name))?;
-            engine.default_voice = engine.voices.iter().position(|x| Arc::ptr_eq(x, &v)).unwrap_or(0);
+            engine.default_voice = engine
+                .voices
+                .iter()
+                .position(|x| Arc::ptr_eq(x, &v))
+                .unwrap_or(0);
         }
         Ok((engine, problems))
     }
@@ -409,9 +610,19 @@ impl Engine {
         self.voices
             .iter()
             .find(|v| v.info.id.eq_ignore_ascii_case(name))
-            .or_else(|| self.voices.iter().find(|v| v.info.alias.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(name))))
+            .or_else(|| {
+                self.voices.iter().find(|v| {
+                    v.info
+                        .alias
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(name))
+                })
+            })
             .cloned()
-            .ok_or_else(|| TtsError::UnknownVoice { requested: name.chars().take(64).collect(), available: self.voice_names() })
+            .ok_or_else(|| TtsError::UnknownVoice {
+                requested: name.chars().take(64).collect(),
+                available: self.voice_names(),
+            })
     }
 
     pub fn voices(&self) -> impl Iterator<Item = &VoiceInfo> {

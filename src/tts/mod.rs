@@ -8,10 +8,13 @@ pub mod voices;
 pub use engine::{Engine, EngineOptions, LoadedVoice, SegmentAudio, SynthSettings, SynthSummary};
 pub use voices::{VoiceInfo, VoiceRegistry};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TtsError {
     #[error("unknown voice `{requested}`; available voices: {}", available.join(", "))]
-    UnknownVoice { requested: String, available: Vec<String> },
+    UnknownVoice {
+        requested: String,
+        available: Vec<String>,
+    },
     #[error("no voice could be loaded from {dir}: {reason}")]
     NoVoices { dir: String, reason: String },
     #[error("voice `{voice}` could not be loaded: {reason}")]
@@ -19,7 +22,11 @@ pub enum TtsError {
     #[error("speed {0} is out of range (0.25 to 4.0)")]
     BadSpeed(f32),
     #[error("unknown speaker `{speaker}` for voice `{voice}`; available: {}", available.join(", "))]
-    UnknownSpeaker { voice: String, speaker: String, available: Vec<String> },
+    UnknownSpeaker {
+        voice: String,
+        speaker: String,
+        available: Vec<String>,
+    },
     #[error("phonemization failed: {0}")]
     Phonemize(String),
     #[error("inference failed: {0}")]

@@ -15,7 +15,11 @@ pub fn phonemize(text: &str, espeak_voice: &str) -> Result<String, TtsError> {
     while !rest.is_empty() {
         let (plain, raw, tail) = match rest.find("[[") {
             Some(start) => match rest[start + 2..].find("]]") {
-                Some(len) => (&rest[..start], Some(&rest[start + 2..start + 2 + len]), &rest[start + 2 + len + 2..]),
+                Some(len) => (
+                    &rest[..start],
+                    Some(&rest[start + 2..start + 2 + len]),
+                    &rest[start + 2 + len + 2..],
+                ),
                 None => (rest, None, ""),
             },
             None => (rest, None, ""),
@@ -45,6 +49,7 @@ fn espeak(text: &str, voice: &str) -> Result<String, TtsError> {
     }
     // A poisoned lock only means another phonemization panicked; espeak's state is reset per call.
     let _guard = ESPEAK.lock().unwrap_or_else(|p| p.into_inner());
-    let parts = espeak_rs::text_to_phonemes(text, voice, None).map_err(|e| TtsError::Phonemize(e.to_string()))?;
+    let parts = espeak_rs::text_to_phonemes(text, voice, None)
+        .map_err(|e| TtsError::Phonemize(e.to_string()))?;
     Ok(parts.join(" ").trim().to_string())
 }

@@ -72,22 +72,34 @@ const MIN_MODEL_BYTES: u64 = 1024;
 impl VoiceRegistry {
     /// Scan `dir`. Problems are collected, not fatal; an unreadable folder is one problem.
     pub fn scan(dir: &Path) -> VoiceRegistry {
-        let mut reg = VoiceRegistry { dir: dir.to_path_buf(), ..Default::default() };
+        let mut reg = VoiceRegistry {
+            dir: dir.to_path_buf(),
+            ..Default::default()
+        };
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
-                reg.problems.push(VoiceProblem { path: dir.to_path_buf(), reason: format!("cannot read folder: {e}") });
+                reg.problems.push(VoiceProblem {
+                    path: dir.to_path_buf(),
+                    reason: format!("cannot read folder: {e}"),
+                });
                 return reg;
             }
         };
         let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         for path in &paths {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             if let Some(stem) = name.strip_suffix(".onnx") {
                 match describe(stem, path) {
                     Ok(info) => reg.voices.push(info),
-                    Err(reason) => reg.problems.push(VoiceProblem { path: path.clone(), reason }),
+                    Err(reason) => reg.problems.push(VoiceProblem {
+                        path: path.clone(),
+                        reason,
+                    }),
                 }
             } else if let Some(model) = name.strip_suffix(".onnx.json") {
                 if !dir.join(format!("{model}.onnx")).exists() {
@@ -104,9 +116,16 @@ impl VoiceRegistry {
     /// Find a voice by id or alias (case-insensitive).
     pub fn find(&self, name: &str) -> Option<&VoiceInfo> {
         let name = name.trim();
-        self.voices.iter().find(|v| v.id.eq_ignore_ascii_case(name)).or_else(|| {
-            self.voices.iter().find(|v| v.alias.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(name)))
-        })
+        self.voices
+            .iter()
+            .find(|v| v.id.eq_ignore_ascii_case(name))
+            .or_else(|| {
+                self.voices.iter().find(|v| {
+                    v.alias
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(name))
+                })
+            })
     }
 }
 
@@ -114,29 +133,49 @@ fn describe(stem: &str, model_path: &Path) -> Result<VoiceInfo, String> {
     let config_path = model_path.with_file_name(format!("{stem}.onnx.json"));
     let meta = std::fs::metadata(model_path).map_err(|e| format!("cannot read model: {e}"))?;
     if meta.len() < MIN_MODEL_BYTES {
-        return Err(format!("model is only {} bytes: truncated or corrupt", meta.len()));
+        return Err(format!(
+            "model is only {} bytes: truncated or corrupt",
+            meta.len()
+        ));
     }
-    let text = std::fs::read_to_string(&config_path)
-        .map_err(|e| format!("missing or unreadable config {}: {e}", config_path.display()))?;
-    let raw: RawConfig = serde_json::from_str(&text).map_err(|e| format!("invalid config {}: {e}", config_path.display()))?;
+    let text = std::fs::read_to_string(&config_path).map_err(|e| {
+        format!(
+            "missing or unreadable config {}: {e}",
+            config_path.display()
+        )
+    })?;
+    let raw: RawConfig = serde_json::from_str(&text)
+        .map_err(|e| format!("invalid config {}: {e}", config_path.display()))?;
     if raw.phoneme_id_map.is_empty() {
         return Err("config has no phoneme_id_map: not a Piper voice config".into());
     }
     if raw.audio.sample_rate < 8_000 || raw.audio.sample_rate > 96_000 {
         return Err(format!("implausible sample rate {}", raw.audio.sample_rate));
     }
-    let espeak_voice = raw.espeak.map(|e| e.voice).ok_or("config has no espeak.voice")?;
-    let mut speakers: Vec<(i64, String)> = raw.speaker_id_map.into_iter().map(|(k, v)| (v, k)).collect();
+    let espeak_voice = raw
+        .espeak
+        .map(|e| e.voice)
+        .ok_or("config has no espeak.voice")?;
+    let mut speakers: Vec<(i64, String)> = raw
+        .speaker_id_map
+        .into_iter()
+        .map(|(k, v)| (v, k))
+        .collect();
     speakers.sort();
     if raw.num_speakers > 1 && speakers.is_empty() {
-        speakers = (0..raw.num_speakers as i64).map(|i| (i, i.to_string())).collect();
+        speakers = (0..raw.num_speakers as i64)
+            .map(|i| (i, i.to_string()))
+            .collect();
     }
     let parts: Vec<&str> = stem.split('-').collect();
     let (alias, quality) = match parts.as_slice() {
         [_, name, quality] => (Some(name.to_string()), Some(quality.to_string())),
         _ => (None, None),
     };
-    let language = raw.language.and_then(|l| l.code).unwrap_or_else(|| parts.first().unwrap_or(&"").to_string());
+    let language = raw
+        .language
+        .and_then(|l| l.code)
+        .unwrap_or_else(|| parts.first().unwrap_or(&"").to_string());
     Ok(VoiceInfo {
         id: stem.to_string(),
         alias,
