@@ -4,8 +4,12 @@
 use std::time::Instant;
 
 fn main() {
-    let seed = std::fs::read_to_string("player/seed-article.txt").expect("run from the repository root");
-    let paragraphs: Vec<&str> = seed.lines().filter(|l| l.split_whitespace().count() > 8).collect();
+    let seed =
+        std::fs::read_to_string("player/seed-article.txt").expect("run from the repository root");
+    let paragraphs: Vec<&str> = seed
+        .lines()
+        .filter(|l| l.split_whitespace().count() > 8)
+        .collect();
     let mut html = String::from("<html><head><title>Bench</title></head><body><nav>Home | World</nav><article><h1>Bench article</h1>");
     let mut words = 0;
     'outer: loop {
@@ -18,13 +22,15 @@ fn main() {
         }
     }
     html.push_str("</article><footer>Copyright</footer></body></html>");
-    let lexicon = audioby::text::Lexicon::load("lexicon.toml").unwrap_or_else(|_| audioby::text::Lexicon::empty());
+    let lexicon = audioby::text::Lexicon::load("lexicon.toml")
+        .unwrap_or_else(|_| audioby::text::Lexicon::empty());
     let opts = audioby::text::SegmentOptions::default();
     let mut times = Vec::new();
     let mut segments = 0;
     for _ in 0..21 {
         let t = Instant::now();
-        let article = audioby::article::extract::extract_html(&html, &Default::default()).expect("extracts");
+        let article =
+            audioby::article::extract::extract_html(&html, &Default::default()).expect("extracts");
         let segs = audioby::text::segment_blocks(&article.blocks, &lexicon, &opts);
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         segments = segs.len();

@@ -38,7 +38,14 @@ pub struct TextChunks<R: Read> {
 
 impl<R: Read> TextChunks<R> {
     pub fn new(reader: R) -> Self {
-        Self { reader, text: String::new(), carry: Vec::new(), offset: 0, eof: false, failed: false }
+        Self {
+            reader,
+            text: String::new(),
+            carry: Vec::new(),
+            offset: 0,
+            eof: false,
+            failed: false,
+        }
     }
 
     fn fill(&mut self) -> Result<(), InputError> {
@@ -53,7 +60,9 @@ impl<R: Read> TextChunks<R> {
         if n == 0 {
             self.eof = true;
             if !self.carry.is_empty() {
-                return Err(InputError::InvalidUtf8 { offset: self.offset });
+                return Err(InputError::InvalidUtf8 {
+                    offset: self.offset,
+                });
             }
             return Ok(());
         }
@@ -67,10 +76,13 @@ impl<R: Read> TextChunks<R> {
             Err(e) => {
                 let good = e.valid_up_to();
                 if e.error_len().is_some() {
-                    return Err(InputError::InvalidUtf8 { offset: self.offset + good as u64 });
+                    return Err(InputError::InvalidUtf8 {
+                        offset: self.offset + good as u64,
+                    });
                 }
                 // Incomplete sequence at the end: keep it for the next block.
-                self.text.push_str(std::str::from_utf8(&self.carry[..good]).unwrap_or_default());
+                self.text
+                    .push_str(std::str::from_utf8(&self.carry[..good]).unwrap_or_default());
                 self.offset += good as u64;
                 self.carry.drain(..good);
             }
@@ -169,6 +181,9 @@ mod tests {
 
     #[test]
     fn truncated_sequence_at_eof_is_invalid() {
-        assert!(matches!(chunks(&[b'a', 0xc3]), Err(InputError::InvalidUtf8 { .. })));
+        assert!(matches!(
+            chunks(&[b'a', 0xc3]),
+            Err(InputError::InvalidUtf8 { .. })
+        ));
     }
 }

@@ -55,7 +55,11 @@ pub struct SegmentStream<R: Read> {
 }
 
 impl<R: Read> SegmentStream<R> {
-    pub fn new(reader: R, lexicon: Arc<crate::text::lexicon::Lexicon>, opts: SegmentOptions) -> Self {
+    pub fn new(
+        reader: R,
+        lexicon: Arc<crate::text::lexicon::Lexicon>,
+        opts: SegmentOptions,
+    ) -> Self {
         Self {
             chunks: TextChunks::new(reader),
             pending: VecDeque::new(),
@@ -79,7 +83,8 @@ impl<R: Read> Iterator for SegmentStream<R> {
             match self.chunks.next()? {
                 Ok(chunk) => {
                     *self.bytes_read.borrow_mut() += chunk.len() as u64;
-                    let mut segs = crate::text::segment::segment_text(&chunk, &self.lexicon, &self.opts);
+                    let mut segs =
+                        crate::text::segment::segment_text(&chunk, &self.lexicon, &self.opts);
                     let mut max_block = 0;
                     for s in &mut segs {
                         max_block = max_block.max(s.block + 1);
@@ -140,20 +145,29 @@ where
     W: Write,
     O: FnOnce() -> Result<EncodingWriter<W>, SynthError>,
 {
-    let mut segments = segments.into_iter().filter(|s| s.spoken.chars().any(char::is_alphanumeric)).peekable();
+    let mut segments = segments
+        .into_iter()
+        .filter(|s| s.spoken.chars().any(char::is_alphanumeric))
+        .peekable();
     if segments.peek().is_none() {
         return Err(SynthError::EmptyText);
     }
     let mut writer = open()?;
     let mut sink_err: Option<AudioError> = None;
     let summary = voice.synthesize(&mut segments, settings, |audio: SegmentAudio| {
-        let r = writer.push(&audio.samples).and_then(|_| push_silence(&mut writer, audio.pause_samples));
+        let r = writer
+            .push(&audio.samples)
+            .and_then(|_| push_silence(&mut writer, audio.pause_samples));
         if let Err(e) = r {
             let msg = e.to_string();
             sink_err = Some(e);
             return Err(TtsError::Sink(msg));
         }
-        progress(Progress { bytes_read: 0, segments: audio.index + 1, audio_seconds: audio.start + audio.duration });
+        progress(Progress {
+            bytes_read: 0,
+            segments: audio.index + 1,
+            audio_seconds: audio.start + audio.duration,
+        });
         Ok(())
     });
     if let Some(e) = sink_err {
@@ -163,7 +177,10 @@ where
 }
 
 /// Append `n` samples of silence without allocating `n` at once.
-pub fn push_silence<W: Write>(writer: &mut EncodingWriter<W>, mut n: usize) -> Result<(), AudioError> {
+pub fn push_silence<W: Write>(
+    writer: &mut EncodingWriter<W>,
+    mut n: usize,
+) -> Result<(), AudioError> {
     const ZEROS: [f32; 4096] = [0.0; 4096];
     while n > 0 {
         let k = n.min(ZEROS.len());
@@ -172,4 +189,3 @@ pub fn push_silence<W: Write>(writer: &mut EncodingWriter<W>, mut n: usize) -> R
     }
     Ok(())
 }
-

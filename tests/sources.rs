@@ -34,7 +34,11 @@ impl Cms {
 }
 
 async fn article(State(cms): State<Cms>, Path(id): Path<String>) -> Response {
-    *cms.hits.lock().unwrap().entry(format!("/api/articles/{id}")).or_default() += 1;
+    *cms.hits
+        .lock()
+        .unwrap()
+        .entry(format!("/api/articles/{id}"))
+        .or_default() += 1;
     let other = *cms.other_port.lock().unwrap();
     match id.as_str() {
         "known-1" | "elsewhere" => axum::Json(json!({
@@ -73,13 +77,20 @@ fn redirect(to: &str) -> Response {
 
 async fn feed(State(cms): State<Cms>, Path(name): Path<String>) -> Response {
     match cms.feeds.get(name.as_str()) {
-        Some(body) => ([(header::CONTENT_TYPE, "application/rss+xml")], body.clone()).into_response(),
+        Some(body) => (
+            [(header::CONTENT_TYPE, "application/rss+xml")],
+            body.clone(),
+        )
+            .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
 async fn serve(cms: Cms) -> SocketAddr {
-    let app = Router::new().route("/api/articles/{id}", get(article)).route("/feeds/{name}", get(feed)).with_state(cms);
+    let app = Router::new()
+        .route("/api/articles/{id}", get(article))
+        .route("/feeds/{name}", get(feed))
+        .with_state(cms);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -95,7 +106,10 @@ async fn cms_pair() -> (Cms, u16, Cms, u16) {
     (cms, cms_port, other, other_port)
 }
 
-async fn app_pulling_from(template: String, customize: impl FnOnce(&mut audioby::config::SourceSettings)) -> TestApp {
+async fn app_pulling_from(
+    template: String,
+    customize: impl FnOnce(&mut audioby::config::SourceSettings),
+) -> TestApp {
     spawn_app_with(|s| {
         s.source.url_template = Some(template);
         s.source.timeout_secs = 1;
@@ -106,14 +120,27 @@ async fn app_pulling_from(template: String, customize: impl FnOnce(&mut audioby:
 }
 
 async fn get_audio(app: &TestApp, id: &str) -> (u16, Value) {
-    let r = app.client.get(app.url(&format!("/v1/articles/{id}/audio"))).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url(&format!("/v1/articles/{id}/audio")))
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap())
 }
 
 async fn wait_job(app: &TestApp, job: i64) -> Value {
     for _ in 0..20 {
-        let v: Value = app.client.get(app.url(&format!("/v1/jobs/{job}?wait=30"))).send().await.unwrap().json().await.unwrap();
+        let v: Value = app
+            .client
+            .get(app.url(&format!("/v1/jobs/{job}?wait=30")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if ["ready", "failed", "cancelled"].contains(&v["status"].as_str().unwrap_or("")) {
             return v;
         }
@@ -124,12 +151,20 @@ async fn wait_job(app: &TestApp, job: i64) -> Value {
 #[tokio::test]
 async fn unknown_ids_are_404_and_known_ones_are_pulled_and_made_ready() {
     let (cms, port, _, _) = cms_pair().await;
-    let app = app_pulling_from(format!("http://127.0.0.1:{port}/api/articles/{{id}}"), |s| s.allow_private = true).await;
+    let app = app_pulling_from(
+        format!("http://127.0.0.1:{port}/api/articles/{{id}}"),
+        |s| s.allow_private = true,
+    )
+    .await;
 
     let (status, body) = get_audio(&app, "missing-article").await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["error"]["code"], "not-found");
-    assert_eq!(cms.hits("/api/articles/missing-article"), 1, "the CMS was asked");
+    assert_eq!(
+        cms.hits("/api/articles/missing-article"),
+        1,
+        "the CMS was asked"
+    );
 
     // A JSON article: fetched on the first press, stored, queued, then ready.
     let (status, body) = get_audio(&app, "known-1").await;
@@ -137,9 +172,26 @@ async fn unknown_ids_are_404_and_known_ones_are_pulled_and_made_ready() {
     let job = wait_job(&app, body["job_id"].as_i64().unwrap()).await;
     assert_eq!(job["status"], "ready", "{job}");
     let (status, body) = get_audio(&app, "known-1").await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("ready")), "{body}");
-    assert_eq!(cms.hits("/api/articles/known-1"), 1, "a fresh stored copy is not fetched again");
-    let stored: Value = app.client.get(app.url("/v1/articles/known-1")).bearer_auth(API_KEY).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("ready")),
+        "{body}"
+    );
+    assert_eq!(
+        cms.hits("/api/articles/known-1"),
+        1,
+        "a fresh stored copy is not fetched again"
+    );
+    let stored: Value = app
+        .client
+        .get(app.url("/v1/articles/known-1"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stored["title"], "Budget approved");
     assert_eq!(stored["byline"], "City desk");
 
@@ -147,7 +199,16 @@ async fn unknown_ids_are_404_and_known_ones_are_pulled_and_made_ready() {
     let (status, body) = get_audio(&app, "plain:html").await;
     assert!(matches!(status, 200 | 202), "{status} {body}");
     assert_eq!(cms.hits("/api/articles/plain:html"), 1);
-    let stored: Value = app.client.get(app.url("/v1/articles/plain:html")).bearer_auth(API_KEY).send().await.unwrap().json().await.unwrap();
+    let stored: Value = app
+        .client
+        .get(app.url("/v1/articles/plain:html"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let text = stored["blocks"].to_string();
     assert!(text.contains("Trains ran again on Tuesday"), "{stored}");
 }
@@ -155,24 +216,42 @@ async fn unknown_ids_are_404_and_known_ones_are_pulled_and_made_ready() {
 #[tokio::test]
 async fn slow_and_huge_answers_are_clear_errors() {
     let (cms, port, _, _) = cms_pair().await;
-    let app = app_pulling_from(format!("http://127.0.0.1:{port}/api/articles/{{id}}"), |s| s.allow_private = true).await;
+    let app = app_pulling_from(
+        format!("http://127.0.0.1:{port}/api/articles/{{id}}"),
+        |s| s.allow_private = true,
+    )
+    .await;
 
     let started = Instant::now();
     let (status, body) = get_audio(&app, "slow").await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["error"]["code"], "source-timeout");
-    assert!(started.elapsed() < Duration::from_secs(3), "the 1 s timeout was enforced: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the 1 s timeout was enforced: {:?}",
+        started.elapsed()
+    );
     assert_eq!(cms.hits("/api/articles/slow"), 1);
 
     let (status, body) = get_audio(&app, "huge").await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "source-too-large");
-    assert!(body["error"]["message"].as_str().unwrap().contains("size limit"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("size limit"),
+        "{body}"
+    );
 
     let (status, body) = get_audio(&app, "loop-0").await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "source-too-many-redirects");
-    assert_eq!(cms.hits("/api/articles/loop-3"), 1, "three redirects are followed (the default limit)");
+    assert_eq!(
+        cms.hits("/api/articles/loop-3"),
+        1,
+        "three redirects are followed (the default limit)"
+    );
     assert_eq!(cms.hits("/api/articles/loop-4"), 0, "the fourth is not");
 }
 
@@ -182,12 +261,20 @@ async fn slow_and_huge_answers_are_clear_errors() {
 async fn loopback_cms_is_refused_unless_allowed() {
     let (cms, port, _, _) = cms_pair().await;
     for host in ["127.0.0.1", "localhost"] {
-        let app = app_pulling_from(format!("http://{host}:{port}/api/articles/{{id}}"), |_| {}).await;
+        let app =
+            app_pulling_from(format!("http://{host}:{port}/api/articles/{{id}}"), |_| {}).await;
         let (status, body) = get_audio(&app, "known-1").await;
         assert_eq!(status, 502, "{host}: {body}");
-        assert_eq!(body["error"]["code"], "source-blocked-address", "{host}: {body}");
+        assert_eq!(
+            body["error"]["code"], "source-blocked-address",
+            "{host}: {body}"
+        );
     }
-    assert_eq!(cms.hits("/api/articles/known-1"), 0, "no request reached the CMS");
+    assert_eq!(
+        cms.hits("/api/articles/known-1"),
+        0,
+        "no request reached the CMS"
+    );
 }
 
 /// A CMS answering with a redirect to 127.0.0.1 on another port. `allow_private` exempts the
@@ -212,15 +299,40 @@ async fn redirects_to_loopback_are_refused_unless_allowed() {
     let (status, body) = get_audio(&app, "to-loopback").await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "source-blocked-address", "{body}");
-    assert_eq!(cms.hits("/api/articles/to-loopback"), 2, "the CMS was reached both times");
-    assert_eq!(other.hits("/api/articles/elsewhere"), 0, "the redirect target never was");
+    assert_eq!(
+        cms.hits("/api/articles/to-loopback"),
+        2,
+        "the CMS was reached both times"
+    );
+    assert_eq!(
+        other.hits("/api/articles/elsewhere"),
+        0,
+        "the redirect target never was"
+    );
 
     // Allowed: the configured host is 127.0.0.1 and allow_private is set.
-    let app = app_pulling_from(format!("http://127.0.0.1:{port}/api/articles/{{id}}"), |s| s.allow_private = true).await;
+    let app = app_pulling_from(
+        format!("http://127.0.0.1:{port}/api/articles/{{id}}"),
+        |s| s.allow_private = true,
+    )
+    .await;
     let (status, body) = get_audio(&app, "to-loopback").await;
     assert!(matches!(status, 200 | 202), "{status} {body}");
-    assert_eq!(other.hits("/api/articles/elsewhere"), 1, "the redirect was followed");
-    let stored: Value = app.client.get(app.url("/v1/articles/to-loopback")).bearer_auth(API_KEY).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        other.hits("/api/articles/elsewhere"),
+        1,
+        "the redirect was followed"
+    );
+    let stored: Value = app
+        .client
+        .get(app.url("/v1/articles/to-loopback"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stored["title"], "Budget approved");
 }
 
@@ -244,7 +356,10 @@ async fn feeds_prefetch_good_items_and_report_bad_ones_without_stopping() {
     let cms = Cms {
         feeds: Arc::new(HashMap::from([
             ("good.xml", GOOD_FEED.to_string()),
-            ("broken.xml", "<rss version=\"2.0\"><channel><title>Broken".to_string()),
+            (
+                "broken.xml",
+                "<rss version=\"2.0\"><channel><title>Broken".to_string(),
+            ),
             ("mixed.xml", MIXED_FEED.to_string()),
         ])),
         ..Cms::default()
@@ -253,16 +368,29 @@ async fn feeds_prefetch_good_items_and_report_bad_ones_without_stopping() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_path_buf();
     let feed = |name: &str| format!("http://127.0.0.1:{port}/feeds/{name}");
-    let args: Vec<String> = ["good.xml", "broken.xml", "mixed.xml"].iter().flat_map(|n| ["--feed".to_string(), feed(n)]).collect();
+    let args: Vec<String> = ["good.xml", "broken.xml", "mixed.xml"]
+        .iter()
+        .flat_map(|n| ["--feed".to_string(), feed(n)])
+        .collect();
     let run_prefetch = move |allow_private: &'static str| {
         let (args, data) = (args.clone(), data.clone());
         tokio::task::spawn_blocking(move || {
             let o = run(
-                audioby().arg("prefetch").args(&args).arg("--json").arg("--data-dir").arg(&data).env("AUDIOBY_SOURCE__ALLOW_PRIVATE", allow_private),
+                audioby()
+                    .arg("prefetch")
+                    .args(&args)
+                    .arg("--json")
+                    .arg("--data-dir")
+                    .arg(&data)
+                    .env("AUDIOBY_SOURCE__ALLOW_PRIVATE", allow_private),
                 None,
             );
             let summary: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-            (o.status.code().unwrap_or(-1), summary, String::from_utf8_lossy(&o.stderr).to_string())
+            (
+                o.status.code().unwrap_or(-1),
+                summary,
+                String::from_utf8_lossy(&o.stderr).to_string(),
+            )
         })
     };
 
@@ -277,34 +405,73 @@ async fn feeds_prefetch_good_items_and_report_bad_ones_without_stopping() {
     let (code, summary, stderr) = run_prefetch("true").await.unwrap();
     assert_eq!(code, 1, "failures make the exit code non-zero: {stderr}");
     let articles = summary["articles"].as_array().unwrap();
-    let by_id = |id: &str| articles.iter().filter(move |a| a["id"] == id).collect::<Vec<_>>();
+    let by_id = |id: &str| {
+        articles
+            .iter()
+            .filter(move |a| a["id"] == id)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(summary["total"], 6, "{summary}");
-    assert_eq!(summary["ready"], 3, "every good item is made, whatever failed around it: {summary}");
+    assert_eq!(
+        summary["ready"], 3,
+        "every good item is made, whatever failed around it: {summary}"
+    );
     assert_eq!(summary["failed"], 3, "{summary}");
 
     assert_eq!(by_id("council-budget")[0]["status"], "ready");
     let hashed = audioby::article::feed::item_article_id("https://news.example.com/2026/rail");
     assert!(hashed.as_str().starts_with("feed-"));
-    assert_eq!(by_id(hashed.as_str())[0]["status"], "ready", "a URL GUID maps to a hashed ID");
+    assert_eq!(
+        by_id(hashed.as_str())[0]["status"],
+        "ready",
+        "a URL GUID maps to a hashed ID"
+    );
 
     let broken = &by_id(&feed("broken.xml"))[0];
     assert_eq!(broken["status"], "failed");
-    assert!(broken["error"].as_str().unwrap().contains("malformed feed"), "{broken}");
+    assert!(
+        broken["error"].as_str().unwrap().contains("malformed feed"),
+        "{broken}"
+    );
 
     let harbour = by_id("harbour-open");
     assert_eq!(harbour.len(), 2, "{summary}");
-    assert!(harbour.iter().any(|a| a["status"] == "ready"), "the first item with the GUID is kept");
-    let dup = harbour.iter().find(|a| a["status"] == "failed").expect("the repeat fails");
-    assert!(dup["error"].as_str().unwrap().contains("duplicate GUID"), "{dup}");
+    assert!(
+        harbour.iter().any(|a| a["status"] == "ready"),
+        "the first item with the GUID is kept"
+    );
+    let dup = harbour
+        .iter()
+        .find(|a| a["status"] == "failed")
+        .expect("the repeat fails");
+    assert!(
+        dup["error"].as_str().unwrap().contains("duplicate GUID"),
+        "{dup}"
+    );
 
     let gallery = &by_id("gallery-17")[0];
     assert_eq!(gallery["status"], "failed");
-    assert!(gallery["error"].as_str().unwrap().contains("no speakable text"), "{gallery}");
+    assert!(
+        gallery["error"]
+            .as_str()
+            .unwrap()
+            .contains("no speakable text"),
+        "{gallery}"
+    );
 
     // The stored article carries the feed item's title and text.
-    let db = audioby::queue::SqliteRepo::open(&dir.path().join("audioby.db")).await.unwrap();
+    let db = audioby::queue::SqliteRepo::open(&dir.path().join("audioby.db"))
+        .await
+        .unwrap();
     use audioby::queue::ArticleRepo;
-    let rec = db.article(&audioby::article::ArticleId::parse("council-budget").unwrap()).await.unwrap().expect("stored");
+    let rec = db
+        .article(&audioby::article::ArticleId::parse("council-budget").unwrap())
+        .await
+        .unwrap()
+        .expect("stored");
     assert_eq!(rec.title.as_deref(), Some("Budget approved"));
-    assert!(rec.blocks.iter().any(|b| b.text.contains("approved the budget on Monday")));
+    assert!(rec
+        .blocks
+        .iter()
+        .any(|b| b.text.contains("approved the budget on Monday")));
 }

@@ -15,7 +15,9 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{
+    GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -138,14 +140,20 @@ impl ObjectKey {
 
     /// The key of `content` (its sha256).
     pub fn of(content: &[u8], kind: ObjectKind) -> Self {
-        Self { hash: Sha256::digest(content).into(), kind }
+        Self {
+            hash: Sha256::digest(content).into(),
+            kind,
+        }
     }
 
     /// Parse a public file name such as `3fa…9c.opus`.
     pub fn parse_file_name(name: &str) -> Result<Self, StoreError> {
         let (hash, ext) = name.rsplit_once('.').ok_or(StoreError::InvalidKey)?;
         let kind: ObjectKind = ext.parse()?;
-        Ok(Self { hash: parse_hash(hash)?, kind })
+        Ok(Self {
+            hash: parse_hash(hash)?,
+            kind,
+        })
     }
 
     pub fn hash_hex(&self) -> String {
@@ -164,12 +172,21 @@ impl ObjectKey {
     fn path(&self) -> ObjectPath {
         // Two-level fan-out keeps folders small on a local disk.
         let h = self.hash_hex();
-        ObjectPath::from(format!("{}/{}/{}", self.kind.prefix(), &h[..2], self.file_name()))
+        ObjectPath::from(format!(
+            "{}/{}/{}",
+            self.kind.prefix(),
+            &h[..2],
+            self.file_name()
+        ))
     }
 }
 
 pub fn parse_hash(s: &str) -> Result<[u8; 32], StoreError> {
-    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if s.len() != 64
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(StoreError::InvalidKey);
     }
     let mut out = [0u8; 32];
@@ -194,7 +211,10 @@ pub struct AudioStore {
 
 impl AudioStore {
     pub fn new(inner: Arc<dyn ObjectStore>) -> Self {
-        Self { inner, local_root: None }
+        Self {
+            inner,
+            local_root: None,
+        }
     }
 
     /// Store `bytes` under their own hash; returns the key. Idempotent.
@@ -231,15 +251,26 @@ impl AudioStore {
 
     /// Stream an object, or the byte range `range` of it (end exclusive, already resolved
     /// against the length by the caller). Never reads the whole object into memory.
-    pub async fn get(&self, key: &ObjectKey, range: Option<Range<u64>>) -> Result<ObjectBody, StoreError> {
+    pub async fn get(
+        &self,
+        key: &ObjectKey,
+        range: Option<Range<u64>>,
+    ) -> Result<ObjectBody, StoreError> {
         if let Some(root) = &self.local_root {
             return local_get(root.join(key.path().as_ref()), range).await;
         }
-        let opts = GetOptions { range: range.map(GetRange::Bounded), ..Default::default() };
-        let result = self.inner.get_opts(&key.path(), opts).await.map_err(|e| match e {
-            object_store::Error::NotFound { .. } => StoreError::NotFound,
-            other => StoreError::Backend(other.to_string()),
-        })?;
+        let opts = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..Default::default()
+        };
+        let result = self
+            .inner
+            .get_opts(&key.path(), opts)
+            .await
+            .map_err(|e| match e {
+                object_store::Error::NotFound { .. } => StoreError::NotFound,
+                other => StoreError::Backend(other.to_string()),
+            })?;
         let len = result.meta.size;
         let range = result.range.clone();
         let stream = match result.payload {
@@ -267,49 +298,63 @@ impl AudioStore {
 /// one or two while memory per response stays bounded.
 const READ_CHUNK: u64 = 256 * 1024;
 
-fn file_stream(file: std::fs::File, range: Range<u64>) -> BoxStream<'static, Result<Bytes, StoreError>> {
-    futures::stream::try_unfold((Arc::new(file), range.start, range.end), |(file, pos, end)| async move {
-        if pos >= end {
-            return Ok(None);
-        }
-        let n = (end - pos).min(READ_CHUNK);
-        let f = Arc::clone(&file);
-        let buf = tokio::task::spawn_blocking(move || {
-            use std::os::unix::fs::FileExt;
-            let mut buf = vec![0u8; n as usize];
-            f.read_exact_at(&mut buf, pos).map(|_| buf)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
-        .map_err(|e| StoreError::Backend(format!("reading object: {e}")))?;
-        Ok(Some((Bytes::from(buf), (file, pos + n, end))))
-    })
+fn file_stream(
+    file: std::fs::File,
+    range: Range<u64>,
+) -> BoxStream<'static, Result<Bytes, StoreError>> {
+    futures::stream::try_unfold(
+        (Arc::new(file), range.start, range.end),
+        |(file, pos, end)| async move {
+            if pos >= end {
+                return Ok(None);
+            }
+            let n = (end - pos).min(READ_CHUNK);
+            let f = Arc::clone(&file);
+            let buf = tokio::task::spawn_blocking(move || {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0u8; n as usize];
+                f.read_exact_at(&mut buf, pos).map(|_| buf)
+            })
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?
+            .map_err(|e| StoreError::Backend(format!("reading object: {e}")))?;
+            Ok(Some((Bytes::from(buf), (file, pos + n, end))))
+        },
+    )
     .boxed()
 }
 
 /// Serving cached files is the hot path: open, stat and the first read happen in one
 /// blocking task (through `object_store` they were several), the rest streams in
 /// `READ_CHUNK` pieces. Same semantics as the generic path: NotFound, bounded memory.
-async fn local_get(path: std::path::PathBuf, range: Option<Range<u64>>) -> Result<ObjectBody, StoreError> {
-    let (file, len, range, first) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-        use std::os::unix::fs::FileExt;
-        let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => StoreError::NotFound,
-            _ => StoreError::Backend(format!("opening object: {e}")),
-        })?;
-        let len = file.metadata().map_err(|e| StoreError::Backend(e.to_string()))?.len();
-        let range = match range {
-            None => 0..len,
-            Some(r) if r.start <= r.end && r.end <= len => r,
-            Some(_) => return Err(StoreError::RangeNotSatisfiable { len }),
-        };
-        let n = (range.end - range.start).min(READ_CHUNK);
-        let mut first = vec![0u8; n as usize];
-        file.read_exact_at(&mut first, range.start).map_err(|e| StoreError::Backend(format!("reading object: {e}")))?;
-        Ok((file, len, range, first))
-    })
-    .await
-    .map_err(|e| StoreError::Backend(e.to_string()))??;
+async fn local_get(
+    path: std::path::PathBuf,
+    range: Option<Range<u64>>,
+) -> Result<ObjectBody, StoreError> {
+    let (file, len, range, first) =
+        tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            use std::os::unix::fs::FileExt;
+            let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => StoreError::NotFound,
+                _ => StoreError::Backend(format!("opening object: {e}")),
+            })?;
+            let len = file
+                .metadata()
+                .map_err(|e| StoreError::Backend(e.to_string()))?
+                .len();
+            let range = match range {
+                None => 0..len,
+                Some(r) if r.start <= r.end && r.end <= len => r,
+                Some(_) => return Err(StoreError::RangeNotSatisfiable { len }),
+            };
+            let n = (range.end - range.start).min(READ_CHUNK);
+            let mut first = vec![0u8; n as usize];
+            file.read_exact_at(&mut first, range.start)
+                .map_err(|e| StoreError::Backend(format!("reading object: {e}")))?;
+            Ok((file, len, range, first))
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))??;
     let rest_start = range.start + first.len() as u64;
     let head = futures::stream::once(async move { Ok(Bytes::from(first)) });
     let stream = head.chain(file_stream(file, rest_start..range.end)).boxed();

@@ -18,8 +18,7 @@ pub fn repo() -> PathBuf {
 
 /// The seed article (a real news article; the demo and benchmark text), committed as a fixture.
 pub fn seed_article() -> String {
-    std::fs::read_to_string(repo().join("player/seed-article.txt"))
-        .expect("seed article fixture")
+    std::fs::read_to_string(repo().join("player/seed-article.txt")).expect("seed article fixture")
 }
 
 /// The real engine with the real voice, loaded once per test binary.

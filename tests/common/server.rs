@@ -89,7 +89,11 @@ pub fn partial_files(dir: &Path) -> Vec<std::path::PathBuf> {
                     .unwrap_or_default();
                 // object_store's local backend stages writes as `<name>#<n>`; ours use
                 // `.part` and tempfile's `.audioby-` prefix.
-                if name.contains('#') || name.ends_with(".part") || name.contains(".tmp") || name.starts_with(".audioby-") {
+                if name.contains('#')
+                    || name.ends_with(".part")
+                    || name.contains(".tmp")
+                    || name.starts_with(".audioby-")
+                {
                     out.push(p);
                 }
             }
