@@ -19,7 +19,10 @@ use crate::article::source::{PullSource, SourceError};
 use crate::article::{ArticleId, ArticleRecord};
 use crate::audio::{encoder, AudioError, AudioFormat, EncoderOptions, EncodingWriter};
 use crate::config::Settings;
-use crate::queue::{ArticleRepo, Failure, Job, JobOutcome, JobQueue, JobState, NewJob, Priority, QueueError, Rendition};
+use crate::queue::{
+    ArticleRepo, Failure, Job, JobOutcome, JobQueue, JobState, NewJob, Priority, QueueError,
+    Rendition,
+};
 use crate::store::{AudioStore, ObjectKey, ObjectKind, StoreError};
 use crate::text::lexicon::Lexicon;
 use crate::text::segment::segment_blocks;
@@ -57,7 +60,11 @@ impl PipelineError {
 #[derive(Debug, Clone)]
 pub enum AudioStatus {
     Ready(Rendition),
-    Pending { job: Job, position: u64, eta_seconds: f64 },
+    Pending {
+        job: Job,
+        position: u64,
+        eta_seconds: f64,
+    },
 }
 
 /// One entry of the timing manifest.
@@ -115,31 +122,75 @@ impl Pipeline {
     ) -> Arc<Pipeline> {
         let (finished, _) = broadcast::channel(1024);
         let source = PullSource::from_settings(&settings.source);
-        Arc::new(Pipeline { settings, engine, store, lexicon, articles, queue, wake: Notify::new(), finished, stopping: AtomicBool::new(false), source })
+        Arc::new(Pipeline {
+            settings,
+            engine,
+            store,
+            lexicon,
+            articles,
+            queue,
+            wake: Notify::new(),
+            finished,
+            stopping: AtomicBool::new(false),
+            source,
+        })
     }
 
     fn lease_ms(&self) -> i64 {
-        std::env::var("AUDIOBY_LEASE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(LEASE_MS).max(500)
+        std::env::var("AUDIOBY_LEASE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(LEASE_MS)
+            .max(500)
     }
 
     /// Resolve the voice for an article: request, then the article's own, then the default.
-    pub fn voice_for(&self, requested: Option<&str>, article: &ArticleRecord) -> Result<Arc<LoadedVoice>, TtsError> {
+    pub fn voice_for(
+        &self,
+        requested: Option<&str>,
+        article: &ArticleRecord,
+    ) -> Result<Arc<LoadedVoice>, TtsError> {
         self.engine.voice(requested.or(article.voice.as_deref()))
     }
 
     /// Store an article; when its content changed, queue a prefetch job for it.
-    pub async fn put_article(&self, article: &ArticleRecord) -> Result<(bool, Option<Job>), PipelineError> {
+    pub async fn put_article(
+        &self,
+        article: &ArticleRecord,
+    ) -> Result<(bool, Option<Job>), PipelineError> {
         let changed = self.articles.upsert_article(article).await?;
         let voice = self.voice_for(None, article)?;
-        let job = if changed || self.articles.rendition(&article.id, &article.content_hash, &voice.info().id).await?.is_none() {
-            Some(self.enqueue(article, &voice, Priority::Prefetch, false, &default_formats()).await?)
+        let job = if changed
+            || self
+                .articles
+                .rendition(&article.id, &article.content_hash, &voice.info().id)
+                .await?
+                .is_none()
+        {
+            Some(
+                self.enqueue(
+                    article,
+                    &voice,
+                    Priority::Prefetch,
+                    false,
+                    &default_formats(),
+                )
+                .await?,
+            )
         } else {
             None
         };
         Ok((changed, job))
     }
 
-    pub async fn enqueue(&self, article: &ArticleRecord, voice: &LoadedVoice, priority: Priority, force: bool, formats: &[AudioFormat]) -> Result<Job, PipelineError> {
+    pub async fn enqueue(
+        &self,
+        article: &ArticleRecord,
+        voice: &LoadedVoice,
+        priority: Priority,
+        force: bool,
+        formats: &[AudioFormat],
+    ) -> Result<Job, PipelineError> {
         let stats = self.queue.stats().await?;
         let limit = self.settings.queue.max_queued;
         if stats.queued >= limit {
@@ -178,20 +229,40 @@ impl Pipeline {
     }
 
     /// The article-audio question a play button asks: ready, or queued with an ETA.
-    pub async fn article_audio(&self, id: &ArticleId, voice: Option<&str>, priority: Priority, force: bool) -> Result<AudioStatus, PipelineError> {
+    pub async fn article_audio(
+        &self,
+        id: &ArticleId,
+        voice: Option<&str>,
+        priority: Priority,
+        force: bool,
+    ) -> Result<AudioStatus, PipelineError> {
         let article = self.ensure_article(id).await?;
         let voice = self.voice_for(voice, &article)?;
         if !force {
-            if let Some(r) = self.articles.rendition(id, &article.content_hash, &voice.info().id).await? {
+            if let Some(r) = self
+                .articles
+                .rendition(id, &article.content_hash, &voice.info().id)
+                .await?
+            {
                 return Ok(AudioStatus::Ready(r));
             }
         }
-        let job = self.enqueue(&article, &voice, priority, force, &default_formats()).await?;
+        let job = self
+            .enqueue(&article, &voice, priority, force, &default_formats())
+            .await?;
         let position = self.queue.position(job.id).await?;
-        let words: usize = article.blocks.iter().map(|b| b.text.split_whitespace().count()).sum();
+        let words: usize = article
+            .blocks
+            .iter()
+            .map(|b| b.text.split_whitespace().count())
+            .sum();
         let audio_secs = words as f64 * 0.4;
         let eta_seconds = ((position + 1) as f64 * audio_secs / ETA_THROUGHPUT).ceil();
-        Ok(AudioStatus::Pending { job, position, eta_seconds })
+        Ok(AudioStatus::Pending {
+            job,
+            position,
+            eta_seconds,
+        })
     }
 
     /// The stored article, pulled from the source first when it is unknown or expired. A
@@ -218,14 +289,21 @@ impl Pipeline {
                     tracing::warn!(article = %id, error = %e, "refreshing from the source failed; using the stored copy");
                     Ok(a)
                 }
-                None if matches!(e, SourceError::NotFound(_)) => Err(PipelineError::NotFound(id.clone())),
+                None if matches!(e, SourceError::NotFound(_)) => {
+                    Err(PipelineError::NotFound(id.clone()))
+                }
                 None => Err(e.into()),
             },
         }
     }
 
     #[tracing::instrument(name = "pulling an article from the source", skip(self, source, now))]
-    async fn pull(&self, source: &PullSource, id: &ArticleId, now: i64) -> Result<ArticleRecord, SourceError> {
+    async fn pull(
+        &self,
+        source: &PullSource,
+        id: &ArticleId,
+        now: i64,
+    ) -> Result<ArticleRecord, SourceError> {
         let input = source.fetch(id).await?;
         let (id, opts) = (id.clone(), self.settings.extract.clone());
         // Extraction is CPU work on untrusted HTML: off the async runtime.
@@ -236,7 +314,11 @@ impl Pipeline {
     }
 
     /// Wait until `job_id` reaches a final state or `timeout` passes; returns the job.
-    pub async fn wait_for(&self, job_id: i64, timeout: Duration) -> Result<Option<Job>, PipelineError> {
+    pub async fn wait_for(
+        &self,
+        job_id: i64,
+        timeout: Duration,
+    ) -> Result<Option<Job>, PipelineError> {
         let mut rx = self.finished.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -310,14 +392,22 @@ impl Pipeline {
         let result = tokio::task::spawn_blocking(move || {
             // A panic in synthesis must not take the worker down: it fails this job only.
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.produce(&job, &rt)))
-                .unwrap_or_else(|_| Err(Failure::Retry("internal error while synthesizing (panic)".into())))
+                .unwrap_or_else(|_| {
+                    Err(Failure::Retry(
+                        "internal error while synthesizing (panic)".into(),
+                    ))
+                })
         })
         .await
         .unwrap_or_else(|e| Err(Failure::Retry(format!("synthesis task failed: {e}"))));
         heartbeat.abort();
         match result {
             Ok((rendition, outcome)) => {
-                if let Err(e) = self.queue.complete(job_id, worker, &rendition, &outcome).await {
+                if let Err(e) = self
+                    .queue
+                    .complete(job_id, worker, &rendition, &outcome)
+                    .await
+                {
                     tracing::error!(error = %e, "publishing failed");
                 } else {
                     tracing::info!(
@@ -362,7 +452,9 @@ impl Pipeline {
                     break;
                 }
                 if let Ok(hash) = crate::store::parse_hash(&key) {
-                    self.store.remove(&ObjectKey::new(hash, ObjectKind::Pcm)).await?;
+                    self.store
+                        .remove(&ObjectKey::new(hash, ObjectKind::Pcm))
+                        .await?;
                 }
                 total = total.saturating_sub(bytes);
                 evicted += 1;
@@ -371,7 +463,11 @@ impl Pipeline {
             self.queue.forget_segments(&gone).await?;
         }
         if evicted > 0 {
-            tracing::info!(segments = evicted, bytes_left = total, "evicted cached segments over the budget");
+            tracing::info!(
+                segments = evicted,
+                bytes_left = total,
+                "evicted cached segments over the budget"
+            );
         }
         Ok(evicted)
     }
@@ -433,7 +529,11 @@ impl Pipeline {
             let mut sink_err: Option<Failure> = None;
             let summary = voice.synthesize(todo, &settings, |audio| {
                 let i = misses[audio.index];
-                let samples: Vec<i16> = audio.samples.iter().map(|&s| crate::audio::to_i16(s)).collect();
+                let samples: Vec<i16> = audio
+                    .samples
+                    .iter()
+                    .map(|&s| crate::audio::to_i16(s))
+                    .collect();
                 let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
                 if let Err(e) = rt.block_on(self.store.put_at(&keys[i], Bytes::from(bytes))) {
                     sink_err = Some(retry(&e));
@@ -485,10 +585,18 @@ impl Pipeline {
             segments: manifest_segments,
         };
         let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(|e| retry(&e))?;
-        let manifest_key = rt.block_on(self.store.put(Bytes::from(manifest_json), ObjectKind::Json)).map_err(|e| retry(&e))?;
+        let manifest_key = rt
+            .block_on(self.store.put(Bytes::from(manifest_json), ObjectKind::Json))
+            .map_err(|e| retry(&e))?;
         let vtt = webvtt(&manifest.segments);
-        let vtt_key = rt.block_on(self.store.put(Bytes::from(vtt), ObjectKind::Vtt)).map_err(|e| retry(&e))?;
-        let outcome = JobOutcome { segments_total: segments.len() as u64, segments_synthesized: synthesized, audio_seconds: duration };
+        let vtt_key = rt
+            .block_on(self.store.put(Bytes::from(vtt), ObjectKind::Vtt))
+            .map_err(|e| retry(&e))?;
+        let outcome = JobOutcome {
+            segments_total: segments.len() as u64,
+            segments_synthesized: synthesized,
+            audio_seconds: duration,
+        };
         let rendition = Rendition {
             article: article.id.clone(),
             content_hash: article.content_hash.clone(),
@@ -505,7 +613,12 @@ impl Pipeline {
 
     async fn cached_pcm(&self, key: &ObjectKey) -> Result<Option<Vec<i16>>, StoreError> {
         match self.store.get_bytes(key).await {
-            Ok(bytes) => Ok(Some(bytes.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect())),
+            Ok(bytes) => Ok(Some(
+                bytes
+                    .chunks_exact(2)
+                    .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                    .collect(),
+            )),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
@@ -656,11 +769,23 @@ pub fn segment_key(voice: &LoadedVoice, settings: &SynthSettings, spoken: &str) 
 pub fn webvtt(segments: &[ManifestSegment]) -> Vec<u8> {
     fn ts(t: f64) -> String {
         let ms = (t * 1000.0).round() as u64;
-        format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+        format!(
+            "{:02}:{:02}:{:02}.{:03}",
+            ms / 3_600_000,
+            ms / 60_000 % 60,
+            ms / 1000 % 60,
+            ms % 1000
+        )
     }
     let mut out = String::from("WEBVTT\n\n");
     for s in segments {
-        out.push_str(&format!("{}\n{} --> {}\n{}\n\n", s.index + 1, ts(s.start), ts(s.start + s.duration), s.text.replace("-->", "->")));
+        out.push_str(&format!(
+            "{}\n{} --> {}\n{}\n\n",
+            s.index + 1,
+            ts(s.start),
+            ts(s.start + s.duration),
+            s.text.replace("-->", "->")
+        ));
     }
     out.into_bytes()
 }

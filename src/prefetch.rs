@@ -49,7 +49,10 @@ pub struct Summary {
 /// prefetch. Items without text are left to the pull source (through `article_audio`). A
 /// feed that fails is one failed entry; a bad item is one failed entry; an item already
 /// listed by an earlier feed is skipped.
-async fn feed_articles(pipeline: &Pipeline, urls: &[String]) -> Result<Vec<Result<ArticleId, (String, String)>>, PipelineError> {
+async fn feed_articles(
+    pipeline: &Pipeline,
+    urls: &[String],
+) -> Result<Vec<Result<ArticleId, (String, String)>>, PipelineError> {
     use crate::article::feed::fetch_feed;
     use crate::article::ArticleRecord;
     let mut out = Vec::new();
@@ -75,21 +78,33 @@ async fn feed_articles(pipeline: &Pipeline, urls: &[String]) -> Result<Vec<Resul
             }
             let Some(input) = item.input else {
                 if pipeline.source.is_none() {
-                    out.push(Err((item.id.to_string(), format!("item {:?} has no content and no pull source is configured", item.guid))));
+                    out.push(Err((
+                        item.id.to_string(),
+                        format!(
+                            "item {:?} has no content and no pull source is configured",
+                            item.guid
+                        ),
+                    )));
                 } else {
                     out.push(Ok(item.id));
                 }
                 continue;
             };
             let (id, opts) = (item.id.clone(), pipeline.settings.extract.clone());
-            let built = tokio::task::spawn_blocking(move || ArticleRecord::build(id, input, &opts, crate::queue::now_ms())).await;
+            let built = tokio::task::spawn_blocking(move || {
+                ArticleRecord::build(id, input, &opts, crate::queue::now_ms())
+            })
+            .await;
             match built {
                 Ok(Ok(record)) => {
                     pipeline.articles.upsert_article(&record).await?;
                     out.push(Ok(record.id));
                 }
                 Ok(Err(e)) => out.push(Err((item.id.to_string(), format!("{} [{}]", e, e.code())))),
-                Err(e) => out.push(Err((item.id.to_string(), format!("extraction failed: {e}")))),
+                Err(e) => out.push(Err((
+                    item.id.to_string(),
+                    format!("extraction failed: {e}"),
+                ))),
             }
         }
     }
@@ -113,8 +128,17 @@ pub async fn run(
     let started = Instant::now();
     // An entry that failed before any job: (label, reason).
     let ids: Vec<Result<ArticleId, (String, String)>> = match selection {
-        Selection::Ids(raw) => raw.iter().map(|s| ArticleId::parse(s).map_err(|e| ("?".to_string(), format!("{s:?}: {e}")))).collect(),
-        Selection::Since(ms) => pipeline.articles.articles_since(ms).await?.into_iter().map(Ok).collect(),
+        Selection::Ids(raw) => raw
+            .iter()
+            .map(|s| ArticleId::parse(s).map_err(|e| ("?".to_string(), format!("{s:?}: {e}"))))
+            .collect(),
+        Selection::Since(ms) => pipeline
+            .articles
+            .articles_since(ms)
+            .await?
+            .into_iter()
+            .map(Ok)
+            .collect(),
         Selection::Feeds(urls) => feed_articles(&pipeline, &urls).await?,
     };
     let mut results: Vec<Option<ArticleResult>> = vec![None; ids.len()];
@@ -130,7 +154,10 @@ pub async fn run(
     for (i, id) in ids.iter().enumerate() {
         match id {
             Err((label, e)) => results[i] = Some(failed(label, e.clone())),
-            Ok(id) => match pipeline.article_audio(id, None, Priority::Prefetch, false).await {
+            Ok(id) => match pipeline
+                .article_audio(id, None, Priority::Prefetch, false)
+                .await
+            {
                 Ok(AudioStatus::Ready(r)) => {
                     results[i] = Some(ArticleResult {
                         id: id.to_string(),
@@ -144,28 +171,49 @@ pub async fn run(
                 Ok(AudioStatus::Pending { job, .. }) => {
                     waiting.insert(job.id, i);
                 }
-                Err(PipelineError::NotFound(_)) => results[i] = Some(failed(id.as_str(), "unknown article (push it first)".into())),
+                Err(PipelineError::NotFound(_)) => {
+                    results[i] = Some(failed(
+                        id.as_str(),
+                        "unknown article (push it first)".into(),
+                    ))
+                }
                 Err(e) => results[i] = Some(failed(id.as_str(), e.to_string())),
             },
         }
     }
     let total = ids.len();
-    let mut audio = results.iter().flatten().map(|r| r.audio_seconds).sum::<f64>();
+    let mut audio = results
+        .iter()
+        .flatten()
+        .map(|r| r.audio_seconds)
+        .sum::<f64>();
     let mut done = results.iter().filter(|r| r.is_some()).count();
-    progress(PrefetchProgress { done, total, audio_seconds: audio });
+    progress(PrefetchProgress {
+        done,
+        total,
+        audio_seconds: audio,
+    });
 
     let workers: Vec<_> = (0..concurrency.max(1))
-        .map(|n| tokio::spawn(Arc::clone(&pipeline).run_worker(format!("prefetch-{}-{n}", std::process::id()))))
+        .map(|n| {
+            tokio::spawn(
+                Arc::clone(&pipeline).run_worker(format!("prefetch-{}-{n}", std::process::id())),
+            )
+        })
         .collect();
     let mut finished = pipeline.finished.subscribe();
     while !waiting.is_empty() {
         let ids: Vec<i64> = waiting.keys().copied().collect();
         for job_id in ids {
-            let Some(job) = pipeline.queue.job(job_id).await? else { continue };
+            let Some(job) = pipeline.queue.job(job_id).await? else {
+                continue;
+            };
             if !job.state.is_final() {
                 continue;
             }
-            let Some(i) = waiting.remove(&job_id) else { continue };
+            let Some(i) = waiting.remove(&job_id) else {
+                continue;
+            };
             let r = ArticleResult {
                 id: job.article.to_string(),
                 status: match job.state {
@@ -180,7 +228,11 @@ pub async fn run(
             audio += r.audio_seconds;
             done += 1;
             results[i] = Some(r);
-            progress(PrefetchProgress { done, total, audio_seconds: audio });
+            progress(PrefetchProgress {
+                done,
+                total,
+                audio_seconds: audio,
+            });
         }
         if waiting.is_empty() {
             break;
@@ -202,10 +254,17 @@ pub async fn run(
         total,
         ready: articles.iter().filter(|a| a.status == "ready").count(),
         cached: cached_articles,
-        failed: articles.iter().filter(|a| a.status != "ready" && a.status != "cached").count(),
+        failed: articles
+            .iter()
+            .filter(|a| a.status != "ready" && a.status != "cached")
+            .count(),
         audio_seconds: audio,
         wall_seconds: started.elapsed().as_secs_f64(),
-        cache_hit_ratio: if needed == 0 { 1.0 } else { (needed - made) as f64 / needed as f64 },
+        cache_hit_ratio: if needed == 0 {
+            1.0
+        } else {
+            (needed - made) as f64 / needed as f64
+        },
         articles,
     })
 }

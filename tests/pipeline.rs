@@ -1,14 +1,20 @@
 //! The article pipeline end to end: real server, real voice, real SQLite, real decoding.
 mod common;
 
-
 use common::app::*;
 use common::server::*;
 use common::*;
 use serde_json::{json, Value};
 
 async fn put_article(app: &TestApp, id: &str, body: Value) -> Value {
-    let r = app.client.put(app.url(&format!("/v1/articles/{id}"))).bearer_auth(API_KEY).json(&body).send().await.unwrap();
+    let r = app
+        .client
+        .put(app.url(&format!("/v1/articles/{id}")))
+        .bearer_auth(API_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "PUT {id}");
     r.json().await.unwrap()
 }
@@ -16,7 +22,14 @@ async fn put_article(app: &TestApp, id: &str, body: Value) -> Value {
 /// Wait for a job through the long-poll endpoint: the server answers when the job is final.
 async fn wait_job(client: &reqwest::Client, base: &str, job: i64) -> Value {
     for _ in 0..20 {
-        let v: Value = client.get(format!("{base}/v1/jobs/{job}?wait=30")).send().await.unwrap().json().await.unwrap();
+        let v: Value = client
+            .get(format!("{base}/v1/jobs/{job}?wait=30"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if ["ready", "failed", "cancelled"].contains(&v["status"].as_str().unwrap_or("")) {
             return v;
         }
@@ -119,8 +132,7 @@ async fn push_wait_fetch_and_edit_one_sentence() {
         serde_json::from_value(record["blocks"].clone()).unwrap();
     // Segmented as the server does it: its `[text]` settings decide where long sentences split.
     let opts = test_settings(std::path::Path::new(".")).segment_options();
-    let expected =
-        audioby::text::segment_blocks(&blocks, &audioby::text::Lexicon::empty(), &opts);
+    let expected = audioby::text::segment_blocks(&blocks, &audioby::text::Lexicon::empty(), &opts);
     let expected: Vec<&str> = expected
         .iter()
         .filter(|s| audioby::text::segment::has_speech(&s.spoken))
@@ -133,7 +145,10 @@ async fn push_wait_fetch_and_edit_one_sentence() {
     let mut sum = 0.0;
     let mut prev_end = 0.0;
     for s in segs {
-        let (start, dur) = (s["start"].as_f64().unwrap(), s["duration"].as_f64().unwrap());
+        let (start, dur) = (
+            s["start"].as_f64().unwrap(),
+            s["duration"].as_f64().unwrap(),
+        );
         assert!(start + 1e-6 >= prev_end, "segments never overlap");
         sum += dur + (start - prev_end);
         prev_end = start + dur;
@@ -141,25 +156,44 @@ async fn push_wait_fetch_and_edit_one_sentence() {
     let declared = manifest["duration"].as_f64().unwrap();
     assert!((sum - declared).abs() < 0.001);
     let opus = decode_opus(&get_bytes(&app, audio["formats"]["opus"].as_str().unwrap()).await);
-    let mp3 = decode_symphonia(&get_bytes(&app, audio["formats"]["mp3"].as_str().unwrap()).await, "mp3");
+    let mp3 = decode_symphonia(
+        &get_bytes(&app, audio["formats"]["mp3"].as_str().unwrap()).await,
+        "mp3",
+    );
     for (name, d) in [("opus", &opus), ("mp3", &mp3)] {
-        assert!((d.duration() - declared).abs() <= 0.100, "{name}: decoded {:.3} s vs manifest {:.3} s", d.duration(), declared);
+        assert!(
+            (d.duration() - declared).abs() <= 0.100,
+            "{name}: decoded {:.3} s vs manifest {:.3} s",
+            d.duration(),
+            declared
+        );
         assert!(d.rms() > 0.02);
     }
-    let vtt = String::from_utf8(get_bytes(&app, audio["captions_url"].as_str().unwrap()).await).unwrap();
+    let vtt =
+        String::from_utf8(get_bytes(&app, audio["captions_url"].as_str().unwrap()).await).unwrap();
     assert!(vtt.starts_with("WEBVTT"));
 
     // Edit one sentence: exactly one segment is synthesized again.
     let edited = seed.replacen("Yet Ukrainian officials familiar with the discussions described a more complicated picture.", "Yet officials in Kyiv described a far more complicated picture.", 1);
     assert_ne!(edited, seed);
-    let put = put_article(&app, "seed", json!({"title": "Ukraine peace talks", "text": edited})).await;
+    let put = put_article(
+        &app,
+        "seed",
+        json!({"title": "Ukraine peace talks", "text": edited}),
+    )
+    .await;
     assert_eq!(put["changed"], true);
     let job = wait_job(&app.client, &app.base, put["job"]["id"].as_i64().unwrap()).await;
     assert_eq!(job["status"], "ready");
     assert_eq!(job["segments_synthesized"], 1, "{job}");
 
     // The same version again changes nothing and queues nothing.
-    let put = put_article(&app, "seed", json!({"title": "Ukraine peace talks", "text": edited})).await;
+    let put = put_article(
+        &app,
+        "seed",
+        json!({"title": "Ukraine peace talks", "text": edited}),
+    )
+    .await;
     assert_eq!(put["changed"], false);
     assert!(put["job"].is_null());
 }
@@ -167,40 +201,105 @@ async fn push_wait_fetch_and_edit_one_sentence() {
 #[tokio::test]
 async fn unknown_and_invalid_articles_get_json_errors() {
     let app = spawn_app().await;
-    let r = app.client.get(app.url("/v1/articles/nope/audio")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/v1/articles/nope/audio"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "not-found");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "not-found"
+    );
     for bad in ["..%2Fetc%2Fpasswd", "a%20b", "%2e%2e"] {
-        let r = app.client.get(app.url(&format!("/v1/articles/{bad}/audio"))).send().await.unwrap();
-        assert!(matches!(r.status().as_u16(), 400 | 404), "{bad}: {}", r.status());
+        let r = app
+            .client
+            .get(app.url(&format!("/v1/articles/{bad}/audio")))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(r.status().as_u16(), 400 | 404),
+            "{bad}: {}",
+            r.status()
+        );
         assert!(r.json::<Value>().await.unwrap()["error"]["code"].is_string());
     }
-    let r = app.client.put(app.url("/v1/articles/x")).bearer_auth(API_KEY).json(&json!({"html": "<html><body><nav>Home</nav></body></html>"})).send().await.unwrap();
+    let r = app
+        .client
+        .put(app.url("/v1/articles/x"))
+        .bearer_auth(API_KEY)
+        .json(&json!({"html": "<html><body><nav>Home</nav></body></html>"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let code = r.json::<Value>().await.unwrap()["error"]["code"].as_str().unwrap().to_string();
-    assert!(["no-speakable-text", "no-article", "empty-document"].contains(&code.as_str()), "{code}");
-    let r = app.client.put(app.url("/v1/articles/x")).json(&json!({"text": "Hello."})).send().await.unwrap();
+    let code = r.json::<Value>().await.unwrap()["error"]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        ["no-speakable-text", "no-article", "empty-document"].contains(&code.as_str()),
+        "{code}"
+    );
+    let r = app
+        .client
+        .put(app.url("/v1/articles/x"))
+        .json(&json!({"text": "Hello."}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "writes need the API key");
 }
 
 #[tokio::test]
 async fn first_press_enqueues_interactively_and_dedupes() {
     let app = spawn_app().await;
-    put_article(&app, "a1", json!({"text": "The first article has one short sentence."})).await;
+    put_article(
+        &app,
+        "a1",
+        json!({"text": "The first article has one short sentence."}),
+    )
+    .await;
     // The push queued a prefetch job; pressing play finds the same job (deduplicated).
-    let r = app.client.get(app.url("/v1/articles/a1/audio")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/v1/articles/a1/audio"))
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     let v: Value = r.json().await.unwrap();
     if status == 202 {
         assert!(["queued", "running"].contains(&v["status"].as_str().unwrap()));
         assert!(v["eta_seconds"].as_f64().is_some());
-        let again: Value = app.client.get(app.url("/v1/articles/a1/audio")).send().await.unwrap().json().await.unwrap();
+        let again: Value = app
+            .client
+            .get(app.url("/v1/articles/a1/audio"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if again["status"] != "ready" {
-            assert_eq!(again["job_id"], v["job_id"], "same version and voice is queued once");
+            assert_eq!(
+                again["job_id"], v["job_id"],
+                "same version and voice is queued once"
+            );
         }
         wait_job(&app.client, &app.base, v["job_id"].as_i64().unwrap()).await;
     }
-    let v: Value = app.client.get(app.url("/v1/articles/a1/audio")).send().await.unwrap().json().await.unwrap();
+    let v: Value = app
+        .client
+        .get(app.url("/v1/articles/a1/audio"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["status"], "ready");
 }
 
@@ -216,7 +315,13 @@ async fn sigkill_during_prefetch_loses_nothing() {
     let mut jobs = Vec::new();
     for n in 0..20 {
         let text = format!("{seed}\nThis is variant number {n} of the article.");
-        let r = client.put(format!("{}/v1/articles/v{n}", server.base)).bearer_auth(API_KEY).json(&json!({"text": text})).send().await.unwrap();
+        let r = client
+            .put(format!("{}/v1/articles/v{n}", server.base))
+            .bearer_auth(API_KEY)
+            .json(&json!({"text": text}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.unwrap();
         jobs.push(v["job"]["id"].as_i64().unwrap());
@@ -232,10 +337,15 @@ async fn sigkill_during_prefetch_loses_nothing() {
         assert_eq!(v["status"], "ready", "{v}");
     }
     drop(server);
-    let db = audioby::queue::SqliteRepo::open(&dir.path().join("audioby.db")).await.unwrap();
+    let db = audioby::queue::SqliteRepo::open(&dir.path().join("audioby.db"))
+        .await
+        .unwrap();
     use audioby::queue::JobQueue;
     let (events, distinct) = db.segment_log_count().await.unwrap();
-    assert_eq!(events, distinct, "every segment was synthesized exactly once");
+    assert_eq!(
+        events, distinct,
+        "every segment was synthesized exactly once"
+    );
     let partial = partial_files(dir.path());
     assert!(partial.is_empty(), "partial files left: {partial:?}");
 }
@@ -257,12 +367,37 @@ async fn cache_budget_evicts_only_unused_segments() {
         }
     };
     assert_eq!(run("a", text1).await, 2);
-    assert_eq!(run("a", text2).await, 2, "an edited article needs new segments");
+    assert_eq!(
+        run("a", text2).await,
+        2,
+        "an edited article needs new segments"
+    );
     // text1's segments are no longer used by any current version: evicted. text2's stay.
-    assert_eq!(run("b", text2).await, 0, "segments of a current version are never evicted");
-    assert_eq!(run("a", text1).await, 2, "evicted segments are synthesized again");
-    let audio: Value = app.client.get(app.url("/v1/articles/b/audio")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        run("b", text2).await,
+        0,
+        "segments of a current version are never evicted"
+    );
+    assert_eq!(
+        run("a", text1).await,
+        2,
+        "evicted segments are synthesized again"
+    );
+    let audio: Value = app
+        .client
+        .get(app.url("/v1/articles/b/audio"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(audio["status"], "ready");
-    let r = app.client.get(app.url(audio["formats"]["opus"].as_str().unwrap())).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url(audio["formats"]["opus"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "published audio is never evicted");
 }

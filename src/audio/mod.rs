@@ -25,7 +25,10 @@ pub enum AudioError {
     #[error("unknown audio format `{0}` (expected one of: wav, opus, mp3)")]
     UnknownFormat(String),
     #[error("{format} encoder failed: {message}")]
-    Encoder { format: &'static str, message: String },
+    Encoder {
+        format: &'static str,
+        message: String,
+    },
     #[error("writing audio failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -39,7 +42,10 @@ impl AudioError {
         }
     }
     pub(crate) fn encoder(format: &'static str, e: impl std::fmt::Display) -> Self {
-        AudioError::Encoder { format, message: e.to_string() }
+        AudioError::Encoder {
+            format,
+            message: e.to_string(),
+        }
     }
 }
 
@@ -102,7 +108,10 @@ pub struct EncoderOptions {
 
 impl Default for EncoderOptions {
     fn default() -> Self {
-        Self { opus_bitrate: 32_000, mp3_kbps: 64 }
+        Self {
+            opus_bitrate: 32_000,
+            mp3_kbps: 64,
+        }
     }
 }
 
@@ -149,7 +158,12 @@ pub struct EncodingWriter<W: Write> {
 
 impl<W: Write> EncodingWriter<W> {
     pub fn new(encoder: Box<dyn StreamEncoder>, inner: W) -> Self {
-        Self { encoder, inner, buf: Vec::with_capacity(64 * 1024), written: 0 }
+        Self {
+            encoder,
+            inner,
+            buf: Vec::with_capacity(64 * 1024),
+            written: 0,
+        }
     }
 
     pub fn push(&mut self, pcm: &[f32]) -> Result<(), AudioError> {

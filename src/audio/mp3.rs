@@ -47,7 +47,10 @@ impl Mp3Encoder {
         b.set_quality(quality).map_err(|e| err(&e))?;
         b.set_to_write_vbr_tag(true).map_err(|e| err(&e))?;
         let enc = b.build().map_err(|e| err(&e))?;
-        Ok(Self { enc, pcm: Vec::new() })
+        Ok(Self {
+            enc,
+            pcm: Vec::new(),
+        })
     }
 }
 
@@ -72,13 +75,21 @@ impl StreamEncoder for Mp3Encoder {
 
     fn finish(&mut self, out: &mut Vec<u8>) -> Result<Option<HeaderPatch>, AudioError> {
         reserve_for(out, 0);
-        self.enc.flush_to_vec::<FlushGap>(out).map_err(|e| AudioError::encoder("mp3", e))?;
+        self.enc
+            .flush_to_vec::<FlushGap>(out)
+            .map_err(|e| AudioError::encoder("mp3", e))?;
         let mut tag = vec![MaybeUninit::<u8>::uninit(); self.enc.lame_tag_size().max(1)];
         Ok(match self.enc.lame_tag_encode(&mut tag) {
             Some(n) => {
                 // SAFETY: LAME initialised the first `n` bytes.
-                let bytes = tag[..n.get()].iter().map(|b| unsafe { b.assume_init() }).collect();
-                Some(HeaderPatch { offset: self.enc.id3v2_tag_size() as u64, bytes })
+                let bytes = tag[..n.get()]
+                    .iter()
+                    .map(|b| unsafe { b.assume_init() })
+                    .collect();
+                Some(HeaderPatch {
+                    offset: self.enc.id3v2_tag_size() as u64,
+                    bytes,
+                })
             }
             None => None,
         })

@@ -113,7 +113,11 @@ impl OggOpusEncoder {
         head.extend_from_slice(&0i16.to_le_bytes()); // output gain
         head.push(0); // channel mapping family 0 (mono/stereo)
         let mut tags = Vec::new();
-        let vendor = format!("audioby {} ({})", env!("CARGO_PKG_VERSION"), opus::version());
+        let vendor = format!(
+            "audioby {} ({})",
+            env!("CARGO_PKG_VERSION"),
+            opus::version()
+        );
         tags.extend_from_slice(b"OpusTags");
         tags.extend_from_slice(&(vendor.len() as u32).to_le_bytes());
         tags.extend_from_slice(vendor.as_bytes());
@@ -129,7 +133,12 @@ impl OggOpusEncoder {
         Ok(())
     }
 
-    fn write(&mut self, data: Vec<u8>, end: PacketWriteEndInfo, granule: u64) -> Result<(), AudioError> {
+    fn write(
+        &mut self,
+        data: Vec<u8>,
+        end: PacketWriteEndInfo,
+        granule: u64,
+    ) -> Result<(), AudioError> {
         self.writer.write_packet(data, self.serial, end, granule)?;
         Ok(())
     }

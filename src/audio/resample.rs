@@ -22,8 +22,14 @@ const CHUNK: usize = 1024;
 
 impl StreamResampler {
     pub fn new(rate_in: u32, rate_out: u32) -> Result<Self, AudioError> {
-        let inner = Fft::<f32>::new(rate_in as usize, rate_out as usize, CHUNK, 1, FixedSync::Input)
-            .map_err(|e| AudioError::encoder("resampler", e))?;
+        let inner = Fft::<f32>::new(
+            rate_in as usize,
+            rate_out as usize,
+            CHUNK,
+            1,
+            FixedSync::Input,
+        )
+        .map_err(|e| AudioError::encoder("resampler", e))?;
         let skip = inner.output_delay();
         let scratch = vec![0.0; inner.output_frames_max()];
         Ok(Self {
@@ -38,7 +44,12 @@ impl StreamResampler {
         })
     }
 
-    fn run_chunk(&mut self, input: &[f32], partial: Option<usize>, out: &mut Vec<f32>) -> Result<(), AudioError> {
+    fn run_chunk(
+        &mut self,
+        input: &[f32],
+        partial: Option<usize>,
+        out: &mut Vec<f32>,
+    ) -> Result<(), AudioError> {
         let err = |e: &dyn std::fmt::Display| AudioError::encoder("resampler", e);
         let frames_in = self.inner.input_frames_next();
         let in_buf: Vec<f32>;
@@ -52,7 +63,8 @@ impl StreamResampler {
         };
         let adapter_in = InterleavedSlice::new(input, 1, frames_in).map_err(|e| err(&e))?;
         let cap = self.scratch.len();
-        let mut adapter_out = InterleavedSlice::new_mut(&mut self.scratch, 1, cap).map_err(|e| err(&e))?;
+        let mut adapter_out =
+            InterleavedSlice::new_mut(&mut self.scratch, 1, cap).map_err(|e| err(&e))?;
         let mut idx = Indexing::new();
         idx.partial_len = partial;
         let (_, n_out) = self

@@ -24,9 +24,16 @@ impl WavEncoder {
             .map_err(|e| AudioError::encoder("wav", e))?;
         let header = cursor.into_inner();
         if header.len() != 44 {
-            return Err(AudioError::encoder("wav", format!("unexpected header size {}", header.len())));
+            return Err(AudioError::encoder(
+                "wav",
+                format!("unexpected header size {}", header.len()),
+            ));
         }
-        Ok(Self { header, started: false, data_bytes: 0 })
+        Ok(Self {
+            header,
+            started: false,
+            data_bytes: 0,
+        })
     }
 
     fn header_with(&self, riff: u32, data: u32) -> Vec<u8> {
@@ -59,7 +66,10 @@ impl StreamEncoder for WavEncoder {
         let data = u32::try_from(self.data_bytes).ok();
         let riff = data.and_then(|d| d.checked_add(36));
         Ok(match (riff, data) {
-            (Some(r), Some(d)) => Some(HeaderPatch { offset: 0, bytes: self.header_with(r, d) }),
+            (Some(r), Some(d)) => Some(HeaderPatch {
+                offset: 0,
+                bytes: self.header_with(r, d),
+            }),
             _ => None,
         })
     }

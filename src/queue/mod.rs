@@ -68,7 +68,10 @@ impl JobState {
     }
 
     pub fn is_final(self) -> bool {
-        matches!(self, JobState::Ready | JobState::Failed | JobState::Cancelled)
+        matches!(
+            self,
+            JobState::Ready | JobState::Failed | JobState::Cancelled
+        )
     }
 }
 
@@ -95,7 +98,10 @@ pub struct NewJob {
 impl NewJob {
     /// Active jobs with the same key are deduplicated.
     pub fn unique_key(&self) -> String {
-        format!("{}\u{1f}{}\u{1f}{}", self.article, self.content_hash, self.voice)
+        format!(
+            "{}\u{1f}{}\u{1f}{}",
+            self.article, self.content_hash, self.voice
+        )
     }
 }
 
@@ -168,7 +174,12 @@ pub trait ArticleRepo: Send + Sync {
     async fn upsert_article(&self, article: &ArticleRecord) -> Result<bool, QueueError>;
     async fn article(&self, id: &ArticleId) -> Result<Option<ArticleRecord>, QueueError>;
     async fn articles_since(&self, since_ms: i64) -> Result<Vec<ArticleId>, QueueError>;
-    async fn rendition(&self, id: &ArticleId, content_hash: &str, voice: &str) -> Result<Option<Rendition>, QueueError>;
+    async fn rendition(
+        &self,
+        id: &ArticleId,
+        content_hash: &str,
+        voice: &str,
+    ) -> Result<Option<Rendition>, QueueError>;
     /// Every object a current rendition references (never evicted).
     async fn live_objects(&self) -> Result<Vec<String>, QueueError>;
 }
@@ -182,10 +193,22 @@ pub trait JobQueue: Send + Sync {
     /// Claim the next runnable job for `worker` with a lease of `lease_ms`.
     async fn pop(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>, QueueError>;
     /// Extend the lease; false when the job is no longer ours (cancelled or re-claimed).
-    async fn heartbeat(&self, job_id: i64, worker: &str, lease_ms: i64) -> Result<bool, QueueError>;
+    async fn heartbeat(&self, job_id: i64, worker: &str, lease_ms: i64)
+        -> Result<bool, QueueError>;
     /// Publish the rendition and mark the job ready, atomically.
-    async fn complete(&self, job_id: i64, worker: &str, rendition: &Rendition, outcome: &JobOutcome) -> Result<(), QueueError>;
-    async fn fail(&self, job_id: i64, worker: &str, failure: Failure) -> Result<JobState, QueueError>;
+    async fn complete(
+        &self,
+        job_id: i64,
+        worker: &str,
+        rendition: &Rendition,
+        outcome: &JobOutcome,
+    ) -> Result<(), QueueError>;
+    async fn fail(
+        &self,
+        job_id: i64,
+        worker: &str,
+        failure: Failure,
+    ) -> Result<JobState, QueueError>;
     async fn cancel(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
     async fn job(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
     /// The most recent job for an article (its state and error, for `audioby status`).

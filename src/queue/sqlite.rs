@@ -85,7 +85,10 @@ impl SqliteRepo {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         Ok(SqliteRepo { pool })
     }
@@ -93,23 +96,31 @@ impl SqliteRepo {
 
 fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job, QueueError> {
     let corrupt = |what: &str| QueueError::Corrupt(format!("job row: {what}"));
-    let formats: Vec<AudioFormat> = serde_json::from_str(r.get::<&str, _>("formats")).map_err(|_| corrupt("formats"))?;
+    let formats: Vec<AudioFormat> =
+        serde_json::from_str(r.get::<&str, _>("formats")).map_err(|_| corrupt("formats"))?;
     let state = JobState::parse(r.get::<&str, _>("state")).ok_or_else(|| corrupt("state"))?;
-    let article = ArticleId::parse(r.get::<&str, _>("article_id")).map_err(|_| corrupt("article id"))?;
+    let article =
+        ArticleId::parse(r.get::<&str, _>("article_id")).map_err(|_| corrupt("article id"))?;
     Ok(Job {
         id: r.get("id"),
         article,
         content_hash: r.get("content_hash"),
         voice: r.get("voice"),
         formats,
-        priority: if r.get::<i64, _>("priority") >= Priority::Interactive as i64 { Priority::Interactive } else { Priority::Prefetch },
+        priority: if r.get::<i64, _>("priority") >= Priority::Interactive as i64 {
+            Priority::Interactive
+        } else {
+            Priority::Prefetch
+        },
         force: r.get::<i64, _>("force") != 0,
         state,
         attempts: r.get::<i64, _>("attempts") as u32,
         max_attempts: r.get::<i64, _>("max_attempts") as u32,
         error: r.get("error"),
         segments_total: r.get::<Option<i64>, _>("segments_total").map(|v| v as u64),
-        segments_synthesized: r.get::<Option<i64>, _>("segments_synthesized").map(|v| v as u64),
+        segments_synthesized: r
+            .get::<Option<i64>, _>("segments_synthesized")
+            .map(|v| v as u64),
         audio_seconds: r.get("audio_seconds"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
@@ -118,13 +129,15 @@ fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job, QueueError> {
 
 fn article_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ArticleRecord, QueueError> {
     Ok(ArticleRecord {
-        id: ArticleId::parse(r.get::<&str, _>("id")).map_err(|_| QueueError::Corrupt("article id".into()))?,
+        id: ArticleId::parse(r.get::<&str, _>("id"))
+            .map_err(|_| QueueError::Corrupt("article id".into()))?,
         title: r.get("title"),
         byline: r.get("byline"),
         url: r.get("url"),
         body: r.get("body"),
         body_is_html: r.get::<i64, _>("body_is_html") != 0,
-        blocks: serde_json::from_str(r.get::<&str, _>("blocks")).map_err(|_| QueueError::Corrupt("article blocks".into()))?,
+        blocks: serde_json::from_str(r.get::<&str, _>("blocks"))
+            .map_err(|_| QueueError::Corrupt("article blocks".into()))?,
         content_hash: r.get("content_hash"),
         voice: r.get("voice"),
         updated_at: r.get("updated_at"),
@@ -137,11 +150,13 @@ impl ArticleRepo for SqliteRepo {
         // Read, then one atomic upsert, outside a transaction: a deferred transaction that
         // reads and then writes fails with SQLITE_BUSY (no busy wait) when a worker writes
         // in between. A concurrent push of the same ID only blurs `changed`, never the data.
-        let old: Option<String> = sqlx::query_scalar("SELECT content_hash FROM articles WHERE id = ?")
-            .bind(a.id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        let blocks = serde_json::to_string(&a.blocks).map_err(|e| QueueError::Corrupt(e.to_string()))?;
+        let old: Option<String> =
+            sqlx::query_scalar("SELECT content_hash FROM articles WHERE id = ?")
+                .bind(a.id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let blocks =
+            serde_json::to_string(&a.blocks).map_err(|e| QueueError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO articles (id, title, byline, url, body, body_is_html, blocks, content_hash, voice, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -165,32 +180,47 @@ impl ArticleRepo for SqliteRepo {
     }
 
     async fn article(&self, id: &ArticleId) -> Result<Option<ArticleRecord>, QueueError> {
-        let row = sqlx::query("SELECT * FROM articles WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM articles WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(article_from_row).transpose()
     }
 
     async fn articles_since(&self, since_ms: i64) -> Result<Vec<ArticleId>, QueueError> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT id FROM articles WHERE updated_at >= ? ORDER BY updated_at")
-            .bind(since_ms)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().filter_map(|s| ArticleId::parse(s).ok()).collect())
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM articles WHERE updated_at >= ? ORDER BY updated_at")
+                .bind(since_ms)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|s| ArticleId::parse(s).ok())
+            .collect())
     }
 
-    async fn rendition(&self, id: &ArticleId, content_hash: &str, voice: &str) -> Result<Option<Rendition>, QueueError> {
-        let row = sqlx::query("SELECT * FROM renditions WHERE article_id = ? AND content_hash = ? AND voice = ?")
-            .bind(id.as_str())
-            .bind(content_hash)
-            .bind(voice)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn rendition(
+        &self,
+        id: &ArticleId,
+        content_hash: &str,
+        voice: &str,
+    ) -> Result<Option<Rendition>, QueueError> {
+        let row = sqlx::query(
+            "SELECT * FROM renditions WHERE article_id = ? AND content_hash = ? AND voice = ?",
+        )
+        .bind(id.as_str())
+        .bind(content_hash)
+        .bind(voice)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
             Ok(Rendition {
                 article: id.clone(),
                 content_hash: r.get("content_hash"),
                 voice: r.get("voice"),
                 duration: r.get("duration"),
-                files: serde_json::from_str(r.get::<&str, _>("files")).map_err(|_| QueueError::Corrupt("rendition files".into()))?,
+                files: serde_json::from_str(r.get::<&str, _>("files"))
+                    .map_err(|_| QueueError::Corrupt("rendition files".into()))?,
                 manifest: r.get("manifest"),
                 captions: r.get("captions"),
                 created_at: r.get("created_at"),
@@ -209,7 +239,8 @@ impl ArticleRepo for SqliteRepo {
         .await?;
         let mut out = Vec::new();
         for r in rows {
-            let files: Vec<(AudioFormat, String)> = serde_json::from_str(r.get::<&str, _>("files")).unwrap_or_default();
+            let files: Vec<(AudioFormat, String)> =
+                serde_json::from_str(r.get::<&str, _>("files")).unwrap_or_default();
             out.extend(files.into_iter().map(|(_, f)| f));
             out.push(r.get("manifest"));
             out.push(r.get("captions"));
@@ -223,13 +254,16 @@ impl JobQueue for SqliteRepo {
     async fn ping(&self) -> Result<(), QueueError> {
         // A real read of a table: `SELECT 1` alone never touches the file, so it succeeds even
         // when the database is locked or unreadable.
-        sqlx::query("SELECT 1 FROM jobs LIMIT 1").fetch_optional(&self.pool).await?;
+        sqlx::query("SELECT 1 FROM jobs LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn push(&self, job: NewJob) -> Result<Job, QueueError> {
         let now = now_ms();
-        let formats = serde_json::to_string(&job.formats).map_err(|e| QueueError::Corrupt(e.to_string()))?;
+        let formats =
+            serde_json::to_string(&job.formats).map_err(|e| QueueError::Corrupt(e.to_string()))?;
         let key = job.unique_key();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
@@ -260,10 +294,12 @@ impl JobQueue for SqliteRepo {
                 .execute(&mut *tx)
                 .await?;
         }
-        let row = sqlx::query("SELECT * FROM jobs WHERE unique_key = ? AND state IN ('queued', 'running')")
-            .bind(&key)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(
+            "SELECT * FROM jobs WHERE unique_key = ? AND state IN ('queued', 'running')",
+        )
+        .bind(&key)
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         job_from_row(&row)
     }
@@ -289,19 +325,33 @@ impl JobQueue for SqliteRepo {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn heartbeat(&self, job_id: i64, worker: &str, lease_ms: i64) -> Result<bool, QueueError> {
-        let r = sqlx::query("UPDATE jobs SET lease_until = ? WHERE id = ? AND worker = ? AND state = 'running'")
-            .bind(now_ms() + lease_ms)
-            .bind(job_id)
-            .bind(worker)
-            .execute(&self.pool)
-            .await?;
+    async fn heartbeat(
+        &self,
+        job_id: i64,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<bool, QueueError> {
+        let r = sqlx::query(
+            "UPDATE jobs SET lease_until = ? WHERE id = ? AND worker = ? AND state = 'running'",
+        )
+        .bind(now_ms() + lease_ms)
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected() == 1)
     }
 
-    async fn complete(&self, job_id: i64, worker: &str, r: &Rendition, o: &JobOutcome) -> Result<(), QueueError> {
+    async fn complete(
+        &self,
+        job_id: i64,
+        worker: &str,
+        r: &Rendition,
+        o: &JobOutcome,
+    ) -> Result<(), QueueError> {
         let now = now_ms();
-        let files = serde_json::to_string(&r.files).map_err(|e| QueueError::Corrupt(e.to_string()))?;
+        let files =
+            serde_json::to_string(&r.files).map_err(|e| QueueError::Corrupt(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments)
@@ -337,11 +387,20 @@ impl JobQueue for SqliteRepo {
         Ok(())
     }
 
-    async fn fail(&self, job_id: i64, worker: &str, failure: Failure) -> Result<JobState, QueueError> {
+    async fn fail(
+        &self,
+        job_id: i64,
+        worker: &str,
+        failure: Failure,
+    ) -> Result<JobState, QueueError> {
         let now = now_ms();
-        let Some(job) = self.job(job_id).await? else { return Ok(JobState::Failed) };
+        let Some(job) = self.job(job_id).await? else {
+            return Ok(JobState::Failed);
+        };
         let (state, message, run_after) = match failure {
-            Failure::Retry(m) if job.attempts < job.max_attempts => (JobState::Queued, m, now + backoff_ms(job.attempts)),
+            Failure::Retry(m) if job.attempts < job.max_attempts => {
+                (JobState::Queued, m, now + backoff_ms(job.attempts))
+            }
             Failure::Retry(m) | Failure::Abort(m) => (JobState::Failed, m, now),
         };
         sqlx::query("UPDATE jobs SET state = ?, error = ?, run_after = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND worker = ? AND state = 'running'")
@@ -366,7 +425,10 @@ impl JobQueue for SqliteRepo {
     }
 
     async fn job(&self, job_id: i64) -> Result<Option<Job>, QueueError> {
-        let row = sqlx::query("SELECT * FROM jobs WHERE id = ?").bind(job_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
@@ -379,7 +441,9 @@ impl JobQueue for SqliteRepo {
     }
 
     async fn position(&self, job_id: i64) -> Result<u64, QueueError> {
-        let Some(job) = self.job(job_id).await? else { return Ok(0) };
+        let Some(job) = self.job(job_id).await? else {
+            return Ok(0);
+        };
         if job.state != JobState::Queued {
             return Ok(0);
         }
@@ -399,9 +463,11 @@ impl JobQueue for SqliteRepo {
     }
 
     async fn stats(&self) -> Result<QueueStats, QueueError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs GROUP BY state")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs GROUP BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let mut s = QueueStats::default();
         for r in rows {
             let n = r.get::<i64, _>("n") as u64;
@@ -409,7 +475,9 @@ impl JobQueue for SqliteRepo {
                 "queued" => {
                     s.queued = n;
                     let oldest: Option<i64> = r.get("oldest");
-                    s.oldest_queued_secs = oldest.map(|o| (now_ms() - o) as f64 / 1000.0).unwrap_or(0.0);
+                    s.oldest_queued_secs = oldest
+                        .map(|o| (now_ms() - o) as f64 / 1000.0)
+                        .unwrap_or(0.0);
                 }
                 "running" => s.running = n,
                 "failed" => s.failed = n,
@@ -432,7 +500,10 @@ impl JobQueue for SqliteRepo {
 
     /// (synthesis events, distinct segments)
     async fn segment_log_count(&self) -> Result<(u64, u64), QueueError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n, COUNT(DISTINCT cache_key) AS d FROM segment_log").fetch_one(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n, COUNT(DISTINCT cache_key) AS d FROM segment_log")
+                .fetch_one(&self.pool)
+                .await?;
         Ok((row.get::<i64, _>("n") as u64, row.get::<i64, _>("d") as u64))
     }
 
@@ -455,7 +526,9 @@ impl JobQueue for SqliteRepo {
     }
 
     async fn segment_bytes(&self) -> Result<u64, QueueError> {
-        let n: Option<i64> = sqlx::query_scalar("SELECT SUM(bytes) FROM segment_cache").fetch_one(&self.pool).await?;
+        let n: Option<i64> = sqlx::query_scalar("SELECT SUM(bytes) FROM segment_cache")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n.unwrap_or(0) as u64)
     }
 
@@ -472,13 +545,24 @@ impl JobQueue for SqliteRepo {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| (r.get::<String, _>("cache_key"), r.get::<i64, _>("bytes") as u64)).collect())
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<String, _>("cache_key"),
+                    r.get::<i64, _>("bytes") as u64,
+                )
+            })
+            .collect())
     }
 
     async fn forget_segments(&self, keys: &[String]) -> Result<(), QueueError> {
         let mut tx = self.pool.begin().await?;
         for k in keys {
-            sqlx::query("DELETE FROM segment_cache WHERE cache_key = ?").bind(k).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM segment_cache WHERE cache_key = ?")
+                .bind(k)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
