@@ -5,7 +5,7 @@
 //! assembles the article with its pauses, encodes each requested format, writes the timing
 //! manifest and WebVTT captions, and publishes all of it in one database transaction.
 use std::io::Cursor;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -214,11 +214,17 @@ impl Pipeline {
     }
 
     /// Set the queue-depth and oldest-job gauges from the queue (the database is the truth:
-    /// other processes share it). Called after every change this process makes and on each
-    /// heartbeat, so the age keeps growing while a long job runs.
+    /// other processes share it). Called after every change this process makes, on each
+    /// heartbeat (so the age keeps growing while a long job runs) and by idle workers. An
+    /// empty queue is written once, not on every idle poll: the gauges are process-wide.
     pub async fn refresh_queue_gauges(&self) {
+        /// The depth last written by any pipeline of this process; `u64::MAX` = never.
+        static LAST_DEPTH: AtomicU64 = AtomicU64::new(u64::MAX);
         match self.queue.stats().await {
             Ok(stats) => {
+                if LAST_DEPTH.swap(stats.queued, Ordering::Relaxed) == 0 && stats.queued == 0 {
+                    return;
+                }
                 crate::metrics::set_queue_depth(stats.queued);
                 crate::metrics::set_queue_oldest_age(Duration::from_secs_f64(
                     stats.oldest_queued_secs.max(0.0),
