@@ -10,7 +10,15 @@ async fn health_and_voices() {
     let app = spawn_app().await;
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let v: serde_json::Value = app.client.get(app.url("/v1/voices")).send().await.unwrap().json().await.unwrap();
+    let v: serde_json::Value = app
+        .client
+        .get(app.url("/v1/voices"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["voices"][0]["id"], "en_US-joe-medium");
     assert_eq!(v["voices"][0]["alias"], "joe");
 }
@@ -18,7 +26,9 @@ async fn health_and_voices() {
 #[tokio::test]
 async fn synthesize_returns_audio_that_decodes() {
     let app = spawn_app().await;
-    let r = app.synthesize(json!({"text": "The council approved the plan on Monday.", "format": "mp3"})).await;
+    let r = app
+        .synthesize(json!({"text": "The council approved the plan on Monday.", "format": "mp3"}))
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "audio/mpeg");
     let d = decode_symphonia(&r.bytes().await.unwrap(), "mp3");
@@ -29,8 +39,16 @@ async fn synthesize_returns_audio_that_decodes() {
 async fn synthesize_errors_are_json_with_stable_codes() {
     let app = spawn_app().await;
     let cases = [
-        (json!({"text": "Hi.", "voice": "nobody"}), 400, "unknown-voice"),
-        (json!({"text": "Hi.", "format": "flac"}), 400, "unknown-format"),
+        (
+            json!({"text": "Hi.", "voice": "nobody"}),
+            400,
+            "unknown-voice",
+        ),
+        (
+            json!({"text": "Hi.", "format": "flac"}),
+            400,
+            "unknown-format",
+        ),
         (json!({"text": "   "}), 400, "empty-text"),
         (json!({"text": "Hi.", "speed": 10.0}), 400, "bad-speed"),
         (json!({"text": "a ".repeat(20_001)}), 413, "text-too-long"),
@@ -40,9 +58,19 @@ async fn synthesize_errors_are_json_with_stable_codes() {
         assert_eq!(r.status().as_u16(), status, "{code}");
         let v: serde_json::Value = r.json().await.unwrap();
         assert_eq!(v["error"]["code"], code);
-        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
     }
-    let r = app.client.post(app.url("/v1/synthesize")).bearer_auth(API_KEY).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/v1/synthesize"))
+        .bearer_auth(API_KEY)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "malformed-json");
@@ -51,10 +79,22 @@ async fn synthesize_errors_are_json_with_stable_codes() {
 #[tokio::test]
 async fn oversized_headers_get_a_json_431() {
     let app = spawn_app().await;
-    let r = app.client.get(app.url("/healthz")).header("x-padding", "a".repeat(20_000)).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-padding", "a".repeat(20_000))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 431);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "headers-too-large");
-    let r = app.client.get(app.url("/healthz")).header("x-padding", "a".repeat(1_000)).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-padding", "a".repeat(1_000))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }

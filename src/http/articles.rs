@@ -52,14 +52,38 @@ impl From<PipelineError> for ApiError {
 fn source_error(e: SourceError) -> ApiError {
     tracing::warn!(error = %e, code = e.code(), "pulling the article from the source failed");
     let (status, message) = match &e {
-        SourceError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "the article source did not answer in time"),
-        SourceError::TooLarge(_) => (StatusCode::BAD_GATEWAY, "the article source's answer is over the size limit"),
-        SourceError::BlockedAddress(_) => (StatusCode::BAD_GATEWAY, "the article source led to a blocked (private or loopback) address"),
-        SourceError::HostNotAllowed(_) => (StatusCode::BAD_GATEWAY, "the article source redirected to a host that is not allowed"),
-        SourceError::TooManyRedirects(_) => (StatusCode::BAD_GATEWAY, "the article source redirected too many times"),
-        SourceError::Unusable { .. } => (StatusCode::BAD_GATEWAY, "the article from the source cannot be read aloud"),
-        SourceError::NotFound(_) | SourceError::BadResponse(_) => (StatusCode::BAD_GATEWAY, "the article source gave an unusable answer"),
-        SourceError::NotConfigured(_) => (StatusCode::BAD_GATEWAY, "the article source is misconfigured"),
+        SourceError::Timeout(_) => (
+            StatusCode::GATEWAY_TIMEOUT,
+            "the article source did not answer in time",
+        ),
+        SourceError::TooLarge(_) => (
+            StatusCode::BAD_GATEWAY,
+            "the article source's answer is over the size limit",
+        ),
+        SourceError::BlockedAddress(_) => (
+            StatusCode::BAD_GATEWAY,
+            "the article source led to a blocked (private or loopback) address",
+        ),
+        SourceError::HostNotAllowed(_) => (
+            StatusCode::BAD_GATEWAY,
+            "the article source redirected to a host that is not allowed",
+        ),
+        SourceError::TooManyRedirects(_) => (
+            StatusCode::BAD_GATEWAY,
+            "the article source redirected too many times",
+        ),
+        SourceError::Unusable { .. } => (
+            StatusCode::BAD_GATEWAY,
+            "the article from the source cannot be read aloud",
+        ),
+        SourceError::NotFound(_) | SourceError::BadResponse(_) => (
+            StatusCode::BAD_GATEWAY,
+            "the article source gave an unusable answer",
+        ),
+        SourceError::NotConfigured(_) => (
+            StatusCode::BAD_GATEWAY,
+            "the article source is misconfigured",
+        ),
     };
     ApiError::new(status, e.code(), message)
 }
@@ -83,9 +107,11 @@ pub async fn put_article(
     let id = parse_id(&id)?;
     let opts = state.settings.extract.clone();
     // Extraction is CPU work on untrusted HTML: off the async runtime.
-    let record = tokio::task::spawn_blocking(move || ArticleRecord::build(id, input, &opts, crate::queue::now_ms()))
-        .await
-        .map_err(ApiError::internal)??;
+    let record = tokio::task::spawn_blocking(move || {
+        ArticleRecord::build(id, input, &opts, crate::queue::now_ms())
+    })
+    .await
+    .map_err(ApiError::internal)??;
     let (changed, job) = state.pipeline.put_article(&record).await?;
     let body = json!({
         "id": record.id,
@@ -100,9 +126,19 @@ pub async fn put_article(
 #[utoipa::path(get, path = "/v1/articles/{id}", tag = "articles", security(("api_key" = [])),
     params(("id" = String, Path, description = "Article ID")),
     responses((status = 200, description = "The stored article and its blocks"), (status = 404, description = "Unknown article", body = super::openapi::ErrorBody)))]
-pub async fn get_article(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_article(
+    _key: RequireApiKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let a = state.pipeline.articles.article(&id).await.map_err(PipelineError::from)?.ok_or_else(|| ApiError::not_found(format!("article `{id}` not found")))?;
+    let a = state
+        .pipeline
+        .articles
+        .article(&id)
+        .await
+        .map_err(PipelineError::from)?
+        .ok_or_else(|| ApiError::not_found(format!("article `{id}` not found")))?;
     Ok(Json(json!({
         "id": a.id, "title": a.title, "byline": a.byline, "url": a.url, "voice": a.voice,
         "content_hash": a.content_hash, "updated_at": a.updated_at, "blocks": a.blocks,
@@ -116,12 +152,23 @@ pub struct AudioQuery {
 }
 
 fn rendition_json(r: &Rendition, preferred: Option<AudioFormat>) -> Value {
-    let url_of = |f: AudioFormat| r.files.iter().find(|(x, _)| *x == f).map(|(_, name)| format!("/audio/{name}"));
+    let url_of = |f: AudioFormat| {
+        r.files
+            .iter()
+            .find(|(x, _)| *x == f)
+            .map(|(_, name)| format!("/audio/{name}"))
+    };
     let mut formats = serde_json::Map::new();
     for (f, name) in &r.files {
-        formats.insert(f.extension().to_string(), Value::String(format!("/audio/{name}")));
+        formats.insert(
+            f.extension().to_string(),
+            Value::String(format!("/audio/{name}")),
+        );
     }
-    let url = preferred.and_then(url_of).or_else(|| url_of(AudioFormat::Opus)).or_else(|| r.files.first().map(|(_, n)| format!("/audio/{n}")));
+    let url = preferred
+        .and_then(url_of)
+        .or_else(|| url_of(AudioFormat::Opus))
+        .or_else(|| r.files.first().map(|(_, n)| format!("/audio/{n}")));
     json!({
         "status": "ready",
         "url": url,
@@ -164,7 +211,11 @@ fn status_response(status: AudioStatus, preferred: Option<AudioFormat>) -> Respo
 }
 
 fn parse_format(f: Option<&str>) -> Result<Option<AudioFormat>, ApiError> {
-    f.map(|f| f.parse::<AudioFormat>().map_err(|e| ApiError::bad_request(e.code(), e.to_string()))).transpose()
+    f.map(|f| {
+        f.parse::<AudioFormat>()
+            .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))
+    })
+    .transpose()
 }
 
 /// Public: the play button's first question. Unknown → 404; known → ready or enqueued
@@ -172,10 +223,17 @@ fn parse_format(f: Option<&str>) -> Result<Option<AudioFormat>, ApiError> {
 #[utoipa::path(get, path = "/v1/articles/{id}/audio", tag = "articles",
     params(("id" = String, Path, description = "Article ID"), ("voice" = Option<String>, Query, description = "Voice id or alias"), ("format" = Option<String>, Query, description = "Preferred format for `url`: opus, mp3, wav")),
     responses((status = 200, description = "Ready: `{status, url, duration, formats, manifest_url, captions_url}`"), (status = 202, description = "Queued or running: `{status, position, eta_seconds, job_id}`"), (status = 404, description = "Unknown article", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
-pub async fn get_audio(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<AudioQuery>) -> Result<Response, ApiError> {
+pub async fn get_audio(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<AudioQuery>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let format = parse_format(q.format.as_deref())?;
-    let status = state.pipeline.article_audio(&id, q.voice.as_deref(), Priority::Interactive, false).await?;
+    let status = state
+        .pipeline
+        .article_audio(&id, q.voice.as_deref(), Priority::Interactive, false)
+        .await?;
     Ok(status_response(status, format))
 }
 
@@ -183,9 +241,17 @@ pub async fn get_audio(State(state): State<AppState>, Path(id): Path<String>, Qu
 #[utoipa::path(post, path = "/v1/articles/{id}/audio", tag = "articles", security(("api_key" = [])),
     params(("id" = String, Path, description = "Article ID")),
     responses((status = 202, description = "Regeneration queued"), (status = 404, description = "Unknown article", body = super::openapi::ErrorBody)))]
-pub async fn regenerate(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<AudioQuery>) -> Result<Response, ApiError> {
+pub async fn regenerate(
+    _key: RequireApiKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<AudioQuery>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let status = state.pipeline.article_audio(&id, q.voice.as_deref(), Priority::Interactive, true).await?;
+    let status = state
+        .pipeline
+        .article_audio(&id, q.voice.as_deref(), Priority::Interactive, true)
+        .await?;
     Ok(status_response(status, None))
 }
 
@@ -196,29 +262,61 @@ pub struct JobQuery {
 }
 
 fn parse_job_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::bad_request("invalid-job-id", "job ids are positive integers"))
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::bad_request("invalid-job-id", "job ids are positive integers"))
 }
 
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "articles",
     params(("id" = i64, Path, description = "Job id"), ("wait" = Option<u64>, Query, description = "Long-poll up to this many seconds (max 60) for a final state")),
     responses((status = 200, description = "The job"), (status = 404, description = "Unknown job", body = super::openapi::ErrorBody)))]
-pub async fn get_job(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<JobQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn get_job(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<JobQuery>,
+) -> Result<Json<Value>, ApiError> {
     let id = parse_job_id(&id)?;
     let job = match q.wait {
-        Some(secs) => state.pipeline.wait_for(id, Duration::from_secs(secs.min(60))).await?,
-        None => state.pipeline.queue.job(id).await.map_err(PipelineError::from)?,
+        Some(secs) => {
+            state
+                .pipeline
+                .wait_for(id, Duration::from_secs(secs.min(60)))
+                .await?
+        }
+        None => state
+            .pipeline
+            .queue
+            .job(id)
+            .await
+            .map_err(PipelineError::from)?,
     };
     let job = job.ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
-    let position = state.pipeline.queue.position(id).await.map_err(PipelineError::from)?;
+    let position = state
+        .pipeline
+        .queue
+        .position(id)
+        .await
+        .map_err(PipelineError::from)?;
     Ok(Json(job_json(&job, Some(position))))
 }
 
 #[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "articles", security(("api_key" = [])),
     params(("id" = i64, Path, description = "Job id")),
     responses((status = 200, description = "The cancelled job"), (status = 404, description = "Unknown job", body = super::openapi::ErrorBody)))]
-pub async fn cancel_job(_key: RequireApiKey, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn cancel_job(
+    _key: RequireApiKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = parse_job_id(&id)?;
-    let job = state.pipeline.queue.cancel(id).await.map_err(PipelineError::from)?.ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
+    let job = state
+        .pipeline
+        .queue
+        .cancel(id)
+        .await
+        .map_err(PipelineError::from)?
+        .ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
     let _ = state.pipeline.finished.send(id);
     Ok(Json(job_json(&job, None)))
 }

@@ -136,18 +136,31 @@ impl MakeRequestId for SequentialRequestId {
 fn cors_layer(origins: &[String]) -> CorsLayer {
     let origins: Vec<HeaderValue> = origins
         .iter()
-        .filter_map(|o| match HeaderValue::from_str(o.trim().trim_end_matches('/')) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                tracing::warn!(origin = %o, "ignoring invalid CORS origin");
-                None
-            }
-        })
+        .filter_map(
+            |o| match HeaderValue::from_str(o.trim().trim_end_matches('/')) {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    tracing::warn!(origin = %o, "ignoring invalid CORS origin");
+                    None
+                }
+            },
+        )
         .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::DELETE, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::RANGE, header::IF_NONE_MATCH])
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::RANGE,
+            header::IF_NONE_MATCH,
+        ])
         .expose_headers([
             header::CONTENT_RANGE,
             header::CONTENT_LENGTH,
