@@ -155,3 +155,23 @@ fn very_long_line_without_punctuation_is_linear() {
     let out = normalize(&blob);
     assert!(unspeakable(&out).is_none());
 }
+
+#[test]
+fn empty_and_blank_lines_give_empty_output() {
+    for s in ["", " ", "\t \u{00A0}\u{200B}", "\u{FEFF}"] {
+        assert_eq!(normalize(s), "", "{s:?}");
+    }
+}
+
+#[test]
+fn ten_megabyte_paragraph_without_punctuation_completes() {
+    // The bad-input case at full size: one 10 MB line of words, numbers and acronyms
+    // with no punctuation at all. It must finish (linear time) with speakable output.
+    let unit = "the 600000 soldiers and NATO said US 3m fund 1990s ";
+    let s = unit.repeat(10 * 1024 * 1024 / unit.len());
+    let t = Instant::now();
+    let out = normalize(&s);
+    eprintln!("10 MB line normalized in {:?}", t.elapsed());
+    assert!(unspeakable(&out).is_none());
+    assert_eq!(out.matches("Nato").count(), s.matches("NATO").count());
+}

@@ -251,16 +251,23 @@ fn one_megabyte_single_word_is_fast_and_lossless() {
     assert_eq!(parts.concat(), text);
 }
 
-/// Run with `cargo test --release -- --ignored` (10 MB).
+/// The bad-input case at full size: a 10 MB paragraph with no punctuation goes
+/// through segmentation and normalization in linear time (about 2 s in a debug build) and
+/// every word reaches a segment.
 #[test]
-#[ignore]
-fn ten_megabyte_paragraph_is_fast_in_release() {
+fn ten_megabyte_paragraph_without_punctuation() {
     let text = big_text(10_000_000, true);
     let t = std::time::Instant::now();
-    let segs = segment_text(&text, &Lexicon::empty(), &SegmentOptions::default());
+    let opts = SegmentOptions::default();
+    let segs = segment_text(&text, &Lexicon::empty(), &opts);
     let elapsed = t.elapsed();
     eprintln!("10 MB, {} segments in {elapsed:?}", segs.len());
-    assert!(elapsed.as_secs() < 10, "took {elapsed:?}");
+    assert!(elapsed.as_secs() < 60, "took {elapsed:?}");
+    assert!(segs
+        .iter()
+        .all(|s| s.source.chars().count() <= opts.max_chars));
+    let spoken_words: usize = segs.iter().map(|s| words(&s.source).len()).sum();
+    assert_eq!(spoken_words, words(&text).len());
 }
 
 #[test]
@@ -395,9 +402,13 @@ fn plain_text_paragraphs() {
 
 #[test]
 fn seed_article_segments_plausibly() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/player/seed-article.txt"))
-        .expect("seed article (committed copy)");
-    let lex = Lexicon::load(concat!(env!("CARGO_MANIFEST_DIR"), "/lexicon.toml")).expect("starter lexicon");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/player/seed-article.txt"
+    ))
+    .expect("seed article (committed copy)");
+    let lex = Lexicon::load(concat!(env!("CARGO_MANIFEST_DIR"), "/lexicon.toml"))
+        .expect("starter lexicon");
     let opts = SegmentOptions::default();
     let segs = segment_text(&text, &lex, &opts);
     // 13 lines, ~2,900 characters, roughly two dozen sentences.

@@ -378,3 +378,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn hundred_thousand_levels_deep_fails_cleanly_on_a_small_stack() {
+    // The bad-input case: 100,000 nested elements. With the default limits it is
+    // rejected as too large; with the size limit lifted it is rejected as too deep. Either way
+    // no panic and no recursion proportional to depth (256 KiB stack).
+    let deep = format!(
+        "<speak>{}x{}</speak>",
+        "<p>".repeat(100_000),
+        "</p>".repeat(100_000)
+    );
+    let unclosed = format!("<speak>{}x", "<s>".repeat(100_000));
+    let run = move || {
+        let mut codes = Vec::new();
+        for doc in [&deep, &unclosed] {
+            codes.push(
+                parse_ssml(doc, &Lexicon::empty(), &SegmentOptions::default())
+                    .unwrap_err()
+                    .code(),
+            );
+            let limits = SsmlLimits {
+                max_bytes: 10_000_000,
+                ..SsmlLimits::default()
+            };
+            codes.push(
+                parse_ssml_with_limits(doc, &Lexicon::empty(), &SegmentOptions::default(), &limits)
+                    .unwrap_err()
+                    .code(),
+            );
+        }
+        codes
+    };
+    let codes = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .expect("no stack overflow or panic");
+    assert_eq!(
+        codes[..3],
+        ["ssml-too-large", "ssml-too-deep", "ssml-too-large"]
+    );
+    // Unclosed elements: malformed or too deep, whichever the parser sees first.
+    assert!(
+        matches!(codes[3], "ssml-too-deep" | "ssml-malformed"),
+        "{codes:?}"
+    );
+}
