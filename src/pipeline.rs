@@ -574,7 +574,11 @@ impl Pipeline {
         rt.block_on(self.queue.touch_segments(&touched))
             .map_err(|e| retry(&e))?;
         // 3. Finish the encoders and publish each format.
-        let (encoded, manifest_segments, duration) = assembly.finish().map_err(encode_err)?;
+        let Assembled {
+            files: encoded,
+            manifest: manifest_segments,
+            duration,
+        } = assembly.finish().map_err(encode_err)?;
         let mut files = Vec::new();
         for (format, bytes) in encoded {
             let key = rt
@@ -727,9 +731,7 @@ impl<'a> Assembly<'a> {
     }
 
     /// The encoded files, the manifest entries and the duration in seconds.
-    fn finish(
-        self,
-    ) -> Result<(Vec<(AudioFormat, Vec<u8>)>, Vec<ManifestSegment>, f64), AudioError> {
+    fn finish(self) -> Result<Assembled, AudioError> {
         if self.next != self.segments.len() {
             return Err(AudioError::Encoder {
                 format: "assembly",
@@ -741,8 +743,19 @@ impl<'a> Assembly<'a> {
             .into_iter()
             .map(|(f, w)| Ok((f, w.finish_seekable()?.into_inner())))
             .collect::<Result<_, AudioError>>()?;
-        Ok((files, self.manifest, self.clock as f64 / self.rate as f64))
+        Ok(Assembled {
+            files,
+            manifest: self.manifest,
+            duration: self.clock as f64 / self.rate as f64,
+        })
     }
+}
+
+/// An assembled article: each format's bytes, the timing manifest entries, the duration (s).
+struct Assembled {
+    files: Vec<(AudioFormat, Vec<u8>)>,
+    manifest: Vec<ManifestSegment>,
+    duration: f64,
 }
 
 pub fn default_formats() -> Vec<AudioFormat> {
