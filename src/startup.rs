@@ -102,7 +102,6 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, voices = ?self.state.engine.voices().map(|v| v.id.as_str()).collect::<Vec<_>>(), "audioby listening on http://{addr}");
-        // Connect info gives handlers the peer address (per-IP rate limits).
         let pipeline = Arc::clone(&self.state.pipeline);
         let workers: Vec<_> = (0..self.state.settings.queue.workers.max(1))
             .map(|n| {
@@ -113,10 +112,9 @@ impl Application {
                 )))
             })
             .collect();
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        let max_header_bytes = self.state.settings.http.max_header_bytes;
+        crate::http::serve(self.listener, router(self.state), max_header_bytes, shutdown_signal())
+            .await;
         // Requests are done; let the article being synthesized stop after its current segment.
         pipeline.stop();
         for w in workers {

@@ -9,6 +9,7 @@ mod openai;
 pub mod openapi;
 mod player_routes;
 pub mod ratelimit;
+mod serve;
 mod synthesize;
 mod voices;
 
@@ -36,6 +37,7 @@ pub use auth::RequireApiKey;
 pub use error::{ApiError, ApiJson};
 pub use openapi::ApiDoc;
 pub use ratelimit::IpRateLimiter;
+pub use serve::serve;
 
 /// Shared by every handler.
 #[derive(Clone)]
