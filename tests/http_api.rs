@@ -313,7 +313,10 @@ async fn layer_errors_are_json_too() {
 #[tokio::test]
 async fn slow_non_streaming_request_times_out_with_json_408() {
     let app = spawn_app_with(|s| s.http.request_timeout_secs = 1).await;
-    let text = "The council approved the plan on Monday after a long and heated debate. ".repeat(8);
+    // Thirty different sentences: minutes of audio, far more than one second of synthesis.
+    let text: String = (1..=30)
+        .map(|i| format!("On day {i} the council debated the plan for the river at length. "))
+        .collect();
     let started = std::time::Instant::now();
     let r = app.synthesize(json!({"text": text, "format": "wav"})).await;
     assert_eq!(error_of(r).await, (408, "timeout".into()));
