@@ -1000,6 +1000,30 @@ fn numeric_date(core: &str) -> Option<String> {
         ('-', core.split('-').collect())
     } else if core.contains('/') {
         ('/', core.split('/').collect())
+    } else if core.contains('.') {
+        // European "25.11.2026" is always day first.
+        let parts: Vec<&str> = core.split('.').collect();
+        if parts.len() != 3
+            || !parts.iter().all(|p| all_digits(p))
+            || parts[0].len() > 2
+            || parts[1].len() > 2
+            || parts[2].len() != 4
+        {
+            return None;
+        }
+        let (d, mo, y) = (
+            small_value(parts[0])?,
+            small_value(parts[1])?,
+            year_of(parts[2])?,
+        );
+        let month = tables::month_name(mo)?;
+        return (1..=31).contains(&d).then(|| {
+            format!(
+                "the {} of {month}, {}",
+                ordinal_of(&d.to_string()),
+                year_words(y)
+            )
+        });
     } else {
         return None;
     };
@@ -1173,6 +1197,9 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
             || starts_numeric(prev.core));
     if !has_period {
         // British style without the period: "Mr Smith", "Dr Jones", "St Andrews".
+        if core == "Rt" && next.core == "Hon" {
+            return Some(Match::plain("Right Honourable".into(), 2));
+        }
         if let Some(e) = tables::bare_title(core) {
             if next_cap && !(core == "St" && prev_is_name) {
                 return Some(Match::plain(e.to_string(), 1));
@@ -1611,6 +1638,31 @@ fn symbol_word(c: &str) -> Option<&'static str> {
 
 /// A plain number in running text: a year when the context says so, else a cardinal.
 fn number_words(n: &Num, near: Near) -> String {
+    if n.is_plain_int() && !n.grouped && n.int.len() == 3 {
+        let prev = near.prev.to_lowercase();
+        let next = near.next.to_lowercase();
+        // Emergency numbers: "call 911", "the 999 service".
+        let dialled = matches!(
+            prev.as_str(),
+            "call" | "calls" | "called" | "calling" | "dial" | "dialled" | "dialed" | "ring"
+        ) || matches!(
+            next.as_str(),
+            "call" | "calls" | "service" | "operator" | "dispatcher" | "dispatchers"
+        );
+        if matches!(n.int.as_str(), "911" | "999" | "112") && dialled {
+            return digit_words(&n.int);
+        }
+        // Boeing models: "737 Max", "Boeing 787".
+        let b = n.int.as_bytes();
+        let aircraft = prev == "boeing"
+            || matches!(
+                next.as_str(),
+                "max" | "dreamliner" | "jet" | "jets" | "jetliner" | "aircraft" | "airliner"
+            );
+        if b[0] == b'7' && b[2] == b'7' && aircraft {
+            return model_number_words(&n.int);
+        }
+    }
     if n.is_plain_int() && !n.grouped && n.int.len() == 4 {
         if let Some(v) = year_of(&n.int) {
             if is_year(v, near) {
@@ -1642,11 +1694,24 @@ fn is_year(v: u32, near: Near) -> bool {
 /// Ordinal digits from "1st", "22nd", "24th", "1,000th".
 fn ordinal_digits(c: &str) -> Option<String> {
     let lower = c.to_ascii_lowercase();
-    let body = ["st", "nd", "rd", "th"]
+    let (body, suffix) = ["st", "nd", "rd", "th"]
         .iter()
-        .find_map(|s| lower.strip_suffix(s))?;
+        .find_map(|s| lower.strip_suffix(s).map(|b| (b, *s)))?;
     let n = parse_num(body)?;
-    (n.is_plain_int() && !n.int.is_empty()).then_some(n.int)
+    if !n.is_plain_int() || n.int.is_empty() {
+        return None;
+    }
+    // "8st" is eight stone, not an ordinal: "st", "nd" and "rd" must fit the number.
+    let b = n.int.as_bytes();
+    let last = b[b.len() - 1];
+    let teen = b.len() >= 2 && b[b.len() - 2] == b'1';
+    let fits = match suffix {
+        "st" => last == b'1' && !teen,
+        "nd" => last == b'2' && !teen,
+        "rd" => last == b'3' && !teen,
+        _ => true,
+    };
+    fits.then_some(n.int)
 }
 
 /// "1990s" / "1990's" / "'90s" / "90s" / "100s".
@@ -1902,7 +1967,7 @@ fn percent_words(c: &str) -> Option<String> {
         return Some(format!("{} percent", num_words(&n)));
     }
     let (a, b) = body.split_once(['-', '\u{2013}'])?;
-    let b = b.strip_suffix('%').unwrap_or(b);
+    let a = a.strip_suffix('%').unwrap_or(a);
     let (na, nb) = (parse_num(a)?, parse_num(b)?);
     Some(format!("{} to {} percent", num_words(&na), num_words(&nb)))
 }
@@ -1918,6 +1983,11 @@ fn slash_words(c: &str, near: Near) -> Option<String> {
             "24/7" => return Some("twenty-four seven".into()),
             "9/11" => return Some("nine eleven".into()),
             _ => {}
+        }
+        // "50/50", "20/20": odds and vision.
+        if a == b && a.len() <= 2 && !a.starts_with('0') {
+            let w = two_digit(small_value(a)?);
+            return Some(format!("{w}-{w}"));
         }
         let av = small_value(a);
         let bv = small_value(b);
@@ -1991,6 +2061,68 @@ fn number_with_suffix(c: &str, near: Near) -> Option<String> {
     let mut num = parse_num(numpart)?;
     num.neg = sign == "-";
     let nw = num_words(&num);
+    let plural = |sg: &'static str, pl: &'static str| {
+        if num.is_one() || near.compound {
+            sg
+        } else {
+            pl
+        }
+    };
+    // Durations "7h 30m", "2h": "m" after an hours token is minutes.
+    if suffix == "h" {
+        return Some(format!("{nw} {}", plural("hour", "hours")));
+    }
+    if suffix == "m"
+        && number_with_suffix(near.prev, Near::default())
+            .is_some_and(|w| w.ends_with("hour") || w.ends_with("hours"))
+    {
+        return Some(format!("{nw} {}", plural("minute", "minutes")));
+    }
+    // British style temperatures "38C", "-5C", "100F".
+    const NOT_DEGREES: &[&str] = &[
+        "room",
+        "flat",
+        "apartment",
+        "apt",
+        "gate",
+        "seat",
+        "year",
+        "platform",
+        "unit",
+        "suite",
+        "block",
+        "row",
+        "bay",
+        "terminal",
+        "form",
+        "class",
+        "grade",
+        "level",
+        "floor",
+        "pier",
+    ];
+    if matches!(suffix, "C" | "F")
+        && num.int.len() <= 3
+        && !NOT_DEGREES.contains(&near.prev.to_lowercase().as_str())
+    {
+        let scale = if suffix == "C" {
+            "Celsius"
+        } else {
+            "Fahrenheit"
+        };
+        return Some(format!("{nw} {} {scale}", plural("degree", "degrees")));
+    }
+    // Heights and weights: "6ft 2in", "8st 4lb" ("in" and "st" are units only when glued).
+    if suffix == "in" {
+        return Some(format!("{nw} {}", plural("inch", "inches")));
+    }
+    if suffix == "st" {
+        return Some(format!("{nw} stone"));
+    }
+    // British "40pc" for per cent.
+    if suffix == "pc" {
+        return Some(format!("{nw} percent"));
+    }
     if let Some((sg, pl)) = tables::unit(suffix) {
         if suffix == "m" && m_means_million(near.prev, near.next) {
             return Some(format!("{nw} million"));
@@ -2067,7 +2199,19 @@ fn compound_words(c: &str, near: Near) -> String {
             return format!("minus {inner}");
         }
     }
+    match c {
+        "y-o-y" | "Y-o-Y" | "y-on-y" => return "year on year".into(),
+        "q-o-q" | "Q-o-Q" | "q-on-q" => return "quarter on quarter".into(),
+        "m-o-m" | "M-o-M" | "m-on-m" => return "month on month".into(),
+        _ => {}
+    }
     let parts: Vec<&str> = c.split(['-', '\u{2013}']).collect();
+    // "a 2.3m-strong union": million, not metres.
+    if let [amount, "strong"] = parts.as_slice() {
+        if let Some(n) = amount.strip_suffix('m').and_then(parse_num) {
+            return format!("{} million strong", num_words(&n));
+        }
+    }
     if parts.len() == 2 {
         let (a, b) = (parts[0], parts[1]);
         let na = parse_num(a);
@@ -2501,6 +2645,17 @@ fn letter_run_words(p: &str, near: Near) -> String {
     p.to_string()
 }
 
+/// A three-digit model number read in two parts: "380" → three eighty, "737" → seven
+/// thirty-seven, "105" → one oh five, "300" → three hundred.
+fn model_number_words(d: &str) -> String {
+    let head = numbers::digit_word(d.chars().next().unwrap_or('0'));
+    match small_value(&d[1..]).unwrap_or(0) {
+        0 => format!("{head} hundred"),
+        v if v < 10 => format!("{head} oh {}", small(v as u64)),
+        v => format!("{head} {}", two_digit(v)),
+    }
+}
+
 fn mixed_alnum_words(c: &str, near: Near) -> String {
     let inner = near.inner();
     let mut runs: Vec<(bool, &str)> = Vec::new(); // (is_digit_run, text)
@@ -2530,6 +2685,16 @@ fn mixed_alnum_words(c: &str, near: Near) -> String {
     for (k, &(is_digit, seg)) in runs.iter().enumerate() {
         if is_digit {
             let seg = seg.trim_end_matches(['.', ',']);
+            // Model numbers after letters: "A380" → A three eighty, "MH370", "C130".
+            if k == 1
+                && !matches!(runs[0].1, "x" | "X")
+                && seg.len() == 3
+                && all_digits(seg)
+                && !seg.starts_with('0')
+            {
+                out.push(model_number_words(seg));
+                continue;
+            }
             out.push(match parse_num(seg) {
                 Some(n) => num_words(&n),
                 None => digit_words(seg),
