@@ -321,7 +321,6 @@ impl Settings {
             sentence_pause_ms: self.text.sentence_pause_ms,
             paragraph_pause_ms: self.text.paragraph_pause_ms,
             heading_pause_ms: self.text.heading_pause_ms,
-            ..SegmentOptions::default()
         }
     }
 

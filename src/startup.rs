@@ -113,8 +113,13 @@ impl Application {
             })
             .collect();
         let max_header_bytes = self.state.settings.http.max_header_bytes;
-        crate::http::serve(self.listener, router(self.state), max_header_bytes, shutdown_signal())
-            .await;
+        crate::http::serve(
+            self.listener,
+            router(self.state),
+            max_header_bytes,
+            shutdown_signal(),
+        )
+        .await;
         // Requests are done; let the article being synthesized stop after its current segment.
         pipeline.stop();
         for w in workers {

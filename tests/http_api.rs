@@ -307,7 +307,10 @@ async fn layer_errors_are_json_too() {
     for i in 0..300 {
         req = req.header(format!("x-filler-{i}"), "y".repeat(100));
     }
-    assert_eq!(error_of(req.send().await.unwrap()).await, (431, "headers-too-large".into()));
+    assert_eq!(
+        error_of(req.send().await.unwrap()).await,
+        (431, "headers-too-large".into())
+    );
 }
 
 #[tokio::test]

@@ -73,7 +73,7 @@ fn every_format_decodes_and_matches_the_wav_duration() {
             &SynthSettings::default(),
             |a| {
                 pcm.extend_from_slice(&a.samples);
-                pcm.extend(std::iter::repeat(0.0).take(a.pause_samples));
+                pcm.extend(std::iter::repeat_n(0.0, a.pause_samples));
                 Ok(())
             },
         )

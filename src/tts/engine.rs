@@ -103,11 +103,14 @@ pub struct SynthSummary {
     pub inference_seconds: f64,
 }
 
+/// One inference's samples and its seconds of compute.
+type InferenceResult = Result<(Vec<f32>, f64), TtsError>;
+
 struct Job {
     phonemes: String,
     speaker_id: i64,
     length_scale: f32,
-    reply: Sender<Result<(Vec<f32>, f64), TtsError>>,
+    reply: Sender<InferenceResult>,
     /// Released when inference ends, whatever the outcome.
     permit: Permit,
 }
@@ -332,14 +335,11 @@ impl LoadedVoice {
         let speaker_id = self.speaker_id(settings.speaker.as_deref())?;
         let rate = self.info.sample_rate as f64;
         let window = self.sessions + 1;
-        let mut in_flight: VecDeque<(
-            Segment,
-            Option<Receiver<Result<(Vec<f32>, f64), TtsError>>>,
-        )> = VecDeque::new();
+        let mut in_flight: VecDeque<(Segment, Option<Receiver<InferenceResult>>)> = VecDeque::new();
         let mut summary = SynthSummary::default();
         let mut clock = 0.0f64;
         let mut emit = |seg: Segment,
-                        rx: Option<Receiver<Result<(Vec<f32>, f64), TtsError>>>,
+                        rx: Option<Receiver<InferenceResult>>,
                         summary: &mut SynthSummary|
          -> Result<(), TtsError> {
             let (samples, secs) = match rx {

@@ -18,10 +18,12 @@ pub struct TestApp {
 
 /// Settings for a test server: port 0, temp data dir, the repo's voices, a known API key.
 pub fn test_settings(data_dir: &std::path::Path) -> Settings {
-    let mut s = Settings::default();
-    s.listen = "127.0.0.1:0".parse().unwrap();
-    s.data_dir = data_dir.to_path_buf();
-    s.voices_dir = super::repo().join("voices");
+    let mut s = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        voices_dir: super::repo().join("voices"),
+        ..Settings::default()
+    };
     s.lexicon = Some(super::repo().join("lexicon.toml"));
     s.http.api_keys = vec![API_KEY.to_string()];
     // Tests push their own articles; the demo article would queue work nobody asked for.

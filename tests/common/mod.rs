@@ -178,6 +178,8 @@ pub fn decode_opus(bytes: &[u8]) -> Decoded {
 /// Peak RSS (KiB) of a finished child, via wait4: exact for that one process. The caller sets stdin.
 pub fn run_measuring_rss(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
     use std::os::unix::process::ExitStatusExt;
+    // Reaped by the wait4 below (which also gives the child's own peak RSS), not by wait().
+    #[allow(clippy::zombie_processes)]
     let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
