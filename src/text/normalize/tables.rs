@@ -282,6 +282,8 @@ pub fn word_acronym(up: &str) -> bool {
         "GIF",
         "ASAP",
         "TEDX",
+        "DAX",
+        "CAC",
         "TED",
         "WASP",
         "NOAA",
@@ -336,7 +338,8 @@ pub fn spelled_acronym(up: &str) -> bool {
         "ITV", "RTE", "CBC", "ABC", "SABC", "DW", "RFE", "AOC", "JFK", "LBJ", "FDR", "MLK", "RFK",
         "DUI", "DWI", "STD", "PTSD", "ADHD", "OCD", "ALS", "MS", "CT", "MRI", "EU", "FAQ", "URL",
         "USB", "PDF", "CD", "DVD", "LED", "LCD", "CPU", "GPU", "SMS", "GPS", "VPN", "API", "SUVS",
-        "EVS", "IPOS", "ATMS", "UFOS",
+        "EVS", "IPOS", "ATMS", "UFOS", "DUP", "ONS", "OBR", "IFS", "CBI", "TUC", "FCA", "CMA",
+        "RAF", "MOD", "DWP", "HMRC", "RSPCA", "NSPCC", "TFL", "DVLA", "CPS", "PSNI", "SDLP",
     ];
     S.contains(&up)
 }
