@@ -397,8 +397,10 @@ fn ten_megabyte_paragraph_completes() {
 
 #[test]
 fn plain_text_seed_article() {
-    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("player/seed-article.txt"))
-        .expect("seed article (committed copy)");
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("player/seed-article.txt"),
+    )
+    .expect("seed article (committed copy)");
     let a = extract_text(&text);
     assert!(a.spoken_lines().iter().all(|l| !l.contains("Audio By")));
     assert!(a

@@ -188,7 +188,8 @@ fn load_reports_io_errors() {
 
 #[test]
 fn starter_lexicon_parses() {
-    let l = Lexicon::load(concat!(env!("CARGO_MANIFEST_DIR"), "/lexicon.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let l = Lexicon::load(concat!(env!("CARGO_MANIFEST_DIR"), "/lexicon.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(l.len() >= 15);
     assert_eq!(l.apply("Zelenskyy"), "zelensky");
 }

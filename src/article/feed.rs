@@ -56,12 +56,22 @@ pub struct ItemFailure {
 }
 
 /// Fetch and parse one feed URL.
-pub async fn fetch_feed(url: &str, settings: &SourceSettings) -> Result<Vec<Result<FeedItem, ItemFailure>>, FeedError> {
-    let parsed = Url::parse(url).map_err(|e| FeedError::InvalidUrl(url.to_string(), e.to_string()))?;
+pub async fn fetch_feed(
+    url: &str,
+    settings: &SourceSettings,
+) -> Result<Vec<Result<FeedItem, ItemFailure>>, FeedError> {
+    let parsed =
+        Url::parse(url).map_err(|e| FeedError::InvalidUrl(url.to_string(), e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(FeedError::InvalidUrl(url.to_string(), "use an http or https URL".into()));
+        return Err(FeedError::InvalidUrl(
+            url.to_string(),
+            "use an http or https URL".into(),
+        ));
     }
-    let host = parsed.host_str().ok_or_else(|| FeedError::InvalidUrl(url.to_string(), "no host".into()))?.to_string();
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| FeedError::InvalidUrl(url.to_string(), "no host".into()))?
+        .to_string();
     let fetcher = Fetcher::new(&host, settings)?;
     let fetched = fetcher
         .get(parsed, "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, application/json;q=0.8, */*;q=0.1")
@@ -72,26 +82,57 @@ pub async fn fetch_feed(url: &str, settings: &SourceSettings) -> Result<Vec<Resu
 /// Parse a feed body into items. Duplicate GUIDs fail the repeats, not the feed.
 pub fn parse_feed(body: &[u8]) -> Result<Vec<Result<FeedItem, ItemFailure>>, FeedError> {
     // Missing GUIDs stay empty (feed-rs would invent a random UUID, a new article every run).
-    let parser = feed_rs::parser::Builder::new().id_generator(|_, _, _| String::new()).build();
-    let feed = parser.parse(body).map_err(|e| FeedError::Malformed(e.to_string()))?;
+    let parser = feed_rs::parser::Builder::new()
+        .id_generator(|_, _, _| String::new())
+        .build();
+    let feed = parser
+        .parse(body)
+        .map_err(|e| FeedError::Malformed(e.to_string()))?;
     let mut seen: HashSet<String> = HashSet::new();
     let mut items = Vec::with_capacity(feed.entries.len());
     for (n, entry) in feed.entries.into_iter().enumerate() {
-        let link = entry.links.first().map(|l| l.href.trim().to_string()).filter(|l| !l.is_empty());
-        let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty()).or_else(|| link.clone());
+        let link = entry
+            .links
+            .first()
+            .map(|l| l.href.trim().to_string())
+            .filter(|l| !l.is_empty());
+        let guid = Some(entry.id.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .or_else(|| link.clone());
         let Some(guid) = guid else {
-            items.push(Err(ItemFailure { label: format!("item {}", n + 1), reason: "the item has neither a GUID nor a link".into() }));
+            items.push(Err(ItemFailure {
+                label: format!("item {}", n + 1),
+                reason: "the item has neither a GUID nor a link".into(),
+            }));
             continue;
         };
         let id = item_article_id(&guid);
         if !seen.insert(guid.clone()) {
-            items.push(Err(ItemFailure { label: id.to_string(), reason: format!("duplicate GUID {guid:?} in the feed (the first item with it is kept)") }));
+            items.push(Err(ItemFailure {
+                label: id.to_string(),
+                reason: format!(
+                    "duplicate GUID {guid:?} in the feed (the first item with it is kept)"
+                ),
+            }));
             continue;
         }
-        let title = entry.title.map(|t| t.content).filter(|t| !t.trim().is_empty());
-        let byline = entry.authors.first().and_then(|a| a.name.clone()).filter(|a| !a.trim().is_empty());
-        let content = entry.content.and_then(|c| c.body.map(|b| (b, c.content_type.to_string()))).filter(|(b, _)| !b.trim().is_empty());
-        let summary = entry.summary.map(|s| (s.content, s.content_type.to_string())).filter(|(b, _)| !b.trim().is_empty());
+        let title = entry
+            .title
+            .map(|t| t.content)
+            .filter(|t| !t.trim().is_empty());
+        let byline = entry
+            .authors
+            .first()
+            .and_then(|a| a.name.clone())
+            .filter(|a| !a.trim().is_empty());
+        let content = entry
+            .content
+            .and_then(|c| c.body.map(|b| (b, c.content_type.to_string())))
+            .filter(|(b, _)| !b.trim().is_empty());
+        let summary = entry
+            .summary
+            .map(|s| (s.content, s.content_type.to_string()))
+            .filter(|(b, _)| !b.trim().is_empty());
         let input = content.or(summary).map(|(body, ct)| {
             let is_html = ct.contains("html");
             ArticleInput {
@@ -114,7 +155,8 @@ pub fn item_article_id(guid: &str) -> ArticleId {
         return id;
     }
     let digest = hex::encode(Sha256::digest(guid.as_bytes()));
-    ArticleId::parse(&format!("feed-{}", &digest[..24])).expect("`feed-` + hex is a valid article ID")
+    ArticleId::parse(&format!("feed-{}", &digest[..24]))
+        .expect("`feed-` + hex is a valid article ID")
 }
 
 #[cfg(test)]
@@ -137,12 +179,26 @@ mod tests {
         let first = items[0].as_ref().unwrap();
         assert_eq!(first.id.as_str(), "story-1");
         let input = first.input.as_ref().unwrap();
-        assert!(input.html.as_deref().unwrap().contains("approved the budget"), "content wins over the summary");
+        assert!(
+            input
+                .html
+                .as_deref()
+                .unwrap()
+                .contains("approved the budget"),
+            "content wins over the summary"
+        );
         let second = items[1].as_ref().unwrap();
         assert!(second.id.as_str().starts_with("feed-") && second.id.as_str().len() == 5 + 24);
-        assert_eq!(second.id, item_article_id("https://news.example.com/2026/rail"), "stable across runs");
+        assert_eq!(
+            second.id,
+            item_article_id("https://news.example.com/2026/rail"),
+            "stable across runs"
+        );
         let third = items[2].as_ref().unwrap();
-        assert_eq!(third.guid, "https://news.example.com/no-guid", "the link stands in for a missing GUID");
+        assert_eq!(
+            third.guid, "https://news.example.com/no-guid",
+            "the link stands in for a missing GUID"
+        );
         assert!(third.input.is_none(), "no content: left to the pull source");
         let dup = items[3].as_ref().unwrap_err();
         assert!(dup.reason.contains("duplicate GUID"), "{}", dup.reason);
@@ -157,10 +213,17 @@ mod tests {
 <content type="html">&lt;p&gt;The harbour reopened.&lt;/p&gt;</content></entry></feed>"#;
         let items = parse_feed(atom.as_bytes()).unwrap();
         let item = items[0].as_ref().unwrap();
-        assert_eq!(item.id, item_article_id("tag:news.example.com,2026:harbour"));
+        assert_eq!(
+            item.id,
+            item_article_id("tag:news.example.com,2026:harbour")
+        );
         let input = item.input.as_ref().unwrap();
         assert_eq!(input.byline.as_deref(), Some("Port desk"));
-        assert!(input.html.as_deref().unwrap().contains("The harbour reopened."));
+        assert!(input
+            .html
+            .as_deref()
+            .unwrap()
+            .contains("The harbour reopened."));
 
         let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "News",
             "items": [{"id": "jf-1", "title": "Rail", "content_text": "Trains ran again on Tuesday."}]}"#;
@@ -168,13 +231,23 @@ mod tests {
         let item = items[0].as_ref().unwrap();
         assert_eq!(item.id.as_str(), "jf-1");
         let input = item.input.as_ref().unwrap();
-        assert_eq!(input.text.as_deref().or(input.html.as_deref()), Some("Trains ran again on Tuesday."));
+        assert_eq!(
+            input.text.as_deref().or(input.html.as_deref()),
+            Some("Trains ran again on Tuesday.")
+        );
     }
 
     #[test]
     fn malformed_feeds_are_errors() {
-        for bad in ["<rss><channel><item>", "not a feed at all", "{\"version\": 7}"] {
-            assert!(matches!(parse_feed(bad.as_bytes()), Err(FeedError::Malformed(_))), "{bad}");
+        for bad in [
+            "<rss><channel><item>",
+            "not a feed at all",
+            "{\"version\": 7}",
+        ] {
+            assert!(
+                matches!(parse_feed(bad.as_bytes()), Err(FeedError::Malformed(_))),
+                "{bad}"
+            );
         }
     }
 }

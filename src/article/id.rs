@@ -18,7 +18,8 @@ impl ArticleId {
     pub fn parse(s: &str) -> Result<ArticleId, InvalidArticleId> {
         let ok = !s.is_empty()
             && s.len() <= Self::MAX_LEN
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
             && s != "."
             && s != "..";
         if ok {
@@ -58,14 +59,30 @@ mod tests {
 
     #[test]
     fn accepts_publisher_ids() {
-        for ok in ["seed", "2026-11-25:ukraine-talks", "A.b_c-1", &"x".repeat(128)] {
+        for ok in [
+            "seed",
+            "2026-11-25:ukraine-talks",
+            "A.b_c-1",
+            &"x".repeat(128),
+        ] {
             assert!(ArticleId::parse(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn rejects_paths_and_junk() {
-        for bad in ["", "..", ".", "../etc/passwd", "a/b", "%2e%2e%2f", "a b", "é", &"x".repeat(129), "a\0b"] {
+        for bad in [
+            "",
+            "..",
+            ".",
+            "../etc/passwd",
+            "a/b",
+            "%2e%2e%2f",
+            "a b",
+            "é",
+            &"x".repeat(129),
+            "a\0b",
+        ] {
             assert!(ArticleId::parse(bad).is_err(), "{bad:?}");
         }
     }

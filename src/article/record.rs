@@ -61,21 +61,41 @@ impl ArticleError {
 
 impl ArticleRecord {
     /// Extract and hash an article. A title given by the publisher wins over the page's.
-    pub fn build(id: ArticleId, input: ArticleInput, opts: &ExtractOptions, now_ms: i64) -> Result<ArticleRecord, ArticleError> {
+    pub fn build(
+        id: ArticleId,
+        input: ArticleInput,
+        opts: &ExtractOptions,
+        now_ms: i64,
+    ) -> Result<ArticleRecord, ArticleError> {
         let (body, is_html) = match (input.html, input.text) {
             (Some(h), None) => (h, true),
             (None, Some(t)) => (t, false),
             (Some(_), Some(_)) => return Err(ArticleError::BothBodies),
             (None, None) => return Err(ArticleError::NoBody),
         };
-        let extracted = if is_html { extract_html(&body, opts)? } else { extract_text(&body) };
-        let title = input.title.filter(|t| !t.trim().is_empty()).or(extracted.title);
+        let extracted = if is_html {
+            extract_html(&body, opts)?
+        } else {
+            extract_text(&body)
+        };
+        let title = input
+            .title
+            .filter(|t| !t.trim().is_empty())
+            .or(extracted.title);
         let mut blocks = Vec::with_capacity(extracted.blocks.len() + 1);
         if let Some(t) = &title {
             blocks.push(Block::new(BlockKind::Title, t.trim()));
         }
-        blocks.extend(extracted.blocks.into_iter().filter(|b| b.text.chars().any(char::is_alphanumeric)));
-        if !blocks.iter().any(|b| b.text.chars().any(char::is_alphanumeric)) {
+        blocks.extend(
+            extracted
+                .blocks
+                .into_iter()
+                .filter(|b| b.text.chars().any(char::is_alphanumeric)),
+        );
+        if !blocks
+            .iter()
+            .any(|b| b.text.chars().any(char::is_alphanumeric))
+        {
             return Err(ArticleError::NoSpeakableText);
         }
         let content_hash = hash_blocks(&blocks);

@@ -44,7 +44,9 @@ pub enum SourceError {
     TooLarge(u64),
     #[error("refused to connect to {0}: loopback, link-local and private addresses are blocked (source.allow_private exempts the configured host only)")]
     BlockedAddress(String),
-    #[error("refused to fetch from host `{0}`: it is not the configured host or in source.allow_hosts")]
+    #[error(
+        "refused to fetch from host `{0}`: it is not the configured host or in source.allow_hosts"
+    )]
     HostNotAllowed(String),
     #[error("more than {0} redirects")]
     TooManyRedirects(usize),
@@ -75,7 +77,10 @@ impl SourceError {
 
 impl From<ArticleError> for SourceError {
     fn from(e: ArticleError) -> Self {
-        SourceError::Unusable { code: e.code(), message: e.to_string() }
+        SourceError::Unusable {
+            code: e.code(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -101,7 +106,10 @@ struct Guard {
 }
 
 fn norm_host(h: &str) -> String {
-    h.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase()
+    h.trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
 }
 
 impl Guard {
@@ -109,7 +117,11 @@ impl Guard {
         let home = norm_host(home);
         let mut allowed = vec![home.clone()];
         allowed.extend(extra.iter().map(|h| norm_host(h)).filter(|h| !h.is_empty()));
-        Guard { home, allowed, allow_private }
+        Guard {
+            home,
+            allowed,
+            allow_private,
+        }
     }
 
     fn may_be_private(&self, host: &str) -> bool {
@@ -119,9 +131,15 @@ impl Guard {
     /// Before a request and on every redirect: scheme, host allow-list, literal-IP address.
     fn check_url(&self, url: &Url) -> Result<(), SourceError> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(SourceError::BadResponse(format!("refusing to fetch a `{}:` URL", url.scheme())));
+            return Err(SourceError::BadResponse(format!(
+                "refusing to fetch a `{}:` URL",
+                url.scheme()
+            )));
         }
-        let host = url.host_str().map(norm_host).ok_or_else(|| SourceError::BadResponse(format!("{url} has no host")))?;
+        let host = url
+            .host_str()
+            .map(norm_host)
+            .ok_or_else(|| SourceError::BadResponse(format!("{url} has no host")))?;
         if !self.allowed.contains(&host) {
             return Err(SourceError::HostNotAllowed(host));
         }
@@ -144,12 +162,18 @@ impl Resolve for GuardedResolver {
         let guard = Arc::clone(&self.0);
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let exempt = guard.may_be_private(&host);
-            let (ok, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = resolved.into_iter().partition(|a| exempt || is_public(a.ip()));
+            let (ok, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = resolved
+                .into_iter()
+                .partition(|a| exempt || is_public(a.ip()));
             if ok.is_empty() {
-                let what = refused.first().map_or_else(|| host.clone(), |a| format!("{host} ({})", a.ip()));
-                return Err(Box::new(SourceError::BlockedAddress(what)) as Box<dyn std::error::Error + Send + Sync>);
+                let what = refused
+                    .first()
+                    .map_or_else(|| host.clone(), |a| format!("{host} ({})", a.ip()));
+                return Err(Box::new(SourceError::BlockedAddress(what))
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(ok.into_iter()) as Addrs)
         })
@@ -167,7 +191,11 @@ pub struct Fetcher {
 impl Fetcher {
     /// `home` is the configured host (template or feed URL host).
     pub fn new(home: &str, settings: &SourceSettings) -> Result<Fetcher, SourceError> {
-        let guard = Arc::new(Guard::new(home, &settings.allow_hosts, settings.allow_private));
+        let guard = Arc::new(Guard::new(
+            home,
+            &settings.allow_hosts,
+            settings.allow_private,
+        ));
         let timeout_secs = settings.timeout_secs.max(1);
         let max_redirects = settings.max_redirects;
         let policy_guard = Arc::clone(&guard);
@@ -190,7 +218,12 @@ impl Fetcher {
             .user_agent(concat!("audioby/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SourceError::NotConfigured(format!("building the HTTP client: {e}")))?;
-        Ok(Fetcher { client, guard, timeout_secs, max_bytes: settings.max_bytes })
+        Ok(Fetcher {
+            client,
+            guard,
+            timeout_secs,
+            max_bytes: settings.max_bytes,
+        })
     }
 
     /// GET `url` within every limit.
@@ -198,13 +231,22 @@ impl Fetcher {
     pub async fn get(&self, url: Url, accept: &str) -> Result<Fetched, SourceError> {
         self.guard.check_url(&url)?;
         let fetch = async {
-            let mut resp = self.client.get(url.clone()).header(reqwest::header::ACCEPT, accept).send().await.map_err(|e| self.classify(e))?;
+            let mut resp = self
+                .client
+                .get(url.clone())
+                .header(reqwest::header::ACCEPT, accept)
+                .send()
+                .await
+                .map_err(|e| self.classify(e))?;
             let status = resp.status();
             if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
                 return Err(SourceError::NotFound(resp.url().to_string()));
             }
             if !status.is_success() {
-                return Err(SourceError::BadResponse(format!("{} answered HTTP {status}", resp.url())));
+                return Err(SourceError::BadResponse(format!(
+                    "{} answered HTTP {status}",
+                    resp.url()
+                )));
             }
             if resp.content_length().is_some_and(|n| n > self.max_bytes) {
                 return Err(SourceError::TooLarge(self.max_bytes));
@@ -213,7 +255,13 @@ impl Fetcher {
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+                .map(|v| {
+                    v.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                })
                 .unwrap_or_default();
             let final_url = resp.url().clone();
             let mut body = Vec::new();
@@ -223,10 +271,16 @@ impl Fetcher {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(Fetched { url: final_url, content_type, body })
+            Ok(Fetched {
+                url: final_url,
+                content_type,
+                body,
+            })
         };
         // reqwest's own timeout covers the body too; this one also bounds anything around it.
-        tokio::time::timeout(Duration::from_secs(self.timeout_secs), fetch).await.map_err(|_| SourceError::Timeout(self.timeout_secs))?
+        tokio::time::timeout(Duration::from_secs(self.timeout_secs), fetch)
+            .await
+            .map_err(|_| SourceError::Timeout(self.timeout_secs))?
     }
 
     /// Recover our own refusal from reqwest's error chain, else name what went wrong.
@@ -286,7 +340,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let s = ip.segments();
-    let embedded_v4 = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    let embedded_v4 =
+        |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
     if s[0] == 0x0064 && s[1] == 0xff9b {
         return is_public_v4(embedded_v4(s[6], s[7])); // NAT64 64:ff9b::/96
     }
@@ -323,33 +378,51 @@ impl PullSource {
     /// `None` when no template is configured.
     pub fn from_settings(settings: &SourceSettings) -> Option<PullSource> {
         let template = settings.url_template.as_deref()?.trim();
-        let inner = template_host(template).map_err(|e| e.to_string()).and_then(|host| {
-            let fetcher = Fetcher::new(&host, settings).map_err(|e| e.to_string())?;
-            Ok(Pull { template: template.to_string(), fields: settings.fields.clone(), fetcher })
-        });
+        let inner = template_host(template)
+            .map_err(|e| e.to_string())
+            .and_then(|host| {
+                let fetcher = Fetcher::new(&host, settings).map_err(|e| e.to_string())?;
+                Ok(Pull {
+                    template: template.to_string(),
+                    fields: settings.fields.clone(),
+                    fetcher,
+                })
+            });
         if let Err(e) = &inner {
             tracing::error!(error = %e, "source.url_template is unusable: pulls will fail");
         }
-        Some(PullSource { inner, refresh_after_secs: settings.refresh_after_secs })
+        Some(PullSource {
+            inner,
+            refresh_after_secs: settings.refresh_after_secs,
+        })
     }
 
     /// Whether a copy stored at `updated_at_ms` should be fetched again at `now_ms`.
     pub fn is_expired(&self, updated_at_ms: i64, now_ms: i64) -> bool {
-        self.refresh_after_secs > 0 && now_ms.saturating_sub(updated_at_ms) >= (self.refresh_after_secs as i64).saturating_mul(1000)
+        self.refresh_after_secs > 0
+            && now_ms.saturating_sub(updated_at_ms)
+                >= (self.refresh_after_secs as i64).saturating_mul(1000)
     }
 
     /// Fetch one article from the CMS. The caller builds (extracts) the record.
     pub async fn fetch(&self, id: &ArticleId) -> Result<ArticleInput, SourceError> {
-        let pull = self.inner.as_ref().map_err(|e| SourceError::NotConfigured(e.clone()))?;
+        let pull = self
+            .inner
+            .as_ref()
+            .map_err(|e| SourceError::NotConfigured(e.clone()))?;
         let url = article_url(&pull.template, id)?;
-        let fetched = pull.fetcher.get(url, "application/json, text/html;q=0.9, text/plain;q=0.5").await?;
+        let fetched = pull
+            .fetcher
+            .get(url, "application/json, text/html;q=0.9, text/plain;q=0.5")
+            .await?;
         input_from_response(&fetched, &pull.fields)
     }
 }
 
 /// The template's host; the template must hold `{id}` in its path or query, not its host.
 fn template_host(template: &str) -> Result<String, SourceError> {
-    let bad = |why: &str| SourceError::NotConfigured(format!("source.url_template {template:?}: {why}"));
+    let bad =
+        |why: &str| SourceError::NotConfigured(format!("source.url_template {template:?}: {why}"));
     if !template.contains("{id}") {
         return Err(bad("it has no `{id}`"));
     }
@@ -376,36 +449,77 @@ pub fn article_url(template: &str, id: &ArticleId) -> Result<Url, SourceError> {
         }
     }
     let raw = template.replace("{id}", &enc);
-    Url::parse(&raw).map_err(|e| SourceError::NotConfigured(format!("source.url_template gives an invalid URL {raw:?}: {e}")))
+    Url::parse(&raw).map_err(|e| {
+        SourceError::NotConfigured(format!(
+            "source.url_template gives an invalid URL {raw:?}: {e}"
+        ))
+    })
 }
 
 /// JSON → the configured pointers; HTML → `html`; plain text → `text`.
 fn input_from_response(f: &Fetched, fields: &SourceFields) -> Result<ArticleInput, SourceError> {
     let body = f.body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&f.body);
     let ct = f.content_type.as_str();
-    let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'{');
+    let looks_json = body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'{');
     if ct == "application/json" || ct.ends_with("+json") || (ct.is_empty() && looks_json) {
-        let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| SourceError::BadResponse(format!("invalid JSON: {e}")))?;
+        let v: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| SourceError::BadResponse(format!("invalid JSON: {e}")))?;
         let field = |ptr: &str| -> Option<String> {
             if ptr.is_empty() {
                 return None;
             }
-            v.pointer(ptr).and_then(|x| x.as_str()).map(str::to_string).filter(|s| !s.trim().is_empty())
+            v.pointer(ptr)
+                .and_then(|x| x.as_str())
+                .map(str::to_string)
+                .filter(|s| !s.trim().is_empty())
         };
         let html = field(&fields.html);
         // `html` keeps headings and paragraphs; plain text is the fallback.
-        let text = if html.is_some() { None } else { field(&fields.text) };
+        let text = if html.is_some() {
+            None
+        } else {
+            field(&fields.text)
+        };
         if html.is_none() && text.is_none() {
-            return Err(SourceError::BadResponse(format!("the JSON has no text at `{}` or `{}`", fields.html, fields.text)));
+            return Err(SourceError::BadResponse(format!(
+                "the JSON has no text at `{}` or `{}`",
+                fields.html, fields.text
+            )));
         }
-        return Ok(ArticleInput { title: field(&fields.title), byline: field(&fields.byline), html, text, url: field(&fields.url), voice: None });
+        return Ok(ArticleInput {
+            title: field(&fields.title),
+            byline: field(&fields.byline),
+            html,
+            text,
+            url: field(&fields.url),
+            voice: None,
+        });
     }
     let text = String::from_utf8_lossy(body).into_owned();
     let url = Some(f.url.to_string());
     match ct {
-        "text/html" | "application/xhtml+xml" | "" => Ok(ArticleInput { title: None, byline: None, html: Some(text), text: None, url, voice: None }),
-        "text/plain" => Ok(ArticleInput { title: None, byline: None, html: None, text: Some(text), url, voice: None }),
-        other => Err(SourceError::BadResponse(format!("unexpected content type `{other}` (want JSON, HTML or plain text)"))),
+        "text/html" | "application/xhtml+xml" | "" => Ok(ArticleInput {
+            title: None,
+            byline: None,
+            html: Some(text),
+            text: None,
+            url,
+            voice: None,
+        }),
+        "text/plain" => Ok(ArticleInput {
+            title: None,
+            byline: None,
+            html: None,
+            text: Some(text),
+            url,
+            voice: None,
+        }),
+        other => Err(SourceError::BadResponse(format!(
+            "unexpected content type `{other}` (want JSON, HTML or plain text)"
+        ))),
     }
 }
 
@@ -416,13 +530,37 @@ mod tests {
     #[test]
     fn private_and_special_addresses_are_not_public() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-            "255.255.255.255", "224.0.0.1", "::1", "::", "fc00::1", "fd12::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
-            "64:ff9b::a00:1", "2002:7f00:1::", "ff02::1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:7f00:1::",
+            "ff02::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} must be blocked");
         }
-        for ip in ["1.1.1.1", "93.184.216.34", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "1.1.1.1",
+            "93.184.216.34",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip} is public");
         }
     }
@@ -431,18 +569,29 @@ mod tests {
     fn ids_are_percent_encoded_into_the_template() {
         let id = ArticleId::parse("2026:a.b_c-1").unwrap();
         let url = article_url("https://cms.example.com/api/articles/{id}?full=1", &id).unwrap();
-        assert_eq!(url.as_str(), "https://cms.example.com/api/articles/2026%3Aa.b_c-1?full=1");
+        assert_eq!(
+            url.as_str(),
+            "https://cms.example.com/api/articles/2026%3Aa.b_c-1?full=1"
+        );
     }
 
     #[test]
     fn stored_copies_expire_after_refresh_after_secs() {
-        let mut s = SourceSettings { url_template: Some("https://cms.example.com/a/{id}".into()), ..SourceSettings::default() };
+        let mut s = SourceSettings {
+            url_template: Some("https://cms.example.com/a/{id}".into()),
+            ..SourceSettings::default()
+        };
         s.refresh_after_secs = 60;
         let src = PullSource::from_settings(&s).unwrap();
         assert!(!src.is_expired(1_000_000, 1_000_000 + 59_999));
         assert!(src.is_expired(1_000_000, 1_000_000 + 60_000));
         s.refresh_after_secs = 0;
-        assert!(!PullSource::from_settings(&s).unwrap().is_expired(0, i64::MAX), "0 = never");
+        assert!(
+            !PullSource::from_settings(&s)
+                .unwrap()
+                .is_expired(0, i64::MAX),
+            "0 = never"
+        );
         s.url_template = None;
         assert!(PullSource::from_settings(&s).is_none());
     }
@@ -457,21 +606,45 @@ mod tests {
 
     #[test]
     fn the_guard_checks_hosts_and_literal_addresses() {
-        let g = Guard::new("cms.example.com", &["127.0.0.1".into(), "cdn.example.com".into()], true);
-        assert!(g.check_url(&Url::parse("https://CMS.example.com./x").unwrap()).is_ok());
-        assert!(matches!(g.check_url(&Url::parse("https://evil.example.net/x").unwrap()), Err(SourceError::HostNotAllowed(_))));
+        let g = Guard::new(
+            "cms.example.com",
+            &["127.0.0.1".into(), "cdn.example.com".into()],
+            true,
+        );
+        assert!(g
+            .check_url(&Url::parse("https://CMS.example.com./x").unwrap())
+            .is_ok());
+        assert!(matches!(
+            g.check_url(&Url::parse("https://evil.example.net/x").unwrap()),
+            Err(SourceError::HostNotAllowed(_))
+        ));
         // Allow-listed, but not the configured host: allow_private does not extend to it.
-        assert!(matches!(g.check_url(&Url::parse("http://127.0.0.1:9/x").unwrap()), Err(SourceError::BlockedAddress(_))));
-        assert!(matches!(g.check_url(&Url::parse("file:///etc/passwd").unwrap()), Err(SourceError::BadResponse(_))));
+        assert!(matches!(
+            g.check_url(&Url::parse("http://127.0.0.1:9/x").unwrap()),
+            Err(SourceError::BlockedAddress(_))
+        ));
+        assert!(matches!(
+            g.check_url(&Url::parse("file:///etc/passwd").unwrap()),
+            Err(SourceError::BadResponse(_))
+        ));
         let home = Guard::new("127.0.0.1", &[], true);
-        assert!(home.check_url(&Url::parse("http://127.0.0.1:9/x").unwrap()).is_ok());
+        assert!(home
+            .check_url(&Url::parse("http://127.0.0.1:9/x").unwrap())
+            .is_ok());
         let strict = Guard::new("127.0.0.1", &[], false);
-        assert!(matches!(strict.check_url(&Url::parse("http://127.0.0.1:9/x").unwrap()), Err(SourceError::BlockedAddress(_))));
+        assert!(matches!(
+            strict.check_url(&Url::parse("http://127.0.0.1:9/x").unwrap()),
+            Err(SourceError::BlockedAddress(_))
+        ));
     }
 
     #[test]
     fn json_fields_follow_the_configured_pointers() {
-        let fields = SourceFields { title: "/data/headline".into(), html: "/data/body".into(), ..SourceFields::default() };
+        let fields = SourceFields {
+            title: "/data/headline".into(),
+            html: "/data/body".into(),
+            ..SourceFields::default()
+        };
         let f = Fetched {
             url: Url::parse("https://cms.example.com/a/1").unwrap(),
             content_type: "application/json".into(),
@@ -482,7 +655,13 @@ mod tests {
         assert_eq!(input.html.as_deref(), Some("<p>The council voted.</p>"));
         assert_eq!(input.byline.as_deref(), Some("A. Writer"));
         assert!(input.text.is_none());
-        let empty = Fetched { body: br#"{"title": "x"}"#.to_vec(), ..f };
-        assert!(matches!(input_from_response(&empty, &fields), Err(SourceError::BadResponse(_))));
+        let empty = Fetched {
+            body: br#"{"title": "x"}"#.to_vec(),
+            ..f
+        };
+        assert!(matches!(
+            input_from_response(&empty, &fields),
+            Err(SourceError::BadResponse(_))
+        ));
     }
 }
