@@ -244,10 +244,7 @@ impl Default for TextSettings {
     fn default() -> Self {
         let s = SegmentOptions::default();
         Self {
-            // Shorter than the segmenter's own default: inference memory grows with segment
-            // length (ONNX Runtime's arena keeps the largest), and 200 characters still holds
-            // most news sentences whole (cut at clause boundaries otherwise).
-            max_segment_chars: 200,
+            max_segment_chars: s.max_chars,
             sentence_pause_ms: s.sentence_pause_ms,
             paragraph_pause_ms: s.paragraph_pause_ms,
             heading_pause_ms: s.heading_pause_ms,

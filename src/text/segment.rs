@@ -34,6 +34,8 @@ pub struct Segment {
 #[derive(Debug, Clone)]
 pub struct SegmentOptions {
     /// A sentence longer than this (in chars) is split at clause boundaries, never mid-word.
+    /// The default, 200, holds most news sentences whole and bounds inference memory, which
+    /// grows with segment length.
     pub max_chars: usize,
     pub sentence_pause_ms: u32,
     pub paragraph_pause_ms: u32,
@@ -43,7 +45,7 @@ pub struct SegmentOptions {
 impl Default for SegmentOptions {
     fn default() -> Self {
         Self {
-            max_chars: 300,
+            max_chars: 200,
             sentence_pause_ms: 250,
             paragraph_pause_ms: 600,
             heading_pause_ms: 800,
