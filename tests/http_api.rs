@@ -447,3 +447,36 @@ fn overloaded_sets_retry_after() {
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "30");
 }
+
+/// A full queue answers 503 with `Retry-After` and the JSON error shape instead of growing.
+#[tokio::test]
+async fn a_full_queue_answers_503_with_retry_after() {
+    let app = spawn_app_with(|s| s.queue.max_queued = 1).await;
+    // Long articles: the single worker stays busy with the first for seconds.
+    let text: String = (1..=30)
+        .map(|i| format!("On day {i} the council debated the plan for the river at length. "))
+        .collect();
+    let put = |id: &str| {
+        app.client
+            .put(app.url(&format!("/v1/articles/{id}")))
+            .bearer_auth(API_KEY)
+            .json(&json!({"title": id, "text": format!("{id}. {text}")}))
+            .send()
+    };
+    let first = put("first").await.unwrap();
+    assert!(first.status().is_success(), "{}", first.status());
+    // At most one job waits: whichever of these finds one already queued is refused.
+    let second = put("second").await.unwrap();
+    let third = put("third").await.unwrap();
+    let refused = if second.status() == 503 {
+        second
+    } else {
+        third
+    };
+    let retry = refused
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(retry.as_deref(), Some("30"));
+    assert_eq!(error_of(refused).await, (503, "overloaded".into()));
+}
