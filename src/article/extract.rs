@@ -147,9 +147,8 @@ pub fn sniff(input: &str) -> InputKind {
     let mut signals = 0usize;
     for line in head.lines() {
         let t = line.trim_start();
-        if t.starts_with('#') && t.trim_start_matches('#').starts_with(' ') {
-            signals += 2;
-        } else if t.starts_with("```") || t.starts_with("> ") {
+        let heading = t.starts_with('#') && t.trim_start_matches('#').starts_with(' ');
+        if heading || t.starts_with("```") || t.starts_with("> ") {
             signals += 2;
         } else if t.starts_with("- ") || t.starts_with("* ") || t.starts_with("+ ") {
             signals += 1;
@@ -1260,7 +1259,7 @@ impl<'a> Walker<'a> {
             strict: false,
             in_quote: false,
         };
-        let mut stack: Vec<Ev<'a>> = vec![Ev::Enter(root.clone())];
+        let mut stack: Vec<Ev<'a>> = vec![Ev::Enter(root)];
         let root_id = root.id;
         while let Some(ev) = stack.pop() {
             match ev {

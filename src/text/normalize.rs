@@ -565,7 +565,7 @@ impl<'a> Cx<'a> {
             && !w.ends_with("ed")
             && !w.ends_with("ly")
             && !w.ends_with("ing")
-            && !(w.ends_with('s') && !w.ends_with("ss"));
+            && (!w.ends_with('s') || w.ends_with("ss"));
         after_article || after_determiner || tables::compound_head(w)
     }
     fn near(&self, i: usize) -> Near<'a> {
@@ -1330,14 +1330,14 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
     if let Some((cur, rest)) = currency_prefix(t.core) {
         let _ = cur;
         if let Some(scale) = tables::scale_word(n.core) {
-            if n.core.len() > 3 || n.core == "bn" || n.core == "mn" || n.core == "tn" {
-                if rest
+            let long_scale = n.core.len() > 3 || matches!(n.core, "bn" | "mn" | "tn");
+            if long_scale
+                && rest
                     .chars()
                     .all(|ch| ch.is_ascii_digit() || matches!(ch, '.' | ',' | '-' | '\u{2013}'))
-                {
-                    let adj = cx.adjectival(i, i + 1);
-                    return money_words(t.core, Some(scale), adj).map(|w| Match::plain(w, 2));
-                }
+            {
+                let adj = cx.adjectival(i, i + 1);
+                return money_words(t.core, Some(scale), adj).map(|w| Match::plain(w, 2));
             }
         }
         return None;
@@ -1758,7 +1758,14 @@ struct Currency {
 }
 
 fn currency_prefix(c: &str) -> Option<(Currency, &str)> {
-    const CUR: &[(&str, &str, &str, Option<(&str, &str)>)] = &[
+    /// (symbol or code, singular, plural, minor unit singular/plural)
+    type Row = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<(&'static str, &'static str)>,
+    );
+    const CUR: &[Row] = &[
         ("US$", "U S dollar", "U S dollars", Some(("cent", "cents"))),
         (
             "C$",

@@ -69,7 +69,7 @@ pub fn two_digit(n: u32) -> String {
     let n = n % 100;
     if n < 20 {
         ONES[n as usize].to_string()
-    } else if n % 10 == 0 {
+    } else if n.is_multiple_of(10) {
         TENS[(n / 10) as usize].to_string()
     } else {
         format!("{}-{}", TENS[(n / 10) as usize], ONES[(n % 10) as usize])
@@ -82,7 +82,7 @@ fn under_thousand(n: u32, out: &mut Vec<String>) {
         out.push(ONES[(n / 100) as usize].to_string());
         out.push("hundred".to_string());
     }
-    if n % 100 != 0 {
+    if !n.is_multiple_of(100) {
         out.push(two_digit(n % 100));
     }
 }
@@ -148,8 +148,8 @@ pub fn ordinalize(words: &str) -> String {
 
 /// Plural of the last word of a number phrase: "nineteen ninety" → "nineteen nineties".
 pub fn pluralize_last(words: &str) -> String {
-    if words.ends_with('y') {
-        format!("{}ies", &words[..words.len() - 1])
+    if let Some(stem) = words.strip_suffix('y') {
+        format!("{stem}ies")
     } else if words.ends_with('x') {
         format!("{words}es")
     } else {
@@ -338,9 +338,7 @@ pub fn num_words(n: &Num) -> String {
         if n.frac.is_none() {
             s.push_str("zero");
         }
-    } else if n.int.len() > 1 && n.int.starts_with('0') && !n.grouped {
-        s.push_str(&digit_words(&n.int));
-    } else if n.int.len() > 15 && !n.grouped {
+    } else if !n.grouped && ((n.int.len() > 1 && n.int.starts_with('0')) || n.int.len() > 15) {
         s.push_str(&digit_words(&n.int));
     } else {
         s.push_str(&int_words(&n.int));
