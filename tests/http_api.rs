@@ -7,6 +7,14 @@ use common::app::*;
 use common::*;
 use serde_json::{json, Value};
 
+/// Thirty different sentences: minutes of audio, many seconds of synthesis (no two share a
+/// cached segment).
+fn thirty_sentences() -> String {
+    (1..=30)
+        .map(|i| format!("On day {i} the council debated the plan for the river at length. "))
+        .collect()
+}
+
 async fn error_of(r: reqwest::Response) -> (u16, String) {
     let status = r.status().as_u16();
     let ct = r
@@ -316,10 +324,7 @@ async fn layer_errors_are_json_too() {
 #[tokio::test]
 async fn slow_non_streaming_request_times_out_with_json_408() {
     let app = spawn_app_with(|s| s.http.request_timeout_secs = 1).await;
-    // Thirty different sentences: minutes of audio, far more than one second of synthesis.
-    let text: String = (1..=30)
-        .map(|i| format!("On day {i} the council debated the plan for the river at length. "))
-        .collect();
+    let text = thirty_sentences();
     let started = std::time::Instant::now();
     let r = app.synthesize(json!({"text": text, "format": "wav"})).await;
     assert_eq!(error_of(r).await, (408, "timeout".into()));
@@ -427,15 +432,7 @@ async fn metrics_count_requests_per_route_and_synthesis() {
 #[tokio::test]
 async fn readyz_reports_checks() {
     let app = spawn_app().await;
-    let v: Value = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = app.get_json("/readyz").await;
     assert_eq!(v["status"], "ready");
     assert_eq!(v["checks"]["voices"], "ok");
 }
@@ -453,9 +450,7 @@ fn overloaded_sets_retry_after() {
 async fn a_full_queue_answers_503_with_retry_after() {
     let app = spawn_app_with(|s| s.queue.max_queued = 1).await;
     // Long articles: the single worker stays busy with the first for seconds.
-    let text: String = (1..=30)
-        .map(|i| format!("On day {i} the council debated the plan for the river at length. "))
-        .collect();
+    let text = thirty_sentences();
     let put = |id: &str| {
         app.client
             .put(app.url(&format!("/v1/articles/{id}")))

@@ -39,15 +39,7 @@ fn concrete(path: &str) -> String {
 #[tokio::test]
 async fn documented_paths_are_live_and_live_routes_are_documented() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get_json("/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().expect("paths");
     let mut documented = Vec::new();

@@ -10,15 +10,7 @@ async fn health_and_voices() {
     let app = spawn_app().await;
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let v: serde_json::Value = app
-        .client
-        .get(app.url("/v1/voices"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = app.get_json("/v1/voices").await;
     assert_eq!(v["voices"][0]["id"], "en_US-joe-medium");
     assert_eq!(v["voices"][0]["alias"], "joe");
 }

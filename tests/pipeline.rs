@@ -274,15 +274,7 @@ async fn first_press_enqueues_interactively_and_dedupes() {
     if status == 202 {
         assert!(["queued", "running"].contains(&v["status"].as_str().unwrap()));
         assert!(v["eta_seconds"].as_f64().is_some());
-        let again: Value = app
-            .client
-            .get(app.url("/v1/articles/a1/audio"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let again: Value = app.get_json("/v1/articles/a1/audio").await;
         if again["status"] != "ready" {
             assert_eq!(
                 again["job_id"], v["job_id"],
@@ -291,15 +283,7 @@ async fn first_press_enqueues_interactively_and_dedupes() {
         }
         wait_job(&app.client, &app.base, v["job_id"].as_i64().unwrap()).await;
     }
-    let v: Value = app
-        .client
-        .get(app.url("/v1/articles/a1/audio"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = app.get_json("/v1/articles/a1/audio").await;
     assert_eq!(v["status"], "ready");
 }
 
@@ -383,15 +367,7 @@ async fn cache_budget_evicts_only_unused_segments() {
         2,
         "evicted segments are synthesized again"
     );
-    let audio: Value = app
-        .client
-        .get(app.url("/v1/articles/b/audio"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audio: Value = app.get_json("/v1/articles/b/audio").await;
     assert_eq!(audio["status"], "ready");
     let r = app
         .client

@@ -132,15 +132,7 @@ async fn get_audio(app: &TestApp, id: &str) -> (u16, Value) {
 
 async fn wait_job(app: &TestApp, job: i64) -> Value {
     for _ in 0..20 {
-        let v: Value = app
-            .client
-            .get(app.url(&format!("/v1/jobs/{job}?wait=30")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value = app.get_json(&format!("/v1/jobs/{job}?wait=30")).await;
         if ["ready", "failed", "cancelled"].contains(&v["status"].as_str().unwrap_or("")) {
             return v;
         }

@@ -65,6 +65,18 @@ impl TestApp {
             .json(body)
     }
 
+    /// `GET path` (no key) and its JSON body.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn synthesize(&self, body: serde_json::Value) -> reqwest::Response {
         self.post_json("/v1/synthesize", &body)
             .send()
