@@ -266,16 +266,10 @@ fn speed_changes_duration() {
     );
 }
 
-/// Peak RSS must not depend on input length: audio streams out sentence by sentence, and
-/// inference memory is bounded by the segment length cap and the in-flight phoneme budget.
-///
-/// Ignored in `make test` because it does not hold yet: text and audio stream in constant
-/// memory, but ONNX Runtime's arena peak depends on which two segments happen to run at the
-/// same time, and a 4x input has more chances to pair two long ones. Measured 2026-11-25:
-/// 1x 495-545 MiB vs 4x 577-640 MiB (ratio 1.10-1.20). Run it with
-/// `cargo test --test synth -- --ignored memory`.
+/// Peak RSS must not depend on input length: audio streams out sentence by sentence, the
+/// decoder runs in windows of a bounded number of frames (src/tts/model.rs), and the encoder's
+/// memory is bounded by the segment length cap.
 #[test]
-#[ignore = "known open: arena peak depends on which segments overlap; 4x input measured 10-20% higher"]
 fn memory_does_not_grow_with_the_input() {
     let dir = tempfile::tempdir().unwrap();
     let seed = seed_article();

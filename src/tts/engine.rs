@@ -11,9 +11,10 @@ use std::time::Instant;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use ort::session::builder::PrepackedWeights;
 use ort::session::Session;
-use piper_rs::{ModelConfig, Piper};
+use piper_rs::ModelConfig;
 use serde::Serialize;
 
+use super::model::{phoneme_ids, PreparedVoice, Runner, Scales};
 use super::phonemize::phonemize;
 use super::voices::{VoiceInfo, VoiceRegistry};
 use super::TtsError;
@@ -107,9 +108,9 @@ pub struct SynthSummary {
 type InferenceResult = Result<(Vec<f32>, f64), TtsError>;
 
 struct Job {
-    phonemes: String,
+    ids: Vec<i64>,
     speaker_id: i64,
-    length_scale: f32,
+    scales: Scales,
     reply: Sender<InferenceResult>,
     /// Released when inference ends, whatever the outcome.
     permit: Permit,
@@ -175,6 +176,10 @@ pub struct LoadedVoice {
     pool: std::sync::OnceLock<Result<Sender<Job>, TtsError>>,
     threads_per_session: usize,
     length_scale: f32,
+    noise_scale: f32,
+    noise_w: f32,
+    multi_speaker: bool,
+    phoneme_ids: HashMap<char, Vec<i64>>,
     speaker_ids: HashMap<String, i64>,
     sessions: usize,
     budget: Arc<Budget>,
@@ -194,11 +199,15 @@ impl LoadedVoice {
             std::fs::read_to_string(&info.config_path).map_err(|e| fail(e.to_string()))?;
         let config: ModelConfig =
             serde_json::from_str(&config_text).map_err(|e| fail(e.to_string()))?;
-        let model = Arc::new(std::fs::read(&info.model_path).map_err(|e| fail(e.to_string()))?);
+        let model = std::fs::read(&info.model_path).map_err(|e| fail(e.to_string()))?;
         let sessions = opts.sessions_per_voice.max(1);
         let mut voice = LoadedVoice {
             length_scale: config.inference.length_scale,
-            speaker_ids: config.speaker_id_map.clone(),
+            noise_scale: config.inference.noise_scale,
+            noise_w: config.inference.noise_w,
+            multi_speaker: config.num_speakers > 1,
+            phoneme_ids: config.phoneme_id_map,
+            speaker_ids: config.speaker_id_map,
             info,
             pool: std::sync::OnceLock::new(),
             threads_per_session: opts.threads_per_session.max(1),
@@ -207,13 +216,9 @@ impl LoadedVoice {
             model_hash: String::new(),
             stats: VoiceStats::default(),
         };
-        if opts.lazy_sessions {
-            voice.model_hash = sha256_hex(&model);
-        } else {
-            // Hash on this thread while the session threads build their graphs.
-            let started = voice.start_sessions(&model, &config_text);
-            voice.model_hash = sha256_hex(&model);
-            let jobs = started.and_then(|wait| wait())?;
+        voice.model_hash = sha256_hex(&model);
+        if !opts.lazy_sessions {
+            let jobs = voice.start_sessions(model).and_then(|wait| wait())?;
             let _ = voice.pool.set(Ok(jobs));
         }
         Ok(voice)
@@ -222,8 +227,7 @@ impl LoadedVoice {
     /// Spawn the session threads; the returned closure waits until every session is built.
     fn start_sessions(
         &self,
-        model: &Arc<Vec<u8>>,
-        config_text: &str,
+        model: Vec<u8>,
     ) -> Result<impl FnOnce() -> Result<Sender<Job>, TtsError>, TtsError> {
         let id = self.info.id.clone();
         let fail = move |reason: String| TtsError::VoiceLoad {
@@ -232,30 +236,40 @@ impl LoadedVoice {
         };
         let (jobs_tx, jobs_rx) = bounded::<Job>(self.sessions * 2);
         let prepacked = PrepackedWeights::new();
+        let threads = self.threads_per_session;
+        let build = {
+            let prepacked = prepacked.clone();
+            move |bytes: &[u8]| build_session(bytes, threads, &prepacked)
+        };
+        let prepared = Arc::new(PreparedVoice::new(&self.info.id, model, &build).map_err(&fail)?);
+        let multi_speaker = self.multi_speaker;
         let (ready_tx, ready_rx) = bounded::<Result<(), String>>(self.sessions);
         for n in 0..self.sessions {
-            let model = Arc::clone(model);
-            let config: ModelConfig =
-                serde_json::from_str(config_text).map_err(|e| fail(e.to_string()))?;
+            let prepared = Arc::clone(&prepared);
             let jobs_rx = jobs_rx.clone();
             let ready_tx = ready_tx.clone();
-            let threads = self.threads_per_session;
             let prepacked = prepacked.clone();
             std::thread::Builder::new()
                 .name(format!("piper-{}-{n}", self.info.id))
-                .spawn(move || match build_session(&model, threads, &prepacked) {
-                    Ok(session) => {
-                        drop(model);
-                        let _ = ready_tx.send(Ok(()));
-                        drop(ready_tx);
-                        worker(Piper::from_session(session, config), jobs_rx);
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
+                .spawn(move || {
+                    let build = |bytes: &[u8]| build_session(bytes, threads, &prepacked);
+                    let built = Runner::new(&prepared, multi_speaker, &build);
+                    // The last thread to finish building frees the prepared model bytes.
+                    drop(prepared);
+                    match built {
+                        Ok(runner) => {
+                            let _ = ready_tx.send(Ok(()));
+                            drop(ready_tx);
+                            worker(runner, jobs_rx);
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
                     }
                 })
                 .map_err(|e| fail(e.to_string()))?;
         }
+        drop(prepared);
         drop(ready_tx);
         let sessions = self.sessions;
         Ok(move || {
@@ -275,12 +289,11 @@ impl LoadedVoice {
         let started = self.pool.get_or_init(|| {
             let started = Instant::now();
             let fail = |reason: String| TtsError::VoiceLoad { voice: self.info.id.clone(), reason };
-            let model = Arc::new(std::fs::read(&self.info.model_path).map_err(|e| fail(e.to_string()))?);
+            let model = std::fs::read(&self.info.model_path).map_err(|e| fail(e.to_string()))?;
             if sha256_hex(&model) != self.model_hash {
                 return Err(fail("the model file changed since startup; restart to use it".into()));
             }
-            let config_text = std::fs::read_to_string(&self.info.config_path).map_err(|e| fail(e.to_string()))?;
-            let jobs = self.start_sessions(&model, &config_text).and_then(|wait| wait())?;
+            let jobs = self.start_sessions(model).and_then(|wait| wait())?;
             tracing::info!(voice = %self.info.id, sessions = self.sessions, ms = started.elapsed().as_millis() as u64, "voice sessions started on first use");
             Ok(jobs)
         });
@@ -372,15 +385,20 @@ impl LoadedVoice {
                 } else {
                     1.0
                 };
-                let length_scale = self.length_scale / (settings.speed * rate_mul).clamp(0.1, 10.0);
+                let scales = Scales {
+                    noise_scale: self.noise_scale,
+                    length_scale: self.length_scale / (settings.speed * rate_mul).clamp(0.1, 10.0),
+                    noise_w: self.noise_w,
+                };
+                let ids = phoneme_ids(&self.phoneme_ids, &phonemes);
                 let (tx, rx) = bounded(1);
                 self.stats.segments.fetch_add(1, Ordering::Relaxed);
                 let jobs = self.jobs()?;
                 let permit = self.budget.acquire(phonemes.chars().count());
                 jobs.send(Job {
-                    phonemes,
+                    ids,
                     speaker_id,
-                    length_scale,
+                    scales,
                     reply: tx,
                     permit,
                 })
@@ -413,7 +431,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-fn build_session(
+pub(crate) fn build_session(
     model: &[u8],
     threads: usize,
     prepacked: &PrepackedWeights,
@@ -460,6 +478,10 @@ fn register_cpu_arena() -> Result<(), String> {
     use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
     use ort::AsPointer;
     let env = ort::environment::current().map_err(|e| e.to_string())?;
+    // ort forwards ONNX Runtime's log to `tracing` and asks for everything, so ONNX Runtime
+    // formats thousands of verbose lines while it builds a session only for them to be
+    // dropped: a third of the build time. Warnings and errors still reach the log.
+    env.set_log_level(ort::logging::LogLevel::Warning);
     let info = MemoryInfo::new(
         AllocationDevice::CPU,
         0,
@@ -507,20 +529,13 @@ fn register_cpu_arena() -> Result<(), String> {
     }
 }
 
-fn worker(mut piper: Piper, jobs: Receiver<Job>) {
+fn worker(mut runner: Runner, jobs: Receiver<Job>) {
     while let Ok(job) = jobs.recv() {
         let started = Instant::now();
-        let result = piper
-            .create(
-                &job.phonemes,
-                true,
-                Some(job.speaker_id),
-                Some(job.length_scale),
-                None,
-                None,
-            )
-            .map(|(samples, _)| (samples, started.elapsed().as_secs_f64()))
-            .map_err(|e| TtsError::Inference(e.to_string()));
+        let result = runner
+            .run(&job.ids, job.scales, job.speaker_id)
+            .map(|samples| (samples, started.elapsed().as_secs_f64()))
+            .map_err(TtsError::Inference);
         drop(job.permit);
         let _ = job.reply.send(result);
     }

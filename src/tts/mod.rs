@@ -2,6 +2,8 @@
 //! (`phonemize`, espeak-ng under one global lock) and how phonemes become PCM (`engine`, a
 //! bounded pool of ONNX Runtime sessions per voice running on their own threads).
 pub mod engine;
+pub mod graph;
+pub mod model;
 pub mod phonemize;
 pub mod voices;
 

@@ -1,0 +1,350 @@
+//! One inference session set for a voice: phoneme ids in, samples out.
+//!
+//! A voice is prepared once per process ([`PreparedVoice::new`]): split into encoder and
+//! decoder when its graph allows (see [`super::graph`]), or kept whole otherwise. Each
+//! session thread then builds its own [`Runner`] from the prepared bytes. With a split voice
+//! the runner decodes the latent in windows of at most [`MAX_WINDOW_FRAMES`], so the
+//! decoder's activation memory is bounded by the window, not by the sentence.
+use std::collections::HashMap;
+
+use std::sync::{Arc, Mutex};
+
+use ort::session::Session;
+use ort::value::Tensor;
+
+use super::graph::split_voice;
+
+/// Largest decoder window, in latent frames (86 per second of speech at 22.05 kHz). Measured
+/// on this machine (single-threaded decoder): per-frame cost is flat from 48 to 256 frames,
+/// activation memory grows with the window (about 5 MB at 48 frames, 45 MB at 256), and every
+/// cut costs `2 × context` frames of extra decoding. 192 frames keeps most sentences of the
+/// default 200-character segments in one run and the peak per session near 35 MB.
+pub const MAX_WINDOW_FRAMES: usize = 192;
+
+/// A voice ready for its session threads: split into a shared encoder session and the
+/// decoder's bytes, or kept whole (each thread then builds the whole model).
+///
+/// Split voices run one encoder session for the whole pool and one decoder session per
+/// thread. The encoder is a quarter of the compute, so two threads rarely wait for it, and
+/// its 55 MB of weights and its build (0.5 to 0.8 s, the slowest step of loading a voice)
+/// happen once instead of once per session.
+pub enum PreparedVoice {
+    Split {
+        encoder: Arc<Mutex<Session>>,
+        decoder: Vec<u8>,
+        planar: bool,
+        decoder_takes_speaker: bool,
+        hop: usize,
+        context: usize,
+    },
+    Whole(Vec<u8>),
+}
+
+/// Builds an ONNX Runtime session from model bytes.
+pub type BuildSession<'a> = &'a dyn Fn(&[u8]) -> Result<Session, String>;
+
+impl PreparedVoice {
+    /// Split the voice and build its encoder session if its graph allows; otherwise keep it
+    /// whole and log why.
+    pub fn new(voice: &str, model: Vec<u8>, build: BuildSession) -> Result<PreparedVoice, String> {
+        match split_voice(model) {
+            Ok(s) => {
+                tracing::debug!(
+                    voice,
+                    hop = s.hop,
+                    context = s.context,
+                    planar = s.planar,
+                    "voice split into encoder and decoder"
+                );
+                let encoder = build(&s.encoder)?;
+                Ok(PreparedVoice::Split {
+                    encoder: Arc::new(Mutex::new(encoder)),
+                    decoder: s.decoder,
+                    planar: s.planar,
+                    decoder_takes_speaker: s.decoder_takes_speaker,
+                    hop: s.hop,
+                    context: s.context,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(voice, reason = %e.reason, "voice runs whole (more memory on long sentences)");
+                e.model.map(PreparedVoice::Whole).ok_or(e.reason)
+            }
+        }
+    }
+
+    pub fn is_split(&self) -> bool {
+        matches!(self, PreparedVoice::Split { .. })
+    }
+}
+
+/// Inference settings of one call, as the model's `scales` input wants them.
+#[derive(Debug, Clone, Copy)]
+pub struct Scales {
+    pub noise_scale: f32,
+    pub length_scale: f32,
+    pub noise_w: f32,
+}
+
+/// One session thread's inference state.
+pub enum Runner {
+    Whole {
+        session: Session,
+        multi_speaker: bool,
+    },
+    Split {
+        encoder: Arc<Mutex<Session>>,
+        decoder: Session,
+        multi_speaker: bool,
+        decoder_takes_speaker: bool,
+        planar: bool,
+        hop: usize,
+        context: usize,
+        window: usize,
+    },
+}
+
+impl Runner {
+    /// Build this thread's sessions: its decoder (a split voice) or the whole model.
+    pub fn new(
+        voice: &PreparedVoice,
+        multi_speaker: bool,
+        build: BuildSession,
+    ) -> Result<Runner, String> {
+        Ok(match voice {
+            PreparedVoice::Whole(model) => Runner::Whole {
+                session: build(model)?,
+                multi_speaker,
+            },
+            PreparedVoice::Split {
+                encoder,
+                decoder,
+                planar,
+                decoder_takes_speaker,
+                hop,
+                context,
+            } => Runner::Split {
+                encoder: Arc::clone(encoder),
+                decoder: build(decoder)?,
+                multi_speaker,
+                decoder_takes_speaker: *decoder_takes_speaker,
+                planar: *planar,
+                hop: *hop,
+                context: *context,
+                window: MAX_WINDOW_FRAMES,
+            },
+        })
+    }
+
+    /// Decode in windows of at most `frames` latent frames (tests use small windows to
+    /// check that the seams are inaudible).
+    pub fn with_window(mut self, frames: usize) -> Runner {
+        if let Runner::Split { window, .. } = &mut self {
+            *window = frames.max(1);
+        }
+        self
+    }
+
+    /// Synthesize one sentence's phoneme ids to mono f32 samples.
+    pub fn run(&mut self, ids: &[i64], scales: Scales, speaker: i64) -> Result<Vec<f32>, String> {
+        let e = |x: ort::Error| x.to_string();
+        let n = ids.len();
+        let input = Tensor::from_array(([1usize, n], ids.to_vec())).map_err(e)?;
+        let lengths = Tensor::from_array(([1usize], vec![n as i64])).map_err(e)?;
+        let scales = Tensor::from_array((
+            [3usize],
+            vec![scales.noise_scale, scales.length_scale, scales.noise_w],
+        ))
+        .map_err(e)?;
+        let sid = || Tensor::from_array(([1usize], vec![speaker])).map_err(e);
+        match self {
+            Runner::Whole {
+                session,
+                multi_speaker,
+            } => {
+                let out = if *multi_speaker {
+                    session.run(ort::inputs![input, lengths, scales, sid()?])
+                } else {
+                    session.run(ort::inputs![input, lengths, scales])
+                }
+                .map_err(e)?;
+                let (_, audio) = out[0].try_extract_tensor::<f32>().map_err(e)?;
+                Ok(audio.to_vec())
+            }
+            Runner::Split {
+                encoder,
+                decoder,
+                multi_speaker,
+                decoder_takes_speaker,
+                planar,
+                hop,
+                context,
+                window: max_window,
+            } => {
+                let (shape, z) = {
+                    let mut encoder = encoder.lock().unwrap_or_else(|p| p.into_inner());
+                    let out = if *multi_speaker {
+                        encoder.run(ort::inputs![input, lengths, scales, sid()?])
+                    } else {
+                        encoder.run(ort::inputs![input, lengths, scales])
+                    }
+                    .map_err(e)?;
+                    let (shape, z) = out[0].try_extract_tensor::<f32>().map_err(e)?;
+                    (shape.to_vec(), z.to_vec())
+                };
+                let [1, channels, frames] = shape[..] else {
+                    return Err(format!("unexpected latent shape {shape:?}"));
+                };
+                let (channels, frames) = (channels as usize, frames as usize);
+                let mut samples = Vec::with_capacity(frames * *hop);
+                for (start, end) in windows(frames, *max_window) {
+                    let from = start.saturating_sub(*context);
+                    let to = (end + *context).min(frames);
+                    let len = to - from;
+                    let mut window = Vec::with_capacity(channels * len);
+                    for c in 0..channels {
+                        window.extend_from_slice(&z[c * frames + from..c * frames + to]);
+                    }
+                    let latent = if *planar {
+                        Tensor::from_array(([1usize, channels, 1, len], window))
+                    } else {
+                        Tensor::from_array(([1usize, channels, len], window))
+                    }
+                    .map_err(e)?;
+                    let decoded = if *decoder_takes_speaker {
+                        decoder.run(ort::inputs![latent, sid()?])
+                    } else {
+                        decoder.run(ort::inputs![latent])
+                    }
+                    .map_err(e)?;
+                    let (_, audio) = decoded[0].try_extract_tensor::<f32>().map_err(e)?;
+                    let keep = (start - from) * *hop..((end - from) * *hop).min(audio.len());
+                    samples.extend_from_slice(audio.get(keep).unwrap_or_default());
+                }
+                Ok(samples)
+            }
+        }
+    }
+}
+
+/// Cut `frames` into the fewest windows of at most `max` frames, of near-equal length.
+pub fn windows(frames: usize, max: usize) -> Vec<(usize, usize)> {
+    if frames == 0 {
+        return Vec::new();
+    }
+    let count = frames.div_ceil(max.max(1));
+    (0..count)
+        .map(|i| (frames * i / count, frames * (i + 1) / count))
+        .collect()
+}
+
+/// Piper's phoneme ids: BOS, pad, then each phoneme's ids followed by pad, then EOS, as
+/// piper-tts does. Phonemes the voice does not know are skipped.
+pub fn phoneme_ids(map: &HashMap<char, Vec<i64>>, phonemes: &str) -> Vec<i64> {
+    let first = |c: char| map.get(&c).and_then(|v| v.first()).copied().unwrap_or(0);
+    let (bos, eos, pad) = (first('^'), first('$'), first('_'));
+    let mut ids = Vec::with_capacity(phonemes.len() * 2 + 3);
+    ids.extend([bos, pad]);
+    for c in phonemes.chars() {
+        if let Some(id) = map.get(&c) {
+            ids.extend_from_slice(id);
+            ids.push(pad);
+        }
+    }
+    ids.push(eos);
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_every_frame_once_and_respect_the_maximum() {
+        for frames in [0, 1, 191, 192, 193, 400, 1000] {
+            let w = windows(frames, 192);
+            assert_eq!(w.iter().map(|(s, e)| e - s).sum::<usize>(), frames);
+            assert!(w.iter().all(|(s, e)| e - s <= 192 && e > s));
+            assert!(w.windows(2).all(|p| p[0].1 == p[1].0));
+        }
+        assert_eq!(windows(400, 192).len(), 3);
+    }
+
+    /// The real voice, cut and whole, with the noise turned off so both are deterministic:
+    /// the windowed decoder must give the same samples as one run of the original graph.
+    #[test]
+    fn the_split_voice_speaks_exactly_like_the_whole_voice() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("voices");
+        let model = std::fs::read(dir.join("en_US-joe-medium.onnx"))
+            .expect("the default voice (run `make setup`)");
+        let config: piper_rs::ModelConfig = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("en_US-joe-medium.onnx.json")).unwrap(),
+        )
+        .unwrap();
+        let prepacked = ort::session::builder::PrepackedWeights::new();
+        let build = |b: &[u8]| super::super::engine::build_session(b, 1, &prepacked);
+        let mut whole = Runner::new(&PreparedVoice::Whole(model.clone()), false, &build).unwrap();
+        let prepared = PreparedVoice::new("joe", model, &build).unwrap();
+        assert!(prepared.is_split());
+        let PreparedVoice::Split {
+            hop,
+            context,
+            planar,
+            ..
+        } = &prepared
+        else {
+            unreachable!()
+        };
+        // 22.05 kHz voices upsample 8 × 8 × 4; the decoder sees 11 frames either side
+        // (measured by perturbing single frames), so the bound must be at least that.
+        assert_eq!((*hop, *planar), (256, true));
+        assert!((11..=20).contains(context), "context {context}");
+        let mut split_default = Runner::new(&prepared, false, &build).unwrap();
+        let mut split_small = Runner::new(&prepared, false, &build)
+            .unwrap()
+            .with_window(40);
+
+        let text = "The council met again on Monday evening to discuss the long-delayed plan \
+            for the river crossing, and after three hours of debate the members voted to \
+            send the whole proposal back to the planning committee for another year.";
+        let phonemes = super::super::phonemize::phonemize(text, &config.espeak.voice).unwrap();
+        let ids = phoneme_ids(&config.phoneme_id_map, &phonemes);
+        let scales = Scales {
+            noise_scale: 0.0,
+            length_scale: 1.0,
+            noise_w: 0.0,
+        };
+        let a = whole.run(&ids, scales, 0).unwrap();
+        let rms = (a.iter().map(|x| x * x).sum::<f32>() / a.len() as f32).sqrt();
+        assert!(rms > 0.01, "the whole voice is silent: rms {rms}");
+        assert!(
+            a.len() > 256 * 2 * 192,
+            "the sentence must need several default windows"
+        );
+        for (name, b) in [
+            ("default", split_default.run(&ids, scales, 0).unwrap()),
+            ("40-frame", split_small.run(&ids, scales, 0).unwrap()),
+        ] {
+            assert_eq!(a.len(), b.len(), "{name} windows");
+            let worst = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-3, "{name} windows differ by up to {worst}");
+        }
+    }
+
+    #[test]
+    fn phoneme_ids_intersperse_padding_like_piper() {
+        let map: HashMap<char, Vec<i64>> = [
+            ('^', vec![1]),
+            ('$', vec![2]),
+            ('_', vec![0]),
+            ('a', vec![5]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(phoneme_ids(&map, "a?a"), vec![1, 0, 5, 0, 5, 0, 2]);
+    }
+}
