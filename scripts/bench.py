@@ -18,13 +18,18 @@ def say(line=""):
     out_lines.append(line)
 
 
+LAST_CPU = [0.0]  # user + system CPU seconds of the last run_measured child
+
+
 def run_measured(cmd, stdin_path=None, env=None):
-    """Wall seconds and peak RSS (MiB) of one child process (wait4: exact for that child)."""
+    """Wall seconds and peak RSS (MiB) of one child process (wait4: exact for that child).
+    Its CPU seconds (user + system) are left in LAST_CPU[0]."""
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     t = time.perf_counter()
     p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
+    LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     if status != 0:
         raise SystemExit(f"bench: {cmd[0]} failed: {p.stderr.read().decode()[-2000:]}")
     return wall, usage.ru_maxrss / 1024
@@ -39,24 +44,31 @@ def synth_vs_piper():
     say("## Synthesis: audioby synth vs piper-tts 1.8.0 (seed article, en_US-joe-medium)")
     say()
     tmp = tempfile.mkdtemp()
-    rows = {"audioby": [], "piper-tts": []}
-    for i in range(RUNS):  # alternate, so drift and neighbours hit both alike
+    rows = {"audioby": [], "audioby, whole graph": [], "piper-tts": []}
+    whole_env = dict(os.environ, AUDIOBY_ENGINE__SPLIT_VOICE="false")
+    for i in range(RUNS):  # alternate, so drift and neighbours hit all alike
         a = os.path.join(tmp, "a.wav")
         wall, rss = run_measured([BIN, "synth", "-q", "--format", "wav", "-o", a], SEED)
-        rows["audioby"].append((wav_seconds(a), wall, rss))
+        rows["audioby"].append((wav_seconds(a), wall, rss, LAST_CPU[0]))
+        # The same binary with the voice run whole (`[engine] split_voice = false`), as
+        # before the encoder/decoder cut: what the cut itself is worth, measured alongside.
+        wall, rss = run_measured([BIN, "synth", "-q", "--format", "wav", "-o", a], SEED, env=whole_env)
+        rows["audioby, whole graph"].append((wav_seconds(a), wall, rss, LAST_CPU[0]))
         p = os.path.join(tmp, "p.wav")
         wall, rss = run_measured([PIPER, "-m", VOICE, "-f", p], SEED)
-        rows["piper-tts"].append((wav_seconds(p), wall, rss))
-    say("| tool | audio s | wall s (median) | real-time factor | audio-s per wall-s | peak RSS MiB (median) |")
-    say("|---|---|---|---|---|---|")
+        rows["piper-tts"].append((wav_seconds(p), wall, rss, LAST_CPU[0]))
+    say("| tool | audio s | wall s (median) | CPU s (median) | real-time factor | audio-s per wall-s | peak RSS MiB (median) |")
+    say("|---|---|---|---|---|---|---|")
     thr = {}
     for name, r in rows.items():
         audio = statistics.median(x[0] for x in r)
         wall = statistics.median(x[1] for x in r)
         rss = statistics.median(x[2] for x in r)
+        cpu = statistics.median(x[3] for x in r)
         thr[name] = statistics.median(x[0] / x[1] for x in r)
-        say(f"| {name} | {audio:.1f} | {wall:.2f} | {wall / audio:.3f} | {thr[name]:.2f} | {rss:.0f} |")
+        say(f"| {name} | {audio:.1f} | {wall:.2f} | {cpu:.2f} | {wall / audio:.3f} | {thr[name]:.2f} | {rss:.0f} |")
     say()
+    say(f"Whole-graph engine / piper-tts: {thr['audioby, whole graph'] / thr['piper-tts']:.2f}x.")
     say(f"Throughput ratio audioby / piper-tts: **{thr['audioby'] / thr['piper-tts']:.2f}x** (median of {RUNS} alternating runs each, whole process incl. model load).")
     say()
 

@@ -140,6 +140,9 @@ pub struct EngineSettings {
     pub threads_per_session: usize,
     /// Phoneme characters in flight at once per voice: bounds inference memory.
     pub inflight_phonemes: usize,
+    /// Cut each voice into encoder and decoder and decode in windows (less memory, faster).
+    /// `false` runs the voice graph whole, as piper-tts does.
+    pub split_voice: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -236,6 +239,7 @@ impl Default for EngineSettings {
             sessions: 0,
             threads_per_session: 1,
             inflight_phonemes: crate::tts::EngineOptions::default().inflight_phonemes,
+            split_voice: true,
         }
     }
 }
@@ -328,6 +332,7 @@ impl Settings {
         }
         o.threads_per_session = self.engine.threads_per_session.max(1);
         o.inflight_phonemes = self.engine.inflight_phonemes.max(1);
+        o.split_voice = self.engine.split_voice;
         o
     }
 }

@@ -34,6 +34,9 @@ pub struct EngineOptions {
     /// `prefetch` and `status` use this: a run whose segments are all cached never pays for
     /// ONNX Runtime sessions. The server loads eagerly, so `/readyz` means ready to speak.
     pub lazy_sessions: bool,
+    /// Cut each voice into encoder and decoder at load (see `tts::graph`); `false` runs the
+    /// graph whole, one full session per worker.
+    pub split_voice: bool,
 }
 
 impl Default for EngineOptions {
@@ -48,6 +51,7 @@ impl Default for EngineOptions {
             threads_per_session: 1,
             inflight_phonemes: 800,
             lazy_sessions: false,
+            split_voice: true,
         }
     }
 }
@@ -175,6 +179,7 @@ pub struct LoadedVoice {
     /// A failed start is kept, so every later call reports the same reason.
     pool: std::sync::OnceLock<Result<Sender<Job>, TtsError>>,
     threads_per_session: usize,
+    split_voice: bool,
     length_scale: f32,
     noise_scale: f32,
     noise_w: f32,
@@ -211,6 +216,7 @@ impl LoadedVoice {
             info,
             pool: std::sync::OnceLock::new(),
             threads_per_session: opts.threads_per_session.max(1),
+            split_voice: opts.split_voice,
             sessions,
             budget: Budget::new(opts.inflight_phonemes),
             model_hash: String::new(),
@@ -241,7 +247,9 @@ impl LoadedVoice {
             let prepacked = prepacked.clone();
             move |bytes: &[u8]| build_session(bytes, threads, &prepacked)
         };
-        let prepared = Arc::new(PreparedVoice::new(&self.info.id, model, &build).map_err(&fail)?);
+        let prepared = Arc::new(
+            PreparedVoice::new(&self.info.id, model, self.split_voice, &build).map_err(&fail)?,
+        );
         let multi_speaker = self.multi_speaker;
         let (ready_tx, ready_rx) = bounded::<Result<(), String>>(self.sessions);
         for n in 0..self.sessions {

@@ -44,9 +44,17 @@ pub enum PreparedVoice {
 pub type BuildSession<'a> = &'a dyn Fn(&[u8]) -> Result<Session, String>;
 
 impl PreparedVoice {
-    /// Split the voice and build its encoder session if its graph allows; otherwise keep it
-    /// whole and log why.
-    pub fn new(voice: &str, model: Vec<u8>, build: BuildSession) -> Result<PreparedVoice, String> {
+    /// Split the voice (if `split`) and build its encoder session if its graph allows;
+    /// otherwise keep it whole and log why.
+    pub fn new(
+        voice: &str,
+        model: Vec<u8>,
+        split: bool,
+        build: BuildSession,
+    ) -> Result<PreparedVoice, String> {
+        if !split {
+            return Ok(PreparedVoice::Whole(model));
+        }
         match split_voice(model) {
             Ok(s) => {
                 tracing::debug!(
@@ -284,7 +292,7 @@ mod tests {
         let prepacked = ort::session::builder::PrepackedWeights::new();
         let build = |b: &[u8]| super::super::engine::build_session(b, 1, &prepacked);
         let mut whole = Runner::new(&PreparedVoice::Whole(model.clone()), false, &build).unwrap();
-        let prepared = PreparedVoice::new("joe", model, &build).unwrap();
+        let prepared = PreparedVoice::new("joe", model, true, &build).unwrap();
         assert!(prepared.is_split());
         let PreparedVoice::Split {
             hop,
