@@ -3,7 +3,8 @@
 //! - [`article`]: where articles come from, and HTML/Markdown/text → ordered blocks (extraction).
 //! - [`text`]: speakable text: normalization for news, sentence segmentation, lexicon, SSML.
 //! - [`input`]: streaming plain-text input (UTF-8 checked, chunked at line breaks).
-//! - [`tts`]: the voice registry and the Piper engine (espeak-ng phonemes, ONNX sessions).
+//! - [`tts`]: the voice registry and the Piper engine (espeak-ng phonemes; each voice cut into
+//!   an encoder and a windowed decoder, run in ONNX Runtime sessions).
 //! - [`audio`]: streaming encoders: WAV, Ogg Opus, MP3.
 //! - [`synth`]: direct synthesis, text stream → segments → engine → encoder.
 //! - [`store`]: the content-addressed audio store (object_store backends).

@@ -1,6 +1,7 @@
-//! The Piper engine. Each voice is loaded once per process into a small pool of ONNX Runtime
-//! sessions, each owned by its own OS thread (inference is CPU-bound and must stay off the
-//! async runtime). A synthesis call phonemizes sentence by sentence on the caller's thread and
+//! The Piper engine. Each voice is loaded once per process into a small pool of workers, each
+//! an OS thread with its own inference state (inference is CPU-bound and must stay off the
+//! async runtime): the voice is cut into encoder and decoder (`tts::graph`), the workers share
+//! one encoder session and each has its own decoder session (`tts::model`). A synthesis call phonemizes sentence by sentence on the caller's thread and
 //! keeps at most `sessions + 1` sentences in flight, so audio comes out in order, as soon as
 //! each sentence is ready, and memory does not grow with the length of the text.
 use std::collections::{HashMap, VecDeque};
@@ -25,10 +26,9 @@ use crate::text::Segment;
 pub struct EngineOptions {
     pub sessions_per_voice: usize,
     pub threads_per_session: usize,
-    /// Phoneme characters allowed in flight at once across a voice's sessions. Inference
-    /// memory grows with input length (a 200-character segment needs ~150 MB of activations),
-    /// so two long sentences never run together while short ones still do: peak memory is
-    /// set by this budget, not by how long or how lucky the text is.
+    /// Phoneme characters allowed in flight at once across a voice's workers. The decoder
+    /// runs in fixed windows, so this bounds the encoder's memory (which grows with the
+    /// sentence) and, for a voice run whole, all of inference memory.
     pub inflight_phonemes: usize,
     /// Start a voice's sessions on its first synthesis instead of at load. The CLI's
     /// `prefetch` and `status` use this: a run whose segments are all cached never pays for
