@@ -156,28 +156,14 @@ impl Runner {
     /// Synthesize one sentence's phoneme ids to mono f32 samples.
     pub fn run(&mut self, ids: &[i64], scales: Scales, speaker: i64) -> Result<Vec<f32>, String> {
         let e = |x: ort::Error| x.to_string();
-        let n = ids.len();
-        let input = Tensor::from_array(([1usize, n], ids.to_vec())).map_err(e)?;
-        let lengths = Tensor::from_array(([1usize], vec![n as i64])).map_err(e)?;
-        let scales = Tensor::from_array((
-            [3usize],
-            vec![scales.noise_scale, scales.length_scale, scales.noise_w],
-        ))
-        .map_err(e)?;
         let sid = || Tensor::from_array(([1usize], vec![speaker])).map_err(e);
         match self {
             Runner::Whole {
                 session,
                 multi_speaker,
             } => {
-                let out = if *multi_speaker {
-                    session.run(ort::inputs![input, lengths, scales, sid()?])
-                } else {
-                    session.run(ort::inputs![input, lengths, scales])
-                }
-                .map_err(e)?;
-                let (_, audio) = out[0].try_extract_tensor::<f32>().map_err(e)?;
-                Ok(audio.to_vec())
+                let (_, audio) = run_front(session, ids, scales, multi_speaker.then_some(speaker))?;
+                Ok(audio)
             }
             Runner::Split {
                 encoder,
@@ -191,14 +177,7 @@ impl Runner {
             } => {
                 let (shape, z) = {
                     let mut encoder = encoder.lock().unwrap_or_else(|p| p.into_inner());
-                    let out = if *multi_speaker {
-                        encoder.run(ort::inputs![input, lengths, scales, sid()?])
-                    } else {
-                        encoder.run(ort::inputs![input, lengths, scales])
-                    }
-                    .map_err(e)?;
-                    let (shape, z) = out[0].try_extract_tensor::<f32>().map_err(e)?;
-                    (shape.to_vec(), z.to_vec())
+                    run_front(&mut encoder, ids, scales, multi_speaker.then_some(speaker))?
                 };
                 let [1, channels, frames] = shape[..] else {
                     return Err(format!("unexpected latent shape {shape:?}"));
@@ -233,6 +212,36 @@ impl Runner {
             }
         }
     }
+}
+
+/// Run a session that takes Piper's inputs (`input`, `input_lengths`, `scales` and, for a
+/// multi-speaker voice, `sid`): the whole voice or its encoder. Returns the first output's
+/// shape and data.
+fn run_front(
+    session: &mut Session,
+    ids: &[i64],
+    scales: Scales,
+    speaker: Option<i64>,
+) -> Result<(Vec<i64>, Vec<f32>), String> {
+    let e = |x: ort::Error| x.to_string();
+    let n = ids.len();
+    let input = Tensor::from_array(([1usize, n], ids.to_vec())).map_err(e)?;
+    let lengths = Tensor::from_array(([1usize], vec![n as i64])).map_err(e)?;
+    let scales = Tensor::from_array((
+        [3usize],
+        vec![scales.noise_scale, scales.length_scale, scales.noise_w],
+    ))
+    .map_err(e)?;
+    let out = match speaker {
+        Some(id) => {
+            let sid = Tensor::from_array(([1usize], vec![id])).map_err(e)?;
+            session.run(ort::inputs![input, lengths, scales, sid])
+        }
+        None => session.run(ort::inputs![input, lengths, scales]),
+    }
+    .map_err(e)?;
+    let (shape, data) = out[0].try_extract_tensor::<f32>().map_err(e)?;
+    Ok((shape.to_vec(), data.to_vec()))
 }
 
 /// Cut `frames` into the fewest windows of at most `max` frames, of near-equal length.
