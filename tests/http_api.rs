@@ -36,6 +36,37 @@ async fn error_of(r: reqwest::Response) -> (u16, String) {
     (status, v["error"]["code"].as_str().unwrap().to_string())
 }
 
+/// `GET path`, no key.
+async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).send().await.unwrap()
+}
+
+/// `POST path` with a JSON body; `with` adds what the case tests (a key, an origin) or nothing.
+async fn post_with(
+    app: &TestApp,
+    path: &str,
+    body: &Value,
+    with: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+) -> reqwest::Response {
+    with(app.client.post(app.url(path)).json(body))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The one origin the CORS test allows.
+const NEWS: &str = "https://news.example";
+
+#[track_caller]
+fn assert_allows_news_origin(r: &reqwest::Response) {
+    assert_eq!(r.headers()["access-control-allow-origin"], NEWS);
+}
+
+/// A comma-separated list header, lower-cased.
+fn header_list(r: &reqwest::Response, name: &str) -> String {
+    r.headers()[name].to_str().unwrap().to_ascii_lowercase()
+}
+
 #[tokio::test]
 async fn writes_and_synthesis_need_a_valid_key() {
     let app = spawn_app().await;
@@ -43,13 +74,7 @@ async fn writes_and_synthesis_need_a_valid_key() {
     let oai =
         json!({"model": "tts-1", "input": "Hello.", "voice": "alloy", "response_format": "wav"});
     for (path, body) in [("/v1/synthesize", &body), ("/v1/audio/speech", &oai)] {
-        let r = app
-            .client
-            .post(app.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let r = post_with(&app, path, body, |r| r).await;
         assert_eq!(r.headers()["www-authenticate"], "Bearer");
         assert_eq!(
             error_of(r).await,
@@ -62,37 +87,17 @@ async fn writes_and_synthesis_need_a_valid_key() {
             "test-key-01234567890",
             "",
         ] {
-            let r = app
-                .client
-                .post(app.url(path))
-                .bearer_auth(bad)
-                .json(body)
-                .send()
-                .await
-                .unwrap();
+            let r = post_with(&app, path, body, |r| r.bearer_auth(bad)).await;
             assert_eq!(
                 error_of(r).await,
                 (401, "unauthorized".into()),
                 "{path} with {bad:?}"
             );
         }
-        let r = app
-            .client
-            .post(app.url(path))
-            .header("authorization", format!("Basic {API_KEY}"))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let basic = format!("Basic {API_KEY}");
+        let r = post_with(&app, path, body, |r| r.header("authorization", basic)).await;
         assert_eq!(r.status(), 401);
-        let r = app
-            .client
-            .post(app.url(path))
-            .bearer_auth(API_KEY)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let r = post_with(&app, path, body, |r| r.bearer_auth(API_KEY)).await;
         assert_eq!(r.status(), 200, "{path} with the key");
         let d = decode_symphonia(&r.bytes().await.unwrap(), "wav");
         assert!(d.rms() > 0.01);
@@ -106,11 +111,7 @@ async fn writes_and_synthesis_need_a_valid_key() {
         "/metrics",
         "/openapi.json",
     ] {
-        assert_eq!(
-            app.client.get(app.url(path)).send().await.unwrap().status(),
-            200,
-            "{path}"
-        );
+        assert_eq!(get(&app, path).await.status(), 200, "{path}");
     }
 }
 
@@ -133,23 +134,20 @@ async fn generated_key_is_private_printed_once_and_reused() {
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/v1/synthesize");
     let body = json!({"text": "Hi there.", "format": "wav"});
-    assert_eq!(
-        client.post(&url).json(&body).send().await.unwrap().status(),
-        401
-    );
-    assert_eq!(
-        client
-            .post(&url)
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    // `POST /v1/synthesize` on the server at `port`, with `key` if given: the status.
+    let synthesize = |port: u16, key: Option<&str>| {
+        let req = client
+            .post(format!("http://127.0.0.1:{port}/v1/synthesize"))
+            .json(&body);
+        let req = match key {
+            Some(key) => req.bearer_auth(key),
+            None => req,
+        };
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(synthesize(port, None).await, 401);
+    assert_eq!(synthesize(port, Some(&key)).await, 200);
     // A restart reuses the key.
     let app2 = Application::build_with_engine(settings, engine())
         .await
@@ -157,18 +155,7 @@ async fn generated_key_is_private_printed_once_and_reused() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), key);
     let port2 = app2.port();
     tokio::spawn(app2.run_until_stopped());
-    let url2 = format!("http://127.0.0.1:{port2}/v1/synthesize");
-    assert_eq!(
-        client
-            .post(&url2)
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(synthesize(port2, Some(&key)).await, 200);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -179,7 +166,7 @@ async fn generated_key_is_private_printed_once_and_reused() {
 
 #[tokio::test]
 async fn cors_allows_configured_origins_only() {
-    let app = spawn_app_with(|s| s.http.cors_origins = vec!["https://news.example".into()]).await;
+    let app = spawn_app_with(|s| s.http.cors_origins = vec![NEWS.into()]).await;
     let preflight = |origin: &'static str| {
         app.client
             .request(reqwest::Method::OPTIONS, app.url("/v1/synthesize"))
@@ -191,16 +178,10 @@ async fn cors_allows_configured_origins_only() {
             )
             .send()
     };
-    let r = preflight("https://news.example").await.unwrap();
+    let r = preflight(NEWS).await.unwrap();
     assert!(r.status().is_success());
-    assert_eq!(
-        r.headers()["access-control-allow-origin"],
-        "https://news.example"
-    );
-    let allowed = r.headers()["access-control-allow-headers"]
-        .to_str()
-        .unwrap()
-        .to_ascii_lowercase();
+    assert_allows_news_origin(&r);
+    let allowed = header_list(&r, "access-control-allow-headers");
     assert!(
         allowed.contains("authorization") && allowed.contains("content-type"),
         "{allowed}"
@@ -210,36 +191,21 @@ async fn cors_allows_configured_origins_only() {
     let r = app
         .client
         .get(app.url("/healthz"))
-        .header("origin", "https://news.example")
+        .header("origin", NEWS)
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        r.headers()["access-control-allow-origin"],
-        "https://news.example"
-    );
-    let expose = r.headers()["access-control-expose-headers"]
-        .to_str()
-        .unwrap()
-        .to_ascii_lowercase();
+    assert_allows_news_origin(&r);
+    let expose = header_list(&r, "access-control-expose-headers");
     assert!(
         expose.contains("content-range") && expose.contains("etag"),
         "{expose}"
     );
     // Errors carry CORS headers too, so the page can read them.
-    let r = app
-        .client
-        .post(app.url("/v1/synthesize"))
-        .header("origin", "https://news.example")
-        .json(&json!({"text": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({"text": "x"});
+    let r = post_with(&app, "/v1/synthesize", &body, |r| r.header("origin", NEWS)).await;
     assert_eq!(r.status(), 401);
-    assert_eq!(
-        r.headers()["access-control-allow-origin"],
-        "https://news.example"
-    );
+    assert_allows_news_origin(&r);
 }
 
 #[tokio::test]
@@ -263,14 +229,9 @@ async fn layer_errors_are_json_too() {
         .unwrap();
     assert_eq!(error_of(r).await.0, 413);
     // Wrong method, unknown route, wrong content type, malformed and mistyped JSON.
-    let r = app
-        .client
-        .get(app.url("/v1/synthesize"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&app, "/v1/synthesize").await;
     assert_eq!(error_of(r).await, (405, "method-not-allowed".into()));
-    let r = app.client.get(app.url("/nope")).send().await.unwrap();
+    let r = get(&app, "/nope").await;
     assert_eq!(error_of(r).await, (404, "not-found".into()));
     let r = app
         .client
@@ -389,15 +350,10 @@ async fn metrics_count_requests_per_route_and_synthesis() {
         .synthesize(json!({"text": "Metrics test sentence.", "format": "wav"}))
         .await;
     assert_eq!(r.status(), 200);
-    let _ = app
-        .client
-        .get(app.url(&format!("/audio/{}.opus", "cd".repeat(32))))
-        .send()
-        .await
-        .unwrap();
+    let _ = get(&app, &format!("/audio/{}.opus", "cd".repeat(32))).await;
     audioby::metrics::set_queue_depth(7);
     audioby::metrics::cache_lookup(true);
-    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let r = get(&app, "/metrics").await;
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-type"]
         .to_str()

@@ -25,6 +25,30 @@ fn path(key: &ObjectKey) -> String {
     format!("/audio/{}", key.file_name())
 }
 
+/// `method url` with the given headers.
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = app.client.request(method, url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
+}
+
+/// `GET url` with the given headers.
+async fn get_with(app: &TestApp, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    send(app, reqwest::Method::GET, url, headers).await
+}
+
+/// `HEAD url` with the given headers.
+async fn head_with(app: &TestApp, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    send(app, reqwest::Method::HEAD, url, headers).await
+}
+
 async fn json_code(r: reqwest::Response) -> String {
     let v: serde_json::Value = r.json().await.expect("a JSON error body");
     assert!(v["error"]["message"]
@@ -58,10 +82,7 @@ async fn ranges_first_byte_middle_suffix_open_ended_and_unsatisfiable() {
     let app = spawn_app().await;
     let (key, bytes) = stored_opus(&app).await;
     let len = bytes.len();
-    let get = |range: String| {
-        let req = app.client.get(app.url(&path(&key))).header("range", range);
-        async move { req.send().await.unwrap() }
-    };
+    let url = app.url(&path(&key));
     let cases: Vec<(String, std::ops::Range<usize>)> = vec![
         ("bytes=0-0".into(), 0..1),
         ("bytes=100-1099".into(), 100..1100),
@@ -70,7 +91,7 @@ async fn ranges_first_byte_middle_suffix_open_ended_and_unsatisfiable() {
         (format!("bytes={}-{}", len - 10, len + 1000), len - 10..len),
     ];
     for (range, want) in cases {
-        let r = get(range.clone()).await;
+        let r = get_with(&app, &url, &[("range", &range)]).await;
         assert_eq!(r.status(), 206, "{range}");
         assert_eq!(
             r.headers()["content-range"],
@@ -89,7 +110,7 @@ async fn ranges_first_byte_middle_suffix_open_ended_and_unsatisfiable() {
         format!("bytes={}-{}", len + 5, len + 10),
         "bytes=-0".to_string(),
     ] {
-        let r = get(range.clone()).await;
+        let r = get_with(&app, &url, &[("range", &range)]).await;
         assert_eq!(r.status(), 416, "{range}");
         assert_eq!(
             r.headers()["content-range"],
@@ -98,14 +119,12 @@ async fn ranges_first_byte_middle_suffix_open_ended_and_unsatisfiable() {
         assert_eq!(json_code(r).await, "range-not-satisfiable");
     }
     // If-Range with a stale validator: the whole file.
-    let r = app
-        .client
-        .get(app.url(&path(&key)))
-        .header("range", "bytes=0-0")
-        .header("if-range", "\"stale\"")
-        .send()
-        .await
-        .unwrap();
+    let r = get_with(
+        &app,
+        &url,
+        &[("range", "bytes=0-0"), ("if-range", "\"stale\"")],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().len(), len);
 }
@@ -114,6 +133,7 @@ async fn ranges_first_byte_middle_suffix_open_ended_and_unsatisfiable() {
 async fn etag_gives_304_and_head_sends_no_body() {
     let app = spawn_app().await;
     let (key, bytes) = stored_opus(&app).await;
+    let url = app.url(&path(&key));
     let etag = format!("\"{}\"", key.hash_hex());
     for inm in [
         etag.clone(),
@@ -121,26 +141,14 @@ async fn etag_gives_304_and_head_sends_no_body() {
         format!("\"other\", {etag}"),
         "*".into(),
     ] {
-        let r = app
-            .client
-            .get(app.url(&path(&key)))
-            .header("if-none-match", &inm)
-            .send()
-            .await
-            .unwrap();
+        let r = get_with(&app, &url, &[("if-none-match", &inm)]).await;
         assert_eq!(r.status(), 304, "{inm}");
         assert_eq!(r.headers()["etag"], etag.as_str());
         assert!(r.bytes().await.unwrap().is_empty());
     }
-    let r = app
-        .client
-        .get(app.url(&path(&key)))
-        .header("if-none-match", "\"other\"")
-        .send()
-        .await
-        .unwrap();
+    let r = get_with(&app, &url, &[("if-none-match", "\"other\"")]).await;
     assert_eq!(r.status(), 200);
-    let r = app.client.head(app.url(&path(&key))).send().await.unwrap();
+    let r = head_with(&app, &url, &[]).await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.headers()["content-length"],
@@ -148,13 +156,7 @@ async fn etag_gives_304_and_head_sends_no_body() {
     );
     assert_eq!(r.headers()["accept-ranges"], "bytes");
     assert!(r.bytes().await.unwrap().is_empty());
-    let r = app
-        .client
-        .head(app.url(&path(&key)))
-        .header("range", "bytes=-500")
-        .send()
-        .await
-        .unwrap();
+    let r = head_with(&app, &url, &[("range", "bytes=-500")]).await;
     assert_eq!(r.status(), 206);
     assert_eq!(r.headers()["content-length"], "500");
 }
@@ -182,13 +184,8 @@ async fn every_kind_has_its_content_type() {
     let r = app.client.get(app.url(&missing)).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(json_code(r).await, "not-found");
-    let r = app
-        .client
-        .get(app.url(&missing))
-        .header("if-none-match", format!("\"{}\"", "ab".repeat(32)))
-        .send()
-        .await
-        .unwrap();
+    let inm = format!("\"{}\"", "ab".repeat(32));
+    let r = get_with(&app, &app.url(&missing), &[("if-none-match", &inm)]).await;
     assert_eq!(r.status(), 404);
 }
 
@@ -273,45 +270,28 @@ async fn answers_from_known_metadata_match_and_a_removed_object_is_forgotten() {
         assert_eq!(r.status(), 200, "round {round}");
         assert_eq!(r.headers()["etag"], etag.as_str());
         assert_eq!(r.bytes().await.unwrap(), bytes);
-        let r = app.client.head(&url).send().await.unwrap();
+        let r = head_with(&app, &url, &[]).await;
         assert_eq!(r.status(), 200);
         assert_eq!(
             r.headers()["content-length"],
             bytes.len().to_string().as_str()
         );
         assert_eq!(r.headers()["content-type"], "audio/ogg; codecs=opus");
-        let r = app
-            .client
-            .get(&url)
-            .header("range", "bytes=10-19")
-            .send()
-            .await
-            .unwrap();
+        let r = get_with(&app, &url, &[("range", "bytes=10-19")]).await;
         assert_eq!(r.status(), 206);
         assert_eq!(
             r.headers()["content-range"],
             format!("bytes 10-19/{}", bytes.len()).as_str()
         );
         assert_eq!(r.bytes().await.unwrap(), bytes[10..20]);
-        let r = app
-            .client
-            .get(&url)
-            .header("range", format!("bytes={}-", bytes.len()))
-            .send()
-            .await
-            .unwrap();
+        let past_end = format!("bytes={}-", bytes.len());
+        let r = get_with(&app, &url, &[("range", &past_end)]).await;
         assert_eq!(r.status(), 416);
         assert_eq!(
             r.headers()["content-range"],
             format!("bytes */{}", bytes.len()).as_str()
         );
-        let r = app
-            .client
-            .get(&url)
-            .header("if-none-match", &etag)
-            .send()
-            .await
-            .unwrap();
+        let r = get_with(&app, &url, &[("if-none-match", &etag)]).await;
         assert_eq!(r.status(), 304);
     }
     audioby::store::open(&app.data_dir)
@@ -322,12 +302,6 @@ async fn answers_from_known_metadata_match_and_a_removed_object_is_forgotten() {
     let r = app.client.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(json_code(r).await, "not-found");
-    let r = app
-        .client
-        .get(&url)
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let r = get_with(&app, &url, &[("if-none-match", &etag)]).await;
     assert_eq!(r.status(), 404, "forgotten once found missing");
 }

@@ -119,6 +119,15 @@ async fn app_pulling_from(
     .await
 }
 
+/// An app pulling from the CMS at `127.0.0.1:{port}`, with `allow_private` set so it may.
+async fn app_pulling_from_loopback(port: u16) -> TestApp {
+    app_pulling_from(
+        format!("http://127.0.0.1:{port}/api/articles/{{id}}"),
+        |s| s.allow_private = true,
+    )
+    .await
+}
+
 async fn get_audio(app: &TestApp, id: &str) -> (u16, Value) {
     let r = app
         .client
@@ -143,11 +152,7 @@ async fn wait_job(app: &TestApp, job: i64) -> Value {
 #[tokio::test]
 async fn unknown_ids_are_404_and_known_ones_are_pulled_and_made_ready() {
     let (cms, port, _, _) = cms_pair().await;
-    let app = app_pulling_from(
-        format!("http://127.0.0.1:{port}/api/articles/{{id}}"),
-        |s| s.allow_private = true,
-    )
-    .await;
+    let app = app_pulling_from_loopback(port).await;
 
     let (status, body) = get_audio(&app, "missing-article").await;
     assert_eq!(status, 404, "{body}");
@@ -174,16 +179,7 @@ async fn unknown_ids_are_404_and_known_ones_are_pulled_and_made_ready() {
         1,
         "a fresh stored copy is not fetched again"
     );
-    let stored: Value = app
-        .client
-        .get(app.url("/v1/articles/known-1"))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stored = app.get_json_with_key("/v1/articles/known-1").await;
     assert_eq!(stored["title"], "Budget approved");
     assert_eq!(stored["byline"], "City desk");
 
@@ -191,16 +187,7 @@ async fn unknown_ids_are_404_and_known_ones_are_pulled_and_made_ready() {
     let (status, body) = get_audio(&app, "plain:html").await;
     assert!(matches!(status, 200 | 202), "{status} {body}");
     assert_eq!(cms.hits("/api/articles/plain:html"), 1);
-    let stored: Value = app
-        .client
-        .get(app.url("/v1/articles/plain:html"))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stored = app.get_json_with_key("/v1/articles/plain:html").await;
     let text = stored["blocks"].to_string();
     assert!(text.contains("Trains ran again on Tuesday"), "{stored}");
 }
@@ -208,11 +195,7 @@ async fn unknown_ids_are_404_and_known_ones_are_pulled_and_made_ready() {
 #[tokio::test]
 async fn slow_and_huge_answers_are_clear_errors() {
     let (cms, port, _, _) = cms_pair().await;
-    let app = app_pulling_from(
-        format!("http://127.0.0.1:{port}/api/articles/{{id}}"),
-        |s| s.allow_private = true,
-    )
-    .await;
+    let app = app_pulling_from_loopback(port).await;
 
     let started = Instant::now();
     let (status, body) = get_audio(&app, "slow").await;
@@ -303,11 +286,7 @@ async fn redirects_to_loopback_are_refused_unless_allowed() {
     );
 
     // Allowed: the configured host is 127.0.0.1 and allow_private is set.
-    let app = app_pulling_from(
-        format!("http://127.0.0.1:{port}/api/articles/{{id}}"),
-        |s| s.allow_private = true,
-    )
-    .await;
+    let app = app_pulling_from_loopback(port).await;
     let (status, body) = get_audio(&app, "to-loopback").await;
     assert!(matches!(status, 200 | 202), "{status} {body}");
     assert_eq!(
@@ -315,16 +294,7 @@ async fn redirects_to_loopback_are_refused_unless_allowed() {
         1,
         "the redirect was followed"
     );
-    let stored: Value = app
-        .client
-        .get(app.url("/v1/articles/to-loopback"))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stored = app.get_json_with_key("/v1/articles/to-loopback").await;
     assert_eq!(stored["title"], "Budget approved");
 }
 

@@ -77,6 +77,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET path` with the key, and its JSON body.
+    pub async fn get_json_with_key(&self, path: &str) -> serde_json::Value {
+        let request = self.client.get(self.url(path)).bearer_auth(API_KEY);
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
     pub async fn synthesize(&self, body: serde_json::Value) -> reqwest::Response {
         self.post_json("/v1/synthesize", &body)
             .send()
