@@ -17,8 +17,10 @@ use super::graph::split_voice;
 /// Largest decoder window, in latent frames (86 per second of speech at 22.05 kHz). Measured
 /// on this machine (single-threaded decoder): per-frame cost is flat from 48 to 256 frames,
 /// activation memory grows with the window (about 5 MB at 48 frames, 45 MB at 256), and every
-/// cut costs `2 × context` frames of extra decoding. 192 frames keeps most sentences of the
-/// default 200-character segments in one run and the peak per session near 35 MB.
+/// cut costs `2 × context` frames of extra decoding. Whole `synth` runs of the seed article
+/// (3 each, 15:20 on 2026-11-25) took the same time at 128, 192, 256 and 384 frames
+/// (4.4-4.5 s) while peak RSS went 199, 215, 242, 288 MiB. 192 keeps most sentences of the
+/// default 200-character segments in one run.
 pub const MAX_WINDOW_FRAMES: usize = 192;
 
 /// A voice ready for its session threads: split into a shared encoder session and the
