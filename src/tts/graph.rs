@@ -430,4 +430,29 @@ mod tests {
             err.reason
         );
     }
+
+    /// A valid ONNX model that is not a Piper voice (no `/dec/` decoder) comes back whole,
+    /// re-encoded, so the engine can still run it as one graph.
+    #[test]
+    fn a_graph_without_a_decoder_comes_back_whole() {
+        let mut node = NodeProto::new();
+        node.op_type = "Identity".into();
+        node.name = "/only/Identity".into();
+        node.input.push("x".into());
+        node.output.push("y".into());
+        let mut graph = GraphProto::new();
+        graph.name = "not-a-voice".into();
+        graph.node.push(node);
+        graph.input.push(float_value("x"));
+        graph.output.push(float_value("y"));
+        let mut model = ModelProto::new();
+        model.ir_version = 8;
+        model.graph = Some(graph).into();
+        let bytes = model.write_to_bytes().unwrap();
+
+        let err = split_voice(bytes).err().expect("nothing to split");
+        assert!(err.reason.contains("no decoder"), "{}", err.reason);
+        let back = ModelProto::parse_from_bytes(&err.model.expect("the whole model")).unwrap();
+        assert_eq!(back, model);
+    }
 }
