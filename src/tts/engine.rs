@@ -1,9 +1,10 @@
 //! The Piper engine. Each voice is loaded once per process into a small pool of workers, each
 //! an OS thread with its own inference state (inference is CPU-bound and must stay off the
 //! async runtime): the voice is cut into encoder and decoder (`tts::graph`), the workers share
-//! one encoder session and each has its own decoder session (`tts::model`). A synthesis call phonemizes sentence by sentence on the caller's thread and
-//! keeps at most `sessions + 1` sentences in flight, so audio comes out in order, as soon as
-//! each sentence is ready, and memory does not grow with the length of the text.
+//! one encoder session and each has its own decoder session (`tts::model`). A synthesis call
+//! phonemizes sentence by sentence on the caller's thread and keeps at most `sessions + 1`
+//! sentences in flight, so audio comes out in order, as soon as each sentence is ready, and
+//! memory does not grow with the length of the text.
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -486,9 +487,9 @@ fn register_cpu_arena() -> Result<(), String> {
     use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
     use ort::AsPointer;
     let env = ort::environment::current().map_err(|e| e.to_string())?;
-    // ort forwards ONNX Runtime's log to `tracing` and asks for everything, so ONNX Runtime
-    // formats thousands of verbose lines while it builds a session only for them to be
-    // dropped: a third of the build time. Warnings and errors still reach the log.
+    // ort forwards ONNX Runtime's log to `tracing` and asks for everything, verbose included,
+    // which `tracing` then drops. Ask only for warnings and errors (no measurable change in
+    // session build time; it just stops producing lines nobody reads).
     env.set_log_level(ort::logging::LogLevel::Warning);
     let info = MemoryInfo::new(
         AllocationDevice::CPU,

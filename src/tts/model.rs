@@ -6,7 +6,6 @@
 //! the runner decodes the latent in windows of at most [`MAX_WINDOW_FRAMES`], so the
 //! decoder's activation memory is bounded by the window, not by the sentence.
 use std::collections::HashMap;
-
 use std::sync::{Arc, Mutex};
 
 use ort::session::Session;
@@ -28,7 +27,7 @@ pub const MAX_WINDOW_FRAMES: usize = 192;
 ///
 /// Split voices run one encoder session for the whole pool and one decoder session per
 /// thread. The encoder is a quarter of the compute, so two threads rarely wait for it, and
-/// its 55 MB of weights and its build (0.5 to 0.8 s, the slowest step of loading a voice)
+/// its 55 MB of weights and its build (0.55 to 0.65 s, the slowest step of loading a voice)
 /// happen once instead of once per session.
 pub enum PreparedVoice {
     Split {
