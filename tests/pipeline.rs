@@ -118,16 +118,7 @@ async fn push_wait_fetch_and_edit_one_sentence() {
     );
 
     // The manifest covers every sentence of the article, in order.
-    let record: Value = app
-        .client
-        .get(app.url("/v1/articles/seed"))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let record = app.get_json_with_key("/v1/articles/seed").await;
     let blocks: Vec<audioby::article::Block> =
         serde_json::from_value(record["blocks"].clone()).unwrap();
     // Segmented as the server does it: its `[text]` settings decide where long sentences split.

@@ -242,12 +242,11 @@ impl LoadedVoice {
             reason,
         };
         let (jobs_tx, jobs_rx) = bounded::<Job>(self.sessions * 2);
-        let prepacked = PrepackedWeights::new();
+        // One session builder for the encoder here and each worker's sessions: all share
+        // one pre-packed weights container.
         let threads = self.threads_per_session;
-        let build = {
-            let prepacked = prepacked.clone();
-            move |bytes: &[u8]| build_session(bytes, threads, &prepacked)
-        };
+        let prepacked = PrepackedWeights::new();
+        let build = move |bytes: &[u8]| build_session(bytes, threads, &prepacked);
         let prepared = Arc::new(
             PreparedVoice::new(&self.info.id, model, self.split_voice, &build).map_err(&fail)?,
         );
@@ -257,11 +256,10 @@ impl LoadedVoice {
             let prepared = Arc::clone(&prepared);
             let jobs_rx = jobs_rx.clone();
             let ready_tx = ready_tx.clone();
-            let prepacked = prepacked.clone();
+            let build = build.clone();
             std::thread::Builder::new()
                 .name(format!("piper-{}-{n}", self.info.id))
                 .spawn(move || {
-                    let build = |bytes: &[u8]| build_session(bytes, threads, &prepacked);
                     let built = Runner::new(&prepared, multi_speaker, &build);
                     // The last thread to finish building frees the prepared model bytes.
                     drop(prepared);
