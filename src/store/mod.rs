@@ -287,9 +287,11 @@ impl AudioStore {
         }
     }
 
-    /// The public URL path of an object.
-    pub fn public_path(key: &ObjectKey) -> String {
-        format!("/audio/{}", key.file_name())
+    /// The URL listeners fetch a stored object from, by its file name (`<hash>.<ext>`). Every
+    /// `/audio/` URL in API answers and CLI output comes from here: today the server's own
+    /// `/audio/` route; a backend with a public base URL (S3 behind a CDN) answers its own.
+    pub fn url(&self, file_name: &str) -> String {
+        format!("/audio/{file_name}")
     }
 }
 
