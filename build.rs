@@ -1,6 +1,7 @@
 //! Link fixes for the offline Piper build (see docs/ARCHITECTURE.md and scripts/setup):
 //! espeak-ng is built against Debian's libsonic, and the binary finds the ONNX Runtime library
-//! that setup placed in `.deps/` through an rpath, so no `LD_LIBRARY_PATH` is needed.
+//! that setup placed in `.deps/` through an rpath, so no `LD_LIBRARY_PATH` is needed. It also
+//! reruns when `migrations/` changes, which `sqlx::migrate!` embeds.
 fn main() {
     println!("cargo:rustc-link-lib=sonic");
     let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
@@ -8,4 +9,5 @@ fn main() {
     // $ORIGIN first: an installed binary can ship the library beside itself.
     println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN:$ORIGIN/lib:{ort}");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=migrations");
 }

@@ -20,8 +20,7 @@ use crate::article::{ArticleId, ArticleRecord};
 use crate::audio::{encoder, AudioError, AudioFormat, EncoderOptions, EncodingWriter};
 use crate::config::Settings;
 use crate::queue::{
-    ArticleRepo, Failure, Job, JobOutcome, JobQueue, JobState, NewJob, Priority, QueueError,
-    Rendition,
+    ArticleRepo, Failure, Job, JobOutcome, JobState, NewJob, Priority, QueueError, Rendition, Repo,
 };
 use crate::store::{AudioStore, ObjectKey, ObjectKind, StoreError};
 use crate::text::lexicon::Lexicon;
@@ -95,7 +94,7 @@ pub struct Pipeline {
     pub store: AudioStore,
     pub lexicon: Arc<Lexicon>,
     pub articles: Arc<dyn ArticleRepo>,
-    pub queue: Arc<dyn JobQueue>,
+    pub queue: Arc<dyn Repo>,
     /// Wakes idle workers when a job is pushed.
     pub wake: Notify,
     /// Job ids whose state became final.
@@ -118,7 +117,7 @@ impl Pipeline {
         store: AudioStore,
         lexicon: Arc<Lexicon>,
         articles: Arc<dyn ArticleRepo>,
-        queue: Arc<dyn JobQueue>,
+        queue: Arc<dyn Repo>,
     ) -> Arc<Pipeline> {
         let (finished, _) = broadcast::channel(1024);
         let source = PullSource::from_settings(&settings.source);
@@ -375,18 +374,18 @@ impl Pipeline {
         tracing::info!(worker = %name, "worker stopped");
     }
 
-    #[tracing::instrument(name = "synthesizing article audio", skip_all, fields(job = job.id, article = %job.article, voice = %job.voice))]
+    #[tracing::instrument(name = "synthesizing article audio", skip_all, fields(job = job.id, article = %job.article, voice = %job.voice, worker = %worker))]
     async fn run_one(self: &Arc<Self>, worker: &str, job: Job) {
         let started = std::time::Instant::now();
         let job_id = job.id;
+        let claim = job.claim();
         let heartbeat = {
             let this = Arc::clone(self);
-            let worker = worker.to_string();
             let lease = self.lease_ms();
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_millis((lease / 3) as u64)).await;
-                    match this.queue.heartbeat(job_id, &worker, lease).await {
+                    match this.queue.heartbeat(claim, lease).await {
                         Ok(true) => this.refresh_queue_gauges().await,
                         _ => break,
                     }
@@ -409,24 +408,24 @@ impl Pipeline {
         heartbeat.abort();
         match result {
             Ok((rendition, outcome)) => {
-                if let Err(e) = self
-                    .queue
-                    .complete(job_id, worker, &rendition, &outcome)
-                    .await
-                {
-                    tracing::error!(error = %e, "publishing failed");
-                } else {
-                    tracing::info!(
-                        segments = outcome.segments_total,
-                        synthesized = outcome.segments_synthesized,
-                        audio_s = format!("{:.1}", outcome.audio_seconds),
-                        wall_s = format!("{:.1}", started.elapsed().as_secs_f64()),
-                        "article audio ready"
-                    );
+                match self.queue.complete(claim, &rendition, &outcome).await {
+                    Err(e) => tracing::error!(error = %e, "publishing failed"),
+                    Ok(false) => {
+                        tracing::warn!("job cancelled or claimed again meanwhile: result discarded")
+                    }
+                    Ok(true) => {
+                        tracing::info!(
+                            segments = outcome.segments_total,
+                            synthesized = outcome.segments_synthesized,
+                            audio_s = format!("{:.1}", outcome.audio_seconds),
+                            wall_s = format!("{:.1}", started.elapsed().as_secs_f64()),
+                            "article audio ready"
+                        );
+                    }
                 }
             }
             Err(failure) => {
-                let state = self.queue.fail(job_id, worker, failure.clone()).await;
+                let state = self.queue.fail(claim, failure.clone()).await;
                 tracing::warn!(failure = ?failure, state = ?state.as_ref().ok(), "job attempt failed");
             }
         }

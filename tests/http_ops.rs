@@ -4,12 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use audioby::article::ArticleId;
-use audioby::queue::{
-    Failure, Job, JobOutcome, JobQueue, JobState, NewJob, QueueError, QueueStats, Rendition,
-    SqliteRepo,
-};
+use audioby::queue::SqliteRepo;
 use common::app::*;
 use serde_json::Value;
 
@@ -45,75 +40,6 @@ async fn every_response_has_a_distinct_request_id() {
     assert_eq!(r.headers()["x-request-id"], "client-chosen-1");
 }
 
-/// A queue whose database is down: every query fails. Readiness only pings, so the other
-/// methods are never reached.
-struct DownDatabase;
-
-fn down() -> QueueError {
-    QueueError::Db(sqlx::Error::PoolClosed)
-}
-
-#[async_trait]
-impl JobQueue for DownDatabase {
-    async fn ping(&self) -> Result<(), QueueError> {
-        Err(down())
-    }
-    async fn push(&self, _: NewJob) -> Result<Job, QueueError> {
-        Err(down())
-    }
-    async fn pop(&self, _: &str, _: i64) -> Result<Option<Job>, QueueError> {
-        Err(down())
-    }
-    async fn heartbeat(&self, _: i64, _: &str, _: i64) -> Result<bool, QueueError> {
-        Err(down())
-    }
-    async fn complete(
-        &self,
-        _: i64,
-        _: &str,
-        _: &Rendition,
-        _: &JobOutcome,
-    ) -> Result<(), QueueError> {
-        Err(down())
-    }
-    async fn fail(&self, _: i64, _: &str, _: Failure) -> Result<JobState, QueueError> {
-        Err(down())
-    }
-    async fn cancel(&self, _: i64) -> Result<Option<Job>, QueueError> {
-        Err(down())
-    }
-    async fn job(&self, _: i64) -> Result<Option<Job>, QueueError> {
-        Err(down())
-    }
-    async fn latest_job(&self, _: &ArticleId) -> Result<Option<Job>, QueueError> {
-        Err(down())
-    }
-    async fn position(&self, _: i64) -> Result<u64, QueueError> {
-        Err(down())
-    }
-    async fn stats(&self) -> Result<QueueStats, QueueError> {
-        Err(down())
-    }
-    async fn log_segment(&self, _: &str, _: i64) -> Result<(), QueueError> {
-        Err(down())
-    }
-    async fn segment_log_count(&self) -> Result<(u64, u64), QueueError> {
-        Err(down())
-    }
-    async fn touch_segments(&self, _: &[(String, u64)]) -> Result<(), QueueError> {
-        Err(down())
-    }
-    async fn segment_bytes(&self) -> Result<u64, QueueError> {
-        Err(down())
-    }
-    async fn eviction_candidates(&self, _: u32) -> Result<Vec<(String, u64)>, QueueError> {
-        Err(down())
-    }
-    async fn forget_segments(&self, _: &[String]) -> Result<(), QueueError> {
-        Err(down())
-    }
-}
-
 /// The real router, the real engine and store, on a real socket; only the queue is down.
 #[tokio::test]
 async fn readyz_is_503_json_when_the_database_is_down() {
@@ -125,6 +51,10 @@ async fn readyz_is_503_json_when_the_database_is_down() {
             .await
             .unwrap(),
     );
+    // A repository whose database is down: every query fails with a closed pool. Readiness
+    // only pings, so nothing else is reached.
+    let down = SqliteRepo::open(&dir.path().join("down.db")).await.unwrap();
+    down.close().await;
     let lexicon = Arc::new(audioby::text::lexicon::Lexicon::empty());
     let pipeline = audioby::pipeline::Pipeline::new(
         Arc::clone(&settings),
@@ -132,7 +62,7 @@ async fn readyz_is_503_json_when_the_database_is_down() {
         store.clone(),
         Arc::clone(&lexicon),
         articles,
-        Arc::new(DownDatabase),
+        Arc::new(down),
     );
     let state = audioby::http::AppState {
         settings,

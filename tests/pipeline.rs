@@ -315,7 +315,6 @@ async fn sigkill_during_prefetch_loses_nothing() {
     let db = audioby::queue::SqliteRepo::open(&dir.path().join("audioby.db"))
         .await
         .unwrap();
-    use audioby::queue::JobQueue;
     let (events, distinct) = db.segment_log_count().await.unwrap();
     assert_eq!(
         events, distinct,

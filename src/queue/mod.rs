@@ -3,8 +3,17 @@
 //! lease expires and the job runs again. Failures retry with exponential backoff up to
 //! `max_attempts`, then the job is `failed` with its error kept. The same article version and
 //! voice is queued once (a unique key over active jobs); interactive jobs (a listener pressed
-//! play) are claimed before prefetch jobs. The embedded backend is SQLite (`sqlite.rs`); the
-//! traits are what a PostgreSQL backend implements for scale-out.
+//! play) are claimed before prefetch jobs.
+//!
+//! The repository is split by role, the way pict-rs composes `FullRepo`: [`ArticleRepo`]
+//! (articles and published renditions), [`JobRepo`] (the queue) and [`SegmentRepo`] (segment
+//! cache bookkeeping), joined in [`Repo`], which callers hold as `Arc<dyn Repo>`. The embedded
+//! backend is SQLite (`sqlite.rs`, schema in `migrations/sqlite/`); a PostgreSQL backend
+//! implements the same traits and passes the same [`contract`] suite. Time comes from an
+//! injected [`Clock`].
+mod clock;
+#[doc(hidden)]
+pub mod contract;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -13,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::article::{ArticleId, ArticleRecord};
 use crate::audio::AudioFormat;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use sqlite::SqliteRepo;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +33,8 @@ pub enum QueueError {
     Corrupt(String),
     #[error("the queue is full ({0} jobs waiting)")]
     Full(u64),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 impl QueueError {
@@ -31,6 +43,7 @@ impl QueueError {
             QueueError::Db(_) => "database-error",
             QueueError::Corrupt(_) => "database-corrupt",
             QueueError::Full(_) => "queue-full",
+            QueueError::Migrate(_) => "database-migration-failed",
         }
     }
 }
@@ -126,6 +139,26 @@ pub struct Job {
     pub updated_at: i64,
 }
 
+impl Job {
+    /// The fencing token of the claim `pop` just returned this job under.
+    pub fn claim(&self) -> Claim {
+        Claim {
+            job: self.id,
+            attempt: self.attempts,
+        }
+    }
+}
+
+/// A worker's hold on a running job, and the fencing token of everything it reports: the
+/// attempt number its claim returned. Once the lease expired and another worker claimed the
+/// job (the attempt moved on), or the job was cancelled, reports under the old claim are
+/// refused, so a late worker never overwrites the result of the one that took over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub job: i64,
+    pub attempt: u32,
+}
+
 /// What a finished job produced: the published rendition.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rendition {
@@ -168,6 +201,7 @@ pub struct QueueStats {
     pub oldest_queued_secs: f64,
 }
 
+/// Articles as stored, and the renditions published for their versions.
 #[async_trait]
 pub trait ArticleRepo: Send + Sync {
     /// Insert or replace; returns true when the content hash changed (or the article is new).
@@ -185,30 +219,27 @@ pub trait ArticleRepo: Send + Sync {
 }
 
 #[async_trait]
-pub trait JobQueue: Send + Sync {
+pub trait JobRepo: Send + Sync {
     /// Read from the database (readiness checks): Ok when it answers a query.
     async fn ping(&self) -> Result<(), QueueError>;
     /// Enqueue, or return the active job with the same key (raising its priority if needed).
     async fn push(&self, job: NewJob) -> Result<Job, QueueError>;
-    /// Claim the next runnable job for `worker` with a lease of `lease_ms`.
+    /// Claim the next runnable job for `worker` with a lease of `lease_ms`. The job's
+    /// [`Job::claim`] is the token of this run for `heartbeat`, `complete` and `fail`.
     async fn pop(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>, QueueError>;
-    /// Extend the lease; false when the job is no longer ours (cancelled or re-claimed).
-    async fn heartbeat(&self, job_id: i64, worker: &str, lease_ms: i64)
-        -> Result<bool, QueueError>;
-    /// Publish the rendition and mark the job ready, atomically.
+    /// Extend the lease; false when the claim is no longer current (cancelled or re-claimed).
+    async fn heartbeat(&self, claim: Claim, lease_ms: i64) -> Result<bool, QueueError>;
+    /// Publish the rendition and mark the job ready, atomically. False, and nothing written,
+    /// when the claim is no longer current.
     async fn complete(
         &self,
-        job_id: i64,
-        worker: &str,
+        claim: Claim,
         rendition: &Rendition,
         outcome: &JobOutcome,
-    ) -> Result<(), QueueError>;
-    async fn fail(
-        &self,
-        job_id: i64,
-        worker: &str,
-        failure: Failure,
-    ) -> Result<JobState, QueueError>;
+    ) -> Result<bool, QueueError>;
+    /// Record a failed attempt: queued again after a backoff, or failed for good (the returned
+    /// state). None, and nothing written, when the claim is no longer current.
+    async fn fail(&self, claim: Claim, failure: Failure) -> Result<Option<JobState>, QueueError>;
     async fn cancel(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
     async fn job(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
     /// The most recent job for an article (its state and error, for `audioby status`).
@@ -216,9 +247,13 @@ pub trait JobQueue: Send + Sync {
     /// Jobs ahead of this one (0 = next or running).
     async fn position(&self, job_id: i64) -> Result<u64, QueueError>;
     async fn stats(&self) -> Result<QueueStats, QueueError>;
+}
+
+/// Bookkeeping of the content-addressed segment cache (the audio itself is in the store).
+#[async_trait]
+pub trait SegmentRepo: Send + Sync {
     /// Record that a segment was synthesized (an event log the tests and metrics read).
     async fn log_segment(&self, cache_key: &str, job_id: i64) -> Result<(), QueueError>;
-    async fn segment_log_count(&self) -> Result<(u64, u64), QueueError>;
     /// Note that cached segments were written or read now (the LRU clock), with their size.
     async fn touch_segments(&self, segments: &[(String, u64)]) -> Result<(), QueueError>;
     /// Total bytes of cached segment audio.
@@ -228,9 +263,18 @@ pub trait JobQueue: Send + Sync {
     async fn forget_segments(&self, keys: &[String]) -> Result<(), QueueError>;
 }
 
+/// The whole repository, one backend: what startup opens and callers hold as `Arc<dyn Repo>`.
+pub trait Repo: ArticleRepo + JobRepo + SegmentRepo {}
+
+impl<T: ArticleRepo + JobRepo + SegmentRepo + ?Sized> Repo for T {}
+
+/// The wall clock, for code outside the repository (which reads its injected [`Clock`]).
 pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    SystemClock.now_ms()
 }
+
+/// Attempts a job gets before it is failed for good.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
 
 /// Exponential backoff: 2 s, 4 s, 8 s… capped at 5 minutes.
 pub fn backoff_ms(attempts: u32) -> i64 {

@@ -1,160 +1,26 @@
-//! Queue logic against a real SQLite file in a temp dir. The tests act as the worker (claim,
-//! fail, complete) instead of running synthesis: what is under test is the queue's contract.
-//! Backoff is checked from the stored `run_after`, then "waited out" by moving it into the past,
-//! so no test sleeps.
+//! The SQLite backend: the shared repository contract (`queue/contract.rs`) against a fresh
+//! database file per test, then what only SQLite has: migrations, including the upgrade of a
+//! data folder made before them, and the segment log the pipeline tests read.
+use std::sync::Arc;
+
 use super::*;
-use crate::article::ArticleId;
+use crate::queue::contract::{new_job, Subject, START_MS};
+use crate::queue::*;
 
-struct Db {
-    repo: SqliteRepo,
-    _dir: tempfile::TempDir,
-}
-
-async fn db() -> Db {
+async fn subject() -> Subject {
     let dir = tempfile::tempdir().unwrap();
-    let repo = SqliteRepo::open(&dir.path().join("queue.db"))
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let repo = SqliteRepo::open_with_clock(&dir.path().join("queue.db"), clock.clone())
         .await
         .unwrap();
-    Db { repo, _dir: dir }
-}
-
-fn new_job(article: &str, hash: &str, voice: &str, priority: Priority) -> NewJob {
-    NewJob {
-        article: ArticleId::parse(article).unwrap(),
-        content_hash: hash.into(),
-        voice: voice.into(),
-        formats: vec![AudioFormat::Opus, AudioFormat::Mp3],
-        priority,
-        force: false,
+    Subject {
+        repo: Arc::new(repo),
+        clock,
+        guard: Box::new(dir),
     }
 }
 
-const LEASE: i64 = 60_000;
-
-impl Db {
-    /// (run_after, updated_at) as stored.
-    async fn schedule(&self, id: i64) -> (i64, i64) {
-        let row = sqlx::query("SELECT run_after, updated_at FROM jobs WHERE id = ?")
-            .bind(id)
-            .fetch_one(&self.repo.pool)
-            .await
-            .unwrap();
-        (row.get("run_after"), row.get("updated_at"))
-    }
-
-    /// Let the backoff of every waiting job expire, as if the time had passed.
-    async fn wait_out_backoff(&self) {
-        sqlx::query("UPDATE jobs SET run_after = 0 WHERE state = 'queued'")
-            .execute(&self.repo.pool)
-            .await
-            .unwrap();
-    }
-
-    async fn pop_article(&self, worker: &str) -> Option<String> {
-        self.repo
-            .pop(worker, LEASE)
-            .await
-            .unwrap()
-            .map(|j| j.article.to_string())
-    }
-}
-
-#[tokio::test]
-async fn a_failing_job_is_retried_with_growing_delays_then_failed_with_its_error() {
-    let db = db().await;
-    let job = db
-        .repo
-        .push(new_job("flaky", "h1", "joe", Priority::Prefetch))
-        .await
-        .unwrap();
-    assert_eq!(
-        (job.state, job.attempts, job.max_attempts),
-        (JobState::Queued, 0, DEFAULT_MAX_ATTEMPTS)
-    );
-
-    let mut delays = Vec::new();
-    for attempt in 1..=job.max_attempts {
-        let claimed = db
-            .repo
-            .pop("w1", LEASE)
-            .await
-            .unwrap()
-            .expect("the job is runnable");
-        assert_eq!(
-            (claimed.id, claimed.state, claimed.attempts),
-            (job.id, JobState::Running, attempt)
-        );
-        let state = db
-            .repo
-            .fail(
-                job.id,
-                "w1",
-                Failure::Retry(format!("engine crashed (attempt {attempt})")),
-            )
-            .await
-            .unwrap();
-        if attempt < job.max_attempts {
-            assert_eq!(state, JobState::Queued, "attempt {attempt} is retried");
-            let stored = db.repo.job(job.id).await.unwrap().unwrap();
-            assert_eq!(stored.state, JobState::Queued);
-            assert_eq!(
-                stored.error.as_deref(),
-                Some(format!("engine crashed (attempt {attempt})").as_str()),
-                "the last error is visible while retrying"
-            );
-            let (run_after, failed_at) = db.schedule(job.id).await;
-            delays.push(run_after - failed_at);
-            assert!(
-                db.repo.pop("w2", LEASE).await.unwrap().is_none(),
-                "not claimable during its backoff (attempt {attempt})"
-            );
-            db.wait_out_backoff().await;
-        } else {
-            assert_eq!(state, JobState::Failed, "attempts ran out");
-        }
-    }
-    assert_eq!(delays, vec![backoff_ms(1), backoff_ms(2), backoff_ms(3)]);
-    assert_eq!(
-        delays,
-        vec![2_000, 4_000, 8_000],
-        "exponential: each delay doubles"
-    );
-
-    let failed = db.repo.job(job.id).await.unwrap().unwrap();
-    assert_eq!(failed.state, JobState::Failed);
-    assert_eq!(failed.attempts, job.max_attempts);
-    assert_eq!(
-        failed.error.as_deref(),
-        Some("engine crashed (attempt 4)"),
-        "the final error is kept"
-    );
-    assert_eq!(
-        db.repo
-            .latest_job(&job.article)
-            .await
-            .unwrap()
-            .unwrap()
-            .error,
-        failed.error,
-        "status shows it"
-    );
-    db.wait_out_backoff().await;
-    assert!(
-        db.repo.pop("w1", LEASE).await.unwrap().is_none(),
-        "a failed job is never claimed again"
-    );
-    let stats = db.repo.stats().await.unwrap();
-    assert_eq!((stats.queued, stats.running, stats.failed), (0, 0, 1));
-
-    // A failed job does not block the same version: pushing it again queues a fresh job.
-    let again = db
-        .repo
-        .push(new_job("flaky", "h1", "joe", Priority::Prefetch))
-        .await
-        .unwrap();
-    assert_ne!(again.id, job.id);
-    assert_eq!((again.state, again.attempts), (JobState::Queued, 0));
-}
+crate::repo_contract_tests!(subject);
 
 #[test]
 fn backoff_doubles_and_is_capped() {
@@ -164,163 +30,220 @@ fn backoff_doubles_and_is_capped() {
     assert_eq!(backoff_ms(30), 300_000, "capped at five minutes");
 }
 
-#[tokio::test]
-async fn a_permanent_failure_fails_at_once() {
-    let db = db().await;
-    let job = db
-        .repo
-        .push(new_job("empty", "h1", "joe", Priority::Prefetch))
-        .await
-        .unwrap();
-    db.repo.pop("w1", LEASE).await.unwrap().unwrap();
-    let state = db
-        .repo
-        .fail(
-            job.id,
-            "w1",
-            Failure::Abort("the article has no speakable text".into()),
-        )
-        .await
-        .unwrap();
-    assert_eq!(state, JobState::Failed);
-    let stored = db.repo.job(job.id).await.unwrap().unwrap();
-    assert_eq!((stored.state, stored.attempts), (JobState::Failed, 1));
-    assert_eq!(
-        stored.error.as_deref(),
-        Some("the article has no speakable text")
-    );
+fn every_migration() -> Vec<i64> {
+    MIGRATOR.iter().map(|m| m.version).collect()
 }
 
-#[tokio::test]
-async fn an_interactive_job_is_claimed_before_earlier_prefetch_jobs() {
-    let db = db().await;
-    for id in ["p1", "p2", "p3"] {
-        db.repo
-            .push(new_job(id, "h", "joe", Priority::Prefetch))
-            .await
-            .unwrap();
-    }
-    let play = db
-        .repo
-        .push(new_job("listener", "h", "joe", Priority::Interactive))
-        .await
-        .unwrap();
-    assert_eq!(
-        db.repo.position(play.id).await.unwrap(),
-        0,
-        "a play press goes to the front"
-    );
-    assert_eq!(db.pop_article("w1").await.as_deref(), Some("listener"));
-    // Prefetch jobs keep their order among themselves.
-    assert_eq!(db.pop_article("w1").await.as_deref(), Some("p1"));
-
-    // Pressing play on a queued prefetch article lifts that job (same job, not a new one).
-    let p3 = db
-        .repo
-        .push(new_job("p3", "h", "joe", Priority::Interactive))
-        .await
-        .unwrap();
-    assert_eq!(p3.priority, Priority::Interactive);
-    assert_eq!(
-        db.repo.stats().await.unwrap().queued,
-        2,
-        "deduplicated, not added"
-    );
-    assert_eq!(db.repo.position(p3.id).await.unwrap(), 0);
-    assert_eq!(db.pop_article("w2").await.as_deref(), Some("p3"));
-    assert_eq!(db.pop_article("w2").await.as_deref(), Some("p2"));
-    assert_eq!(db.pop_article("w2").await, None);
-}
-
-#[tokio::test]
-async fn the_same_article_version_and_voice_is_queued_once() {
-    let db = db().await;
-    let first = db
-        .repo
-        .push(new_job("a", "v1", "joe", Priority::Prefetch))
-        .await
-        .unwrap();
-    let again = db
-        .repo
-        .push(new_job("a", "v1", "joe", Priority::Prefetch))
-        .await
-        .unwrap();
-    assert_eq!(again.id, first.id, "same version and voice: the same job");
-    // A listener's press on it is still the same job; a later prefetch never lowers it.
-    let pressed = db
-        .repo
-        .push(new_job("a", "v1", "joe", Priority::Interactive))
-        .await
-        .unwrap();
-    let nightly = db
-        .repo
-        .push(new_job("a", "v1", "joe", Priority::Prefetch))
-        .await
-        .unwrap();
-    assert_eq!((pressed.id, nightly.id), (first.id, first.id));
-    assert_eq!(nightly.priority, Priority::Interactive);
-    assert_eq!(db.repo.stats().await.unwrap().queued, 1);
-
-    // Another voice or another version of the article is another job.
-    let other_voice = db
-        .repo
-        .push(new_job("a", "v1", "amy", Priority::Prefetch))
-        .await
-        .unwrap();
-    let edited = db
-        .repo
-        .push(new_job("a", "v2", "joe", Priority::Prefetch))
-        .await
-        .unwrap();
-    assert_ne!(other_voice.id, first.id);
-    assert_ne!(edited.id, first.id);
-    assert_ne!(edited.id, other_voice.id);
-    assert_eq!(db.repo.stats().await.unwrap().queued, 3);
-
-    // While it runs, it is still the one job for that key.
-    let running = db.repo.pop("w1", LEASE).await.unwrap().unwrap();
-    assert_eq!(running.id, first.id, "interactive first");
-    let during = db
-        .repo
-        .push(new_job("a", "v1", "joe", Priority::Prefetch))
-        .await
-        .unwrap();
-    assert_eq!((during.id, during.state), (first.id, JobState::Running));
-}
-
-#[tokio::test]
-async fn a_crashed_workers_job_is_claimed_again_after_its_lease() {
-    let db = db().await;
-    let job = db
-        .repo
-        .push(new_job("a", "v1", "joe", Priority::Prefetch))
-        .await
-        .unwrap();
-    db.repo.pop("crashed", LEASE).await.unwrap().unwrap();
-    assert!(db.repo.pop("w2", LEASE).await.unwrap().is_none(), "leased");
-    assert!(db.repo.heartbeat(job.id, "crashed", LEASE).await.unwrap());
-    // The lease runs out without a heartbeat.
-    sqlx::query("UPDATE jobs SET lease_until = 0 WHERE id = ?")
-        .bind(job.id)
-        .execute(&db.repo.pool)
-        .await
-        .unwrap();
-    let reclaimed = db
-        .repo
-        .pop("w2", LEASE)
+async fn applied_migrations(repo: &SqliteRepo) -> Vec<i64> {
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(&repo.pool)
         .await
         .unwrap()
-        .expect("claimable after the lease");
-    assert_eq!((reclaimed.id, reclaimed.attempts), (job.id, 2));
-    assert!(
-        !db.repo.heartbeat(job.id, "crashed", LEASE).await.unwrap(),
-        "the old worker lost it"
-    );
-    // A late report from the old worker changes nothing.
-    db.repo
-        .fail(job.id, "crashed", Failure::Abort("late".into()))
+}
+
+#[tokio::test]
+async fn a_new_database_is_made_by_the_migrations_and_reopens_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audioby.db");
+    let repo = SqliteRepo::open(&path).await.unwrap();
+    let all = every_migration();
+    assert_eq!(all.first(), Some(&1));
+    assert_eq!(applied_migrations(&repo).await, all);
+    let job = repo
+        .push(new_job("a", "v1", "joe", Priority::Prefetch))
         .await
         .unwrap();
-    let stored = db.repo.job(job.id).await.unwrap().unwrap();
-    assert_eq!((stored.state, stored.error), (JobState::Running, None));
+    repo.close().await;
+
+    let again = SqliteRepo::open(&path).await.unwrap();
+    assert_eq!(applied_migrations(&again).await, all, "nothing re-applied");
+    assert_eq!(
+        again.job(job.id).await.unwrap().unwrap().article,
+        job.article
+    );
+}
+
+/// Separate pools on one new file behave like separate processes starting together.
+#[tokio::test]
+async fn processes_opening_a_new_database_together_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audioby.db");
+    let opens = (0..4).map(|_| SqliteRepo::open(&path));
+    let repos = futures::future::join_all(opens).await;
+    for repo in repos {
+        let repo = repo.expect("every process opens the database");
+        assert_eq!(applied_migrations(&repo).await, every_migration());
+    }
+}
+
+#[tokio::test]
+async fn the_segment_log_counts_synthesis_events_and_distinct_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = SqliteRepo::open(&dir.path().join("log.db")).await.unwrap();
+    assert_eq!(repo.segment_log_count().await.unwrap(), (0, 0));
+    for (key, job) in [("k1", 1), ("k2", 1), ("k1", 2)] {
+        repo.log_segment(key, job).await.unwrap();
+    }
+    assert_eq!(repo.segment_log_count().await.unwrap(), (3, 2));
+}
+
+/// What `tests/fixtures/db/audioby-0.1.db` holds (see the README there): the content hashes
+/// and times its writer printed.
+const BUDGET: &str = "6325b245a062106c4bbd233f617715ef4de18b2303088c223f4fa8404698ba7a";
+const GALLERY: &str = "00a5b76ead3ecfa7acfae58095d83b0e2ec42eb8d9eba8218092606222ed80fc";
+const EDITED: &str = "1a81ca7f612af3f3ecda1c631fad05a474c54819c4e301fd19501da3ab106c99";
+const EDITED_BEFORE: &str = "8c789d6f34b4702da67a9811474da2392422b72600324c9f173d7b616039a591";
+const WRITTEN_AT_MS: i64 = 1_796_160_289_803;
+
+fn fixture_key(i: u32) -> String {
+    format!("{}{i:02}", "a".repeat(62))
+}
+
+fn id(s: &str) -> ArticleId {
+    ArticleId::parse(s).unwrap()
+}
+
+#[tokio::test]
+async fn a_database_from_before_migrations_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audioby.db");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/db/audioby-0.1.db"
+    );
+    std::fs::copy(fixture, &path).unwrap();
+    // A day after it was written: every lease and backoff in it has run out.
+    let clock = Arc::new(ManualClock::new(WRITTEN_AT_MS + 86_400_000));
+    let repo = SqliteRepo::open_with_clock(&path, clock.clone())
+        .await
+        .expect("the old database opens");
+    assert_eq!(applied_migrations(&repo).await, every_migration());
+
+    for (article, hash, title, html) in [
+        ("budget", BUDGET, "Budget approved", false),
+        ("gallery", GALLERY, "River festival", true),
+        ("edited", EDITED, "Storm warning", false),
+    ] {
+        let a = repo.article(&id(article)).await.unwrap().expect("kept");
+        assert_eq!(
+            (a.content_hash.as_str(), a.title.as_deref(), a.body_is_html),
+            (hash, Some(title), html)
+        );
+        assert_eq!(a.url, Some(format!("https://news.example/{article}")));
+        assert!(a.blocks.len() >= 2, "title and body: {:?}", a.blocks);
+    }
+    assert_eq!(repo.articles_since(0).await.unwrap().len(), 3);
+
+    use JobState::*;
+    let crashed = Some("engine crashed");
+    let empty = Some("the article has no speakable text");
+    for (job, article, voice, state, attempts, error) in [
+        (1, "budget", "amy", Ready, 1, None),
+        (2, "edited", "amy", Ready, 1, None),
+        (3, "gallery", "amy", Queued, 1, crashed),
+        (4, "budget", "joe", Failed, 1, empty),
+        (5, "gallery", "joe", Running, 1, None),
+        (6, "budget", "kim", Cancelled, 0, None),
+        (7, "edited", "amy", Queued, 0, None),
+    ] {
+        let j = repo.job(job).await.unwrap().expect("kept");
+        assert_eq!(
+            (j.article.as_str(), j.voice.as_str(), j.state),
+            (article, voice, state),
+            "job {job}"
+        );
+        assert_eq!(
+            (j.attempts, j.error.as_deref()),
+            (attempts, error),
+            "job {job}"
+        );
+        assert_eq!(j.formats, vec![AudioFormat::Opus, AudioFormat::Mp3]);
+    }
+    assert_eq!(repo.job(1).await.unwrap().unwrap().segments_total, Some(2));
+    assert_eq!(
+        repo.job(7).await.unwrap().unwrap().priority,
+        Priority::Interactive
+    );
+    let s = repo.stats().await.unwrap();
+    assert_eq!(
+        (s.queued, s.running, s.ready, s.failed),
+        (2, 1, 2, 1),
+        "{s:?}"
+    );
+
+    let budget = repo
+        .rendition(&id("budget"), BUDGET, "amy")
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(budget.segments, vec![fixture_key(1), fixture_key(2)]);
+    assert_eq!(
+        budget.files,
+        vec![
+            (AudioFormat::Opus, "6325b245a062106c.opus".to_string()),
+            (AudioFormat::Mp3, "6325b245a062106c.mp3".to_string())
+        ]
+    );
+    let before_edit = repo
+        .rendition(&id("edited"), EDITED_BEFORE, "amy")
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(before_edit.segments, vec![fixture_key(3)]);
+    let mut live = repo.live_objects().await.unwrap();
+    live.sort();
+    assert_eq!(
+        live,
+        [".json", ".mp3", ".opus", ".vtt"].map(|ext| format!("6325b245a062106c{ext}")),
+        "only the current version's audio is live"
+    );
+
+    assert_eq!(repo.segment_bytes().await.unwrap(), 10_000);
+    assert_eq!(repo.segment_log_count().await.unwrap(), (4, 3));
+    let mut evictable: Vec<String> = repo
+        .eviction_candidates(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    evictable.sort();
+    assert_eq!(evictable, vec![fixture_key(3), fixture_key(4)]);
+
+    // The queue goes on: the interactive job whose lease ran out, the interactive one waiting,
+    // then the retry.
+    let orphaned = repo.pop("w9", 60_000).await.unwrap().unwrap();
+    assert_eq!((orphaned.id, orphaned.attempts), (5, 2));
+    let stale = Claim { job: 5, attempt: 1 };
+    assert!(!repo.heartbeat(stale, 60_000).await.unwrap());
+    let waiting = repo.pop("w9", 60_000).await.unwrap().unwrap();
+    assert_eq!(waiting.id, 7);
+    let edited = repo.article(&id("edited")).await.unwrap().unwrap();
+    let made = Rendition {
+        article: edited.id.clone(),
+        content_hash: edited.content_hash.clone(),
+        voice: "amy".into(),
+        duration: 2.0,
+        files: vec![(AudioFormat::Opus, "new.opus".into())],
+        manifest: "new.json".into(),
+        captions: "new.vtt".into(),
+        created_at: 0,
+        segments: vec![fixture_key(3)],
+    };
+    let o = JobOutcome::default();
+    assert!(repo.complete(waiting.claim(), &made, &o).await.unwrap());
+    assert_eq!(repo.job(7).await.unwrap().unwrap().state, Ready);
+    assert!(repo
+        .live_objects()
+        .await
+        .unwrap()
+        .contains(&"new.opus".into()));
+    let retry = repo.pop("w9", 60_000).await.unwrap().unwrap();
+    assert_eq!((retry.id, retry.attempts), (3, 2));
+    assert!(repo.pop("w9", 60_000).await.unwrap().is_none());
+    let next = repo
+        .push(new_job("gallery", GALLERY, "kim", Priority::Prefetch))
+        .await
+        .unwrap();
+    assert_eq!(next.id, 8, "job ids go on from the old ones");
 }
