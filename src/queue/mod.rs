@@ -5,6 +5,7 @@
 //! voice is queued once (a unique key over active jobs); interactive jobs (a listener pressed
 //! play) are claimed before prefetch jobs. The embedded backend is SQLite (`sqlite.rs`); the
 //! traits are what a PostgreSQL backend implements for scale-out.
+pub mod events;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::article::{ArticleId, ArticleRecord};
 use crate::audio::AudioFormat;
 
+pub use events::EventRepo;
 pub use sqlite::SqliteRepo;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +25,9 @@ pub enum QueueError {
     Corrupt(String),
     #[error("the queue is full ({0} jobs waiting)")]
     Full(u64),
+    /// Listening events for one more article would pass `events::MAX_EVENT_ARTICLES`.
+    #[error("the event store is full")]
+    EventsFull,
 }
 
 impl QueueError {
@@ -31,6 +36,7 @@ impl QueueError {
             QueueError::Db(_) => "database-error",
             QueueError::Corrupt(_) => "database-corrupt",
             QueueError::Full(_) => "queue-full",
+            QueueError::EventsFull => "store-full",
         }
     }
 }

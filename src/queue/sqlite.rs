@@ -90,7 +90,14 @@ impl SqliteRepo {
             .connect_with(opts)
             .await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(include_str!("../../migrations/sqlite/0002_listen_events.sql"))
+            .execute(&pool)
+            .await?;
         Ok(SqliteRepo { pool })
+    }
+
+    fn now_ms(&self) -> i64 {
+        now_ms()
     }
 }
 
@@ -569,5 +576,6 @@ impl JobQueue for SqliteRepo {
     }
 }
 
+mod events;
 #[cfg(test)]
 mod tests;
