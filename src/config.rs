@@ -172,6 +172,8 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// Per-client-IP limit on public, costly endpoints (the article-audio GET).
     pub rate_limit: RateLimitSettings,
+    /// Per-client-IP limit on listening events (`POST /v1/events`), a budget of its own.
+    pub events_rate_limit: RateLimitSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -266,6 +268,11 @@ impl Default for HttpSettings {
             api_keys: Vec::new(),
             cors_origins: Vec::new(),
             rate_limit: RateLimitSettings::default(),
+            // A player sends a handful of events per listen: a burst of 30, then one a second.
+            events_rate_limit: RateLimitSettings {
+                per_minute: 60,
+                burst: 30,
+            },
         }
     }
 }

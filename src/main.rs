@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use audioby::audio::{encoder, AudioFormat, EncodingWriter};
 use audioby::config::Settings;
+use audioby::queue::EventRepo;
 use audioby::startup::{load_engine, load_lexicon, Application};
 use audioby::synth::{synthesize_reader, SynthError};
 use audioby::tts::{SynthSettings, VoiceRegistry};
@@ -114,7 +115,7 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Data folder holding events.json (default ./cache).
+        /// Data folder holding the database (default ./cache).
         #[arg(long, env = "AUDIOBY_DATA_DIR", value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
@@ -516,8 +517,12 @@ fn extract(
 }
 
 fn stats(data_dir: PathBuf, id: Option<String>, json: bool) -> anyhow::Result<()> {
-    let mut all = audioby::player::events::read_data_dir(&data_dir)
-        .with_context(|| format!("reading listening events in {}", data_dir.display()))?;
+    let mut all = tokio::runtime::Runtime::new()?.block_on(async {
+        let repo = audioby::startup::open_repo(&data_dir).await?;
+        repo.all_stats()
+            .await
+            .with_context(|| format!("reading listening events in {}", data_dir.display()))
+    })?;
     if let Some(id) = &id {
         let one = all.remove(id).unwrap_or_default();
         all = std::iter::once((id.clone(), one)).collect();

@@ -69,13 +69,15 @@ impl Application {
         let store = crate::store::open(&settings.data_dir)?;
         let settings = Arc::new(settings);
         let lexicon = Arc::new(lexicon);
-        let pipeline = open_pipeline(
+        let repo = open_repo(&settings.data_dir).await?;
+        let pipeline = crate::pipeline::Pipeline::new(
             Arc::clone(&settings),
             Arc::clone(&engine),
             store.clone(),
             Arc::clone(&lexicon),
-        )
-        .await?;
+            repo.clone(),
+            repo.clone(),
+        );
         if settings.demo {
             ensure_demo_article(&pipeline).await;
         }
@@ -85,6 +87,7 @@ impl Application {
             lexicon,
             store,
             pipeline,
+            events: repo,
         };
         Ok(Application { listener, state })
     }
@@ -130,19 +133,31 @@ impl Application {
     }
 }
 
-/// Open the embedded database (`<data_dir>/audioby.db`) and build the article pipeline.
+/// Open the embedded database (`<data_dir>/audioby.db`), moving the listening events of an
+/// earlier release's `events.json` into it.
+pub async fn open_repo(data_dir: &std::path::Path) -> anyhow::Result<Arc<crate::queue::SqliteRepo>> {
+    let db_path = data_dir.join("audioby.db");
+    let repo = Arc::new(
+        crate::queue::SqliteRepo::open(&db_path)
+            .await
+            .with_context(|| format!("opening database {}", db_path.display()))?,
+    );
+    // Listening counts are not worth refusing to start over: a file that cannot be imported
+    // stays where it is, with a warning, and is tried again on the next start.
+    if let Err(e) = crate::player::events::import_legacy_file(repo.as_ref(), data_dir).await {
+        tracing::warn!(error = %e, dir = %data_dir.display(), "old listening events not imported");
+    }
+    Ok(repo)
+}
+
+/// Open the embedded database and build the article pipeline.
 pub async fn open_pipeline(
     settings: Arc<Settings>,
     engine: Arc<Engine>,
     store: crate::store::AudioStore,
     lexicon: Arc<Lexicon>,
 ) -> anyhow::Result<Arc<crate::pipeline::Pipeline>> {
-    let db_path = settings.data_dir.join("audioby.db");
-    let repo = Arc::new(
-        crate::queue::SqliteRepo::open(&db_path)
-            .await
-            .with_context(|| format!("opening database {}", db_path.display()))?,
-    );
+    let repo = open_repo(&settings.data_dir).await?;
     Ok(crate::pipeline::Pipeline::new(
         settings,
         engine,

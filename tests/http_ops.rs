@@ -61,7 +61,7 @@ async fn readyz_is_503_json_when_the_database_is_down() {
         common::engine(),
         store.clone(),
         Arc::clone(&lexicon),
-        articles,
+        articles.clone(),
         Arc::new(down),
     );
     let state = audioby::http::AppState {
@@ -70,6 +70,7 @@ async fn readyz_is_503_json_when_the_database_is_down() {
         lexicon,
         store,
         pipeline,
+        events: articles,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -47,6 +47,8 @@ pub struct AppState {
     pub lexicon: Arc<Lexicon>,
     pub store: AudioStore,
     pub pipeline: Arc<crate::pipeline::Pipeline>,
+    /// Listening-event counters (the repository's events table).
+    pub events: Arc<dyn crate::queue::EventRepo>,
 }
 
 /// Layers, outermost first: request id → trace → CORS → JSON error bodies → body limit →
@@ -67,7 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openai::routes())
         .merge(metrics_route::routes())
         .merge(openapi::routes())
-        .merge(player_routes::routes())
+        .merge(player_routes::routes(&state))
         .route_layer(axum::middleware::from_fn(metrics_route::track))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))

@@ -1,19 +1,19 @@
 //! The player's routes: the script (`/player.js`, short cache; `/player/{version}/player.js`,
 //! cached forever), the demo article page `/`, the embed page `/embed`, and listening events
 //! (`POST /v1/events`, public and rate-limited; `GET /v1/articles/{id}/stats`, API key).
-use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
-use axum::http::{Extensions, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::{ApiError, AppState, RequireApiKey};
 use crate::article::id::ArticleId;
-use crate::player::events::{self, ArticleStats, EventError, EventStore};
+use super::ratelimit::{limit_per_ip, IpRateLimiter};
+use crate::player::events::{self, ArticleStats, EventError};
 use crate::player::{self, demo};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -21,13 +21,19 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=300";
 const JS: &str = "text/javascript; charset=utf-8";
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
+    // Events are public: the API's per-IP limiter with its own budget (`[http] events_rate_limit`).
+    let limiter = IpRateLimiter::new(state.settings.http.events_rate_limit);
     Router::new()
         .route("/", get(demo_page))
         .route("/embed", get(embed_page))
         .route("/player.js", get(player_js))
         .route("/player/{version}/player.js", get(versioned_player_js))
-        .route("/v1/events", post(post_event))
+        .route(
+            "/v1/events",
+            post(post_event)
+                .route_layer(axum::middleware::from_fn_with_state(limiter, limit_per_ip)),
+        )
         .route("/v1/articles/{id}/stats", get(article_stats))
 }
 
@@ -111,25 +117,15 @@ fn script(headers: &HeaderMap, cache: &'static str) -> Response {
 #[utoipa::path(post, path = "/v1/events", tag = "player", request_body(content = serde_json::Value, description = "`{article, event, value?}`"), responses((status = 204, description = "Counted"), (status = 400, description = "Invalid event", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
 pub async fn post_event(
     State(state): State<AppState>,
-    extensions: Extensions,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<StatusCode, ApiError> {
     let event = events::parse(&body).map_err(event_error)?;
-    let client = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let store = store(&state).map_err(ApiError::internal)?;
-    match store.record(client, event).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(EventError::RateLimited) => {
-            // The bucket refills one event per second.
-            let mut r = event_error(EventError::RateLimited).into_response();
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            Ok(r)
-        }
-        Err(e) => Err(event_error(e)),
-    }
+    state
+        .events
+        .record_event(&event)
+        .await
+        .map_err(|e| event_error(e.into()))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/articles/{id}/stats` (API key): the event counts of one article.
@@ -141,23 +137,18 @@ pub async fn article_stats(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = ArticleId::parse(&id)
         .map_err(|e| ApiError::bad_request("invalid-article-id", e.to_string()))?;
-    let stats: ArticleStats = store(&state)
-        .map_err(ApiError::internal)?
-        .stats(id.as_str());
+    let stats: ArticleStats = state
+        .events
+        .article_stats(&id)
+        .await
+        .map_err(|e| event_error(e.into()))?;
     Ok(Json(serde_json::json!({"article": id, "events": stats})))
-}
-
-fn store(state: &AppState) -> std::io::Result<std::sync::Arc<EventStore>> {
-    EventStore::for_data_dir(&state.settings.data_dir)
 }
 
 fn event_error(e: EventError) -> ApiError {
     match e {
         EventError::Invalid(_) => ApiError::bad_request(e.code(), e.to_string()),
-        EventError::RateLimited => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string())
-        }
         EventError::Full => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()),
-        EventError::Io(_) => ApiError::internal(e),
+        EventError::Repo(e) => ApiError::from(crate::pipeline::PipelineError::from(e)),
     }
 }

@@ -6,14 +6,15 @@
 //! play) are claimed before prefetch jobs.
 //!
 //! The repository is split by role, the way pict-rs composes `FullRepo`: [`ArticleRepo`]
-//! (articles and published renditions), [`JobRepo`] (the queue) and [`SegmentRepo`] (segment
-//! cache bookkeeping), joined in [`Repo`], which callers hold as `Arc<dyn Repo>`. The embedded
+//! (articles and published renditions), [`JobRepo`] (the queue), [`SegmentRepo`] (segment
+//! cache bookkeeping) and [`EventRepo`] (listening-event counters), joined in [`Repo`], which callers hold as `Arc<dyn Repo>`. The embedded
 //! backend is SQLite (`sqlite.rs`, schema in `migrations/sqlite/`); a PostgreSQL backend
 //! implements the same traits and passes the same [`contract`] suite. Time comes from an
 //! injected [`Clock`].
 mod clock;
 #[doc(hidden)]
 pub mod contract;
+pub mod events;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -23,6 +24,7 @@ use crate::article::{ArticleId, ArticleRecord};
 use crate::audio::AudioFormat;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use events::EventRepo;
 pub use sqlite::SqliteRepo;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,9 @@ pub enum QueueError {
     Full(u64),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Listening events for one more article would pass `events::MAX_EVENT_ARTICLES`.
+    #[error("the event store is full")]
+    EventsFull,
 }
 
 impl QueueError {
@@ -44,6 +49,7 @@ impl QueueError {
             QueueError::Corrupt(_) => "database-corrupt",
             QueueError::Full(_) => "queue-full",
             QueueError::Migrate(_) => "database-migration-failed",
+            QueueError::EventsFull => "store-full",
         }
     }
 }
@@ -264,9 +270,9 @@ pub trait SegmentRepo: Send + Sync {
 }
 
 /// The whole repository, one backend: what startup opens and callers hold as `Arc<dyn Repo>`.
-pub trait Repo: ArticleRepo + JobRepo + SegmentRepo {}
+pub trait Repo: ArticleRepo + JobRepo + SegmentRepo + EventRepo {}
 
-impl<T: ArticleRepo + JobRepo + SegmentRepo + ?Sized> Repo for T {}
+impl<T: ArticleRepo + JobRepo + SegmentRepo + EventRepo + ?Sized> Repo for T {}
 
 /// The wall clock, for code outside the repository (which reads its injected [`Clock`]).
 pub fn now_ms() -> i64 {

@@ -1,7 +1,8 @@
 //! The embedded backend: one SQLite file (WAL mode) in the data folder, through sqlx. The
 //! schema is the versioned migrations in `migrations/sqlite/`, applied at open. One file per
-//! role: `articles.rs`, `jobs.rs`, `segments.rs`.
+//! role: `articles.rs`, `jobs.rs`, `segments.rs`, `events.rs`.
 mod articles;
+mod events;
 mod jobs;
 mod segments;
 
