@@ -550,7 +550,6 @@ async fn offline_pipeline(
     settings: Settings,
     with_engine: bool,
 ) -> anyhow::Result<Arc<audioby::pipeline::Pipeline>> {
-    std::fs::create_dir_all(&settings.data_dir)?;
     // Sessions start on the first cache miss: a nightly run with nothing new to say never
     // pays for ONNX Runtime (the voice file is still read and hashed for the cache keys).
     let engine = if with_engine {
@@ -560,8 +559,13 @@ async fn offline_pipeline(
         Arc::new(load_engine_lazily(&settings)?)
     };
     let lexicon = Arc::new(load_lexicon(&settings)?);
-    let store = audioby::store::open(&settings.data_dir)?;
-    audioby::startup::open_pipeline(Arc::new(settings), engine, store, lexicon).await
+    let backends = audioby::backends::Backends::open(&settings).await?;
+    Ok(audioby::pipeline::Pipeline::new(
+        Arc::new(settings),
+        engine,
+        lexicon,
+        backends,
+    ))
 }
 
 fn load_engine_lazily(settings: &Settings) -> Result<audioby::tts::Engine, audioby::tts::TtsError> {
@@ -693,7 +697,7 @@ fn status(settings: Settings, id: Option<String>) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         match id {
             None => {
-                let s = pipeline.queue.stats().await?;
+                let s = pipeline.queue_stats().await?;
                 writeln!(
                     out,
                     "queued {}  running {}  ready {}  failed {}  oldest queued {:.0} s",
@@ -703,25 +707,23 @@ fn status(settings: Settings, id: Option<String>) -> anyhow::Result<()> {
             Some(raw) => {
                 let id = audioby::article::ArticleId::parse(&raw)?;
                 let article = pipeline
-                    .articles
                     .article(&id)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("article `{id}` not found"))?;
                 let voice = pipeline.voice_for(None, &article)?;
                 match pipeline
-                    .articles
                     .rendition(&id, &article.content_hash, &voice.info().id)
                     .await?
                 {
                     Some(r) => {
                         writeln!(out, "{id}: ready, {:.1} s, voice {}", r.duration, r.voice)?;
                         for (f, name) in &r.files {
-                            writeln!(out, "  {f}: /audio/{name}")?;
+                            writeln!(out, "  {f}: {}", pipeline.store().url(name))?;
                         }
                     }
                     None => writeln!(out, "{id}: no audio for the current version yet")?,
                 }
-                if let Some(job) = pipeline.queue.latest_job(&id).await? {
+                if let Some(job) = pipeline.latest_job(&id).await? {
                     writeln!(
                         out,
                         "  last job {}: {} (attempt {}/{}){}",

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use audioby::article::ArticleId;
+use audioby::backends::Backends;
 use audioby::queue::{
     Failure, Job, JobOutcome, JobQueue, JobState, NewJob, QueueError, QueueStats, Rendition,
-    SqliteRepo,
 };
 use common::app::*;
 use serde_json::Value;
@@ -119,20 +119,17 @@ impl JobQueue for DownDatabase {
 async fn readyz_is_503_json_when_the_database_is_down() {
     let dir = tempfile::tempdir().unwrap();
     let settings = Arc::new(test_settings(dir.path()));
-    let store = audioby::store::open(dir.path()).unwrap();
-    let articles = Arc::new(
-        SqliteRepo::open(&dir.path().join("audioby.db"))
-            .await
-            .unwrap(),
-    );
+    let backends = Backends {
+        queue: Arc::new(DownDatabase),
+        ..Backends::open(&settings).await.unwrap()
+    };
+    let store = backends.store.clone();
     let lexicon = Arc::new(audioby::text::lexicon::Lexicon::empty());
     let pipeline = audioby::pipeline::Pipeline::new(
         Arc::clone(&settings),
         common::engine(),
-        store.clone(),
         Arc::clone(&lexicon),
-        articles,
-        Arc::new(DownDatabase),
+        backends,
     );
     let state = audioby::http::AppState {
         settings,
