@@ -9,6 +9,8 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::audio::EncoderOptions;
+use crate::pipeline::QueueSettings;
+use crate::store::StoreSettings;
 use crate::text::SegmentOptions;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,6 +33,8 @@ pub struct Settings {
     pub log: LogSettings,
     pub openai: OpenAiSettings,
     pub queue: QueueSettings,
+    /// Where audio, manifests, captions and cached segments are stored.
+    pub store: StoreSettings,
     /// Publisher CSS selectors applied to every HTML article: `include` restricts extraction
     /// to matching elements, `exclude` drops them first.
     pub extract: crate::article::extract::ExtractOptions,
@@ -108,25 +112,6 @@ impl Default for SourceSettings {
             allow_hosts: Vec::new(),
             allow_private: false,
             refresh_after_secs: 3600,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct QueueSettings {
-    /// Jobs allowed to wait; above it enqueueing answers 503 with Retry-After.
-    pub max_queued: u64,
-    /// Article workers in the server. The engine already spreads one article's sentences
-    /// over all sessions, so one worker keeps the machine busy.
-    pub workers: usize,
-}
-
-impl Default for QueueSettings {
-    fn default() -> Self {
-        Self {
-            max_queued: 10_000,
-            workers: 1,
         }
     }
 }
@@ -225,6 +210,7 @@ impl Default for Settings {
             audio: EncoderOptions::default(),
             http: HttpSettings::default(),
             queue: QueueSettings::default(),
+            store: StoreSettings::default(),
             extract: Default::default(),
             cache: CacheSettings::default(),
             demo: true,

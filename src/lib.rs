@@ -9,7 +9,9 @@
 //! - [`synth`]: direct synthesis, text stream → segments → engine → encoder.
 //! - [`store`]: the content-addressed audio store (object_store backends).
 //! - [`queue`]: the durable job queue and article repository (SQLite; traits for others).
-//! - [`pipeline`]: article jobs: segment cache, synthesis of misses, assembly, publishing.
+//! - [`backends`]: the repository, queue and store a process opens from its settings.
+//! - [`pipeline`]: article jobs: requests, workers, segment cache and synthesis of misses,
+//!   assembly, cache eviction.
 //! - [`prefetch`]: the nightly job over many articles.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`http`]: routes, one module per resource, thin handlers over the library.
@@ -18,6 +20,7 @@
 //! - [`config`], [`telemetry`], [`startup`]: settings, logging, building and running the server.
 pub mod article;
 pub mod audio;
+pub mod backends;
 pub mod config;
 pub mod http;
 pub mod input;

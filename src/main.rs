@@ -10,7 +10,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use audioby::audio::{encoder, AudioFormat, EncodingWriter};
 use audioby::config::Settings;
-use audioby::queue::EventRepo;
 use audioby::startup::{load_engine, load_lexicon, Application};
 use audioby::synth::{synthesize_reader, SynthError};
 use audioby::tts::{SynthSettings, VoiceRegistry};
@@ -197,7 +196,11 @@ fn main() -> ExitCode {
         ),
         Command::Voices { json } => voices(&settings, json),
         Command::Stats { id, json, data_dir } => {
-            stats(data_dir.unwrap_or(settings.data_dir.clone()), id, json)
+            let mut settings = settings;
+            if let Some(d) = data_dir {
+                settings.data_dir = d;
+            }
+            stats(settings, id, json)
         }
         Command::Normalize => normalize(),
         Command::Prefetch {
@@ -516,12 +519,12 @@ fn extract(
     Ok(())
 }
 
-fn stats(data_dir: PathBuf, id: Option<String>, json: bool) -> anyhow::Result<()> {
+fn stats(settings: Settings, id: Option<String>, json: bool) -> anyhow::Result<()> {
     let mut all = tokio::runtime::Runtime::new()?.block_on(async {
-        let repo = audioby::startup::open_repo(&data_dir).await?;
-        repo.all_stats()
-            .await
-            .with_context(|| format!("reading listening events in {}", data_dir.display()))
+        let backends = audioby::backends::Backends::open(&settings).await?;
+        backends.queue.all_stats().await.with_context(|| {
+            format!("reading listening events in {}", settings.data_dir.display())
+        })
     })?;
     if let Some(id) = &id {
         let one = all.remove(id).unwrap_or_default();
@@ -555,7 +558,6 @@ async fn offline_pipeline(
     settings: Settings,
     with_engine: bool,
 ) -> anyhow::Result<Arc<audioby::pipeline::Pipeline>> {
-    std::fs::create_dir_all(&settings.data_dir)?;
     // Sessions start on the first cache miss: a nightly run with nothing new to say never
     // pays for ONNX Runtime (the voice file is still read and hashed for the cache keys).
     let engine = if with_engine {
@@ -565,8 +567,13 @@ async fn offline_pipeline(
         Arc::new(load_engine_lazily(&settings)?)
     };
     let lexicon = Arc::new(load_lexicon(&settings)?);
-    let store = audioby::store::open(&settings.data_dir)?;
-    audioby::startup::open_pipeline(Arc::new(settings), engine, store, lexicon).await
+    let backends = audioby::backends::Backends::open(&settings).await?;
+    Ok(audioby::pipeline::Pipeline::new(
+        Arc::new(settings),
+        engine,
+        lexicon,
+        backends,
+    ))
 }
 
 fn load_engine_lazily(settings: &Settings) -> Result<audioby::tts::Engine, audioby::tts::TtsError> {
@@ -698,7 +705,7 @@ fn status(settings: Settings, id: Option<String>) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         match id {
             None => {
-                let s = pipeline.queue.stats().await?;
+                let s = pipeline.queue_stats().await?;
                 writeln!(
                     out,
                     "queued {}  running {}  ready {}  failed {}  oldest queued {:.0} s",
@@ -708,25 +715,23 @@ fn status(settings: Settings, id: Option<String>) -> anyhow::Result<()> {
             Some(raw) => {
                 let id = audioby::article::ArticleId::parse(&raw)?;
                 let article = pipeline
-                    .articles
                     .article(&id)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("article `{id}` not found"))?;
                 let voice = pipeline.voice_for(None, &article)?;
                 match pipeline
-                    .articles
                     .rendition(&id, &article.content_hash, &voice.info().id)
                     .await?
                 {
                     Some(r) => {
                         writeln!(out, "{id}: ready, {:.1} s, voice {}", r.duration, r.voice)?;
                         for (f, name) in &r.files {
-                            writeln!(out, "  {f}: /audio/{name}")?;
+                            writeln!(out, "  {f}: {}", pipeline.store().url(name))?;
                         }
                     }
                     None => writeln!(out, "{id}: no audio for the current version yet")?,
                 }
-                if let Some(job) = pipeline.queue.latest_job(&id).await? {
+                if let Some(job) = pipeline.latest_job(&id).await? {
                     writeln!(
                         out,
                         "  last job {}: {} (attempt {}/{}){}",

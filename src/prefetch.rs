@@ -3,7 +3,7 @@
 //! and end with a per-article summary. Audio that is already ready is skipped.
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -58,7 +58,7 @@ async fn feed_articles(
     let mut out = Vec::new();
     let mut listed = std::collections::HashSet::new();
     for url in urls {
-        let items = match fetch_feed(url, &pipeline.settings.source).await {
+        let items = match fetch_feed(url, &pipeline.settings().source).await {
             Ok(items) => items,
             Err(e) => {
                 out.push(Err((url.clone(), format!("feed {url}: {e}"))));
@@ -77,7 +77,7 @@ async fn feed_articles(
                 continue;
             }
             let Some(input) = item.input else {
-                if pipeline.source.is_none() {
+                if !pipeline.has_source() {
                     out.push(Err((
                         item.id.to_string(),
                         format!(
@@ -90,14 +90,14 @@ async fn feed_articles(
                 }
                 continue;
             };
-            let (id, opts) = (item.id.clone(), pipeline.settings.extract.clone());
+            let (id, opts) = (item.id.clone(), pipeline.settings().extract.clone());
             let built = tokio::task::spawn_blocking(move || {
                 ArticleRecord::build(id, input, &opts, crate::queue::now_ms())
             })
             .await;
             match built {
                 Ok(Ok(record)) => {
-                    pipeline.articles.upsert_article(&record).await?;
+                    pipeline.store_article(&record).await?;
                     out.push(Ok(record.id));
                 }
                 Ok(Err(e)) => out.push(Err((item.id.to_string(), format!("{} [{}]", e, e.code())))),
@@ -133,7 +133,6 @@ pub async fn run(
             .map(|s| ArticleId::parse(s).map_err(|e| ("?".to_string(), format!("{s:?}: {e}"))))
             .collect(),
         Selection::Since(ms) => pipeline
-            .articles
             .articles_since(ms)
             .await?
             .into_iter()
@@ -201,11 +200,11 @@ pub async fn run(
             )
         })
         .collect();
-    let mut finished = pipeline.finished.subscribe();
+    let mut finished = pipeline.finished_jobs();
     while !waiting.is_empty() {
         let ids: Vec<i64> = waiting.keys().copied().collect();
         for job_id in ids {
-            let Some(job) = pipeline.queue.job(job_id).await? else {
+            let Some(job) = pipeline.job(job_id).await? else {
                 continue;
             };
             if !job.state.is_final() {
@@ -239,7 +238,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = finished.recv() => {}
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = tokio::time::sleep(pipeline.poll_interval()) => {}
         }
     }
     pipeline.stop();

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::backends::Backends;
 use crate::config::Settings;
 use crate::http::{router, AppState};
+use crate::pipeline::Pipeline;
 use crate::text::lexicon::Lexicon;
 use crate::tts::{Engine, TtsError, VoiceRegistry};
 
@@ -59,24 +61,21 @@ impl Application {
         mut settings: Settings,
         engine: Arc<Engine>,
     ) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
+        // Creates the data folder, where the generated API key goes.
+        let backends = Backends::open(&settings).await?;
         ensure_api_key(&mut settings)?;
-        let lexicon = load_lexicon(&settings)?;
+        let lexicon = Arc::new(load_lexicon(&settings)?);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
-        let store = crate::store::open(&settings.data_dir)?;
+        let store = backends.store.clone();
+        let events = backends.queue.clone();
         let settings = Arc::new(settings);
-        let lexicon = Arc::new(lexicon);
-        let repo = open_repo(&settings.data_dir).await?;
-        let pipeline = crate::pipeline::Pipeline::new(
+        let pipeline = Pipeline::new(
             Arc::clone(&settings),
             Arc::clone(&engine),
-            store.clone(),
             Arc::clone(&lexicon),
-            repo.clone(),
-            repo.clone(),
+            backends,
         );
         if settings.demo {
             ensure_demo_article(&pipeline).await;
@@ -87,7 +86,7 @@ impl Application {
             lexicon,
             store,
             pipeline,
-            events: repo,
+            events,
         };
         Ok(Application { listener, state })
     }
@@ -133,44 +132,9 @@ impl Application {
     }
 }
 
-/// Open the embedded database (`<data_dir>/audioby.db`), moving the listening events of an
-/// earlier release's `events.json` into it.
-pub async fn open_repo(data_dir: &std::path::Path) -> anyhow::Result<Arc<crate::queue::SqliteRepo>> {
-    let db_path = data_dir.join("audioby.db");
-    let repo = Arc::new(
-        crate::queue::SqliteRepo::open(&db_path)
-            .await
-            .with_context(|| format!("opening database {}", db_path.display()))?,
-    );
-    // Listening counts are not worth refusing to start over: a file that cannot be imported
-    // stays where it is, with a warning, and is tried again on the next start.
-    if let Err(e) = crate::player::events::import_legacy_file(repo.as_ref(), data_dir).await {
-        tracing::warn!(error = %e, dir = %data_dir.display(), "old listening events not imported");
-    }
-    Ok(repo)
-}
-
-/// Open the embedded database and build the article pipeline.
-pub async fn open_pipeline(
-    settings: Arc<Settings>,
-    engine: Arc<Engine>,
-    store: crate::store::AudioStore,
-    lexicon: Arc<Lexicon>,
-) -> anyhow::Result<Arc<crate::pipeline::Pipeline>> {
-    let repo = open_repo(&settings.data_dir).await?;
-    Ok(crate::pipeline::Pipeline::new(
-        settings,
-        engine,
-        store,
-        lexicon,
-        repo.clone(),
-        repo,
-    ))
-}
-
 /// Store the seed article as `seed` (the demo page's article) and queue its audio when it
 /// has none yet. Failure only costs the demo, so it is logged, not fatal.
-pub async fn ensure_demo_article(pipeline: &crate::pipeline::Pipeline) {
+pub async fn ensure_demo_article(pipeline: &Pipeline) {
     let Ok(id) = crate::article::ArticleId::parse("seed") else {
         return;
     };

@@ -4,6 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
+use audioby::backends::Backends;
 use audioby::queue::SqliteRepo;
 use common::app::*;
 use serde_json::Value;
@@ -45,24 +46,22 @@ async fn every_response_has_a_distinct_request_id() {
 async fn readyz_is_503_json_when_the_database_is_down() {
     let dir = tempfile::tempdir().unwrap();
     let settings = Arc::new(test_settings(dir.path()));
-    let store = audioby::store::open(dir.path()).unwrap();
-    let articles = Arc::new(
-        SqliteRepo::open(&dir.path().join("audioby.db"))
-            .await
-            .unwrap(),
-    );
     // A repository whose database is down: every query fails with a closed pool. Readiness
     // only pings, so nothing else is reached.
     let down = SqliteRepo::open(&dir.path().join("down.db")).await.unwrap();
     down.close().await;
+    let backends = Backends {
+        queue: Arc::new(down),
+        ..Backends::open(&settings).await.unwrap()
+    };
+    let store = backends.store.clone();
+    let events = backends.queue.clone();
     let lexicon = Arc::new(audioby::text::lexicon::Lexicon::empty());
     let pipeline = audioby::pipeline::Pipeline::new(
         Arc::clone(&settings),
         common::engine(),
-        store.clone(),
         Arc::clone(&lexicon),
-        articles.clone(),
-        Arc::new(down),
+        backends,
     );
     let state = audioby::http::AppState {
         settings,
@@ -70,7 +69,7 @@ async fn readyz_is_503_json_when_the_database_is_down() {
         lexicon,
         store,
         pipeline,
-        events: articles,
+        events,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

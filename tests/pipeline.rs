@@ -283,7 +283,7 @@ async fn first_press_enqueues_interactively_and_dedupes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_prefetch_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let envs = [("AUDIOBY_LEASE_MS", "2000")];
+    let envs = [("AUDIOBY_QUEUE__LEASE_MS", "2000")];
     let client = reqwest::Client::new();
     let seed = seed_article();
     let mut server = start_server(dir.path(), &envs);

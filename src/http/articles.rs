@@ -134,10 +134,8 @@ pub async fn get_article(
     let id = parse_id(&id)?;
     let a = state
         .pipeline
-        .articles
         .article(&id)
-        .await
-        .map_err(PipelineError::from)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("article `{id}` not found")))?;
     Ok(Json(json!({
         "id": a.id, "title": a.title, "byline": a.byline, "url": a.url, "voice": a.voice,
@@ -284,20 +282,10 @@ pub async fn get_job(
                 .wait_for(id, Duration::from_secs(secs.min(60)))
                 .await?
         }
-        None => state
-            .pipeline
-            .queue
-            .job(id)
-            .await
-            .map_err(PipelineError::from)?,
+        None => state.pipeline.job(id).await?,
     };
     let job = job.ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
-    let position = state
-        .pipeline
-        .queue
-        .position(id)
-        .await
-        .map_err(PipelineError::from)?;
+    let position = state.pipeline.job_position(id).await?;
     Ok(Json(job_json(&job, Some(position))))
 }
 
@@ -312,11 +300,8 @@ pub async fn cancel_job(
     let id = parse_job_id(&id)?;
     let job = state
         .pipeline
-        .queue
         .cancel(id)
-        .await
-        .map_err(PipelineError::from)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
-    let _ = state.pipeline.finished.send(id);
     Ok(Json(job_json(&job, None)))
 }

@@ -20,7 +20,7 @@ const DATABASE_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// "ok", or a short reason. The public answer carries only the error code; the cause is logged.
 async fn database_check(state: &AppState) -> String {
-    match tokio::time::timeout(DATABASE_PING_TIMEOUT, state.pipeline.queue.ping()).await {
+    match tokio::time::timeout(DATABASE_PING_TIMEOUT, state.pipeline.ping()).await {
         Ok(Ok(())) => "ok".into(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database ping failed");

@@ -1,13 +1,13 @@
 //! The content-addressed audio store. Audio, manifests and captions are stored under the
 //! sha256 of their content (`audio/<64 hex>.<ext>`), so their URLs never change meaning and
-//! can be cached forever. Backends are `object_store` implementations chosen at startup
-//! (`fs` = a local folder, the default; S3-compatible stores plug in behind the same
-//! `Arc<dyn ObjectStore>`). Writes are atomic: `object_store` writes a temporary file and
+//! can be cached forever. Backends are `object_store` implementations chosen at startup by
+//! `[store] kind` ([`StoreSettings`]; `fs` = a local folder, the default; S3-compatible stores
+//! plug in behind the same `Arc<dyn ObjectStore>`). Writes are atomic: `object_store` writes a temporary file and
 //! renames it, so a crash never leaves a partial object under its final name.
 mod fs;
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -365,10 +365,99 @@ async fn local_get(
     Ok(ObjectBody { len, range, stream })
 }
 
-/// Open the configured backend.
-pub fn open(data_dir: &Path) -> Result<AudioStore, StoreError> {
-    let root = data_dir.join("store");
-    let mut store = AudioStore::new(open_local(&root)?);
-    store.local_root = Some(Arc::new(root));
-    Ok(store)
+/// The `[store]` section: which backend holds audio, manifests, captions and cached segments.
+/// The `kind` tag picks the backend; an unknown kind is a configuration error naming the
+/// known ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StoreSettings {
+    /// A folder on the local disk.
+    Fs(FsSettings),
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings::Fs(FsSettings::default())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FsSettings {
+    /// The store's folder. Unset = `<data_dir>/store`.
+    pub path: Option<PathBuf>,
+}
+
+/// Open the configured backend. `data_dir` places the parts of it that default to the data
+/// folder.
+pub fn open(settings: &StoreSettings, data_dir: &Path) -> Result<AudioStore, StoreError> {
+    match settings {
+        StoreSettings::Fs(fs) => {
+            let root = fs.path.clone().unwrap_or_else(|| data_dir.join("store"));
+            let mut store = AudioStore::new(open_local(&root)?);
+            store.local_root = Some(Arc::new(root));
+            Ok(store)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    fn load(toml: &str) -> Result<Settings, crate::config::ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audioby.toml");
+        std::fs::write(&path, toml).unwrap();
+        Settings::load(Some(&path))
+    }
+
+    #[test]
+    fn the_store_section_names_the_backend_and_its_folder() {
+        let s = load("[store]\nkind = \"fs\"\npath = \"/srv/audio\"\n").unwrap();
+        assert_eq!(
+            s.store,
+            StoreSettings::Fs(FsSettings {
+                path: Some("/srv/audio".into())
+            })
+        );
+        let s = load("[store]\npath = \"/srv/audio\"\n").unwrap();
+        assert!(
+            matches!(s.store, StoreSettings::Fs(ref fs) if fs.path.is_some()),
+            "the kind defaults to fs: {:?}",
+            s.store
+        );
+        assert_eq!(load("").unwrap().store, StoreSettings::default());
+    }
+
+    #[test]
+    fn an_unknown_store_kind_is_a_config_error_naming_the_known_ones() {
+        let e = load("[store]\nkind = \"s3\"\n").unwrap_err().to_string();
+        assert!(e.contains("s3") && e.contains("fs"), "{e}");
+        assert!(e.contains("store"), "the error names the section: {e}");
+    }
+
+    #[tokio::test]
+    async fn the_fs_store_lives_in_the_data_folder_unless_a_path_is_given() {
+        let data = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let key = ObjectKey::of(b"x", ObjectKind::Json);
+        for (settings, root) in [
+            (StoreSettings::default(), data.path().join("store")),
+            (
+                StoreSettings::Fs(FsSettings {
+                    path: Some(elsewhere.path().join("objects")),
+                }),
+                elsewhere.path().join("objects"),
+            ),
+        ] {
+            let store = open(&settings, data.path()).unwrap();
+            store
+                .put(Bytes::from_static(b"x"), ObjectKind::Json)
+                .await
+                .unwrap();
+            assert!(root.join(key.path().as_ref()).is_file(), "{root:?}");
+        }
+    }
 }

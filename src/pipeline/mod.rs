@@ -1,0 +1,151 @@
+//! The article pipeline, the service's core loop: an article version goes in, audio that never
+//! has to be made twice comes out. A job extracts nothing (articles are stored extracted),
+//! segments and normalizes the blocks, looks every segment up in the content-addressed cache
+//! (key = voice id + voice file hash + settings + spoken text), synthesizes only the misses,
+//! assembles the article with its pauses, encodes each requested format, writes the timing
+//! manifest and WebVTT captions, and publishes all of it in one database transaction.
+//!
+//! One module per concern: `request` (what callers ask: store, enqueue, status, ETA, pull,
+//! wait), `worker` (claim, heartbeat, run, report), `synthesis` (a job's segments: cache
+//! lookups and misses), `assembly` (joining, encoding, manifest, WebVTT) and `eviction` (the
+//! segment cache budget). The backends stay private: other modules call [`Pipeline`] methods.
+mod assembly;
+mod eviction;
+mod request;
+mod settings;
+mod synthesis;
+mod worker;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, Notify};
+
+use crate::article::source::{PullSource, SourceError};
+use crate::article::ArticleId;
+use crate::backends::Backends;
+use crate::config::Settings;
+use crate::queue::{ArticleRepo, QueueError, Repo};
+use crate::store::{AudioStore, StoreError};
+use crate::text::lexicon::Lexicon;
+use crate::tts::{Engine, TtsError};
+
+pub use assembly::{Manifest, ManifestSegment};
+pub use request::{default_formats, AudioStatus};
+pub use settings::QueueSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("article `{0}` not found")]
+    NotFound(ArticleId),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Tts(#[from] TtsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The pull source failed for an article we do not have.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+impl PipelineError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PipelineError::NotFound(_) => "not-found",
+            PipelineError::Queue(e) => e.code(),
+            PipelineError::Tts(e) => e.code(),
+            PipelineError::Store(e) => e.code(),
+            PipelineError::Source(e) => e.code(),
+        }
+    }
+}
+
+pub struct Pipeline {
+    settings: Arc<Settings>,
+    engine: Arc<Engine>,
+    store: AudioStore,
+    lexicon: Arc<Lexicon>,
+    articles: Arc<dyn ArticleRepo>,
+    /// The whole repository: jobs, segment bookkeeping (and articles, through `articles`).
+    queue: Arc<dyn Repo>,
+    /// Wakes idle workers when a job is pushed.
+    wake: Notify,
+    /// Job ids whose state became final.
+    finished: broadcast::Sender<i64>,
+    /// Set on shutdown: workers stop after the segment being synthesized.
+    stopping: AtomicBool,
+    /// The CMS pull source (`[source].url_template`), when configured.
+    source: Option<PullSource>,
+}
+
+impl Pipeline {
+    /// The pipeline over opened backends ([`Backends::open`] for the configured ones).
+    pub fn new(
+        settings: Arc<Settings>,
+        engine: Arc<Engine>,
+        lexicon: Arc<Lexicon>,
+        backends: Backends,
+    ) -> Arc<Pipeline> {
+        let (finished, _) = broadcast::channel(1024);
+        let source = PullSource::from_settings(&settings.source);
+        let Backends {
+            articles,
+            queue,
+            store,
+        } = backends;
+        Arc::new(Pipeline {
+            settings,
+            engine,
+            store,
+            lexicon,
+            articles,
+            queue,
+            wake: Notify::new(),
+            finished,
+            stopping: AtomicBool::new(false),
+            source,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Where published audio lives; [`AudioStore::url`] names its public URLs.
+    pub fn store(&self) -> &AudioStore {
+        &self.store
+    }
+
+    /// Stop claiming jobs; the running one stops after its current segment.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Set the queue-depth and oldest-job gauges from the queue (the database is the truth:
+    /// other processes share it). Called after every change this process makes, on each
+    /// heartbeat (so the age keeps growing while a long job runs) and by idle workers. An
+    /// empty queue is written once, not on every idle poll: the gauges are process-wide.
+    async fn refresh_queue_gauges(&self) {
+        /// The depth last written by any pipeline of this process; `u64::MAX` = never.
+        static LAST_DEPTH: AtomicU64 = AtomicU64::new(u64::MAX);
+        match self.queue.stats().await {
+            Ok(stats) => {
+                if LAST_DEPTH.swap(stats.queued, Ordering::Relaxed) == 0 && stats.queued == 0 {
+                    return;
+                }
+                crate::metrics::set_queue_depth(stats.queued);
+                crate::metrics::set_queue_oldest_age(Duration::from_secs_f64(
+                    stats.oldest_queued_secs.max(0.0),
+                ));
+            }
+            Err(e) => tracing::debug!(error = %e, "reading queue stats for the gauges failed"),
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The `[queue]` settings: how many jobs may wait, how many workers claim them, the lease and
+//! polling that let several processes share one queue, and the throughput ETAs assume.
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueueSettings {
+    /// Jobs allowed to wait; above it enqueueing answers 503 with Retry-After.
+    pub max_queued: u64,
+    /// Article workers in the server. The engine already spreads one article's sentences
+    /// over all sessions, so one worker keeps the machine busy.
+    pub workers: usize,
+    /// Lease a worker holds on a claimed job, in milliseconds, renewed every third of it. A
+    /// crashed worker's job runs again once its lease expires. At least [`MIN_LEASE_MS`].
+    pub lease_ms: u64,
+    /// How often, in milliseconds, idle workers look for jobs and waiters re-check theirs
+    /// without being woken: other processes share the queue, backoffs expire, jobs get
+    /// cancelled. Pushes made by this process wake workers at once.
+    pub poll_ms: u64,
+    /// Seconds of audio the engine makes per wall-clock second on this machine; only used
+    /// for the ETA of a queued article.
+    pub eta_throughput: f64,
+}
+
+/// A shorter lease would be renewed so often that heartbeats compete with the work.
+pub const MIN_LEASE_MS: u64 = 500;
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            max_queued: 10_000,
+            workers: 1,
+            lease_ms: 15_000,
+            poll_ms: 500,
+            eta_throughput: 10.0,
+        }
+    }
+}
+
+impl QueueSettings {
+    /// [`QueueSettings::lease_ms`], at least [`MIN_LEASE_MS`].
+    pub fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms.max(MIN_LEASE_MS))
+    }
+
+    /// The interval between heartbeats: a third of the lease, so two may fail before it ends.
+    pub fn heartbeat_interval(&self) -> Duration {
+        self.lease() / 3
+    }
+
+    /// [`QueueSettings::poll_ms`], at least a millisecond.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_ms.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_has_a_floor_and_heartbeats_renew_it_three_times() {
+        let mut q = QueueSettings {
+            lease_ms: 100,
+            ..Default::default()
+        };
+        assert_eq!(q.lease(), Duration::from_millis(500));
+        q.lease_ms = 15_000;
+        assert_eq!(q.lease(), Duration::from_millis(15_000));
+        assert_eq!(q.heartbeat_interval(), Duration::from_millis(5_000));
+    }
+}

@@ -1,0 +1,185 @@
+//! Synthesis of a job's segments: the article is segmented as the server's `[text]` settings
+//! say, every segment is looked up in the content-addressed segment cache, and only the misses
+//! go to the engine. Each synthesized segment is cached at once, so a crash or a retry never
+//! makes it twice. Segments flow into the [`Assembly`] in whatever order they arrive.
+use std::fmt::Display;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use tokio::runtime::Handle;
+
+use super::assembly::Assembly;
+use super::Pipeline;
+use crate::queue::{Failure, Job, JobOutcome, Rendition};
+use crate::store::{ObjectKey, ObjectKind, StoreError};
+use crate::text::segment::segment_blocks;
+use crate::text::Segment;
+use crate::tts::{LoadedVoice, SynthSettings, TtsError};
+
+/// A transient failure: the attempt is retried with backoff.
+pub(super) fn retry(e: impl Display) -> Failure {
+    Failure::Retry(e.to_string())
+}
+
+impl Pipeline {
+    /// The blocking body of a job: cache lookups, synthesis of misses, assembly, encoding,
+    /// storing the files. Publishing the rendition is the worker's (one transaction).
+    pub(super) fn produce(
+        &self,
+        job: &Job,
+        rt: &Handle,
+    ) -> Result<(Rendition, JobOutcome), Failure> {
+        let article = rt
+            .block_on(self.articles.article(&job.article))
+            .map_err(retry)?
+            .ok_or_else(|| Failure::Abort(format!("article `{}` no longer exists", job.article)))?;
+        let voice = self
+            .engine
+            .voice(Some(&job.voice))
+            .map_err(|e| Failure::Abort(e.to_string()))?;
+        let seg_opts = self.settings.segment_options();
+        let segments: Vec<Segment> = segment_blocks(&article.blocks, &self.lexicon, &seg_opts)
+            .into_iter()
+            .filter(|s| crate::text::segment::has_speech(&s.spoken))
+            .collect();
+        if segments.is_empty() {
+            return Err(Failure::Abort("the article has no speakable text".into()));
+        }
+        let settings = SynthSettings::default();
+        let keys: Vec<ObjectKey> = segments
+            .iter()
+            .map(|s| segment_key(&voice, &settings, &s.spoken))
+            .collect();
+        let mut assembly = Assembly::new(
+            &segments,
+            &job.formats,
+            voice.sample_rate(),
+            &self.settings.audio,
+        )
+        .map_err(retry)?;
+        let synthesized = self.fill(job, &voice, &settings, &keys, &mut assembly, rt)?;
+        let touched: Vec<(String, u64)> = keys
+            .iter()
+            .zip(assembly.pcm_bytes())
+            .map(|(k, n)| (k.hash_hex(), n))
+            .collect();
+        rt.block_on(self.queue.touch_segments(&touched))
+            .map_err(retry)?;
+        let assembled = assembly.finish().map_err(retry)?;
+        let rendition = self.store_files(assembled, &article, &voice, &keys, rt)?;
+        let outcome = JobOutcome {
+            segments_total: segments.len() as u64,
+            segments_synthesized: synthesized,
+            audio_seconds: rendition.duration,
+        };
+        Ok((rendition, outcome))
+    }
+
+    /// Offer every segment to `assembly`: cached ones first (unless the job forces a fresh
+    /// run), then the misses as the engine makes them. Returns how many were synthesized.
+    fn fill(
+        &self,
+        job: &Job,
+        voice: &LoadedVoice,
+        settings: &SynthSettings,
+        keys: &[ObjectKey],
+        assembly: &mut Assembly<'_>,
+        rt: &Handle,
+    ) -> Result<u64, Failure> {
+        // 1. Cache lookups.
+        let mut misses = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let cached = if job.force {
+                None
+            } else {
+                rt.block_on(self.cached_pcm(key)).map_err(retry)?
+            };
+            match cached {
+                Some(samples) => {
+                    crate::metrics::cache_lookup(true);
+                    assembly.offer(i, samples).map_err(retry)?;
+                }
+                None => {
+                    crate::metrics::cache_lookup(false);
+                    misses.push(i);
+                }
+            }
+        }
+        if misses.is_empty() {
+            return Ok(0);
+        }
+        // 2. Synthesize the misses (in order, the engine overlaps them), storing each at once.
+        // Every segment is encoded as soon as those before it are, so encoding overlaps
+        // inference instead of running after it while the sessions idle.
+        let mut synthesized = 0u64;
+        let todo: Vec<Segment> = misses
+            .iter()
+            .map(|&i| assembly.segment(i).clone())
+            .collect();
+        let mut sink_err: Option<Failure> = None;
+        let summary = voice.synthesize(todo, settings, |audio| {
+            let i = misses[audio.index];
+            let samples: Vec<i16> = audio
+                .samples
+                .iter()
+                .map(|&s| crate::audio::to_i16(s))
+                .collect();
+            let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+            if let Err(e) = rt.block_on(self.store.put_at(&keys[i], Bytes::from(bytes))) {
+                sink_err = Some(retry(&e));
+                return Err(TtsError::Sink(e.to_string()));
+            }
+            let _ = rt.block_on(self.queue.log_segment(&keys[i].hash_hex(), job.id));
+            synthesized += 1;
+            if let Err(e) = assembly.offer(i, samples) {
+                sink_err = Some(retry(&e));
+                return Err(TtsError::Sink(e.to_string()));
+            }
+            if self.is_stopping() {
+                return Err(TtsError::ShuttingDown);
+            }
+            Ok(())
+        });
+        if let Some(f) = sink_err {
+            return Err(f);
+        }
+        let summary = summary.map_err(retry)?;
+        crate::metrics::record_synthesis(
+            "article",
+            summary.audio_seconds,
+            summary.inference_seconds,
+        );
+        Ok(synthesized)
+    }
+
+    async fn cached_pcm(&self, key: &ObjectKey) -> Result<Option<Vec<i16>>, StoreError> {
+        match self.store.get_bytes(key).await {
+            Ok(bytes) => Ok(Some(
+                bytes
+                    .chunks_exact(2)
+                    .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                    .collect(),
+            )),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The segment cache key: everything that changes the audio, and nothing else.
+pub fn segment_key(voice: &LoadedVoice, settings: &SynthSettings, spoken: &str) -> ObjectKey {
+    let mut h = Sha256::new();
+    for part in [
+        "audioby-segment-v1",
+        voice.info().id.as_str(),
+        voice.model_hash(),
+        &voice.sample_rate().to_string(),
+        &format!("{:.3}", settings.speed),
+        settings.speaker.as_deref().unwrap_or(""),
+        spoken,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    ObjectKey::new(h.finalize().into(), ObjectKind::Pcm)
+}

@@ -1,0 +1,116 @@
+//! The worker: claim a job with a lease, keep the lease alive by heartbeat while the job runs
+//! off the async runtime behind a panic boundary, then report: publish the rendition, or fail
+//! the attempt (the queue retries it with backoff, or gives up).
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+
+use super::Pipeline;
+use crate::queue::{Failure, Job};
+
+/// Pause after a failed claim: a database that refuses one usually needs a moment (locked,
+/// restarting), and retrying at once would only fill the log.
+const CLAIM_RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+impl Pipeline {
+    /// A worker: claim, run, report, forever (until [`Pipeline::stop`]).
+    pub async fn run_worker(self: Arc<Self>, name: String) {
+        tracing::info!(worker = %name, "worker started");
+        while !self.is_stopping() {
+            let job = match self.queue.pop(&name, self.lease_ms()).await {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming a job failed");
+                    tokio::time::sleep(CLAIM_RETRY_PAUSE).await;
+                    continue;
+                }
+            };
+            let Some(job) = job else {
+                // Idle: wake on a push, or poll (other processes share the queue, backoffs
+                // expire, jobs get cancelled: the gauges follow).
+                self.refresh_queue_gauges().await;
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(self.poll_interval()) => {}
+                }
+                continue;
+            };
+            if job.attempts == 1 {
+                let waited = (crate::queue::now_ms() - job.created_at).max(0) as u64;
+                crate::metrics::record_queue_wait(Duration::from_millis(waited));
+            }
+            self.refresh_queue_gauges().await;
+            self.run_one(&name, job).await;
+        }
+        tracing::info!(worker = %name, "worker stopped");
+    }
+
+    /// `[queue] lease_ms` as the queue takes it.
+    fn lease_ms(&self) -> i64 {
+        self.settings.queue.lease().as_millis() as i64
+    }
+
+    #[tracing::instrument(name = "synthesizing article audio", skip_all, fields(job = job.id, article = %job.article, voice = %job.voice, worker = %worker))]
+    async fn run_one(self: &Arc<Self>, worker: &str, job: Job) {
+        let started = std::time::Instant::now();
+        let job_id = job.id;
+        // The fencing token: heartbeats and the result count only while this attempt holds the job.
+        let claim = job.claim();
+        let heartbeat = {
+            let this = Arc::clone(self);
+            let (lease, every) = (self.lease_ms(), self.settings.queue.heartbeat_interval());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    match this.queue.heartbeat(claim, lease).await {
+                        Ok(true) => this.refresh_queue_gauges().await,
+                        _ => break,
+                    }
+                }
+            })
+        };
+        let this = Arc::clone(self);
+        let rt = Handle::current();
+        let result = tokio::task::spawn_blocking(move || {
+            // A panic in synthesis must not take the worker down: it fails this job only.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.produce(&job, &rt)))
+                .unwrap_or_else(|_| {
+                    Err(Failure::Retry(
+                        "internal error while synthesizing (panic)".into(),
+                    ))
+                })
+        })
+        .await
+        .unwrap_or_else(|e| Err(Failure::Retry(format!("synthesis task failed: {e}"))));
+        heartbeat.abort();
+        match result {
+            Ok((rendition, outcome)) => {
+                match self.queue.complete(claim, &rendition, &outcome).await {
+                    Err(e) => tracing::error!(error = %e, "publishing failed"),
+                    Ok(false) => {
+                        tracing::warn!("job cancelled or claimed again meanwhile: result discarded")
+                    }
+                    Ok(true) => {
+                        tracing::info!(
+                            segments = outcome.segments_total,
+                            synthesized = outcome.segments_synthesized,
+                            audio_s = format!("{:.1}", outcome.audio_seconds),
+                            wall_s = format!("{:.1}", started.elapsed().as_secs_f64()),
+                            "article audio ready"
+                        );
+                    }
+                }
+            }
+            Err(failure) => {
+                let state = self.queue.fail(claim, failure.clone()).await;
+                tracing::warn!(failure = ?failure, state = ?state.as_ref().ok(), "job attempt failed");
+            }
+        }
+        let _ = self.finished.send(job_id);
+        self.refresh_queue_gauges().await;
+        if let Err(e) = self.enforce_cache_budget().await {
+            tracing::warn!(error = %e, "cache eviction failed");
+        }
+    }
+}
