@@ -189,7 +189,11 @@ pub struct AudioPendingBody {
     pub job_id: i64,
 }
 
-fn status_response(state: &AppState, status: AudioStatus, preferred: Option<AudioFormat>) -> Response {
+fn status_response(
+    state: &AppState,
+    status: AudioStatus,
+    preferred: Option<AudioFormat>,
+) -> Response {
     match status {
         AudioStatus::Ready(r) => {
             Json(AudioReadyBody::new(&r, preferred, &state.store)).into_response()
@@ -241,7 +245,7 @@ pub async fn put_article(
 
 #[utoipa::path(get, path = "/v1/articles/{id}", tag = "articles", security(("api_key" = [])),
     params(("id" = String, Path, description = "Article ID")),
-    responses((status = 200, description = "The stored article and its blocks", body = ArticleBody), (status = 404, description = "Unknown article", body = ErrorBody)))]
+    responses((status = 200, description = "The stored article and its blocks", body = ArticleBody), (status = 400, description = "Invalid ID", body = ErrorBody), (status = 401, description = "Missing or wrong API key", body = ErrorBody), (status = 404, description = "Unknown article", body = ErrorBody)))]
 pub async fn get_article(
     _key: RequireApiKey,
     State(state): State<AppState>,
@@ -275,7 +279,7 @@ fn parse_format(f: Option<&str>) -> Result<Option<AudioFormat>, ApiError> {
 /// with interactive priority.
 #[utoipa::path(get, path = "/v1/articles/{id}/audio", tag = "articles",
     params(("id" = String, Path, description = "Article ID"), ("voice" = Option<String>, Query, description = "Voice id or alias"), ("format" = Option<String>, Query, description = "Preferred format for `url`: opus, mp3, wav")),
-    responses((status = 200, description = "Ready", body = AudioReadyBody), (status = 202, description = "Queued or running", body = AudioPendingBody), (status = 404, description = "Unknown article", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)))]
+    responses((status = 200, description = "Ready", body = AudioReadyBody), (status = 202, description = "Queued or running", body = AudioPendingBody), (status = 400, description = "Invalid ID or format", body = ErrorBody), (status = 404, description = "Unknown article", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)))]
 pub async fn get_audio(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -293,7 +297,7 @@ pub async fn get_audio(
 /// Force regeneration (re-synthesizes every segment).
 #[utoipa::path(post, path = "/v1/articles/{id}/audio", tag = "articles", security(("api_key" = [])),
     params(("id" = String, Path, description = "Article ID")),
-    responses((status = 202, description = "Regeneration queued", body = AudioPendingBody), (status = 404, description = "Unknown article", body = ErrorBody)))]
+    responses((status = 202, description = "Regeneration queued", body = AudioPendingBody), (status = 400, description = "Invalid ID", body = ErrorBody), (status = 401, description = "Missing or wrong API key", body = ErrorBody), (status = 404, description = "Unknown article", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)))]
 pub async fn regenerate(
     _key: RequireApiKey,
     State(state): State<AppState>,
@@ -323,7 +327,7 @@ fn parse_job_id(raw: &str) -> Result<i64, ApiError> {
 
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "articles",
     params(("id" = i64, Path, description = "Job id"), ("wait" = Option<u64>, Query, description = "Long-poll up to this many seconds (max 60) for a final state")),
-    responses((status = 200, description = "The job", body = JobBody), (status = 404, description = "Unknown job", body = ErrorBody)))]
+    responses((status = 200, description = "The job", body = JobBody), (status = 400, description = "Invalid job id", body = ErrorBody), (status = 404, description = "Unknown job", body = ErrorBody)))]
 pub async fn get_job(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -346,7 +350,7 @@ pub async fn get_job(
 
 #[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "articles", security(("api_key" = [])),
     params(("id" = i64, Path, description = "Job id")),
-    responses((status = 200, description = "The cancelled job", body = JobBody), (status = 404, description = "Unknown job", body = ErrorBody)))]
+    responses((status = 200, description = "The cancelled job", body = JobBody), (status = 400, description = "Invalid job id", body = ErrorBody), (status = 401, description = "Missing or wrong API key", body = ErrorBody), (status = 404, description = "Unknown job", body = ErrorBody)))]
 pub async fn cancel_job(
     _key: RequireApiKey,
     State(state): State<AppState>,

@@ -160,7 +160,7 @@ fn none_match(headers: &HeaderMap, etag: &str) -> bool {
     params(("file" = String, Path, description = "`<sha256 hex>.<opus|mp3|wav|json|vtt>`", example = "3f…9c.opus")),
     responses(
         (status = 200, description = "The whole file, streamed: audio, the timing manifest (`.json`) or WebVTT captions (`.vtt`)", content(("audio/ogg; codecs=opus"), ("audio/mpeg"), ("audio/wav"), (Object = "application/json"), ("text/vtt"))),
-        (status = 206, description = "One byte range (`Range: bytes=…`)"),
+        (status = 206, description = "One byte range (`Range: bytes=…`) of the file", content(("audio/ogg; codecs=opus"), ("audio/mpeg"), ("audio/wav"), ("application/json"), ("text/vtt"))),
         (status = 304, description = "`If-None-Match` matched the ETag"),
         (status = 400, description = "Not a valid file name", body = ErrorBody),
         (status = 404, description = "No such file", body = ErrorBody),

@@ -92,7 +92,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let voices: Vec<String> = state.engine.voices().map(|v| v.id.clone()).collect();
     let checks = ReadinessChecks {
         database: database_check(&state).await,
-        voices: if voices.is_empty() { "none loaded" } else { "ok" },
+        voices: if voices.is_empty() {
+            "none loaded"
+        } else {
+            "ok"
+        },
     };
     let failed = checks.failed();
     if failed.is_empty() {

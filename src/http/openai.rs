@@ -13,8 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::RequireApiKey;
-use super::synthesize::{check_text, respond, Speech, SpeechJob};
 use super::error::ErrorBody;
+use super::synthesize::{check_text, respond, Speech, SpeechJob};
 use super::voices::VoicesBody;
 use super::{ApiError, ApiJson, AppState};
 use crate::audio::{encoder, AudioFormat, PcmS16Encoder, StreamEncoder};

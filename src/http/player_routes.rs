@@ -145,7 +145,7 @@ pub struct StatsBody {
 }
 
 /// `GET /v1/articles/{id}/stats` (API key): the event counts of one article.
-#[utoipa::path(get, path = "/v1/articles/{id}/stats", tag = "player", security(("api_key" = [])), params(("id" = String, Path, description = "Article ID")), responses((status = 200, description = "Event counts for the article", body = StatsBody), (status = 401, description = "Missing or wrong API key", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/articles/{id}/stats", tag = "player", security(("api_key" = [])), params(("id" = String, Path, description = "Article ID")), responses((status = 200, description = "Event counts for the article", body = StatsBody), (status = 400, description = "Invalid ID", body = ErrorBody), (status = 401, description = "Missing or wrong API key", body = ErrorBody)))]
 pub async fn article_stats(
     State(state): State<AppState>,
     _key: RequireApiKey,
