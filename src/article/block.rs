@@ -2,7 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What kind of block a piece of text came from; it decides the pause after it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockKind {
     Title,
@@ -13,7 +13,7 @@ pub enum BlockKind {
 }
 
 /// One block of an article, in reading order. `text` is the visible text, whitespace-collapsed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Block {
     pub kind: BlockKind,
     pub text: String,

@@ -7,14 +7,17 @@ use super::extract::{extract_html, extract_text, ExtractError, ExtractOptions};
 use super::{ArticleId, Block, BlockKind};
 
 /// What a publisher pushes (`PUT /v1/articles/{id}`) or a source yields.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleInput {
     pub title: Option<String>,
     pub byline: Option<String>,
+    /// The body as HTML (exactly one of `html` and `text`); the readable part is extracted.
     pub html: Option<String>,
+    /// The body as plain text; blank lines separate paragraphs.
     pub text: Option<String>,
     pub url: Option<String>,
+    /// Voice id or alias; default: the server's default voice.
     pub voice: Option<String>,
 }
 

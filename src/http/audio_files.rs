@@ -11,9 +11,10 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::store::{AudioStore, ObjectBody, ObjectKey, StoreError};
 
@@ -27,13 +28,13 @@ pub struct Files {
     known: Arc<KnownObjects>,
 }
 
-pub fn routes(state: &AppState) -> Router<AppState> {
+pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     let files = Files {
         store: state.store.clone(),
         known: Arc::default(),
     };
-    Router::new()
-        .route("/audio/{file}", get(serve_file))
+    OpenApiRouter::new()
+        .routes(routes!(serve_file))
         .with_state(files)
 }
 
@@ -158,12 +159,12 @@ fn none_match(headers: &HeaderMap, etag: &str) -> bool {
     tag = "audio",
     params(("file" = String, Path, description = "`<sha256 hex>.<opus|mp3|wav|json|vtt>`", example = "3f…9c.opus")),
     responses(
-        (status = 200, description = "The whole file, streamed", content_type = "audio/ogg"),
-        (status = 206, description = "One byte range (`Range: bytes=…`)"),
+        (status = 200, description = "The whole file, streamed: audio, the timing manifest (`.json`) or WebVTT captions (`.vtt`)", content(("audio/ogg; codecs=opus"), ("audio/mpeg"), ("audio/wav"), (Object = "application/json"), ("text/vtt"))),
+        (status = 206, description = "One byte range (`Range: bytes=…`) of the file", content(("audio/ogg; codecs=opus"), ("audio/mpeg"), ("audio/wav"), ("application/json"), ("text/vtt"))),
         (status = 304, description = "`If-None-Match` matched the ETag"),
-        (status = 400, description = "Not a valid file name", body = super::openapi::ErrorBody),
-        (status = 404, description = "No such file", body = super::openapi::ErrorBody),
-        (status = 416, description = "Range not satisfiable; `Content-Range: bytes */LEN`", body = super::openapi::ErrorBody),
+        (status = 400, description = "Not a valid file name", body = ErrorBody),
+        (status = 404, description = "No such file", body = ErrorBody),
+        (status = 416, description = "Range not satisfiable; `Content-Range: bytes */LEN`", body = ErrorBody),
     )
 )]
 pub async fn serve_file(

@@ -1,15 +1,48 @@
-//! The one error type of the HTTP layer: every failure leaves as
-//! `{"error": {"code", "message"}}` with the right status. 5xx messages are opaque; the
-//! cause is logged.
+//! The one error type of the HTTP layer: every failure leaves as [`ErrorBody`],
+//! `{"error": {"code", "message"}}`, with the right status. 5xx messages are opaque; the
+//! cause is logged. Every conversion from a library error into [`ApiError`] lives here, so
+//! the status and code of each failure can be read in one place.
 use axum::extract::rejection::JsonRejection;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::article::record::ArticleError;
+use crate::article::source::SourceError;
+use crate::pipeline::PipelineError;
+use crate::player::events::EventError;
+use crate::queue::QueueError;
 use crate::store::StoreError;
 use crate::synth::SynthError;
 use crate::tts::TtsError;
+
+/// Every error response: `{"error": {"code", "message"}}`. Built only by
+/// [`ApiError::into_response`] and the readiness probe, and named by the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `unknown-voice`, `unauthorized`, `not-found`.
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            error: ErrorDetail {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -68,11 +101,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
         (
             self.status,
             self.headers.map(|h| *h).unwrap_or_default(),
-            body,
+            Json(ErrorBody::new(self.code, self.message)),
         )
             .into_response()
     }
@@ -153,6 +185,87 @@ impl From<SynthError> for ApiError {
             SynthError::Tts(t) => t.into(),
             SynthError::Audio(a) => ApiError::internal(a),
         }
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::NotFound(id) => ApiError::not_found(format!("article `{id}` not found")),
+            PipelineError::Queue(QueueError::Full(_)) => ApiError::overloaded(30),
+            PipelineError::Tts(t) => t.into(),
+            PipelineError::Source(s) => s.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// A repository failure outside the pipeline's own calls reads the same as one inside them.
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        PipelineError::from(e).into()
+    }
+}
+
+/// A listening event: 400 when invalid, 503 when the counters are full, else a repository error.
+impl From<EventError> for ApiError {
+    fn from(e: EventError) -> Self {
+        match e {
+            EventError::Invalid(_) => ApiError::bad_request(e.code(), e.to_string()),
+            EventError::Full => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string())
+            }
+            EventError::Repo(e) => e.into(),
+        }
+    }
+}
+
+/// The CMS failed us: 504 for a timeout, else 502, with the source's stable code. The
+/// message is generic (the detail can name internal hosts and addresses); the detail is logged.
+impl From<SourceError> for ApiError {
+    fn from(e: SourceError) -> Self {
+        tracing::warn!(error = %e, code = e.code(), "pulling the article from the source failed");
+        let (status, message) = match &e {
+            SourceError::Timeout(_) => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "the article source did not answer in time",
+            ),
+            SourceError::TooLarge(_) => (
+                StatusCode::BAD_GATEWAY,
+                "the article source's answer is over the size limit",
+            ),
+            SourceError::BlockedAddress(_) => (
+                StatusCode::BAD_GATEWAY,
+                "the article source led to a blocked (private or loopback) address",
+            ),
+            SourceError::HostNotAllowed(_) => (
+                StatusCode::BAD_GATEWAY,
+                "the article source redirected to a host that is not allowed",
+            ),
+            SourceError::TooManyRedirects(_) => (
+                StatusCode::BAD_GATEWAY,
+                "the article source redirected too many times",
+            ),
+            SourceError::Unusable { .. } => (
+                StatusCode::BAD_GATEWAY,
+                "the article from the source cannot be read aloud",
+            ),
+            SourceError::NotFound(_) | SourceError::BadResponse(_) => (
+                StatusCode::BAD_GATEWAY,
+                "the article source gave an unusable answer",
+            ),
+            SourceError::NotConfigured(_) => (
+                StatusCode::BAD_GATEWAY,
+                "the article source is misconfigured",
+            ),
+        };
+        ApiError::new(status, e.code(), message)
+    }
+}
+
+impl From<ArticleError> for ApiError {
+    fn from(e: ArticleError) -> Self {
+        ApiError::bad_request(e.code(), e.to_string())
     }
 }
 

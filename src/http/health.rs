@@ -4,14 +4,60 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::error::ErrorBody;
 use super::AppState;
 
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "`{status: \"ok\"}`")))]
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// `/healthz`: the process answers.
+#[derive(Serialize, ToSchema)]
+pub struct HealthBody {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process answers", body = HealthBody)))]
+pub async fn healthz() -> Json<HealthBody> {
+    Json(HealthBody { status: "ok" })
+}
+
+/// One entry per dependency: `ok`, or a short reason (an error code, `timeout`, `none loaded`).
+#[derive(Serialize, ToSchema)]
+pub struct ReadinessChecks {
+    pub database: &'static str,
+    pub voices: &'static str,
+}
+
+impl ReadinessChecks {
+    /// The names of the checks that are not `ok`.
+    fn failed(&self) -> Vec<&'static str> {
+        [("database", self.database), ("voices", self.voices)]
+            .into_iter()
+            .filter(|(_, outcome)| *outcome != "ok")
+            .map(|(name, _)| name)
+            .collect()
+    }
+}
+
+/// `/readyz` when every dependency is up.
+#[derive(Serialize, ToSchema)]
+pub struct ReadyBody {
+    /// Always `ready`.
+    pub status: &'static str,
+    /// The ids of the loaded voices.
+    pub voices: Vec<String>,
+    pub checks: ReadinessChecks,
+}
+
+/// `/readyz` when a dependency is down: the error body (`not-ready`), and which check failed.
+#[derive(Serialize, ToSchema)]
+pub struct NotReadyBody {
+    #[serde(flatten)]
+    pub error: ErrorBody,
+    pub checks: ReadinessChecks,
 }
 
 /// A readiness probe must answer quickly: a database that is locked for longer than this
@@ -19,16 +65,16 @@ pub async fn healthz() -> Json<Value> {
 const DATABASE_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// "ok", or a short reason. The public answer carries only the error code; the cause is logged.
-async fn database_check(state: &AppState) -> String {
+async fn database_check(state: &AppState) -> &'static str {
     match tokio::time::timeout(DATABASE_PING_TIMEOUT, state.pipeline.ping()).await {
-        Ok(Ok(())) => "ok".into(),
+        Ok(Ok(())) => "ok",
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database ping failed");
-            e.code().into()
+            e.code()
         }
         Err(_) => {
             tracing::warn!(timeout = ?DATABASE_PING_TIMEOUT, "readiness: database ping timed out");
-            "timeout".into()
+            "timeout"
         }
     }
 }
@@ -38,37 +84,35 @@ async fn database_check(state: &AppState) -> String {
     path = "/readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "`{status: \"ready\", voices, checks}`"),
-        (status = 503, description = "A dependency is down; `checks` says which", body = super::openapi::ErrorBody),
+        (status = 200, description = "Voices loaded and the database answering", body = ReadyBody),
+        (status = 503, description = "A dependency is down; `checks` says which", body = NotReadyBody),
     )
 )]
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let voices: Vec<&str> = state.engine.voices().map(|v| v.id.as_str()).collect();
-    let mut checks = serde_json::Map::new();
-    checks.insert(
-        "voices".into(),
-        json!(if voices.is_empty() {
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let voices: Vec<String> = state.engine.voices().map(|v| v.id.clone()).collect();
+    let checks = ReadinessChecks {
+        database: database_check(&state).await,
+        voices: if voices.is_empty() {
             "none loaded"
         } else {
             "ok"
-        }),
-    );
-    checks.insert("database".into(), json!(database_check(&state).await));
-    let failed: Vec<String> = checks
-        .iter()
-        .filter(|(_, v)| v.as_str() != Some("ok"))
-        .map(|(k, _)| k.clone())
-        .collect();
+        },
+    };
+    let failed = checks.failed();
     if failed.is_empty() {
-        (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "voices": voices, "checks": checks})),
-        )
+        Json(ReadyBody {
+            status: "ready",
+            voices,
+            checks,
+        })
+        .into_response()
     } else {
         let message = format!("not ready: {}", failed.join(", "));
+        let error = ErrorBody::new("not-ready", message);
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"error": {"code": "not-ready", "message": message}, "checks": checks})),
+            Json(NotReadyBody { error, checks }),
         )
+            .into_response()
     }
 }

@@ -18,8 +18,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
@@ -27,6 +26,9 @@ use tower_http::request_id::{
 };
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Settings;
 use crate::store::AudioStore;
@@ -34,7 +36,7 @@ use crate::text::lexicon::Lexicon;
 use crate::tts::Engine;
 
 pub use auth::RequireApiKey;
-pub use error::{ApiError, ApiJson};
+pub use error::{ApiError, ApiJson, ErrorBody};
 pub use openapi::ApiDoc;
 pub use ratelimit::IpRateLimiter;
 pub use serve::serve;
@@ -51,6 +53,21 @@ pub struct AppState {
     pub events: Arc<dyn crate::queue::EventRepo>,
 }
 
+/// Every route, each registered once for both the router and the OpenAPI document.
+fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(voices::list))
+        .routes(routes!(synthesize::synthesize))
+        .merge(articles::routes(state))
+        .merge(audio_files::routes(state))
+        .merge(openai::routes())
+        .merge(metrics_route::routes())
+        .merge(openapi::routes())
+        .merge(player_routes::routes(state))
+}
+
 /// Layers, outermost first: request id → trace → CORS → JSON error bodies → body limit →
 /// timeout → routes (with per-route metrics). The timeout covers the time to the response
 /// head, so streamed audio is not cut off once it has started.
@@ -59,17 +76,9 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.http.max_body_bytes;
     let timeout = Duration::from_secs(state.settings.http.request_timeout_secs.max(1));
     let cors = cors_layer(&state.settings.http.cors_origins);
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/v1/voices", get(voices::list))
-        .route("/v1/synthesize", post(synthesize::synthesize))
-        .merge(articles::routes(&state))
-        .merge(audio_files::routes(&state))
-        .merge(openai::routes())
-        .merge(metrics_route::routes())
-        .merge(openapi::routes())
-        .merge(player_routes::routes(&state))
+    let (routes, doc) = api_routes(&state).split_for_parts();
+    routes
+        .layer(Extension(openapi::Document(Arc::new(doc))))
         .route_layer(axum::middleware::from_fn(metrics_route::track))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))

@@ -1,18 +1,21 @@
 //! The OpenAI-compatible speech API, so existing clients work by changing `base_url`:
 //! `POST /v1/audio/speech` and `GET /v1/audio/voices`. OpenAI voice names map to configured
 //! voices (`[openai] voices`), else to the default voice; audioby's own ids and aliases work too.
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::Json;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::RequireApiKey;
+use super::error::ErrorBody;
 use super::synthesize::{check_text, respond, Speech, SpeechJob};
+use super::voices::VoicesBody;
 use super::{ApiError, ApiJson, AppState};
 use crate::audio::{encoder, AudioFormat, PcmS16Encoder, StreamEncoder};
 use crate::tts::{LoadedVoice, SynthSettings, TtsError};
@@ -26,10 +29,10 @@ pub const OPENAI_VOICES: &[&str] = &[
 /// OpenAI documents `pcm` as 24 kHz, 16-bit signed little-endian, mono.
 const PCM_RATE: u32 = 24_000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/audio/speech", post(speech))
-        .route("/v1/audio/voices", get(voices))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(speech))
+        .routes(routes!(voices))
 }
 
 /// OpenAI's request body. Unknown fields are ignored, as clients send newer ones.
@@ -165,10 +168,10 @@ fn validate(state: &AppState, req: SpeechRequest) -> Result<(SpeechJob, bool), A
     request_body = SpeechRequest,
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "Audio in the requested format (streamed except wav)"),
-        (status = 400, description = "Unknown or unsupported format (aac, flac), bad speed, unknown voice", body = super::openapi::ErrorBody),
-        (status = 401, description = "Missing or wrong API key", body = super::openapi::ErrorBody),
-        (status = 413, description = "Input over the configured limit", body = super::openapi::ErrorBody),
+        (status = 200, description = "Audio in the requested format (streamed except wav)", content(("audio/mpeg"), ("audio/ogg; codecs=opus"), ("audio/wav"), ("audio/pcm"))),
+        (status = 400, description = "Unknown or unsupported format (aac, flac), bad speed, unknown voice", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+        (status = 413, description = "Input over the configured limit", body = ErrorBody),
     )
 )]
 pub async fn speech(
@@ -180,23 +183,31 @@ pub async fn speech(
     respond(state, job, stream).await
 }
 
+/// audioby's voices, and the voice each OpenAI name plays.
+#[derive(Serialize, ToSchema)]
+pub struct OpenAiVoicesBody {
+    #[serde(flatten)]
+    pub voices: VoicesBody,
+    /// OpenAI voice name (`alloy`, …) → the id of the voice it plays.
+    pub openai: BTreeMap<&'static str, String>,
+}
+
 #[utoipa::path(
     get,
     path = "/v1/audio/voices",
     tag = "openai",
-    responses((status = 200, description = "`{default, voices: [VoiceInfo…], openai: {alloy: voice id, …}}`"))
+    responses((status = 200, description = "The voices and the OpenAI names' mapping", body = OpenAiVoicesBody))
 )]
-pub async fn voices(State(state): State<AppState>) -> Json<Value> {
-    let default = state.engine.default_voice().id.clone();
-    let voices: Vec<_> = state.engine.voices().collect();
-    let openai: serde_json::Map<String, Value> = OPENAI_VOICES
+pub async fn voices(State(state): State<AppState>) -> Json<OpenAiVoicesBody> {
+    let voices = VoicesBody::of(&state.engine);
+    let openai = OPENAI_VOICES
         .iter()
-        .map(|name| {
+        .map(|&name| {
             let id = resolve_voice(&state, name)
                 .map(|v| v.info().id.clone())
-                .unwrap_or_else(|_| default.clone());
-            (name.to_string(), Value::String(id))
+                .unwrap_or_else(|_| voices.default.clone());
+            (name, id)
         })
         .collect();
-    Json(json!({"default": default, "voices": voices, "openai": openai}))
+    Json(OpenAiVoicesBody { voices, openai })
 }

@@ -1,61 +1,25 @@
-//! `GET /openapi.json`: the API description, generated from the handlers' `#[utoipa::path]`
-//! annotations and the request types' `ToSchema` derives. A route module adds its handlers
-//! to `paths(...)` below and its body types to `components(schemas(...))`; the test in
-//! `tests/http_openapi.rs` fails when a documented path is not live or a live route is
-//! not documented.
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Serialize;
+//! `GET /openapi.json`: the API description. A route module registers each handler once,
+//! with `routes!` on an [`OpenApiRouter`]: that adds the route to the router and its
+//! `#[utoipa::path]` annotation (with the request and response schemas it names) to this
+//! document, so the two cannot drift apart. `tests/http_openapi.rs` checks that every
+//! documented path is live, every live route is documented, and every JSON answer has a
+//! schema.
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi_json))
-}
-
-/// Every error response: `{"error": {"code", "message"}}`.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable machine-readable code, e.g. `unknown-voice`, `unauthorized`, `not-found`.
-    pub code: String,
-    /// Human-readable explanation.
-    pub message: String,
-}
-
+/// What the routes do not say themselves: the title, and the API-key scheme their
+/// `security(("api_key" = []))` names. [`super::router`] starts from this document.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "audioby", description = "Self-hosted article audio: direct synthesis, OpenAI-compatible speech, cached audio files."),
-    paths(
-        super::health::healthz,
-        super::health::readyz,
-        super::voices::list,
-        super::synthesize::synthesize,
-        super::openai::speech,
-        super::openai::voices,
-        super::audio_files::serve_file,
-        super::metrics_route::metrics,
-        super::articles::put_article,
-        super::articles::get_article,
-        super::articles::get_audio,
-        super::articles::regenerate,
-        super::articles::get_job,
-        super::articles::cancel_job,
-        super::player_routes::demo_page,
-        super::player_routes::embed_page,
-        super::player_routes::player_js,
-        super::player_routes::versioned_player_js,
-        super::player_routes::post_event,
-        super::player_routes::article_stats,
-        openapi_json,
-    ),
-    components(schemas(ErrorBody, ErrorDetail, super::synthesize::SynthesizeRequest, super::openai::SpeechRequest)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
@@ -72,7 +36,16 @@ impl Modify for BearerAuth {
     }
 }
 
-#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "This document (OpenAPI 3.1)")))]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi_json))
+}
+
+/// The finished document, built once with the router; [`openapi_json`] finds it in the
+/// request extensions.
+#[derive(Clone)]
+pub struct Document(pub Arc<utoipa::openapi::OpenApi>);
+
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
+pub async fn openapi_json(Extension(doc): Extension<Document>) -> Response {
+    Json(doc.0.as_ref()).into_response()
 }

@@ -7,9 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::error::ErrorBody;
 use super::{ApiError, AppState, RequireApiKey};
 use crate::article::id::ArticleId;
 use super::ratelimit::{limit_per_ip, IpRateLimiter};
@@ -21,28 +25,26 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=300";
 const JS: &str = "text/javascript; charset=utf-8";
 
-pub fn routes(state: &AppState) -> Router<AppState> {
+pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     // Events are public: the API's per-IP limiter with its own budget (`[http] events_rate_limit`).
     let limiter = IpRateLimiter::new(state.settings.http.events_rate_limit);
-    Router::new()
-        .route("/", get(demo_page))
-        .route("/embed", get(embed_page))
-        .route("/player.js", get(player_js))
-        .route("/player/{version}/player.js", get(versioned_player_js))
-        .route(
-            "/v1/events",
-            post(post_event)
-                .route_layer(axum::middleware::from_fn_with_state(limiter, limit_per_ip)),
-        )
-        .route("/v1/articles/{id}/stats", get(article_stats))
+    let (schemas, paths, events) = routes!(post_event);
+    let events = events.route_layer(axum::middleware::from_fn_with_state(limiter, limit_per_ip));
+    OpenApiRouter::new()
+        .routes(routes!(demo_page))
+        .routes(routes!(embed_page))
+        .routes(routes!(player_js))
+        .routes(routes!(versioned_player_js))
+        .routes((schemas, paths, events))
+        .routes(routes!(article_stats))
 }
 
-#[utoipa::path(get, path = "/", tag = "player", responses((status = 200, description = "Demo article page with the player")))]
+#[utoipa::path(get, path = "/", tag = "player", responses((status = 200, description = "Demo article page with the player", content_type = "text/html")))]
 pub async fn demo_page() -> Response {
     page(demo::demo_page())
 }
 
-#[utoipa::path(get, path = "/embed", tag = "player", responses((status = 200, description = "Embed snippet and API quick start")))]
+#[utoipa::path(get, path = "/embed", tag = "player", responses((status = 200, description = "Embed snippet and API quick start", content_type = "text/html")))]
 pub async fn embed_page(headers: HeaderMap) -> Response {
     page(demo::embed_page(&origin(&headers)))
 }
@@ -67,14 +69,14 @@ fn origin(headers: &HeaderMap) -> String {
     format!("{proto}://{host}")
 }
 
-#[utoipa::path(get, path = "/player.js", tag = "player", responses((status = 200, description = "The player script (short cache)")))]
+#[utoipa::path(get, path = "/player.js", tag = "player", responses((status = 200, description = "The player script (short cache)", content_type = "text/javascript"), (status = 304, description = "`If-None-Match` matched the ETag")))]
 pub async fn player_js(headers: HeaderMap) -> Response {
     script(&headers, SHORT)
 }
 
 /// The current version is served forever-cacheable; an old version (a page cached before an
 /// upgrade) is sent to the current script instead of a 404, with a short cache.
-#[utoipa::path(get, path = "/player/{version}/player.js", tag = "player", params(("version" = String, Path, description = "Content hash")), responses((status = 200, description = "The player script, immutable"), (status = 307, description = "Old version: redirect to /player.js")))]
+#[utoipa::path(get, path = "/player/{version}/player.js", tag = "player", params(("version" = String, Path, description = "Content hash")), responses((status = 200, description = "The player script, immutable", content_type = "text/javascript"), (status = 304, description = "`If-None-Match` matched the ETag"), (status = 307, description = "Old version: redirect to /player.js")))]
 pub async fn versioned_player_js(Path(version): Path<String>, headers: HeaderMap) -> Response {
     if version == player::version() {
         script(&headers, IMMUTABLE)
@@ -114,41 +116,45 @@ fn script(headers: &HeaderMap, cache: &'static str) -> Response {
 /// `POST /v1/events`: `{article, event, value?}` → 204. Public (the player calls it from any
 /// publisher page, with `sendBeacon`), validated, rate-limited per client IP.
 #[tracing::instrument(name = "Recording a player event", skip_all)]
-#[utoipa::path(post, path = "/v1/events", tag = "player", request_body(content = serde_json::Value, description = "`{article, event, value?}`"), responses((status = 204, description = "Counted"), (status = 400, description = "Invalid event", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/events", tag = "player", request_body(content = serde_json::Value, description = "`{article, event, value?}`"), responses((status = 204, description = "Counted"), (status = 400, description = "Invalid event", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)))]
 pub async fn post_event(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let event = events::parse(&body).map_err(event_error)?;
+    let event = events::parse(&body)?;
     state
         .events
         .record_event(&event)
         .await
-        .map_err(|e| event_error(e.into()))?;
+        .map_err(EventError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /v1/articles/{id}/stats`: one article's event counts.
+#[derive(Serialize, ToSchema)]
+pub struct StatsBody {
+    #[schema(value_type = String)]
+    pub article: ArticleId,
+    pub events: ArticleStats,
+}
+
 /// `GET /v1/articles/{id}/stats` (API key): the event counts of one article.
-#[utoipa::path(get, path = "/v1/articles/{id}/stats", tag = "player", security(("api_key" = [])), params(("id" = String, Path, description = "Article ID")), responses((status = 200, description = "Event counts for the article"), (status = 401, description = "Missing or wrong API key", body = super::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/articles/{id}/stats", tag = "player", security(("api_key" = [])), params(("id" = String, Path, description = "Article ID")), responses((status = 200, description = "Event counts for the article", body = StatsBody), (status = 400, description = "Invalid ID", body = ErrorBody), (status = 401, description = "Missing or wrong API key", body = ErrorBody)))]
 pub async fn article_stats(
     State(state): State<AppState>,
     _key: RequireApiKey,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<StatsBody>, ApiError> {
     let id = ArticleId::parse(&id)
         .map_err(|e| ApiError::bad_request("invalid-article-id", e.to_string()))?;
     let stats: ArticleStats = state
         .events
         .article_stats(&id)
         .await
-        .map_err(|e| event_error(e.into()))?;
-    Ok(Json(serde_json::json!({"article": id, "events": stats})))
+        .map_err(EventError::from)?;
+    Ok(Json(StatsBody {
+        article: id,
+        events: stats,
+    }))
 }
 
-fn event_error(e: EventError) -> ApiError {
-    match e {
-        EventError::Invalid(_) => ApiError::bad_request(e.code(), e.to_string()),
-        EventError::Full => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()),
-        EventError::Repo(e) => ApiError::from(crate::pipeline::PipelineError::from(e)),
-    }
-}

@@ -16,6 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use utoipa::ToSchema;
 
 use super::auth::RequireApiKey;
+use super::error::ErrorBody;
 use super::{ApiError, ApiJson, AppState};
 use crate::audio::{encoder, AudioFormat, EncodingWriter, StreamEncoder};
 use crate::synth::{push_silence, synthesize_reader, synthesize_segments, SynthError};
@@ -141,10 +142,10 @@ fn validate(state: &AppState, req: SynthesizeRequest) -> Result<SpeechJob, ApiEr
     request_body = SynthesizeRequest,
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "Audio (`audio/mpeg`, `audio/ogg; codecs=opus` or `audio/wav`); chunked when `stream` is true"),
-        (status = 400, description = "Bad input: unknown voice (lists the voices), format, speed, malformed JSON or SSML", body = super::openapi::ErrorBody),
-        (status = 401, description = "Missing or wrong API key", body = super::openapi::ErrorBody),
-        (status = 413, description = "Text over the configured limit", body = super::openapi::ErrorBody),
+        (status = 200, description = "Audio in the requested format; chunked when `stream` is true", content(("audio/mpeg"), ("audio/ogg; codecs=opus"), ("audio/wav"))),
+        (status = 400, description = "Bad input: unknown voice (lists the voices), format, speed, malformed JSON or SSML", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+        (status = 413, description = "Text over the configured limit", body = ErrorBody),
     )
 )]
 pub async fn synthesize(

@@ -47,7 +47,7 @@ impl EventKind {
 }
 
 /// Counts for one article, as `GET /v1/articles/{id}/stats` and `audioby stats --json` show them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ArticleStats {
     pub play: u64,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// What a client sees of a voice (`audioby voices`, `GET /v1/voices`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VoiceInfo {
     /// The file stem, e.g. `en_US-joe-medium`.
     pub id: String,
