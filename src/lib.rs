@@ -1,6 +1,7 @@
 //! audioby: self-hosted article audio. The modules follow an article's path:
 //!
-//! - [`article`]: where articles come from, and HTML/Markdown/text → ordered blocks (extraction).
+//! - [`article`]: where articles come from (CMS pulls and feeds, through one SSRF-guarded
+//!   fetcher), and HTML/Markdown/text → ordered blocks (extraction).
 //! - [`text`]: speakable text: normalization for news, sentence segmentation, lexicon, SSML.
 //! - [`input`]: streaming plain-text input (UTF-8 checked, chunked at line breaks).
 //! - [`tts`]: the voice registry and the Piper engine (espeak-ng phonemes; each voice cut into

@@ -311,7 +311,7 @@ fn synth(
     }
     let mut settings = settings.clone();
     if let Some(n) = sessions {
-        settings.engine.sessions = n.max(1);
+        settings.engine.sessions_per_voice = n.max(1);
     }
     let engine = load_engine(&settings)?;
     let voice = engine.voice(voice.as_deref())?;
@@ -335,7 +335,7 @@ fn synth(
             ));
         }
     };
-    let seg_opts = settings.segment_options();
+    let seg_opts = settings.text.clone();
     let summary = if to_stdout {
         let out = std::io::BufWriter::new(std::io::stdout().lock());
         let (w, summary) = synthesize_reader(
@@ -569,7 +569,7 @@ fn load_engine_lazily(settings: &Settings) -> Result<audioby::tts::Engine, audio
         settings,
         audioby::tts::EngineOptions {
             lazy_sessions: true,
-            ..settings.engine_options()
+            ..settings.engine
         },
     )
 }
