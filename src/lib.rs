@@ -17,8 +17,10 @@
 //! - [`player`]: the embeddable play button, demo pages and listening events.
 //! - [`metrics`]: Prometheus counters, gauges and histograms, with setters for the other layers.
 //! - [`config`], [`telemetry`], [`startup`]: settings, logging, building and running the server.
+//! - [`cli`]: the `audioby` command line, one module per subcommand (`main.rs` only runs it).
 pub mod article;
 pub mod audio;
+pub mod cli;
 pub mod config;
 pub mod http;
 pub mod input;
