@@ -1,6 +1,11 @@
 //! Layered configuration: compiled defaults, then `audioby.toml` (if present, or the file
 //! named by `--config` / `AUDIOBY_CONFIG`), then `AUDIOBY_*` environment variables, then CLI
 //! flags. Every key is documented in the sample `audioby.toml` at the top of the repository.
+//!
+//! Each module defines the settings it reads, deserialized straight from its section
+//! (`[engine]` is `tts::EngineOptions`, `[text]` is `text::SegmentOptions`, `[source]` is
+//! `article::source::SourceSettings`, …); this module only aggregates them and loads the layers,
+//! so dependencies point from `config` to the modules, never back.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -8,10 +13,14 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::article::extract::ExtractOptions;
+use crate::article::source::SourceSettings;
 use crate::audio::EncoderOptions;
 use crate::pipeline::QueueSettings;
 use crate::store::StoreSettings;
+use crate::telemetry::LogSettings;
 use crate::text::SegmentOptions;
+use crate::tts::EngineOptions;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -26,8 +35,10 @@ pub struct Settings {
     pub default_voice: Option<String>,
     /// Pronunciation lexicon (TOML, see docs/LEXICON.md). Missing file = no lexicon.
     pub lexicon: Option<PathBuf>,
-    pub engine: EngineSettings,
-    pub text: TextSettings,
+    /// Inference sessions and threads per voice (`[engine]`, read by `tts::Engine`).
+    pub engine: EngineOptions,
+    /// Segment length and pauses (`[text]`, read by `text::segment` and `text::ssml`).
+    pub text: SegmentOptions,
     pub audio: EncoderOptions,
     pub http: HttpSettings,
     pub log: LogSettings,
@@ -37,7 +48,7 @@ pub struct Settings {
     pub store: StoreSettings,
     /// Publisher CSS selectors applied to every HTML article: `include` restricts extraction
     /// to matching elements, `exclude` drops them first.
-    pub extract: crate::article::extract::ExtractOptions,
+    pub extract: ExtractOptions,
     /// Where articles come from besides pushes: the CMS pull template, and the fetch limits
     /// that also apply to feeds (`audioby prefetch --feed`).
     pub source: SourceSettings,
@@ -52,92 +63,6 @@ pub struct CacheSettings {
     /// Budget for cached segment audio, in bytes (0 = unlimited). Least recently used segments
     /// that no current article version uses are evicted above it; article audio never is.
     pub max_segment_bytes: u64,
-}
-
-/// The pull source (`[source]`). See `article::source` for how the limits are enforced.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SourceSettings {
-    /// CMS URL with `{id}`, e.g. `https://cms.example.com/api/articles/{id}`. Unset = no pulls:
-    /// unknown article IDs are 404.
-    pub url_template: Option<String>,
-    /// JSON pointers (RFC 6901) into a JSON answer. An HTML answer is used as `html`.
-    pub fields: SourceFields,
-    /// Whole-fetch timeout (connect, headers and body), in seconds.
-    pub timeout_secs: u64,
-    /// Largest body accepted, counted while streaming (Content-Length is not trusted).
-    pub max_bytes: u64,
-    /// Redirects followed per fetch; every hop is checked against `allow_hosts`.
-    pub max_redirects: usize,
-    /// Hosts a fetch may reach, redirects included. Empty = the template's (or feed's) host only.
-    pub allow_hosts: Vec<String>,
-    /// Let the template's host (or a feed's own host) be on a loopback, link-local or private
-    /// address, for an intranet CMS. Never extends to other hosts reached by redirect.
-    pub allow_private: bool,
-    /// A stored copy older than this is fetched again when asked for; 0 = never refetch.
-    pub refresh_after_secs: u64,
-}
-
-/// JSON pointer per article field.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SourceFields {
-    pub title: String,
-    pub html: String,
-    pub text: String,
-    pub byline: String,
-    pub url: String,
-}
-
-impl Default for SourceFields {
-    fn default() -> Self {
-        Self {
-            title: "/title".into(),
-            html: "/html".into(),
-            text: "/text".into(),
-            byline: "/byline".into(),
-            url: "/url".into(),
-        }
-    }
-}
-
-impl Default for SourceSettings {
-    fn default() -> Self {
-        Self {
-            url_template: None,
-            fields: SourceFields::default(),
-            timeout_secs: 10,
-            max_bytes: 5 * 1024 * 1024,
-            max_redirects: 3,
-            allow_hosts: Vec::new(),
-            allow_private: false,
-            refresh_after_secs: 3600,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EngineSettings {
-    /// Inference sessions per voice; 0 = one per CPU core.
-    pub sessions: usize,
-    /// ONNX Runtime intra-op threads per session.
-    pub threads_per_session: usize,
-    /// Phoneme characters in flight at once per voice: bounds inference memory.
-    pub inflight_phonemes: usize,
-    /// Cut each voice into encoder and decoder and decode in windows (less memory, faster).
-    /// `false` runs the voice graph whole, as piper-tts does.
-    pub split_voice: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TextSettings {
-    /// Sentences longer than this many characters are split at clause boundaries.
-    pub max_segment_chars: usize,
-    pub sentence_pause_ms: u32,
-    pub paragraph_pause_ms: u32,
-    pub heading_pause_ms: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -188,15 +113,6 @@ pub struct OpenAiSettings {
     pub voices: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogSettings {
-    /// `text` or `json`.
-    pub format: String,
-    /// An `EnvFilter` directive such as `info` or `audioby=debug`. `RUST_LOG` wins when set.
-    pub level: String,
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -205,8 +121,8 @@ impl Default for Settings {
             voices_dir: PathBuf::from("voices"),
             default_voice: None,
             lexicon: Some(PathBuf::from("lexicon.toml")),
-            engine: EngineSettings::default(),
-            text: TextSettings::default(),
+            engine: EngineOptions::default(),
+            text: SegmentOptions::default(),
             audio: EncoderOptions::default(),
             http: HttpSettings::default(),
             queue: QueueSettings::default(),
@@ -217,29 +133,6 @@ impl Default for Settings {
             source: SourceSettings::default(),
             log: LogSettings::default(),
             openai: OpenAiSettings::default(),
-        }
-    }
-}
-
-impl Default for EngineSettings {
-    fn default() -> Self {
-        Self {
-            sessions: 0,
-            threads_per_session: 1,
-            inflight_phonemes: crate::tts::EngineOptions::default().inflight_phonemes,
-            split_voice: true,
-        }
-    }
-}
-
-impl Default for TextSettings {
-    fn default() -> Self {
-        let s = SegmentOptions::default();
-        Self {
-            max_segment_chars: s.max_chars,
-            sentence_pause_ms: s.sentence_pause_ms,
-            paragraph_pause_ms: s.paragraph_pause_ms,
-            heading_pause_ms: s.heading_pause_ms,
         }
     }
 }
@@ -263,15 +156,6 @@ impl Default for HttpSettings {
     }
 }
 
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            format: "text".into(),
-            level: "info".into(),
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(String);
@@ -280,6 +164,12 @@ impl Settings {
     /// Defaults ← config file ← `AUDIOBY_*` environment. `file` overrides the default
     /// `./audioby.toml`; a named file that does not exist is an error, the default is optional.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(file, "AUDIOBY_")
+    }
+
+    /// [`Settings::load`] reading the variables named `<env_prefix>…` (tests use their own
+    /// prefix, so the variables they set reach no other test).
+    fn load_with_env(file: Option<&Path>, env_prefix: &str) -> Result<Settings, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Settings::default()));
         match file {
             Some(path) if !path.exists() => {
@@ -293,12 +183,12 @@ impl Settings {
         }
         // AUDIOBY_ENGINE__SESSIONS=2 sets engine.sessions; AUDIOBY_API_KEYS is a list.
         fig = fig.merge(
-            Env::prefixed("AUDIOBY_")
+            Env::prefixed(env_prefix)
                 .ignore(&["API_KEYS", "CONFIG"])
                 .split("__"),
         );
         let mut settings: Settings = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
-        if let Ok(keys) = std::env::var("AUDIOBY_API_KEYS") {
+        if let Ok(keys) = std::env::var(format!("{env_prefix}API_KEYS")) {
             settings.http.api_keys = keys
                 .split(',')
                 .map(str::trim)
@@ -308,24 +198,76 @@ impl Settings {
         }
         Ok(settings)
     }
+}
 
-    pub fn segment_options(&self) -> SegmentOptions {
-        SegmentOptions {
-            max_chars: self.text.max_segment_chars.clamp(40, 10_000),
-            sentence_pause_ms: self.text.sentence_pause_ms,
-            paragraph_pause_ms: self.text.paragraph_pause_ms,
-            heading_pause_ms: self.text.heading_pause_ms,
-        }
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    pub fn engine_options(&self) -> crate::tts::EngineOptions {
-        let mut o = crate::tts::EngineOptions::default();
-        if self.engine.sessions > 0 {
-            o.sessions_per_voice = self.engine.sessions;
+    /// The sections deserialized straight into module types keep their file keys, env names
+    /// and clamps: `engine.sessions`, `text.max_segment_chars` (40 to 10,000), and the fetch
+    /// limits flattened into `[source]`.
+    #[test]
+    fn module_sections_keep_keys_env_names_and_clamps() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("audioby.toml");
+        std::fs::write(
+            &file,
+            r#"
+[engine]
+sessions = 3
+threads_per_session = 2
+split_voice = false
+[text]
+max_segment_chars = 5
+sentence_pause_ms = 100
+[source]
+url_template = "https://cms.example.com/a/{id}"
+timeout_secs = 4
+allow_hosts = ["cdn.example.com"]
+refresh_after_secs = 7
+[source.fields]
+title = "/t"
+"#,
+        )
+        .unwrap();
+        let prefix = "AUDIOBYCONFIGTEST_";
+        for (k, v) in [
+            ("ENGINE__SESSIONS", "5"),
+            ("TEXT__HEADING_PAUSE_MS", "900"),
+            ("SOURCE__MAX_BYTES", "1000"),
+            ("SOURCE__ALLOW_PRIVATE", "true"),
+            ("API_KEYS", "k1, k2"),
+        ] {
+            std::env::set_var(format!("{prefix}{k}"), v);
         }
-        o.threads_per_session = self.engine.threads_per_session.max(1);
-        o.inflight_phonemes = self.engine.inflight_phonemes.max(1);
-        o.split_voice = self.engine.split_voice;
-        o
+        let s = Settings::load_with_env(Some(&file), prefix).unwrap();
+        assert_eq!(s.engine.sessions_per_voice, 5, "the environment wins");
+        assert_eq!(s.engine.threads_per_session, 2);
+        assert!(!s.engine.split_voice);
+        assert!(!s.engine.lazy_sessions, "not a config key");
+        assert_eq!(s.text.max_chars, 40, "clamped up to 40");
+        assert_eq!(s.text.sentence_pause_ms, 100);
+        assert_eq!(s.text.heading_pause_ms, 900);
+        assert_eq!(s.text.paragraph_pause_ms, 600, "default kept");
+        assert_eq!(
+            s.source.url_template.as_deref(),
+            Some("https://cms.example.com/a/{id}")
+        );
+        assert_eq!(s.source.fields.title, "/t");
+        assert_eq!(s.source.fields.html, "/html", "default kept");
+        assert_eq!(s.source.refresh_after_secs, 7);
+        assert_eq!(s.source.fetch.timeout_secs, 4);
+        assert_eq!(s.source.fetch.max_bytes, 1000);
+        assert!(s.source.fetch.allow_private);
+        assert_eq!(s.source.fetch.allow_hosts, ["cdn.example.com"]);
+        assert_eq!(s.source.fetch.max_redirects, 3, "default kept");
+        assert_eq!(s.http.api_keys, ["k1", "k2"]);
+
+        std::fs::write(&file, "[text]\nmax_segment_chars = 50000\n").unwrap();
+        let s = Settings::load_with_env(Some(&file), "AUDIOBYCONFIGTEST_NONE_").unwrap();
+        assert_eq!(s.text.max_chars, 10_000, "clamped down to 10,000");
+        assert_eq!(s.engine.sessions_per_voice, 0, "0 = one per CPU core");
+        assert!(s.engine.sessions() >= 1);
     }
 }

@@ -1,6 +1,7 @@
 //! audioby: self-hosted article audio. The modules follow an article's path:
 //!
-//! - [`article`]: where articles come from, and HTML/Markdown/text → ordered blocks (extraction).
+//! - [`article`]: where articles come from (CMS pulls and feeds, through one SSRF-guarded
+//!   fetcher), and HTML/Markdown/text → ordered blocks (extraction).
 //! - [`text`]: speakable text: normalization for news, sentence segmentation, lexicon, SSML.
 //! - [`input`]: streaming plain-text input (UTF-8 checked, chunked at line breaks).
 //! - [`tts`]: the voice registry and the Piper engine (espeak-ng phonemes; each voice cut into
@@ -18,9 +19,11 @@
 //! - [`player`]: the embeddable play button, demo pages and listening events.
 //! - [`metrics`]: Prometheus counters, gauges and histograms, with setters for the other layers.
 //! - [`config`], [`telemetry`], [`startup`]: settings, logging, building and running the server.
+//! - [`cli`]: the `audioby` command line, one module per subcommand (`main.rs` only runs it).
 pub mod article;
 pub mod audio;
 pub mod backends;
+pub mod cli;
 pub mod config;
 pub mod http;
 pub mod input;

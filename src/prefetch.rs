@@ -58,7 +58,7 @@ async fn feed_articles(
     let mut out = Vec::new();
     let mut listed = std::collections::HashSet::new();
     for url in urls {
-        let items = match fetch_feed(url, &pipeline.settings().source).await {
+        let items = match fetch_feed(url, &pipeline.settings().source.fetch).await {
             Ok(items) => items,
             Err(e) => {
                 out.push(Err((url.clone(), format!("feed {url}: {e}"))));

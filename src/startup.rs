@@ -20,7 +20,7 @@ pub struct Application {
 
 /// Scan and load voices, logging every voice that was skipped and why.
 pub fn load_engine(settings: &Settings) -> Result<Engine, TtsError> {
-    load_engine_with(settings, settings.engine_options())
+    load_engine_with(settings, settings.engine)
 }
 
 /// [`load_engine`] with explicit engine options (the CLI's `prefetch` starts sessions lazily).

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::audio::{AudioError, EncodingWriter};
 use crate::input::{InputError, TextChunks};
 use crate::text::{Segment, SegmentOptions};
-use crate::tts::{LoadedVoice, SegmentAudio, SynthSettings, SynthSummary, TtsError};
+use crate::tts::{LoadedVoice, SegmentAudio, SynthSettings, SynthSummary, TtsError, Utterance};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -31,6 +31,18 @@ impl SynthError {
             SynthError::Input(e) => e.code(),
             SynthError::Tts(e) => e.code(),
             SynthError::Audio(e) => e.code(),
+        }
+    }
+}
+
+/// The engine speaks a segment's normalized text at its rate, then pauses; the original
+/// text, block and kind stay with the caller (manifests, captions).
+impl From<Segment> for Utterance {
+    fn from(s: Segment) -> Utterance {
+        Utterance {
+            text: s.spoken,
+            rate: s.rate,
+            pause_after_ms: s.pause_after_ms,
         }
     }
 }

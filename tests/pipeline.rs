@@ -122,7 +122,7 @@ async fn push_wait_fetch_and_edit_one_sentence() {
     let blocks: Vec<audioby::article::Block> =
         serde_json::from_value(record["blocks"].clone()).unwrap();
     // Segmented as the server does it: its `[text]` settings decide where long sentences split.
-    let opts = test_settings(std::path::Path::new(".")).segment_options();
+    let opts = test_settings(std::path::Path::new(".")).text;
     let expected = audioby::text::segment_blocks(&blocks, &audioby::text::Lexicon::empty(), &opts);
     let expected: Vec<&str> = expected
         .iter()

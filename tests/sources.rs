@@ -108,12 +108,12 @@ async fn cms_pair() -> (Cms, u16, Cms, u16) {
 
 async fn app_pulling_from(
     template: String,
-    customize: impl FnOnce(&mut audioby::config::SourceSettings),
+    customize: impl FnOnce(&mut audioby::article::source::SourceSettings),
 ) -> TestApp {
     spawn_app_with(|s| {
         s.source.url_template = Some(template);
-        s.source.timeout_secs = 1;
-        s.source.max_bytes = 256 * 1024;
+        s.source.fetch.timeout_secs = 1;
+        s.source.fetch.max_bytes = 256 * 1024;
         customize(&mut s.source);
     })
     .await
@@ -123,7 +123,7 @@ async fn app_pulling_from(
 async fn app_pulling_from_loopback(port: u16) -> TestApp {
     app_pulling_from(
         format!("http://127.0.0.1:{port}/api/articles/{{id}}"),
-        |s| s.allow_private = true,
+        |s| s.fetch.allow_private = true,
     )
     .await
 }
@@ -261,14 +261,14 @@ async fn redirects_to_loopback_are_refused_unless_allowed() {
     let (cms, port, other, _) = cms_pair().await;
     let via_localhost = format!("http://localhost:{port}/api/articles/{{id}}");
 
-    let app = app_pulling_from(via_localhost.clone(), |s| s.allow_private = true).await;
+    let app = app_pulling_from(via_localhost.clone(), |s| s.fetch.allow_private = true).await;
     let (status, body) = get_audio(&app, "to-loopback").await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "source-host-not-allowed", "{body}");
 
     let app = app_pulling_from(via_localhost, |s| {
-        s.allow_private = true;
-        s.allow_hosts = vec!["127.0.0.1".into()];
+        s.fetch.allow_private = true;
+        s.fetch.allow_hosts = vec!["127.0.0.1".into()];
     })
     .await;
     let (status, body) = get_audio(&app, "to-loopback").await;

@@ -4,7 +4,8 @@
 //! of the SHA-256 of the GUID, or of the link when there is no GUID, so the same item maps to
 //! the same article every night. Text comes from the item's content, else its summary; an item
 //! with neither is left to the pull source. Feeds are fetched with the same guarded
-//! [`Fetcher`] and limits as pulls, with the feed URL's host as the configured host.
+//! [`Fetcher`] and `[source]` fetch limits as pulls, with the feed URL's host as the configured
+//! host.
 //!
 //! Problems are per item or per feed, never fatal to the run: a malformed feed is one failure,
 //! a repeated GUID is a failure for the repeat (the first item is kept).
@@ -13,9 +14,8 @@ use std::collections::HashSet;
 use reqwest::Url;
 use sha2::{Digest, Sha256};
 
-use super::source::{Fetcher, SourceError};
+use super::fetch::{FetchSettings, Fetcher, SourceError};
 use super::{ArticleId, ArticleInput};
-use crate::config::SourceSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
@@ -58,7 +58,7 @@ pub struct ItemFailure {
 /// Fetch and parse one feed URL.
 pub async fn fetch_feed(
     url: &str,
-    settings: &SourceSettings,
+    settings: &FetchSettings,
 ) -> Result<Vec<Result<FeedItem, ItemFailure>>, FeedError> {
     let parsed =
         Url::parse(url).map_err(|e| FeedError::InvalidUrl(url.to_string(), e.to_string()))?;

@@ -1,7 +1,9 @@
-//! Articles: where text comes from (sources) and how a page becomes ordered blocks (extraction).
+//! Articles: where text comes from (CMS pulls and feeds, both through the SSRF-guarded
+//! fetcher) and how a page becomes ordered blocks (extraction).
 pub mod block;
 pub mod extract;
 pub mod feed;
+pub mod fetch;
 pub mod id;
 pub mod record;
 pub mod source;

@@ -109,9 +109,8 @@ fn validate(state: &AppState, req: SynthesizeRequest) -> Result<SpeechJob, ApiEr
         }
         (None, Some(ssml)) => {
             check_text(&ssml, max)?;
-            let doc =
-                crate::text::parse_ssml(&ssml, &state.lexicon, &state.settings.segment_options())
-                    .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+            let doc = crate::text::parse_ssml(&ssml, &state.lexicon, &state.settings.text)
+                .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
             for w in &doc.warnings {
                 tracing::debug!(warning = %w, "ssml");
             }
@@ -187,7 +186,7 @@ fn run<W: Write>(
             text.as_bytes(),
             Arc::clone(&state.lexicon),
             settings,
-            state.settings.segment_options(),
+            state.settings.text.clone(),
             || Ok(EncodingWriter::new(enc, sink)),
             on_segment,
         ),

@@ -37,7 +37,7 @@ impl Pipeline {
             .engine
             .voice(Some(&job.voice))
             .map_err(|e| Failure::Abort(e.to_string()))?;
-        let seg_opts = self.settings.segment_options();
+        let seg_opts = self.settings.text.clone();
         let segments: Vec<Segment> = segment_blocks(&article.blocks, &self.lexicon, &seg_opts)
             .into_iter()
             .filter(|s| crate::text::segment::has_speech(&s.spoken))

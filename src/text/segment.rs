@@ -31,15 +31,28 @@ pub struct Segment {
     pub rate: f32,
 }
 
-#[derive(Debug, Clone)]
+/// How text is cut into segments and how long the pauses between them are. Also the `[text]`
+/// config section, deserialized directly (`max_chars` is `max_segment_chars` there).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SegmentOptions {
     /// A sentence longer than this (in chars) is split at clause boundaries, never mid-word.
     /// The default, 200, holds most news sentences whole and bounds inference memory, which
     /// grows with segment length.
+    #[serde(
+        rename = "max_segment_chars",
+        deserialize_with = "configured_max_chars"
+    )]
     pub max_chars: usize,
     pub sentence_pause_ms: u32,
     pub paragraph_pause_ms: u32,
     pub heading_pause_ms: u32,
+}
+
+/// A configured `max_segment_chars` is held to 40..=10,000, the range audioby.toml documents
+/// (code that builds `SegmentOptions` itself, such as tests, may go lower).
+fn configured_max_chars<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    Ok(usize::deserialize(d)?.clamp(40, 10_000))
 }
 
 impl Default for SegmentOptions {

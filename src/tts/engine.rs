@@ -14,18 +14,23 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use ort::session::builder::PrepackedWeights;
 use ort::session::Session;
 use piper_rs::ModelConfig;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{phoneme_ids, PreparedVoice, Runner, Scales};
 use super::phonemize::phonemize;
 use super::voices::{VoiceInfo, VoiceRegistry};
 use super::TtsError;
-use crate::text::Segment;
 
-/// How many inference sessions each voice gets, and how many threads each uses.
-#[derive(Debug, Clone, Copy)]
+/// How many inference sessions each voice gets, and how many threads each uses. Also the
+/// `[engine]` config section, deserialized directly; the engine applies the floors (at least
+/// one session, one thread, one phoneme in flight).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EngineOptions {
+    /// Inference sessions per voice; 0 = one per CPU core (see [`EngineOptions::sessions`]).
+    #[serde(rename = "sessions")]
     pub sessions_per_voice: usize,
+    /// ONNX Runtime intra-op threads per session.
     pub threads_per_session: usize,
     /// Phoneme characters allowed in flight at once across a voice's workers. The decoder
     /// runs in fixed windows, so this bounds the encoder's memory (which grows with the
@@ -34,6 +39,8 @@ pub struct EngineOptions {
     /// Start a voice's sessions on its first synthesis instead of at load. The CLI's
     /// `prefetch` and `status` use this: a run whose segments are all cached never pays for
     /// ONNX Runtime sessions. The server loads eagerly, so `/readyz` means ready to speak.
+    /// Not a config key.
+    #[serde(skip)]
     pub lazy_sessions: bool,
     /// Cut each voice into encoder and decoder at load (see `tts::graph`); `false` runs the
     /// graph whole, one full session per worker.
@@ -41,18 +48,28 @@ pub struct EngineOptions {
 }
 
 impl Default for EngineOptions {
-    /// Measured on 2 cores (BUILD-FACTS.md): one single-threaded session per core beats one
-    /// session with two intra-op threads by about 15%.
     fn default() -> Self {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
         Self {
-            sessions_per_voice: cores.clamp(1, 8),
+            sessions_per_voice: 0,
             threads_per_session: 1,
             inflight_phonemes: 800,
             lazy_sessions: false,
             split_voice: true,
+        }
+    }
+}
+
+impl EngineOptions {
+    /// Sessions per voice: as configured, or for 0 one per CPU core (at most 8). Measured on
+    /// 2 cores (BUILD-FACTS.md): one single-threaded session per core beats one session with
+    /// two intra-op threads by about 15%.
+    pub fn sessions(&self) -> usize {
+        match self.sessions_per_voice {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .clamp(1, 8),
+            n => n,
         }
     }
 }
@@ -86,11 +103,25 @@ impl SynthSettings {
     }
 }
 
-/// One synthesized segment, in order, with its place on the output timeline.
+/// What the engine needs to speak one segment: the text to phonemize and how to pace it.
+/// Callers convert their own units into it (`synth` converts each `text::Segment`), so the
+/// engine knows nothing of blocks, sources or highlighting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Utterance {
+    /// Normalized, speakable text (may contain `[[ phonemes ]]` spans).
+    pub text: String,
+    /// Speaking-rate multiplier on top of the request's speed (SSML `prosody rate`; 1.0 =
+    /// normal). Not finite or not positive counts as 1.0.
+    pub rate: f32,
+    /// Silence after the speech, in milliseconds.
+    pub pause_after_ms: u32,
+}
+
+/// One synthesized utterance, in order, with its place on the output timeline.
 #[derive(Debug)]
 pub struct SegmentAudio {
+    /// Position in the synthesized sequence, from 0.
     pub index: usize,
-    pub segment: Segment,
     /// Speech samples (mono f32) at the voice's sample rate; silence is not included.
     pub samples: Vec<f32>,
     /// Silence to append after the speech, in samples.
@@ -206,7 +237,7 @@ impl LoadedVoice {
         let config: ModelConfig =
             serde_json::from_str(&config_text).map_err(|e| fail(e.to_string()))?;
         let model = std::fs::read(&info.model_path).map_err(|e| fail(e.to_string()))?;
-        let sessions = opts.sessions_per_voice.max(1);
+        let sessions = opts.sessions();
         let mut voice = LoadedVoice {
             length_scale: config.inference.length_scale,
             noise_scale: config.inference.noise_scale,
@@ -339,26 +370,28 @@ impl LoadedVoice {
         }
     }
 
-    /// Synthesize `segments` in order, calling `sink` with each one as soon as it is ready.
+    /// Synthesize `utterances` in order, calling `sink` with each one as soon as it is ready.
     /// Blocking: call it from a blocking thread. Stops at the first error, including one from
     /// `sink` (a client that went away).
     pub fn synthesize<I, F>(
         &self,
-        segments: I,
+        utterances: I,
         settings: &SynthSettings,
         mut sink: F,
     ) -> Result<SynthSummary, TtsError>
     where
-        I: IntoIterator<Item = Segment>,
+        I: IntoIterator,
+        I::Item: Into<Utterance>,
         F: FnMut(SegmentAudio) -> Result<(), TtsError>,
     {
         let speaker_id = self.speaker_id(settings.speaker.as_deref())?;
         let rate = self.info.sample_rate as f64;
         let window = self.sessions + 1;
-        let mut in_flight: VecDeque<(Segment, Option<Receiver<InferenceResult>>)> = VecDeque::new();
+        // Per utterance in flight: its pause after, and its inference (none if nothing to say).
+        let mut in_flight: VecDeque<(u32, Option<Receiver<InferenceResult>>)> = VecDeque::new();
         let mut summary = SynthSummary::default();
         let mut clock = 0.0f64;
-        let mut emit = |seg: Segment,
+        let mut emit = |pause_after_ms: u32,
                         rx: Option<Receiver<InferenceResult>>,
                         summary: &mut SynthSummary|
          -> Result<(), TtsError> {
@@ -367,10 +400,9 @@ impl LoadedVoice {
                 None => (Vec::new(), 0.0),
             };
             let duration = samples.len() as f64 / rate;
-            let pause_samples = (seg.pause_after_ms as f64 * rate / 1000.0).round() as usize;
+            let pause_samples = (pause_after_ms as f64 * rate / 1000.0).round() as usize;
             let audio = SegmentAudio {
                 index: summary.segments,
-                segment: seg,
                 samples,
                 pause_samples,
                 start: clock,
@@ -382,13 +414,14 @@ impl LoadedVoice {
             summary.audio_seconds = clock;
             sink(audio)
         };
-        for seg in segments {
-            let phonemes = phonemize(&seg.spoken, &self.info.espeak_voice)?;
+        for utterance in utterances {
+            let u: Utterance = utterance.into();
+            let phonemes = phonemize(&u.text, &self.info.espeak_voice)?;
             let rx = if phonemes.is_empty() {
                 None
             } else {
-                let rate_mul = if seg.rate.is_finite() && seg.rate > 0.0 {
-                    seg.rate
+                let rate_mul = if u.rate.is_finite() && u.rate > 0.0 {
+                    u.rate
                 } else {
                     1.0
                 };
@@ -412,15 +445,15 @@ impl LoadedVoice {
                 .map_err(|_| TtsError::ShuttingDown)?;
                 Some(rx)
             };
-            in_flight.push_back((seg, rx));
+            in_flight.push_back((u.pause_after_ms, rx));
             if in_flight.len() >= window {
-                if let Some((seg, rx)) = in_flight.pop_front() {
-                    emit(seg, rx, &mut summary)?;
+                if let Some((pause, rx)) = in_flight.pop_front() {
+                    emit(pause, rx, &mut summary)?;
                 }
             }
         }
-        while let Some((seg, rx)) = in_flight.pop_front() {
-            emit(seg, rx, &mut summary)?;
+        while let Some((pause, rx)) = in_flight.pop_front() {
+            emit(pause, rx, &mut summary)?;
         }
         self.stats
             .audio_ms

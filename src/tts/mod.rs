@@ -7,7 +7,9 @@ pub mod model;
 pub mod phonemize;
 pub mod voices;
 
-pub use engine::{Engine, EngineOptions, LoadedVoice, SegmentAudio, SynthSettings, SynthSummary};
+pub use engine::{
+    Engine, EngineOptions, LoadedVoice, SegmentAudio, SynthSettings, SynthSummary, Utterance,
+};
 pub use voices::{VoiceInfo, VoiceRegistry};
 
 #[derive(Debug, Clone, thiserror::Error)]
