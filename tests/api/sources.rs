@@ -1,7 +1,7 @@
 //! Sources against a real local CMS and feed host (axum on 127.0.0.1, port 0): pulls through
 //! the real server (`GET /v1/articles/{id}/audio`), feeds through the real `audioby prefetch`
 //! binary. Every refusal test also checks the target server was never reached.
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

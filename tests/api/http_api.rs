@@ -1,6 +1,6 @@
 //! Auth, CORS, error shapes and limits, SSML, metrics and the generated API key, against the
 //! real server on port 0 with the real voice.
-mod common;
+use crate::common;
 
 use audioby::startup::Application;
 use common::app::*;

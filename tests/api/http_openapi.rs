@@ -1,6 +1,6 @@
 //! `/openapi.json` matches the live routes: every documented path and method is routed (not
 //! the router's "no such route" fallback, not 405), and every route we serve is documented.
-mod common;
+use crate::common;
 
 use common::app::*;
 use serde_json::Value;

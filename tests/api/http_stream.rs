@@ -3,7 +3,7 @@
 //! sentences have been submitted to the engine than the text has. A server that buffered the
 //! whole audio could only send after submitting all of them. This is the only test in this
 //! binary, so the engine's counter counts this request alone.
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 
