@@ -11,3 +11,7 @@ mod normalize_golden;
 mod normalize_props;
 mod segment;
 mod ssml;
+mod work;
+
+#[global_allocator]
+static ALLOCATOR: work::CountingAllocator = work::CountingAllocator;
