@@ -2,9 +2,11 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use audioby::config::Settings;
 use audioby::startup::Application;
+use audioby::tts::Engine;
 
 pub const API_KEY: &str = "test-key-0123456789";
 
@@ -36,10 +38,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(super::engine(), customize).await
+}
+
+/// An app on the given engine (`own_engine()`, whose counters see only this app's requests).
+pub async fn spawn_app_on(engine: Arc<Engine>, customize: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
     customize(&mut settings);
-    let app = Application::build_with_engine(settings, super::engine())
+    let app = Application::build_with_engine(settings, engine)
         .await
         .expect("app builds");
     let port = app.port();

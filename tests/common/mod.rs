@@ -24,14 +24,16 @@ pub fn seed_article() -> String {
 /// The real engine with the real voice, loaded once per test binary.
 pub fn engine() -> Arc<Engine> {
     static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
-    ENGINE
-        .get_or_init(|| {
-            let reg = VoiceRegistry::scan(&repo().join("voices"));
-            let (engine, _) = Engine::load(&reg, &EngineOptions::default(), None)
-                .expect("run scripts/setup to fetch the voice");
-            Arc::new(engine)
-        })
-        .clone()
+    ENGINE.get_or_init(own_engine).clone()
+}
+
+/// An engine of its own with the real voice, for a test that reads the engine's counters:
+/// the shared one also counts the work of the tests running beside it.
+pub fn own_engine() -> Arc<Engine> {
+    let reg = VoiceRegistry::scan(&repo().join("voices"));
+    let (engine, _) = Engine::load(&reg, &EngineOptions::default(), None)
+        .expect("run scripts/setup to fetch the voice");
+    Arc::new(engine)
 }
 
 pub fn audioby() -> Command {

@@ -2,7 +2,7 @@
 //! the router's "no such route" fallback, not 405), every route we serve is documented, every
 //! status a route answered with is documented, and every JSON answer has the fields, names
 //! and nesting of the schema the document gives for it.
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -1,5 +1,5 @@
 //! The HTTP surface against the real server on port 0 with the real voice.
-mod common;
+use crate::common;
 
 use common::app::*;
 use common::*;

@@ -1,7 +1,7 @@
 //! The real binary: JSON logs carry request ids, the generated key is printed once, and
 //! SIGTERM during a streamed synthesis lets it finish, exits 0 and leaves no partial files.
 //! Starts with the sample `audioby.toml`, so the sample is known to serve.
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;

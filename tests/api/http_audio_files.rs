@@ -1,5 +1,5 @@
 //! `/audio/{file}` against the real server: ranges, ETag/304, HEAD, headers, traversal.
-mod common;
+use crate::common;
 
 use audioby::store::{ObjectKey, ObjectKind};
 use bytes::Bytes;

@@ -1,9 +1,9 @@
 //! Streaming synthesis: the first chunk reaches the client before synthesis of the whole text
 //! has ended, shown by event order: when the first chunk is in the client's hands, fewer
 //! sentences have been submitted to the engine than the text has. A server that buffered the
-//! whole audio could only send after submitting all of them. This is the only test in this
-//! binary, so the engine's counter counts this request alone.
-mod common;
+//! whole audio could only send after submitting all of them. The app runs on an engine of
+//! its own, so the engine's counter counts this request alone.
+use crate::common;
 
 use std::sync::atomic::Ordering;
 
@@ -18,8 +18,9 @@ const TEN_SENTENCES: &str = "The council met on Monday. It approved the new budg
 
 #[tokio::test]
 async fn first_chunk_arrives_before_the_whole_text_is_synthesized() {
-    let app = spawn_app().await;
-    let voice = engine().voice(None).unwrap();
+    let engine = own_engine();
+    let app = spawn_app_on(engine.clone(), |_| {}).await;
+    let voice = engine.voice(None).unwrap();
     for format in ["opus", "mp3", "wav"] {
         let before = voice.stats.segments.load(Ordering::SeqCst);
         let mut r = app

@@ -1,5 +1,5 @@
 //! The article pipeline end to end: real server, real voice, real SQLite, real decoding.
-mod common;
+use crate::common;
 
 use common::app::*;
 use common::server::*;

@@ -1,6 +1,6 @@
 //! Operations against a real server on port 0: readiness (voices and database) and the
 //! request-header limits (JSON 431 from our layer, hyper's hard ceiling above it).
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! Listening events: `POST /v1/events` (public, validated, rate-limited per client IP),
 //! `GET /v1/articles/{id}/stats` (API key) and `audioby stats`, against the real server.
-mod common;
+use crate::common;
 
 use common::app::{spawn_app, API_KEY};
 use serde_json::{json, Value};

@@ -1,5 +1,5 @@
 //! Foundation: real voice, real encoders, real decoders. No mocks.
-mod common;
+use crate::common;
 
 use std::io::{Cursor, Read, Write};
 use std::process::Stdio;

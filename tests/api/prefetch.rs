@@ -1,5 +1,5 @@
 //! `audioby prefetch`, the nightly job, run as the real binary against a real SQLite file.
-mod common;
+use crate::common;
 
 use audioby::article::{ArticleId, ArticleInput, ArticleRecord};
 use audioby::queue::{ArticleRepo, SqliteRepo};

@@ -1,6 +1,6 @@
 //! The annotated sample `audioby.toml` loads, equals the compiled defaults, and mentions
 //! every key of `Settings`, so it cannot silently fall behind the code.
-mod common;
+use crate::common;
 
 use audioby::config::Settings;
 use serde_json::Value;

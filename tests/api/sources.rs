@@ -1,12 +1,12 @@
 //! Sources against a real local CMS and feed host (axum on 127.0.0.1, port 0): pulls through
 //! the real server (`GET /v1/articles/{id}/audio`), feeds through the real `audioby prefetch`
 //! binary. Every refusal test also checks the target server was never reached.
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -197,15 +197,11 @@ async fn slow_and_huge_answers_are_clear_errors() {
     let (cms, port, _, _) = cms_pair().await;
     let app = app_pulling_from_loopback(port).await;
 
-    let started = Instant::now();
+    // The CMS answers "slow" after 4 s, so a 504 shows that a timeout shorter than that, the
+    // configured 1 s, was enforced (the default 10 s would have waited and answered 200).
     let (status, body) = get_audio(&app, "slow").await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["error"]["code"], "source-timeout");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "the 1 s timeout was enforced: {:?}",
-        started.elapsed()
-    );
     assert_eq!(cms.hits("/api/articles/slow"), 1);
 
     let (status, body) = get_audio(&app, "huge").await;

@@ -1,7 +1,7 @@
 //! The OpenAI-compatible API with the official `openai` Python SDK (installed into
 //! `.deps/venv` by `scripts/test-setup`): the script creates speech in every format against
 //! the real server; this side decodes every file.
-mod common;
+use crate::common;
 
 use std::process::Command;
 

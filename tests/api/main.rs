@@ -1,0 +1,20 @@
+//! Everything that runs the real voice: the server in process (`spawn_app`), the binary as a
+//! child process, and the engine and encoders directly. One binary instead of one per file:
+//! each test binary links all of audioby, and linking dominates the build.
+#[path = "../common/mod.rs"]
+mod common;
+
+mod browser;
+mod http_api;
+mod http_audio_files;
+mod http_openapi;
+mod http_ops;
+mod http_process;
+mod http_stream;
+mod http_synth;
+mod openai_sdk;
+mod pipeline;
+mod player_events;
+mod prefetch;
+mod sources;
+mod synth;
