@@ -1,25 +1,34 @@
-//! audioby: self-hosted article audio. The modules follow an article's path:
+//! audioby: self-hosted article audio. A library plus a thin binary (`main.rs` parses the
+//! command line and reports errors; [`cli`] runs the commands). The modules follow an
+//! article's path:
 //!
 //! - [`article`]: where articles come from (CMS pulls and feeds, through one SSRF-guarded
-//!   fetcher), and HTML/Markdown/text → ordered blocks (extraction).
+//!   fetcher, `article::fetch`), and HTML/Markdown/text → ordered blocks (extraction).
 //! - [`text`]: speakable text: normalization for news, sentence segmentation, lexicon, SSML.
 //! - [`input`]: streaming plain-text input (UTF-8 checked, chunked at line breaks).
 //! - [`tts`]: the voice registry and the Piper engine (espeak-ng phonemes; each voice cut into
-//!   an encoder and a windowed decoder, run in ONNX Runtime sessions).
+//!   an encoder and a windowed decoder, run in ONNX Runtime sessions). It speaks
+//!   `tts::Utterance`s, not text segments.
 //! - [`audio`]: streaming encoders: WAV, Ogg Opus, MP3.
 //! - [`synth`]: direct synthesis, text stream → segments → engine → encoder.
-//! - [`store`]: the content-addressed audio store (object_store backends).
-//! - [`queue`]: the durable job queue and article repository (SQLite; traits for others).
-//! - [`backends`]: the repository, queue and store a process opens from its settings.
-//! - [`pipeline`]: article jobs: requests, workers, segment cache and synthesis of misses,
-//!   assembly, cache eviction.
+//! - [`store`]: the content-addressed audio store (object_store backends, `[store]`); it also
+//!   names the public URL of every stored object.
+//! - [`queue`]: the repository, split by role: `ArticleRepo`, `JobRepo` (leases, fencing
+//!   tokens, backoff), `SegmentRepo`, `EventRepo`, joined in `Repo`; SQLite with versioned
+//!   migrations, an injected clock, and a contract suite every backend passes.
+//! - [`backends`]: `Backends::open(&Settings)`, the repository and store a process (server
+//!   or CLI) works with, opened in one place.
+//! - [`pipeline`]: article jobs, one module per concern: `request` (enqueue, status, ETA),
+//!   `worker` (claim, heartbeat, run, retry), `synthesis` (segment cache and misses),
+//!   `assembly` (encoders, manifest, WebVTT), `eviction` (cache budget).
 //! - [`prefetch`]: the nightly job over many articles.
-//! - [`metrics`]: Prometheus metrics.
-//! - [`http`]: routes, one module per resource, thin handlers over the library.
-//! - [`player`]: the embeddable play button, demo pages and listening events.
+//! - [`http`]: routes, one module per resource, thin handlers over the library; one error
+//!   body, typed responses, each route registered once for the router and `/openapi.json`.
+//! - [`player`]: the embeddable play button, demo pages and listening-event validation.
 //! - [`metrics`]: Prometheus counters, gauges and histograms, with setters for the other layers.
-//! - [`config`], [`telemetry`], [`startup`]: settings, logging, building and running the server.
-//! - [`cli`]: the `audioby` command line, one module per subcommand (`main.rs` only runs it).
+//! - [`config`], [`telemetry`], [`startup`]: settings (aggregating each module's own settings
+//!   type), logging, building and running the server.
+//! - [`cli`]: the `audioby` command line, one module per subcommand.
 pub mod article;
 pub mod audio;
 pub mod backends;
