@@ -1,7 +1,7 @@
 //! `audioby synth`: text (argument or stdin) to an audio file or stdout, through
 //! `synth::synthesize_reader`. A file is written atomically: a temp file beside it, renamed
 //! once the audio is complete, so a failed run leaves no file.
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,7 +13,8 @@ use crate::audio::{encoder, AudioError, AudioFormat, EncodingWriter};
 use crate::config::Settings;
 use crate::startup::{load_engine, load_lexicon};
 use crate::synth::{synthesize_reader, Progress, SynthError};
-use crate::tts::SynthSettings;
+use crate::text::{Lexicon, SegmentOptions};
+use crate::tts::{LoadedVoice, SynthSettings, SynthSummary};
 
 #[derive(Args)]
 pub(super) struct SynthArgs {
@@ -93,19 +94,18 @@ impl SynthArgs {
                 ));
             }
         };
-        let seg_opts = settings.text.clone();
+        let speech = Speech {
+            voice: &voice,
+            input,
+            lexicon,
+            settings: &synth_settings,
+            seg_opts: settings.text.clone(),
+        };
         let summary = match &output {
             Output::Stdout => {
                 let out = std::io::BufWriter::new(std::io::stdout().lock());
-                let (w, summary) = synthesize_reader(
-                    &voice,
-                    input,
-                    lexicon,
-                    &synth_settings,
-                    seg_opts,
-                    || Ok(EncodingWriter::new(enc, out)),
-                    on_progress,
-                )?;
+                let (w, summary) =
+                    speech.write_to(|| Ok(EncodingWriter::new(enc, out)), on_progress)?;
                 w.finish_stream()?;
                 summary
             }
@@ -122,15 +122,7 @@ impl SynthArgs {
                         .map_err(AudioError::Io)?;
                     Ok(EncodingWriter::new(enc, std::io::BufWriter::new(tmp)))
                 };
-                let (w, summary) = synthesize_reader(
-                    &voice,
-                    input,
-                    lexicon,
-                    &synth_settings,
-                    seg_opts,
-                    open,
-                    on_progress,
-                )?;
+                let (w, summary) = speech.write_to(open, on_progress)?;
                 let file = w
                     .finish_seekable()?
                     .into_inner()
@@ -154,6 +146,33 @@ impl SynthArgs {
             );
         }
         Ok(())
+    }
+}
+
+/// One run's input and voice, so both destinations make the same library call.
+struct Speech<'a> {
+    voice: &'a LoadedVoice,
+    input: Box<dyn Read>,
+    lexicon: Arc<Lexicon>,
+    settings: &'a SynthSettings,
+    seg_opts: SegmentOptions,
+}
+
+impl Speech<'_> {
+    fn write_to<W: Write>(
+        self,
+        open: impl FnOnce() -> Result<EncodingWriter<W>, SynthError>,
+        progress: impl FnMut(Progress),
+    ) -> Result<(EncodingWriter<W>, SynthSummary), SynthError> {
+        synthesize_reader(
+            self.voice,
+            self.input,
+            self.lexicon,
+            self.settings,
+            self.seg_opts,
+            open,
+            progress,
+        )
     }
 }
 
