@@ -2,7 +2,7 @@
 //! voice, demo article stored at startup as `make run` does), then runs
 //! `tests/browser/player.test.mjs` with Node and playwright-core driving Debian's Chromium
 //! (`scripts/setup` installs both).
-use crate::common;
+mod common;
 
 use std::process::Stdio;
 
