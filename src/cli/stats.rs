@@ -22,7 +22,10 @@ impl StatsArgs {
         let mut all = tokio::runtime::Runtime::new()?.block_on(async {
             let backends = Backends::open(&settings).await?;
             backends.queue.all_stats().await.with_context(|| {
-                format!("reading listening events in {}", settings.data_dir.display())
+                format!(
+                    "reading listening events in {}",
+                    settings.data_dir.display()
+                )
             })
         })?;
         if let Some(id) = &self.id {

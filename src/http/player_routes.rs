@@ -14,9 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ErrorBody;
+use super::ratelimit::{limit_per_ip, IpRateLimiter};
 use super::{ApiError, AppState, RequireApiKey};
 use crate::article::id::ArticleId;
-use super::ratelimit::{limit_per_ip, IpRateLimiter};
 use crate::player::events::{self, ArticleStats, EventError};
 use crate::player::{self, demo};
 
@@ -157,4 +157,3 @@ pub async fn article_stats(
         events: stats,
     }))
 }
-

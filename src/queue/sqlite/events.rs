@@ -128,11 +128,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("audioby.db");
         let repo = SqliteRepo::open(&db).await.unwrap();
-        repo.record_event(&ev("seed", EventKind::Play)).await.unwrap();
+        repo.record_event(&ev("seed", EventKind::Play))
+            .await
+            .unwrap();
         repo.record_event(&ev("seed", EventKind::Progress(25)))
             .await
             .unwrap();
-        repo.record_event(&ev("seed", EventKind::Play)).await.unwrap();
+        repo.record_event(&ev("seed", EventKind::Play))
+            .await
+            .unwrap();
         repo.record_event(&ev("other", EventKind::RateChange(1.5)))
             .await
             .unwrap();
@@ -174,7 +178,9 @@ mod tests {
         .into();
         assert_eq!(repo.import_stats(&old).await.unwrap(), 1);
         assert_eq!(repo.import_stats(&old).await.unwrap(), 0);
-        repo.record_event(&ev("seed", EventKind::Play)).await.unwrap();
+        repo.record_event(&ev("seed", EventKind::Play))
+            .await
+            .unwrap();
         let s = repo
             .article_stats(&ArticleId::parse("seed").unwrap())
             .await
@@ -191,7 +197,10 @@ mod tests {
         let filler: BTreeMap<String, ArticleStats> = (0..MAX_EVENT_ARTICLES)
             .map(|i| (format!("a{i}"), ArticleStats::default()))
             .collect();
-        assert_eq!(repo.import_stats(&filler).await.unwrap(), MAX_EVENT_ARTICLES);
+        assert_eq!(
+            repo.import_stats(&filler).await.unwrap(),
+            MAX_EVENT_ARTICLES
+        );
         let err = repo
             .record_event(&ev("one-too-many", EventKind::Play))
             .await
