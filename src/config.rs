@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::article::extract::ExtractOptions;
 use crate::article::source::SourceSettings;
 use crate::audio::EncoderOptions;
-use crate::pipeline::QueueSettings;
+use crate::pipeline::{CacheSettings, PipelineSettings, QueueSettings};
 use crate::store::StoreSettings;
 use crate::telemetry::LogSettings;
 use crate::text::SegmentOptions;
@@ -55,14 +55,6 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// Store the demo article (ID `seed`, served at `/`) at startup and make its audio.
     pub demo: bool,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CacheSettings {
-    /// Budget for cached segment audio, in bytes (0 = unlimited). Least recently used segments
-    /// that no current article version uses are evicted above it; article audio never is.
-    pub max_segment_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -161,6 +153,19 @@ impl Default for HttpSettings {
 pub struct ConfigError(String);
 
 impl Settings {
+    /// What the article pipeline reads: its own sections, so `pipeline` never depends on
+    /// `config` (config aggregates the modules' settings, not the other way round).
+    pub fn pipeline(&self) -> PipelineSettings {
+        PipelineSettings {
+            queue: self.queue.clone(),
+            cache: self.cache.clone(),
+            text: self.text.clone(),
+            audio: self.audio,
+            extract: self.extract.clone(),
+            source: self.source.clone(),
+        }
+    }
+
     /// Defaults ← config file ← `AUDIOBY_*` environment. `file` overrides the default
     /// `./audioby.toml`; a named file that does not exist is an error, the default is optional.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {

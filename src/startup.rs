@@ -72,7 +72,7 @@ impl Application {
         let events = backends.queue.clone();
         let settings = Arc::new(settings);
         let pipeline = Pipeline::new(
-            Arc::clone(&settings),
+            settings.pipeline(),
             Arc::clone(&engine),
             Arc::clone(&lexicon),
             backends,

@@ -195,7 +195,12 @@ async fn offline_pipeline(settings: Settings) -> anyhow::Result<Arc<Pipeline>> {
     let engine = Arc::new(tokio::task::spawn_blocking(move || load_engine_lazily(&s)).await??);
     let lexicon = Arc::new(load_lexicon(&settings)?);
     let backends = Backends::open(&settings).await?;
-    Ok(Pipeline::new(Arc::new(settings), engine, lexicon, backends))
+    Ok(Pipeline::new(
+        settings.pipeline(),
+        engine,
+        lexicon,
+        backends,
+    ))
 }
 
 fn load_engine_lazily(settings: &Settings) -> Result<Engine, TtsError> {

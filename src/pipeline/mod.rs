@@ -25,7 +25,6 @@ use tokio::sync::{broadcast, Notify};
 use crate::article::source::{PullSource, SourceError};
 use crate::article::ArticleId;
 use crate::backends::Backends;
-use crate::config::Settings;
 use crate::queue::{ArticleRepo, QueueError, Repo};
 use crate::store::{AudioStore, StoreError};
 use crate::text::lexicon::Lexicon;
@@ -33,7 +32,7 @@ use crate::tts::{Engine, TtsError};
 
 pub use assembly::{Manifest, ManifestSegment};
 pub use request::{default_formats, AudioStatus};
-pub use settings::QueueSettings;
+pub use settings::{CacheSettings, PipelineSettings, QueueSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -63,7 +62,7 @@ impl PipelineError {
 }
 
 pub struct Pipeline {
-    settings: Arc<Settings>,
+    settings: PipelineSettings,
     engine: Arc<Engine>,
     store: AudioStore,
     lexicon: Arc<Lexicon>,
@@ -83,7 +82,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// The pipeline over opened backends ([`Backends::open`] for the configured ones).
     pub fn new(
-        settings: Arc<Settings>,
+        settings: PipelineSettings,
         engine: Arc<Engine>,
         lexicon: Arc<Lexicon>,
         backends: Backends,
@@ -109,7 +108,7 @@ impl Pipeline {
         })
     }
 
-    pub fn settings(&self) -> &Settings {
+    pub fn settings(&self) -> &PipelineSettings {
         &self.settings
     }
 

@@ -4,6 +4,33 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::article::extract::ExtractOptions;
+use crate::article::source::SourceSettings;
+use crate::audio::EncoderOptions;
+use crate::text::SegmentOptions;
+
+/// Everything the pipeline reads from the configuration (`config::Settings::pipeline` builds
+/// it): the `[queue]` and `[cache]` sections, which this module defines, and the text, audio,
+/// extraction and source options of the modules it drives.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineSettings {
+    pub queue: QueueSettings,
+    pub cache: CacheSettings,
+    pub text: SegmentOptions,
+    pub audio: EncoderOptions,
+    pub extract: ExtractOptions,
+    pub source: SourceSettings,
+}
+
+/// The `[cache]` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CacheSettings {
+    /// Budget for cached segment audio, in bytes (0 = unlimited). Least recently used segments
+    /// that no current article version uses are evicted above it; article audio never is.
+    pub max_segment_bytes: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct QueueSettings {

@@ -58,7 +58,7 @@ async fn readyz_is_503_json_when_the_database_is_down() {
     let events = backends.queue.clone();
     let lexicon = Arc::new(audioby::text::lexicon::Lexicon::empty());
     let pipeline = audioby::pipeline::Pipeline::new(
-        Arc::clone(&settings),
+        settings.pipeline(),
         common::engine(),
         Arc::clone(&lexicon),
         backends,
