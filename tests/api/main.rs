@@ -19,3 +19,4 @@ mod player_events;
 mod prefetch;
 mod sources;
 mod synth;
+mod voices;
