@@ -42,11 +42,7 @@ impl From<Failure> for Halt {
 impl Pipeline {
     /// The blocking body of a job: cache lookups, synthesis of misses, assembly, encoding,
     /// storing the files. Publishing the rendition is the worker's (one transaction).
-    pub(super) fn produce(
-        &self,
-        job: &Job,
-        rt: &Handle,
-    ) -> Result<(Rendition, JobOutcome), Halt> {
+    pub(super) fn produce(&self, job: &Job, rt: &Handle) -> Result<(Rendition, JobOutcome), Halt> {
         let article = rt
             .block_on(self.articles.article(&job.article))
             .map_err(retry)?
@@ -141,7 +137,10 @@ impl Pipeline {
             let i = misses[audio.index];
             if audio.samples.iter().any(|s| !s.is_finite()) {
                 // Broken weights make NaN; published, they would be silence marked ready.
-                sink_err = Some(Failure::Abort(format!("voice `{}` produced non-finite audio", job.voice)).into());
+                sink_err = Some(
+                    Failure::Abort(format!("voice `{}` produced non-finite audio", job.voice))
+                        .into(),
+                );
                 return Err(TtsError::Sink("non-finite audio".into()));
             }
             let samples: Vec<i16> = audio
@@ -175,7 +174,9 @@ impl Pipeline {
             let more_to_do = (synthesized as usize) < misses.len();
             if more_to_do
                 && job.priority == Priority::Prefetch
-                && rt.block_on(self.queue.interactive_waiting()).unwrap_or(false)
+                && rt
+                    .block_on(self.queue.interactive_waiting())
+                    .unwrap_or(false)
             {
                 sink_err = Some(Halt::Yield);
                 return Err(TtsError::Sink("yielding to a listener".into()));

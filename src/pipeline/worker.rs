@@ -113,9 +113,13 @@ impl Pipeline {
                 tracing::warn!(failure = ?failure, state = ?state.as_ref().ok(), "job attempt failed");
             }
             Err(Halt::Yield) => match self.queue.release(&claim).await {
-                Ok(true) => tracing::info!("prefetch job paused for a listener's job; it goes on next"),
+                Ok(true) => {
+                    tracing::info!("prefetch job paused for a listener's job; it goes on next")
+                }
                 Ok(false) => tracing::info!("job cancelled or claimed again meanwhile"),
-                Err(e) => tracing::warn!(error = %e, "releasing the job failed; it runs again when its lease ends"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "releasing the job failed; it runs again when its lease ends")
+                }
             },
             Err(Halt::Lost) => {
                 tracing::info!("job cancelled or claimed again meanwhile: synthesis stopped")

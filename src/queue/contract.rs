@@ -531,7 +531,10 @@ pub async fn a_released_job_is_claimable_at_once_without_spending_an_attempt(
         .unwrap();
     assert!(repo.interactive_waiting().await.unwrap());
     assert!(repo.release(&first.claim()).await.unwrap());
-    assert!(!repo.release(&first.claim()).await.unwrap(), "released once");
+    assert!(
+        !repo.release(&first.claim()).await.unwrap(),
+        "released once"
+    );
     let released = stored(repo, &long.id).await;
     assert_eq!(released.state, JobState::Queued);
     assert_eq!(
@@ -574,7 +577,12 @@ pub async fn job_ids_are_random_and_distinct(repo: &dyn Repo, _clock: &ManualClo
     sorted.sort();
     let shared = sorted
         .windows(2)
-        .map(|w| w[0].bytes().zip(w[1].bytes()).take_while(|(a, b)| a == b).count())
+        .map(|w| {
+            w[0].bytes()
+                .zip(w[1].bytes())
+                .take_while(|(a, b)| a == b)
+                .count()
+        })
         .max()
         .unwrap();
     assert!(shared < 12, "IDs look sequential: {sorted:?}");
@@ -759,7 +767,11 @@ pub async fn position_counts_the_jobs_ahead(repo: &dyn Repo, clock: &ManualClock
     repo.cancel(&ids[0]).await.unwrap();
     assert_eq!(repo.position(&ids[0]).await.unwrap(), 0, "final");
     assert_eq!(repo.position(&ids[2]).await.unwrap(), 1);
-    assert_eq!(repo.position(&JobId::generate()).await.unwrap(), 0, "unknown");
+    assert_eq!(
+        repo.position(&JobId::generate()).await.unwrap(),
+        0,
+        "unknown"
+    );
 }
 
 pub async fn stats_count_jobs_by_state_and_age_the_oldest_queued(

@@ -42,7 +42,8 @@ impl JobId {
     /// Validate an ID from outside (a URL path, a database row).
     pub fn parse(s: &str) -> Result<JobId, InvalidJobId> {
         let ok = s.len() == JOB_ID_LEN
-            && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
             Ok(JobId(s.to_owned()))
         } else {
@@ -90,7 +91,14 @@ mod tests {
 
     #[test]
     fn parse_refuses_other_shapes() {
-        for bad in ["1", "", &"A".repeat(32), &"g".repeat(32), &"0".repeat(31), &"0".repeat(33)] {
+        for bad in [
+            "1",
+            "",
+            &"A".repeat(32),
+            &"g".repeat(32),
+            &"0".repeat(31),
+            &"0".repeat(33),
+        ] {
             assert_eq!(JobId::parse(bad), Err(InvalidJobId), "{bad:?}");
         }
     }

@@ -666,8 +666,13 @@ impl Engine {
             let started = Instant::now();
             // Lazy sessions (the CLI's prefetch, which may find everything cached) skip the
             // probe; the pipeline still refuses non-finite audio segment by segment.
-            let loaded = LoadedVoice::load(info.clone(), opts)
-                .and_then(|v| if opts.lazy_sessions { Ok(v) } else { v.probe().map(|()| v) });
+            let loaded = LoadedVoice::load(info.clone(), opts).and_then(|v| {
+                if opts.lazy_sessions {
+                    Ok(v)
+                } else {
+                    v.probe().map(|()| v)
+                }
+            });
             match loaded {
                 Ok(v) => {
                     tracing::info!(voice = %info.id, sessions = v.sessions, ms = started.elapsed().as_millis() as u64, "voice loaded");
@@ -766,8 +771,12 @@ mod probe_tests {
         let mut inf = speech.clone();
         inf[7] = f32::INFINITY;
         assert!(probe_problem(&inf).unwrap().contains("non-finite"));
-        assert!(probe_problem(&vec![0.0; 22050]).unwrap().contains("silence"));
-        assert!(probe_problem(&vec![1e-5; 22050]).unwrap().contains("silence"));
+        assert!(probe_problem(&vec![0.0; 22050])
+            .unwrap()
+            .contains("silence"));
+        assert!(probe_problem(&vec![1e-5; 22050])
+            .unwrap()
+            .contains("silence"));
         assert!(probe_problem(&[]).unwrap().contains("silence"));
     }
 }

@@ -75,8 +75,9 @@ const MIN_MODEL_BYTES: u64 = 1024;
 pub fn user_voices_dir() -> Option<PathBuf> {
     let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?)
-            .join(".local/share"),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".local/share")
+        }
     };
     Some(data.join("audioby/voices"))
 }

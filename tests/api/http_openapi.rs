@@ -215,13 +215,21 @@ async fn success_answers_match_their_documented_schemas() {
             calls.push(("get", "/v1/articles/schema-check".into(), None));
             calls.push(("get", "/v1/articles/schema-check/audio".into(), None));
         } else if method == "get" && path == "/v1/articles/schema-check/audio" && status == 202 {
-            calls.push(("get", format!("/v1/jobs/{}?wait=60", job_id.as_ref().unwrap()), None));
+            calls.push((
+                "get",
+                format!("/v1/jobs/{}?wait=60", job_id.as_ref().unwrap()),
+                None,
+            ));
             calls.push(("get", "/v1/articles/schema-check/audio".into(), None));
         } else if method == "get" && path == "/v1/articles/schema-check/audio" && status == 200 {
             calls.push(("get", "/v1/articles/schema-check/stats".into(), None));
             calls.push(("post", "/v1/articles/schema-check/audio".into(), None));
         } else if method == "post" && path == "/v1/articles/schema-check/audio" {
-            calls.push(("delete", format!("/v1/jobs/{}", v["job_id"].as_str().unwrap()), None));
+            calls.push((
+                "delete",
+                format!("/v1/jobs/{}", v["job_id"].as_str().unwrap()),
+                None,
+            ));
         }
     }
     for expected in [

@@ -389,7 +389,10 @@ async fn job_ids_are_random_and_integers_are_refused() {
     let mut ids = Vec::new();
     for n in 0..3 {
         let put = put_article(&app, &format!("idcheck{n}"), json!({"text": "Short one."})).await;
-        let id = put["job"]["id"].as_str().expect("a string job ID").to_owned();
+        let id = put["job"]["id"]
+            .as_str()
+            .expect("a string job ID")
+            .to_owned();
         assert!(
             id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
             "{id}"
@@ -399,13 +402,23 @@ async fn job_ids_are_random_and_integers_are_refused() {
     ids.dedup();
     assert_eq!(ids.len(), 3);
     for probe in ["1", "2", "0"] {
-        let r = app.client.get(app.url(&format!("/v1/jobs/{probe}"))).send().await.unwrap();
+        let r = app
+            .client
+            .get(app.url(&format!("/v1/jobs/{probe}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400, "/v1/jobs/{probe}");
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["error"]["code"], "invalid-job-id", "{v}");
     }
     let unknown = "0123456789abcdef0123456789abcdef";
-    let r = app.client.get(app.url(&format!("/v1/jobs/{unknown}"))).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url(&format!("/v1/jobs/{unknown}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }
 
@@ -419,7 +432,10 @@ async fn cancelling_a_running_job_stops_its_synthesis() {
     let job = put["job"]["id"].as_str().unwrap().to_owned();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     while segments_logged(&app.data_dir, &job).await == 0 {
-        assert!(std::time::Instant::now() < deadline, "synthesis never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "synthesis never started"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let r = app
@@ -455,7 +471,10 @@ async fn cancelling_a_running_job_stops_its_synthesis() {
         after <= at_cancel + 12,
         "synthesis went on after the cancel: {at_cancel} segments then {after} (of {total})"
     );
-    assert!(after < total, "{after} of {total}: the cancel came too late to test");
+    assert!(
+        after < total,
+        "{after} of {total}: the cancel came too late to test"
+    );
     assert_eq!(
         done["segments_synthesized"].as_i64().unwrap(),
         total - after,
@@ -474,12 +493,25 @@ async fn a_listener_never_waits_behind_a_long_prefetch_job() {
     assert_eq!(put["job"]["priority"], "prefetch", "{put}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     while segments_logged(&app.data_dir, &long).await == 0 {
-        assert!(std::time::Instant::now() < deadline, "synthesis never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "synthesis never started"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // The publisher pushes a short article; a listener presses play on it.
-    put_article(&app, "breaking", json!({"text": "Breaking news. The bridge is open again."})).await;
-    let r = app.client.get(app.url("/v1/articles/breaking/audio")).send().await.unwrap();
+    put_article(
+        &app,
+        "breaking",
+        json!({"text": "Breaking news. The bridge is open again."}),
+    )
+    .await;
+    let r = app
+        .client
+        .get(app.url("/v1/articles/breaking/audio"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 202);
     let v: Value = r.json().await.unwrap();
     let urgent = v["job_id"].as_str().unwrap().to_owned();
@@ -492,11 +524,46 @@ async fn a_listener_never_waits_behind_a_long_prefetch_job() {
     );
     let finished = wait_job(&app.client, &app.base, &long).await;
     assert_eq!(finished["status"], "ready", "{finished}");
-    assert!(finished["attempts"].as_u64().unwrap() >= 2, "it was resumed: {finished}");
+    assert!(
+        finished["attempts"].as_u64().unwrap() >= 2,
+        "it was resumed: {finished}"
+    );
     let total = finished["segments_total"].as_i64().unwrap();
     assert_eq!(
         segments_logged(&app.data_dir, &long).await,
         total,
         "every segment made once across the pause"
     );
+}
+
+/// An article over `[extract] max_article_chars` is refused with a clear 413; one under it
+/// is taken.
+#[tokio::test]
+async fn an_article_over_the_size_limit_is_refused_with_413() {
+    let app = spawn_app_with(|s| s.extract.max_article_chars = 2_000).await;
+    let long = "The council met again. ".repeat(100);
+    let r = app
+        .client
+        .put(app.url("/v1/articles/toolong"))
+        .bearer_auth(API_KEY)
+        .json(&json!({"text": long}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "article-too-long", "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("2000"),
+        "{v}"
+    );
+    let r = app
+        .client
+        .get(app.url("/v1/articles/toolong"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "nothing was stored");
+    put_article(&app, "short", json!({"text": "The council met again."})).await;
 }

@@ -112,7 +112,10 @@ fn total_break_silence_is_capped() {
     let doc = format!("<speak>{}</speak>", "Go.<break time=\"10s\"/>".repeat(1051));
     let d = parse(&doc);
     let total: u64 = d.leading_pause_ms as u64
-        + d.segments.iter().map(|s| s.pause_after_ms as u64).sum::<u64>();
+        + d.segments
+            .iter()
+            .map(|s| s.pause_after_ms as u64)
+            .sum::<u64>();
     let cap = SegmentOptions::default().max_ssml_silence_ms as u64;
     // Each segment still ends with its sentence pause; the breaks add at most the cap.
     let sentence = d.segments.len() as u64 * SegmentOptions::default().sentence_pause_ms as u64;

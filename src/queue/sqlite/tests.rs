@@ -147,7 +147,11 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
         (6, "budget", "kim", Cancelled, 0, None),
         (7, "edited", "amy", Queued, 0, None),
     ] {
-        let j = repo.job(&old_job(&repo, job).await).await.unwrap().expect("kept");
+        let j = repo
+            .job(&old_job(&repo, job).await)
+            .await
+            .unwrap()
+            .expect("kept");
         assert_eq!(
             (j.article.as_str(), j.voice.as_str(), j.state),
             (article, voice, state),
@@ -160,9 +164,20 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
         );
         assert_eq!(j.formats, vec![AudioFormat::Opus, AudioFormat::Mp3]);
     }
-    assert_eq!(repo.job(&old_job(&repo, 1).await).await.unwrap().unwrap().segments_total, Some(2));
     assert_eq!(
-        repo.job(&old_job(&repo, 7).await).await.unwrap().unwrap().priority,
+        repo.job(&old_job(&repo, 1).await)
+            .await
+            .unwrap()
+            .unwrap()
+            .segments_total,
+        Some(2)
+    );
+    assert_eq!(
+        repo.job(&old_job(&repo, 7).await)
+            .await
+            .unwrap()
+            .unwrap()
+            .priority,
         Priority::Interactive
     );
     let s = repo.stats().await.unwrap();
@@ -207,7 +222,10 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
     .fetch_one(&repo.pool)
     .await
     .unwrap();
-    assert_eq!(orphans, 0, "the segment log follows the jobs to their new IDs");
+    assert_eq!(
+        orphans, 0,
+        "the segment log follows the jobs to their new IDs"
+    );
     let mut evictable: Vec<String> = repo
         .eviction_candidates(10)
         .await
@@ -221,7 +239,10 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
     // The queue goes on: the interactive job whose lease ran out, the interactive one waiting,
     // then the retry.
     let orphaned = repo.pop("w9", 60_000).await.unwrap().unwrap();
-    assert_eq!((&orphaned.id, orphaned.attempts), (&old_job(&repo, 5).await, 2));
+    assert_eq!(
+        (&orphaned.id, orphaned.attempts),
+        (&old_job(&repo, 5).await, 2)
+    );
     let stale = Claim {
         job: orphaned.id.clone(),
         attempt: 1,
@@ -243,7 +264,14 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
     };
     let o = JobOutcome::default();
     assert!(repo.complete(&waiting.claim(), &made, &o).await.unwrap());
-    assert_eq!(repo.job(&old_job(&repo, 7).await).await.unwrap().unwrap().state, Ready);
+    assert_eq!(
+        repo.job(&old_job(&repo, 7).await)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        Ready
+    );
     assert!(repo
         .live_objects()
         .await
