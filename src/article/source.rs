@@ -26,6 +26,9 @@ pub struct SourceSettings {
     pub fetch: FetchSettings,
     /// A stored copy older than this is fetched again when asked for; 0 = never refetch.
     pub refresh_after_secs: u64,
+    /// An ID the CMS answered 404 for is answered 404 from memory for this long, without
+    /// asking the CMS again (anyone can request made-up IDs); 0 = always ask.
+    pub not_found_cache_secs: u64,
 }
 
 impl Default for SourceSettings {
@@ -35,6 +38,7 @@ impl Default for SourceSettings {
             fields: SourceFields::default(),
             fetch: FetchSettings::default(),
             refresh_after_secs: 3600,
+            not_found_cache_secs: 300,
         }
     }
 }
@@ -77,6 +81,49 @@ impl From<ArticleError> for SourceError {
 pub struct PullSource {
     inner: Result<Pull, String>,
     refresh_after_secs: u64,
+    not_found: NotFoundCache,
+}
+
+/// IDs the CMS recently answered 404 for, so made-up IDs cost the CMS one request per
+/// `ttl`, not one per client request. Bounded: when full, expired entries go, and if that
+/// frees nothing the oldest half goes.
+struct NotFoundCache {
+    ttl: std::time::Duration,
+    seen: std::sync::Mutex<std::collections::HashMap<ArticleId, std::time::Instant>>,
+}
+
+const NOT_FOUND_CACHE_MAX: usize = 10_000;
+
+impl NotFoundCache {
+    fn contains(&self, id: &ArticleId) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(id).is_some_and(|at| at.elapsed() < self.ttl)
+    }
+
+    fn insert(&self, id: &ArticleId) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= NOT_FOUND_CACHE_MAX {
+            let ttl = self.ttl;
+            seen.retain(|_, at| at.elapsed() < ttl);
+            if seen.len() >= NOT_FOUND_CACHE_MAX {
+                let mut ages: Vec<_> = seen.values().copied().collect();
+                ages.sort();
+                let cut = ages[ages.len() / 2];
+                seen.retain(|_, at| *at > cut);
+            }
+        }
+        seen.insert(id.clone(), std::time::Instant::now());
+    }
+
+    fn remove(&self, id: &ArticleId) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
 }
 
 struct Pull {
@@ -105,6 +152,10 @@ impl PullSource {
         Some(PullSource {
             inner,
             refresh_after_secs: settings.refresh_after_secs,
+            not_found: NotFoundCache {
+                ttl: std::time::Duration::from_secs(settings.not_found_cache_secs),
+                seen: Default::default(),
+            },
         })
     }
 
@@ -121,12 +172,22 @@ impl PullSource {
             .inner
             .as_ref()
             .map_err(|e| SourceError::NotConfigured(e.clone()))?;
+        if self.not_found.contains(id) {
+            return Err(SourceError::NotFound(format!(
+                "{id} (the source answered 404 recently; not asked again)"
+            )));
+        }
         let url = article_url(&pull.template, id)?;
         let fetched = pull
             .fetcher
             .get(url, "application/json, text/html;q=0.9, text/plain;q=0.5")
-            .await?;
-        input_from_response(&fetched, &pull.fields)
+            .await;
+        match &fetched {
+            Err(SourceError::NotFound(_)) => self.not_found.insert(id),
+            Ok(_) => self.not_found.remove(id),
+            Err(_) => {}
+        }
+        input_from_response(&fetched?, &pull.fields)
     }
 }
 

@@ -83,6 +83,18 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
             .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
     }
+    /// 507: the disk under the database or the audio store is full. The cause is logged;
+    /// the client learns only that storage is full, and to come back later.
+    pub fn storage_full(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "storage full");
+        ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "storage-full",
+            "the server is out of disk space; try again later",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("60"))
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
@@ -127,6 +139,7 @@ impl From<StoreError> for ApiError {
                     )
             }
             StoreError::Backend(_) => ApiError::internal(e),
+            StoreError::Full(_) => ApiError::storage_full(&e),
         }
     }
 }
@@ -193,6 +206,17 @@ impl From<PipelineError> for ApiError {
         match e {
             PipelineError::NotFound(id) => ApiError::not_found(format!("article `{id}` not found")),
             PipelineError::Queue(QueueError::Full(_)) => ApiError::overloaded(30),
+            PipelineError::Queue(q) if q.is_storage_full() => ApiError::storage_full(&q),
+            PipelineError::Store(e @ StoreError::Full(_)) => ApiError::storage_full(&e),
+            PipelineError::Queue(q) if q.is_storage_fault() => {
+                tracing::error!(error = %q, "database storage fault");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    q.code(),
+                    "the database cannot take writes right now; try again shortly",
+                )
+                .with_header(header::RETRY_AFTER, HeaderValue::from_static("10"))
+            }
             PipelineError::Tts(t) => t.into(),
             PipelineError::Source(s) => s.into(),
             other => ApiError::internal(other),

@@ -1,5 +1,5 @@
 //! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: voices loaded and
-//! the database answering a query). Load balancers route on readiness.
+//! the database and the store accepting a write). Load balancers route on readiness.
 use std::time::Duration;
 
 use axum::extract::State;
@@ -28,17 +28,23 @@ pub async fn healthz() -> Json<HealthBody> {
 #[derive(Serialize, ToSchema)]
 pub struct ReadinessChecks {
     pub database: &'static str,
+    /// The audio store (and with it the data folder of a local store) accepts a write.
+    pub storage: &'static str,
     pub voices: &'static str,
 }
 
 impl ReadinessChecks {
     /// The names of the checks that are not `ok`.
     fn failed(&self) -> Vec<&'static str> {
-        [("database", self.database), ("voices", self.voices)]
-            .into_iter()
-            .filter(|(_, outcome)| *outcome != "ok")
-            .map(|(name, _)| name)
-            .collect()
+        [
+            ("database", self.database),
+            ("storage", self.storage),
+            ("voices", self.voices),
+        ]
+        .into_iter()
+        .filter(|(_, outcome)| *outcome != "ok")
+        .map(|(name, _)| name)
+        .collect()
     }
 }
 
@@ -79,6 +85,19 @@ async fn database_check(state: &AppState) -> &'static str {
     }
 }
 
+/// "ok", or the store's error code: one small overwrite, so a full disk or a read-only
+/// folder takes the instance out of rotation before a job or an upload finds it.
+async fn storage_check(state: &AppState) -> &'static str {
+    match tokio::time::timeout(DATABASE_PING_TIMEOUT, state.store.probe_write()).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: storage probe failed");
+            e.code()
+        }
+        Err(_) => "timeout",
+    }
+}
+
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -92,6 +111,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let voices: Vec<String> = state.engine.voices().map(|v| v.id.clone()).collect();
     let checks = ReadinessChecks {
         database: database_check(&state).await,
+        storage: storage_check(&state).await,
         voices: if voices.is_empty() {
             "none loaded"
         } else {

@@ -31,6 +31,17 @@ pub(super) enum Halt {
     Yield,
     /// The job was cancelled, or its lease lost to another worker: nothing to report.
     Lost,
+    /// The disk is full: not the job's fault, so it goes back to the queue untried and the
+    /// worker waits for storage to accept writes again.
+    Storage(String),
+}
+
+/// A store error in a job: a full disk halts the worker, anything else retries the job.
+fn store_halt(e: StoreError) -> Halt {
+    match e {
+        StoreError::Full(_) => Halt::Storage(e.to_string()),
+        e => retry(e).into(),
+    }
 }
 
 impl From<Failure> for Halt {
@@ -150,8 +161,9 @@ impl Pipeline {
                 .collect();
             let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
             if let Err(e) = rt.block_on(self.store.put_at(&keys[i], Bytes::from(bytes))) {
-                sink_err = Some(retry(&e).into());
-                return Err(TtsError::Sink(e.to_string()));
+                let message = e.to_string();
+                sink_err = Some(store_halt(e));
+                return Err(TtsError::Sink(message));
             }
             let _ = rt.block_on(self.queue.log_segment(&keys[i].hash_hex(), &job.id));
             synthesized += 1;

@@ -14,6 +14,9 @@ use crate::queue::{Failure, Job};
 /// restarting), and retrying at once would only fill the log.
 const CLAIM_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
+/// Longest pause between storage probes while storage fails.
+const MAX_STORAGE_PAUSE: Duration = Duration::from_secs(30);
+
 impl Pipeline {
     /// A worker: claim, run, report, forever (until [`Pipeline::stop`]).
     pub async fn run_worker(self: Arc<Self>, name: String) {
@@ -21,6 +24,11 @@ impl Pipeline {
         while !self.is_stopping() {
             let job = match self.queue.pop(&name, self.lease_ms()).await {
                 Ok(j) => j,
+                Err(e) if e.is_storage_fault() => {
+                    tracing::error!(error = %e, "claiming a job failed: storage fault");
+                    self.wait_for_storage().await;
+                    continue;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "claiming a job failed");
                     tokio::time::sleep(CLAIM_RETRY_PAUSE).await;
@@ -45,6 +53,29 @@ impl Pipeline {
             self.run_one(&name, job).await;
         }
         tracing::info!(worker = %name, "worker stopped");
+    }
+
+    /// After a storage fault (disk full, read-only folder, a database that cannot write):
+    /// probe the database and the store with growing pauses until both take a write, instead
+    /// of claiming and failing jobs in a loop. The database probe also gives it fresh
+    /// connections, which is how it recovers without a restart.
+    async fn wait_for_storage(&self) {
+        let mut pause = Duration::from_secs(1);
+        while !self.is_stopping() {
+            tokio::time::sleep(pause).await;
+            let (db, store) = (self.queue.ping().await, self.store.probe_write().await);
+            if db.is_ok() && store.is_ok() {
+                tracing::info!("storage takes writes again: claiming jobs");
+                return;
+            }
+            tracing::warn!(
+                database = ?db.err().map(|e| e.to_string()),
+                store = ?store.err().map(|e| e.to_string()),
+                pause_s = pause.as_secs(),
+                "storage still failing; backing off"
+            );
+            pause = (pause * 2).min(MAX_STORAGE_PAUSE);
+        }
     }
 
     /// `[queue] lease_ms` as the queue takes it.
@@ -93,6 +124,10 @@ impl Pipeline {
         match result {
             Ok((rendition, outcome)) => {
                 match self.queue.complete(&claim, &rendition, &outcome).await {
+                    Err(e) if e.is_storage_fault() => {
+                        tracing::error!(error = %e, "publishing failed: storage fault");
+                        self.wait_for_storage().await;
+                    }
                     Err(e) => tracing::error!(error = %e, "publishing failed"),
                     Ok(false) => {
                         tracing::warn!("job cancelled or claimed again meanwhile: result discarded")
@@ -121,6 +156,13 @@ impl Pipeline {
                     tracing::warn!(error = %e, "releasing the job failed; it runs again when its lease ends")
                 }
             },
+            Err(Halt::Storage(why)) => {
+                tracing::error!(error = %why, "job stopped: storage full; it goes back to the queue");
+                if let Err(e) = self.queue.release(&claim).await {
+                    tracing::warn!(error = %e, "releasing the job failed; it runs again when its lease ends");
+                }
+                self.wait_for_storage().await;
+            }
             Err(Halt::Lost) => {
                 tracing::info!("job cancelled or claimed again meanwhile: synthesis stopped")
             }

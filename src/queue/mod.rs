@@ -45,16 +45,57 @@ pub enum QueueError {
     /// Listening events for one more article would pass `events::MAX_EVENT_ARTICLES`.
     #[error("the event store is full")]
     EventsFull,
+    /// The database file was deleted or replaced underneath the running process.
+    #[error("database file gone: {0}")]
+    FileGone(String),
 }
 
 impl QueueError {
     pub fn code(&self) -> &'static str {
         match self {
+            QueueError::Db(_) if self.is_storage_full() => "storage-full",
+            QueueError::Db(_) if self.is_storage_fault() => "storage-failed",
             QueueError::Db(_) => "database-error",
             QueueError::Corrupt(_) => "database-corrupt",
             QueueError::Full(_) => "queue-full",
             QueueError::Migrate(_) => "database-migration-failed",
             QueueError::EventsFull => "store-full",
+            QueueError::FileGone(_) => "database-missing",
+        }
+    }
+
+    /// The disk under the database is full (SQLite `SQLITE_FULL`, PostgreSQL `53100`).
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            QueueError::Db(sqlx::Error::Database(d)) => {
+                let code = d.code().unwrap_or_default();
+                if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    primary_sqlite_code(&code) == Some(13)
+                } else {
+                    code == "53100"
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// A fault of the storage under the database rather than of the request: disk full, an
+    /// I/O error, a read-only or vanished file, or a write lock that a faulted connection
+    /// still holds. The repository recovers from these by itself once the cause clears.
+    pub fn is_storage_fault(&self) -> bool {
+        match self {
+            QueueError::FileGone(_) => true,
+            QueueError::Db(sqlx::Error::Database(d))
+                if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() =>
+            {
+                // FULL, IOERR, READONLY, CANTOPEN, BUSY, LOCKED.
+                matches!(
+                    primary_sqlite_code(&d.code().unwrap_or_default()),
+                    Some(13 | 10 | 8 | 14 | 5 | 6)
+                )
+            }
+            QueueError::Db(_) => self.is_storage_full(),
+            _ => false,
         }
     }
 }
@@ -231,7 +272,8 @@ pub trait ArticleRepo: Send + Sync {
 
 #[async_trait]
 pub trait JobRepo: Send + Sync {
-    /// Read from the database (readiness checks): Ok when it answers a query.
+    /// Readiness: Ok when the database accepts a write now. A backend that can recover from a
+    /// storage fault by itself (fresh connections) does so here.
     async fn ping(&self) -> Result<(), QueueError>;
     /// Enqueue, or return the active job with the same key (raising its priority if needed).
     async fn push(&self, job: NewJob) -> Result<Job, QueueError>;
@@ -293,6 +335,11 @@ impl<T: ArticleRepo + JobRepo + SegmentRepo + EventRepo + ?Sized> Repo for T {}
 /// The wall clock, for code outside the repository (which reads its injected [`Clock`]).
 pub fn now_ms() -> i64 {
     SystemClock.now_ms()
+}
+
+/// The primary result code of an SQLite (extended) result code, e.g. 13 for SQLITE_FULL.
+fn primary_sqlite_code(code: &str) -> Option<i32> {
+    code.parse::<i32>().ok().map(|c| c & 0xff)
 }
 
 /// Attempts a job gets before it is failed for good.

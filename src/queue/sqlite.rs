@@ -6,9 +6,10 @@ mod events;
 mod jobs;
 mod segments;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -20,8 +21,27 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 #[derive(Clone)]
 pub struct SqliteRepo {
-    pool: SqlitePool,
+    inner: Arc<Inner>,
     clock: Arc<dyn Clock>,
+}
+
+struct Inner {
+    /// Swapped for a fresh pool after a storage fault (see [`SqliteRepo::ping`]).
+    pool: RwLock<SqlitePool>,
+    opts: SqliteConnectOptions,
+    path: PathBuf,
+    /// Device and inode of the file at open: a file deleted or replaced underneath the
+    /// server is noticed (SQLite itself would go on writing to the unlinked inode).
+    file_id: Option<(u64, u64)>,
+    last_reset: Mutex<Option<Instant>>,
+}
+
+/// Fresh connections at most this often: a fault that lasts is not worth a reconnect storm.
+const RESET_EVERY: Duration = Duration::from_secs(2);
+
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 impl SqliteRepo {
@@ -39,17 +59,32 @@ impl SqliteRepo {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
+        let pool = pool_options().connect_with(opts.clone()).await?;
         migrate(&pool).await?;
-        Ok(SqliteRepo { pool, clock })
+        Ok(SqliteRepo {
+            inner: Arc::new(Inner {
+                pool: RwLock::new(pool),
+                opts,
+                path: path.to_path_buf(),
+                file_id: file_id(path),
+                last_reset: Mutex::new(None),
+            }),
+            clock,
+        })
+    }
+
+    /// The current connection pool (cheap to clone).
+    fn pool(&self) -> SqlitePool {
+        self.inner
+            .pool
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Close every connection; later calls fail with a database error.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.pool().close().await;
     }
 
     /// (synthesis events, distinct segments) in the segment log: how tests prove that no
@@ -57,7 +92,7 @@ impl SqliteRepo {
     pub async fn segment_log_count(&self) -> Result<(u64, u64), QueueError> {
         let row =
             sqlx::query("SELECT COUNT(*) AS n, COUNT(DISTINCT cache_key) AS d FROM segment_log")
-                .fetch_one(&self.pool)
+                .fetch_one(&self.pool())
                 .await?;
         Ok((row.get::<i64, _>("n") as u64, row.get::<i64, _>("d") as u64))
     }
@@ -65,6 +100,78 @@ impl SqliteRepo {
     fn now(&self) -> i64 {
         self.clock.now_ms()
     }
+
+    /// The database file is still the one we opened: not deleted, not replaced.
+    fn check_file(&self) -> Result<(), QueueError> {
+        match (self.inner.file_id, file_id(&self.inner.path)) {
+            (Some(opened), Some(now)) if opened == now => Ok(()),
+            (Some(_), None) => Err(QueueError::FileGone(format!(
+                "{} was deleted while the server runs; restore it or restart",
+                self.inner.path.display()
+            ))),
+            (Some(_), Some(_)) => Err(QueueError::FileGone(format!(
+                "{} was replaced while the server runs; restart to use the new file",
+                self.inner.path.display()
+            ))),
+            (None, _) => Ok(()),
+        }
+    }
+
+    /// Start over with fresh connections. After a disk-full or I/O error a connection can
+    /// be left inside a transaction it can no longer end, holding the write lock: every
+    /// other writer then sees "database is locked" long after space was freed. Dropping the
+    /// old pool closes its connections (a checked-out one when it is returned), which
+    /// releases the lock.
+    fn reset_pool(&self) {
+        let mut last = self
+            .inner
+            .last_reset
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < RESET_EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let fresh = pool_options().connect_lazy_with(self.inner.opts.clone());
+        let old = std::mem::replace(
+            &mut *self.inner.pool.write().unwrap_or_else(|p| p.into_inner()),
+            fresh,
+        );
+        tracing::warn!(path = %self.inner.path.display(), "database: fresh connections after a storage fault");
+        tokio::spawn(async move { old.close().await });
+    }
+
+    /// The readiness probe: the file is ours and accepts a write. A storage fault resets
+    /// the pool and probes once more, so the database recovers by itself once the fault
+    /// clears (the probe runs on every `/readyz` and while a worker backs off).
+    async fn probe_write(&self) -> Result<(), QueueError> {
+        self.check_file()?;
+        let write = || async {
+            sqlx::query(
+                "INSERT INTO health_probe (id, at) VALUES (1, ?)
+                 ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+            )
+            .bind(self.now())
+            .execute(&self.pool())
+            .await
+            .map(|_| ())
+            .map_err(QueueError::from)
+        };
+        match write().await {
+            Err(e) if e.is_storage_fault() => {
+                self.reset_pool();
+                write().await
+            }
+            other => other,
+        }
+    }
+}
+
+fn pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(4)
+        // A fault must surface as an error, not as minutes of waiting for a connection.
+        .acquire_timeout(Duration::from_secs(15))
 }
 
 /// Apply pending migrations inside one `BEGIN IMMEDIATE` transaction. sqlx takes no lock on

@@ -33,6 +33,9 @@ pub enum StoreError {
     RangeNotSatisfiable { len: u64 },
     #[error("storage backend failed: {0}")]
     Backend(String),
+    /// No space left on the device under the store (ENOSPC).
+    #[error("no space left for audio: {0}")]
+    Full(String),
 }
 
 impl StoreError {
@@ -42,6 +45,7 @@ impl StoreError {
             StoreError::InvalidKey => "invalid-key",
             StoreError::RangeNotSatisfiable { .. } => "range-not-satisfiable",
             StoreError::Backend(_) => "storage-failed",
+            StoreError::Full(_) => "storage-full",
         }
     }
 }
@@ -50,9 +54,26 @@ impl From<object_store::Error> for StoreError {
     fn from(e: object_store::Error) -> Self {
         match e {
             object_store::Error::NotFound { .. } => StoreError::NotFound,
+            other if is_out_of_space(&other) => StoreError::Full(other.to_string()),
             other => StoreError::Backend(other.to_string()),
         }
     }
+}
+
+/// Whether an error (or any error under it) is the OS saying the disk is full.
+fn is_out_of_space(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.raw_os_error() == Some(libc::ENOSPC)
+                || io.kind() == std::io::ErrorKind::StorageFull
+            {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// What kind of object a key names; decides the extension and the content type.
@@ -290,6 +311,17 @@ impl AudioStore {
     /// The URL listeners fetch a stored object from, by its file name (`<hash>.<ext>`). Every
     /// `/audio/` URL in API answers and CLI output comes from here: today the server's own
     /// `/audio/` route; a backend with a public base URL (S3 behind a CDN) answers its own.
+    /// Readiness: write (overwrite) one small object, so a full disk or a read-only folder
+    /// shows before a job finds it.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let path = ObjectPath::from("health/probe");
+        self.inner
+            .put(&path, PutPayload::from_static(b"ok"))
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from)
+    }
+
     pub fn url(&self, file_name: &str) -> String {
         format!("/audio/{file_name}")
     }

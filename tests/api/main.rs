@@ -18,5 +18,6 @@ mod pipeline;
 mod player_events;
 mod prefetch;
 mod sources;
+mod storage_faults;
 mod synth;
 mod voices;

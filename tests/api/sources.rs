@@ -162,6 +162,16 @@ async fn unknown_ids_are_404_and_known_ones_are_pulled_and_made_ready() {
         1,
         "the CMS was asked"
     );
+    // Asked again (anyone can request made-up IDs): answered from memory, not the CMS.
+    for _ in 0..5 {
+        let (status, body) = get_audio(&app, "missing-article").await;
+        assert_eq!(status, 404, "{body}");
+    }
+    assert_eq!(
+        cms.hits("/api/articles/missing-article"),
+        1,
+        "a recent 404 is not fetched again"
+    );
 
     // A JSON article: fetched on the first press, stored, queued, then ready.
     let (status, body) = get_audio(&app, "known-1").await;

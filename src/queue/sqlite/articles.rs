@@ -27,13 +27,14 @@ fn article_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ArticleRecord, QueueE
 #[async_trait]
 impl ArticleRepo for SqliteRepo {
     async fn upsert_article(&self, a: &ArticleRecord) -> Result<bool, QueueError> {
+        self.check_file()?;
         // Read, then one atomic upsert, outside a transaction: a deferred transaction that
         // reads and then writes fails with SQLITE_BUSY (no busy wait) when a worker writes
         // in between. A concurrent push of the same ID only blurs `changed`, never the data.
         let old: Option<String> =
             sqlx::query_scalar("SELECT content_hash FROM articles WHERE id = ?")
                 .bind(a.id.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.pool())
                 .await?;
         let blocks = encode(&a.blocks)?;
         sqlx::query(
@@ -53,7 +54,7 @@ impl ArticleRepo for SqliteRepo {
         .bind(&a.content_hash)
         .bind(&a.voice)
         .bind(a.updated_at)
-        .execute(&self.pool)
+        .execute(&self.pool())
         .await?;
         Ok(old.as_deref() != Some(a.content_hash.as_str()))
     }
@@ -61,7 +62,7 @@ impl ArticleRepo for SqliteRepo {
     async fn article(&self, id: &ArticleId) -> Result<Option<ArticleRecord>, QueueError> {
         let row = sqlx::query("SELECT * FROM articles WHERE id = ?")
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pool())
             .await?;
         row.as_ref().map(article_from_row).transpose()
     }
@@ -70,7 +71,7 @@ impl ArticleRepo for SqliteRepo {
         let rows: Vec<String> =
             sqlx::query_scalar("SELECT id FROM articles WHERE updated_at >= ? ORDER BY updated_at")
                 .bind(since_ms)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.pool())
                 .await?;
         Ok(rows
             .iter()
@@ -90,7 +91,7 @@ impl ArticleRepo for SqliteRepo {
         .bind(id.as_str())
         .bind(content_hash)
         .bind(voice)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.pool())
         .await?;
         row.map(|r| {
             Ok(Rendition {
@@ -114,7 +115,7 @@ impl ArticleRepo for SqliteRepo {
             "SELECT r.files, r.manifest, r.captions FROM renditions r JOIN articles a
              ON a.id = r.article_id AND a.content_hash = r.content_hash",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.pool())
         .await?;
         let mut out = Vec::new();
         for r in rows {

@@ -36,7 +36,7 @@ impl EventRepo for SqliteRepo {
         ))
         .bind(now)
         .bind(event.article.as_str())
-        .execute(&self.pool)
+        .execute(&self.pool())
         .await?;
         if updated.rows_affected() == 1 {
             return Ok(());
@@ -51,7 +51,7 @@ impl EventRepo for SqliteRepo {
         .bind(event.article.as_str())
         .bind(now)
         .bind(MAX_EVENT_ARTICLES as i64)
-        .execute(&self.pool)
+        .execute(&self.pool())
         .await?;
         if inserted.rows_affected() == 0 {
             return Err(QueueError::EventsFull);
@@ -64,7 +64,7 @@ impl EventRepo for SqliteRepo {
             "SELECT {COLUMNS} FROM listen_events WHERE article_id = ?"
         ))
         .bind(article.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.pool())
         .await?;
         Ok(row.as_ref().map(stats_from_row).unwrap_or_default())
     }
@@ -73,7 +73,7 @@ impl EventRepo for SqliteRepo {
         let rows = sqlx::query(&format!(
             "SELECT article_id, {COLUMNS} FROM listen_events ORDER BY article_id"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.pool())
         .await?;
         Ok(rows
             .iter()
@@ -87,7 +87,7 @@ impl EventRepo for SqliteRepo {
     ) -> Result<u64, QueueError> {
         let now = self.now();
         let mut added = 0;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         for (article, s) in counts {
             let r = sqlx::query(&format!(
                 "INSERT INTO listen_events (article_id, {COLUMNS}, updated_at)

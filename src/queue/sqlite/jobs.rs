@@ -48,19 +48,17 @@ fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job, QueueError> {
 #[async_trait]
 impl JobRepo for SqliteRepo {
     async fn ping(&self) -> Result<(), QueueError> {
-        // A real read of a table: `SELECT 1` alone never touches the file, so it succeeds even
-        // when the database is locked or unreadable.
-        sqlx::query("SELECT 1 FROM jobs LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(())
+        // A real write: `SELECT 1` never touches the file, and a read still works on a full
+        // disk or with the write lock stuck.
+        self.probe_write().await
     }
 
     async fn push(&self, job: NewJob) -> Result<Job, QueueError> {
+        self.check_file()?;
         let now = self.now();
         let formats = encode(&job.formats)?;
         let key = job.unique_key();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, seq, article_id, content_hash, voice, formats, unique_key, priority, force, state,
                attempts, max_attempts, run_after, created_at, updated_at)
@@ -101,6 +99,7 @@ impl JobRepo for SqliteRepo {
     }
 
     async fn pop(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>, QueueError> {
+        self.check_file()?;
         let now = self.now();
         // A lost lease is a used attempt: a job whose worker died `max_attempts` times (an
         // article that crashes the process) fails for good instead of crash-looping workers.
@@ -111,7 +110,7 @@ impl JobRepo for SqliteRepo {
         )
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.pool())
         .await?;
         // One statement: claiming is atomic even with several workers or processes.
         let row = sqlx::query(
@@ -128,7 +127,7 @@ impl JobRepo for SqliteRepo {
         .bind(now)
         .bind(now)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.pool())
         .await?;
         row.as_ref().map(job_from_row).transpose()
     }
@@ -140,7 +139,7 @@ impl JobRepo for SqliteRepo {
         .bind(self.now() + lease_ms)
         .bind(claim.job.as_str())
         .bind(claim.attempt as i64)
-        .execute(&self.pool)
+        .execute(&self.pool())
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -156,7 +155,7 @@ impl JobRepo for SqliteRepo {
         let segments = encode(&r.segments)?;
         // The fenced job update comes first: it takes the write lock, and when the claim is
         // no longer current the rendition of the worker that took over stays untouched.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         let ours = sqlx::query(
             "UPDATE jobs SET state = 'ready', error = NULL, lease_until = NULL, segments_total = ?, segments_synthesized = ?,
                audio_seconds = ?, updated_at = ? WHERE id = ? AND attempts = ? AND state = 'running'",
@@ -213,7 +212,7 @@ impl JobRepo for SqliteRepo {
             .bind(now)
             .bind(claim.job.as_str())
             .bind(claim.attempt as i64)
-            .execute(&self.pool)
+            .execute(&self.pool())
             .await?;
         Ok((r.rows_affected() == 1).then_some(state))
     }
@@ -229,7 +228,7 @@ impl JobRepo for SqliteRepo {
         .bind(now)
         .bind(claim.job.as_str())
         .bind(claim.attempt as i64)
-        .execute(&self.pool)
+        .execute(&self.pool())
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -240,7 +239,7 @@ impl JobRepo for SqliteRepo {
         )
         .bind(Priority::Interactive as i64)
         .bind(self.now())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.pool())
         .await?;
         Ok(waiting)
     }
@@ -249,7 +248,7 @@ impl JobRepo for SqliteRepo {
         sqlx::query("UPDATE jobs SET state = 'cancelled', lease_until = NULL, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')")
             .bind(self.now())
             .bind(job_id.as_str())
-            .execute(&self.pool)
+            .execute(&self.pool())
             .await?;
         self.job(job_id).await
     }
@@ -257,7 +256,7 @@ impl JobRepo for SqliteRepo {
     async fn job(&self, job_id: &JobId) -> Result<Option<Job>, QueueError> {
         let row = sqlx::query("SELECT * FROM jobs WHERE id = ?")
             .bind(job_id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pool())
             .await?;
         row.as_ref().map(job_from_row).transpose()
     }
@@ -265,7 +264,7 @@ impl JobRepo for SqliteRepo {
     async fn latest_job(&self, article: &ArticleId) -> Result<Option<Job>, QueueError> {
         let row = sqlx::query("SELECT * FROM jobs WHERE article_id = ? ORDER BY seq DESC LIMIT 1")
             .bind(article.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pool())
             .await?;
         row.as_ref().map(job_from_row).transpose()
     }
@@ -288,7 +287,7 @@ impl JobRepo for SqliteRepo {
         .bind(job.priority as i64)
         .bind(job.created_at)
         .bind(job.created_at)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.pool())
         .await?;
         Ok(ahead as u64)
     }
@@ -297,7 +296,7 @@ impl JobRepo for SqliteRepo {
         let rows = sqlx::query(
             "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs GROUP BY state",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.pool())
         .await?;
         let mut s = QueueStats::default();
         for r in rows {

@@ -13,14 +13,14 @@ impl SegmentRepo for SqliteRepo {
             .bind(cache_key)
             .bind(job_id.as_str())
             .bind(self.now())
-            .execute(&self.pool)
+            .execute(&self.pool())
             .await?;
         Ok(())
     }
 
     async fn touch_segments(&self, segments: &[(String, u64)]) -> Result<(), QueueError> {
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         for (key, bytes) in segments {
             sqlx::query(
                 "INSERT INTO segment_cache (cache_key, bytes, last_used) VALUES (?, ?, ?)
@@ -38,7 +38,7 @@ impl SegmentRepo for SqliteRepo {
 
     async fn segment_bytes(&self) -> Result<u64, QueueError> {
         let n: Option<i64> = sqlx::query_scalar("SELECT SUM(bytes) FROM segment_cache")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.pool())
             .await?;
         Ok(n.unwrap_or(0) as u64)
     }
@@ -54,7 +54,7 @@ impl SegmentRepo for SqliteRepo {
              ORDER BY c.last_used LIMIT ?",
         )
         .bind(limit as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.pool())
         .await?;
         Ok(rows
             .iter()
@@ -68,7 +68,7 @@ impl SegmentRepo for SqliteRepo {
     }
 
     async fn forget_segments(&self, keys: &[String]) -> Result<(), QueueError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         for k in keys {
             sqlx::query("DELETE FROM segment_cache WHERE cache_key = ?")
                 .bind(k)

@@ -36,7 +36,7 @@ fn every_migration() -> Vec<i64> {
 
 async fn applied_migrations(repo: &SqliteRepo) -> Vec<i64> {
     sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-        .fetch_all(&repo.pool)
+        .fetch_all(&repo.pool())
         .await
         .unwrap()
 }
@@ -219,7 +219,7 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
     let orphans: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM segment_log WHERE job_id NOT IN (SELECT id FROM jobs)",
     )
-    .fetch_one(&repo.pool)
+    .fetch_one(&repo.pool())
     .await
     .unwrap();
     assert_eq!(
@@ -286,7 +286,7 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
         .unwrap();
     let seq: i64 = sqlx::query_scalar("SELECT seq FROM jobs WHERE id = ?")
         .bind(next.id.as_str())
-        .fetch_one(&repo.pool)
+        .fetch_one(&repo.pool())
         .await
         .unwrap();
     assert_eq!(seq, 8, "the queue order goes on from the old jobs");
@@ -297,7 +297,7 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
 async fn old_job(repo: &SqliteRepo, seq: i64) -> JobId {
     let id: String = sqlx::query_scalar("SELECT id FROM jobs WHERE seq = ?")
         .bind(seq)
-        .fetch_one(&repo.pool)
+        .fetch_one(&repo.pool())
         .await
         .unwrap();
     JobId::parse(&id).expect("a random job ID")
