@@ -18,4 +18,5 @@ mod pipeline;
 mod player_events;
 mod prefetch;
 mod sources;
+mod store_s3;
 mod synth;
