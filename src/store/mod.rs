@@ -421,11 +421,7 @@ impl AudioStore {
         let result = self
             .inner
             .get_opts(&key.path(), opts)
-            .await
-            .map_err(|e| match e {
-                object_store::Error::NotFound { .. } => StoreError::NotFound,
-                other => StoreError::Backend(other.to_string()),
-            })?;
+            .await?;
         let len = result.meta.size;
         let range = result.range.clone();
         let stream = match result.payload {

@@ -69,6 +69,35 @@ fn free_port(max: u16) -> u16 {
 }
 
 impl Ports {
+    fn all(&self) -> [u16; 10] {
+        [
+            self.master,
+            self.master_grpc,
+            self.volume,
+            self.volume_grpc,
+            self.filer,
+            self.filer_grpc,
+            self.s3,
+            self.s3_grpc,
+            self.admin,
+            self.admin_grpc,
+        ]
+    }
+
+    /// weed leaves `/tmp/seaweedfs-<service>[-grpc]-<port>.sock` behind for its ports.
+    fn remove_sockets(&self) {
+        let Ok(entries) = std::fs::read_dir("/tmp") else {
+            return;
+        };
+        let ends: Vec<String> = self.all().iter().map(|p| format!("-{p}.sock")).collect();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with("seaweedfs-") && ends.iter().any(|end| name.ends_with(end)) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
     fn pick() -> Ports {
         // weed's admin server refuses ports of 55535 and above (it derives another from them).
         Ports {
@@ -115,16 +144,37 @@ fn spawn_owned(mut cmd: Command) -> Child {
 }
 
 impl S3Server {
-    /// The server shared by this test binary's tests. Started on first use.
+    /// The server shared by this test binary's tests. Started on first use; a static is
+    /// never dropped, so an exit hook stops it and removes its folder and sockets.
     pub fn shared() -> &'static S3Server {
         static SHARED: OnceLock<S3Server> = OnceLock::new();
+        extern "C" fn stop_shared() {
+            if let Some(server) = SHARED.get() {
+                server.kill();
+                let _ = std::fs::remove_dir_all(server.dir.path());
+            }
+        }
         SHARED.get_or_init(|| {
             // Started from a thread of its own: callers are async tests, and the readiness
             // poll needs a runtime of its own.
-            std::thread::spawn(S3Server::start_blocking)
+            let server = std::thread::spawn(S3Server::start_blocking)
                 .join()
-                .expect("SeaweedFS starts")
+                .expect("SeaweedFS starts");
+            // SAFETY: registers a plain function; it runs once, at exit.
+            unsafe {
+                libc::atexit(stop_shared);
+            }
+            server
         })
+    }
+
+    /// SIGKILL by PID, reap, remove the sockets.
+    fn kill(&self) {
+        if let Some(mut child) = self.child.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.ports.remove_sockets();
     }
 
     /// A server of the caller's own (to stop and start again).
@@ -251,7 +301,7 @@ impl S3Server {
                 }
             }
         }
-        let _ = std::fs::remove_file(format!("/tmp/seaweedfs-s3-{}.sock", self.s3_port));
+        self.ports.remove_sockets();
     }
 
     /// Start it again on the same ports and data; returns once a PUT is accepted.
@@ -334,10 +384,6 @@ pub fn unique_prefix(name: &str) -> String {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.lock().unwrap().take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_file(format!("/tmp/seaweedfs-s3-{}.sock", self.s3_port));
+        self.kill();
     }
 }
