@@ -195,7 +195,10 @@ pub fn error_code(e: &anyhow::Error) -> &'static str {
                     c.downcast_ref::<crate::pipeline::PipelineError>()
                         .map(|x| x.code())
                 })
-                .or_else(|| c.downcast_ref::<crate::store::StoreError>().map(|x| x.code()))
+                .or_else(|| {
+                    c.downcast_ref::<crate::store::StoreError>()
+                        .map(|x| x.code())
+                })
         })
         .unwrap_or("error")
 }

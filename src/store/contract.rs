@@ -52,7 +52,11 @@ fn content(seed: u64, len: usize) -> Bytes {
         .into()
 }
 
-async fn read_all(store: &AudioStore, key: &ObjectKey, range: Option<std::ops::Range<u64>>) -> Vec<u8> {
+async fn read_all(
+    store: &AudioStore,
+    key: &ObjectKey,
+    range: Option<std::ops::Range<u64>>,
+) -> Vec<u8> {
     let body = store.get(key, range).await.expect("get");
     let chunks: Vec<Bytes> = body.stream.try_collect().await.expect("stream");
     chunks.concat()
@@ -80,7 +84,10 @@ pub async fn a_second_put_of_a_key_changes_nothing(store: &AudioStore) {
     store.put_at(&key, content(3, 1000)).await.unwrap();
     assert_eq!(store.get_bytes(&key).await.unwrap(), first);
     let again = store.put(first.clone(), ObjectKind::Mp3).await.unwrap();
-    assert_eq!(store.put(first.clone(), ObjectKind::Mp3).await.unwrap(), again);
+    assert_eq!(
+        store.put(first.clone(), ObjectKind::Mp3).await.unwrap(),
+        again
+    );
     assert_eq!(store.get_bytes(&again).await.unwrap(), first);
 }
 
@@ -107,7 +114,13 @@ pub async fn concurrent_puts_of_one_key_all_succeed_and_store_it_once(store: &Au
 pub async fn ranges_stream_exactly_the_bytes_asked_for(store: &AudioStore) {
     let bytes = content(4, 600_000);
     let key = store.put(bytes.clone(), ObjectKind::Wav).await.unwrap();
-    for r in [0..1, 0..1000, 250_000..250_100, 599_990..600_000, 0..600_000] {
+    for r in [
+        0..1,
+        0..1000,
+        250_000..250_100,
+        599_990..600_000,
+        0..600_000,
+    ] {
         let body = store.get(&key, Some(r.clone())).await.unwrap();
         assert_eq!((body.len, body.range.clone()), (600_000, r.clone()));
         let got = read_all(store, &key, Some(r.clone())).await;
@@ -119,10 +132,22 @@ pub async fn a_missing_object_is_not_found(store: &AudioStore) {
     let key = ObjectKey::new([3; 32], ObjectKind::Opus);
     assert!(!store.exists(&key).await.unwrap());
     assert!(matches!(store.len(&key).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.get_bytes(&key).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.get(&key, None).await, Err(StoreError::NotFound)));
-    store.remove(&key).await.expect("removing a missing object is fine");
-    store.remove_many(&[key]).await.expect("so is a batch of them");
+    assert!(matches!(
+        store.get_bytes(&key).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.get(&key, None).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .remove(&key)
+        .await
+        .expect("removing a missing object is fine");
+    store
+        .remove_many(&[key])
+        .await
+        .expect("so is a batch of them");
 }
 
 pub async fn many_objects_are_listed_and_removed_in_batches(store: &AudioStore) {
@@ -153,7 +178,10 @@ pub async fn many_objects_are_listed_and_removed_in_batches(store: &AudioStore) 
     store.remove_many(&keys[..50]).await.unwrap();
     let left: Vec<_> = store.list("segments").try_collect().await.unwrap();
     assert_eq!(left.len(), 10);
-    assert!(store.exists(&published).await.unwrap(), "other objects stay");
+    assert!(
+        store.exists(&published).await.unwrap(),
+        "other objects stay"
+    );
 }
 
 pub async fn a_large_object_goes_up_in_parts_and_reads_back_whole(store: &AudioStore) {

@@ -53,14 +53,15 @@ pub async fn migrate(
     let done: HashSet<String> = match std::fs::read_to_string(journal) {
         Ok(text) => text.lines().map(str::to_owned).collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashSet::new(),
-        Err(e) => return Err(StoreError::Backend(format!("reading {}: {e}", journal.display()))),
+        Err(e) => {
+            return Err(StoreError::Backend(format!(
+                "reading {}: {e}",
+                journal.display()
+            )))
+        }
     };
     let mut objects: Vec<(ObjectKey, u64)> = from.list("audio").try_collect().await?;
-    objects.extend(
-        from.list("segments")
-            .try_collect::<Vec<_>>()
-            .await?,
-    );
+    objects.extend(from.list("segments").try_collect::<Vec<_>>().await?);
     let mut summary = MigrationSummary {
         total: objects.len() as u64,
         ..Default::default()
@@ -89,8 +90,9 @@ pub async fn migrate(
             Ok(bytes) => {
                 // One write call per line: a killed run loses at most the copies in flight,
                 // which the next run verifies again.
-                writeln!(log, "{}", key.path())
-                    .map_err(|e| StoreError::Backend(format!("writing {}: {e}", journal.display())))?;
+                writeln!(log, "{}", key.path()).map_err(|e| {
+                    StoreError::Backend(format!("writing {}: {e}", journal.display()))
+                })?;
                 summary.copied += 1;
                 summary.bytes += bytes;
                 progress.bytes += bytes;

@@ -7,10 +7,10 @@
 //! temporary file and links it into place, S3 publishes an object only when its PUT (or
 //! multipart upload) completes, so a crash never leaves a partial object under its final
 //! name, and a second writer of the same key changes nothing.
+pub mod contract;
 mod fs;
 pub mod migrate;
 mod s3;
-pub mod contract;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -377,7 +377,9 @@ impl AudioStore {
     pub async fn remove_many(&self, keys: &[ObjectKey]) -> Result<(), StoreError> {
         let paths: Vec<object_store::Result<ObjectPath>> =
             keys.iter().map(|k| Ok(k.path())).collect();
-        let mut results = self.inner.delete_stream(futures::stream::iter(paths).boxed());
+        let mut results = self
+            .inner
+            .delete_stream(futures::stream::iter(paths).boxed());
         while let Some(r) = results.next().await {
             match r {
                 Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
@@ -418,10 +420,7 @@ impl AudioStore {
             range: range.map(GetRange::Bounded),
             ..Default::default()
         };
-        let result = self
-            .inner
-            .get_opts(&key.path(), opts)
-            .await?;
+        let result = self.inner.get_opts(&key.path(), opts).await?;
         let len = result.meta.size;
         let range = result.range.clone();
         let stream = match result.payload {

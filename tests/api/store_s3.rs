@@ -33,7 +33,9 @@ use sha2::{Digest, Sha256};
 
 /// A job id as it appears in a URL (a number today, a string on its way).
 fn id_of(v: &Value) -> String {
-    v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())
+    v.as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| v.to_string())
 }
 
 async fn put_article(app_base: &str, client: &reqwest::Client, id: &str, text: &str) -> Value {
@@ -138,10 +140,15 @@ async fn the_seed_article_is_made_into_the_bucket_and_served_from_it() {
     let mp3_name = mp3_url.rsplit('/').next().unwrap();
     for name in [opus_name, mp3_name] {
         let want = format!("{prefix}/audio/{}/{name}", &name[..2]);
-        assert!(listed.iter().any(|(k, _)| *k == want), "{want} in {listed:?}");
+        assert!(
+            listed.iter().any(|(k, _)| *k == want),
+            "{want} in {listed:?}"
+        );
     }
     assert!(
-        listed.iter().any(|(k, _)| k.starts_with(&format!("{prefix}/segments/"))),
+        listed
+            .iter()
+            .any(|(k, _)| k.starts_with(&format!("{prefix}/segments/"))),
         "cached segment PCM lives in the bucket too: {listed:?}"
     );
     assert_bucket_whole(server, &prefix).await;
@@ -164,7 +171,12 @@ async fn the_seed_article_is_made_into_the_bucket_and_served_from_it() {
     let opus = opus.bytes().await.unwrap();
     let decoded = decode_opus(&opus);
     assert!(decoded.duration() > 60.0, "{} s", decoded.duration());
-    let mp3 = get(mp3_url.to_owned(), None).await.unwrap().bytes().await.unwrap();
+    let mp3 = get(mp3_url.to_owned(), None)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert!(decode_symphonia(&mp3, "mp3").duration() > 60.0);
     let len = opus.len();
 
@@ -182,16 +194,24 @@ async fn the_seed_article_is_made_into_the_bucket_and_served_from_it() {
         );
         assert_eq!(r.bytes().await.unwrap(), opus[want], "{range}");
     }
-    let r = get(opus_url.to_owned(), Some("bytes=99999999-")).await.unwrap();
+    let r = get(opus_url.to_owned(), Some("bytes=99999999-"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 416);
-    assert_eq!(r.headers()[header::CONTENT_RANGE], format!("bytes */{len}").as_str());
+    assert_eq!(
+        r.headers()[header::CONTENT_RANGE],
+        format!("bytes */{len}").as_str()
+    );
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "range-not-satisfiable");
 
     // HEAD and 304.
     let head = app.client.head(app.url(opus_url)).send().await.unwrap();
     assert_eq!(head.status(), 200);
-    assert_eq!(head.headers()[header::CONTENT_LENGTH], len.to_string().as_str());
+    assert_eq!(
+        head.headers()[header::CONTENT_LENGTH],
+        len.to_string().as_str()
+    );
     let again = app
         .client
         .get(app.url(opus_url))
@@ -211,14 +231,24 @@ async fn with_a_public_base_url_listeners_are_sent_to_the_bucket() {
     let mut settings = server.settings(&prefix);
     settings.public_base_url = Some(format!("{base}/"));
     let app = spawn_app_with(move |s| s.store = StoreSettings::S3(settings)).await;
-    let put = put_article(&app.base, &app.client, "cdn", "A short story. It has two sentences.").await;
+    let put = put_article(
+        &app.base,
+        &app.client,
+        "cdn",
+        "A short story. It has two sentences.",
+    )
+    .await;
     let job = wait_job(&app.client, &app.base, &put["job"]["id"]).await;
     assert_eq!(job["status"], "ready", "{job}");
     let audio = audio_of(&app.client, &app.base, "cdn").await;
     let opus_url = audio["formats"]["opus"].as_str().unwrap().to_owned();
     let name = opus_url.rsplit('/').next().unwrap().to_owned();
     let key = format!("{prefix}/audio/{}/{name}", &name[..2]);
-    assert_eq!(opus_url, format!("{base}/{key}"), "answers point at the bucket");
+    assert_eq!(
+        opus_url,
+        format!("{base}/{key}"),
+        "answers point at the bucket"
+    );
     for url in urls_of(&audio) {
         assert!(url.starts_with(&base), "{url}");
     }
@@ -230,11 +260,15 @@ async fn with_a_public_base_url_listeners_are_sent_to_the_bucket() {
         .await
         .expect("the URL's key is in the bucket");
     assert_eq!(
-        got.attributes.get(&object_store::Attribute::ContentType).map(|v| v.as_ref()),
+        got.attributes
+            .get(&object_store::Attribute::ContentType)
+            .map(|v| v.as_ref()),
         Some("audio/ogg; codecs=opus")
     );
     assert_eq!(
-        got.attributes.get(&object_store::Attribute::CacheControl).map(|v| v.as_ref()),
+        got.attributes
+            .get(&object_store::Attribute::CacheControl)
+            .map(|v| v.as_ref()),
         Some("public, max-age=31536000, immutable")
     );
     // /audio/… redirects there (no bytes through audioby), HEAD and ranges alike.
@@ -268,11 +302,16 @@ async fn two_servers_making_the_same_segment_at_once_store_it_once() {
     let client = reqwest::Client::new();
     let text = "Both hosts read this very sentence at the same moment.";
     let puts = futures::future::join_all(
-        procs.iter().map(|p| put_article(&p.base, &client, "race", text)),
+        procs
+            .iter()
+            .map(|p| put_article(&p.base, &client, "race", text)),
     )
     .await;
     let jobs = futures::future::join_all(
-        procs.iter().zip(&puts).map(|(p, put)| wait_job(&client, &p.base, &put["job"]["id"])),
+        procs
+            .iter()
+            .zip(&puts)
+            .map(|(p, put)| wait_job(&client, &p.base, &put["job"]["id"])),
     )
     .await;
     for job in &jobs {
@@ -308,7 +347,13 @@ async fn an_s3_outage_gives_503_and_the_job_retries_until_it_is_back() {
     let prefix = unique_prefix("outage");
     let settings = server.store_settings(&prefix);
     let app = spawn_app_with(move |s| s.store = settings).await;
-    let put = put_article(&app.base, &app.client, "before", "Written before the outage.").await;
+    let put = put_article(
+        &app.base,
+        &app.client,
+        "before",
+        "Written before the outage.",
+    )
+    .await;
     let job = wait_job(&app.client, &app.base, &put["job"]["id"]).await;
     assert_eq!(job["status"], "ready", "{job}");
     let before = audio_of(&app.client, &app.base, "before").await;
@@ -322,7 +367,13 @@ async fn an_s3_outage_gives_503_and_the_job_retries_until_it_is_back() {
     assert_eq!(body["error"]["code"], "store-unavailable", "{body}");
 
     // A job while the store is down fails its attempt and is queued again with a backoff.
-    let put = put_article(&app.base, &app.client, "during", "Written while the store is down.").await;
+    let put = put_article(
+        &app.base,
+        &app.client,
+        "during",
+        "Written while the store is down.",
+    )
+    .await;
     let job_id = put["job"]["id"].clone();
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
@@ -338,8 +389,14 @@ async fn an_s3_outage_gives_503_and_the_job_retries_until_it_is_back() {
         if v["error"].is_string() && v["status"] == "queued" {
             break;
         }
-        assert_ne!(v["status"], "ready", "it cannot be ready with the store down: {v}");
-        assert!(Instant::now() < deadline, "the job never failed an attempt: {v}");
+        assert_ne!(
+            v["status"], "ready",
+            "it cannot be ready with the store down: {v}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the job never failed an attempt: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::task::block_in_place(|| server.restart());
@@ -371,7 +428,10 @@ fn serve_fails_with(env: &[(String, String)], want: &str) {
     assert_eq!(errors.len(), 1, "one line: {stderr}");
     assert!(errors[0].starts_with("audioby: error"), "{stderr}");
     assert!(errors[0].contains(want), "{want:?} in {stderr}");
-    assert!(!stderr.contains(crate::common::s3::SECRET_KEY), "no secret in {stderr}");
+    assert!(
+        !stderr.contains(crate::common::s3::SECRET_KEY),
+        "no secret in {stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,9 +445,15 @@ async fn wrong_credentials_or_a_missing_bucket_stop_the_server_at_startup() {
         env
     };
     tokio::task::block_in_place(|| {
-        serve_fails_with(&with("AWS_SECRET_ACCESS_KEY", "not-the-secret"), "access denied");
+        serve_fails_with(
+            &with("AWS_SECRET_ACCESS_KEY", "not-the-secret"),
+            "access denied",
+        );
         serve_fails_with(&with("AWS_ACCESS_KEY_ID", "nobody"), "access denied");
-        serve_fails_with(&with("AUDIOBY_STORE__BUCKET", "no-such-bucket"), "no such bucket");
+        serve_fails_with(
+            &with("AUDIOBY_STORE__BUCKET", "no-such-bucket"),
+            "no such bucket",
+        );
     });
 }
 
@@ -406,7 +472,13 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
     // A populated local store: an article made by the pipeline, plus many cached segments
     // (so a run takes long enough to be killed halfway).
     let app = spawn_app_with(|_| {}).await;
-    let put = put_article(&app.base, &app.client, "moved", "This article moves to the bucket. Its audio stays the same.").await;
+    let put = put_article(
+        &app.base,
+        &app.client,
+        "moved",
+        "This article moves to the bucket. Its audio stays the same.",
+    )
+    .await;
     let job = wait_job(&app.client, &app.base, &put["job"]["id"]).await;
     assert_eq!(job["status"], "ready", "{job}");
     let audio = audio_of(&app.client, &app.base, "moved").await;
@@ -425,7 +497,10 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
         let local = local.clone();
         async move {
             let key = ObjectKey::of(format!("filler {i}").as_bytes(), ObjectKind::Pcm);
-            local.put_at(&key, vec![i as u8; 2048].into()).await.unwrap();
+            local
+                .put_at(&key, vec![i as u8; 2048].into())
+                .await
+                .unwrap();
         }
     }))
     .await;
@@ -441,9 +516,18 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
     env.retain(|(k, _)| k != "AUDIOBY_STORE__KIND");
     let migrate = || {
         let mut cmd = audioby();
-        cmd.args(["migrate-store", "--from", "fs", "--to", "s3", "--concurrency", "2", "--data-dir"])
-            .arg(&data_dir)
-            .envs(env.iter().map(|(k, v)| (k, v)));
+        cmd.args([
+            "migrate-store",
+            "--from",
+            "fs",
+            "--to",
+            "s3",
+            "--concurrency",
+            "2",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .envs(env.iter().map(|(k, v)| (k, v)));
         cmd
     };
     let journal = data_dir.join("migrate-store-fs-to-s3.journal");
@@ -456,7 +540,10 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
     while journal_lines(&journal) < 50 {
-        assert!(child.try_wait().unwrap().is_none(), "finished before it could be killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be killed"
+        );
         assert!(Instant::now() < deadline, "no progress");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -465,14 +552,24 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
     let halfway = journal_lines(&journal);
     assert!(halfway < total, "killed halfway: {halfway} of {total}");
     let in_bucket = server.list(&prefix).await.len();
-    assert!(in_bucket < total, "{in_bucket} of {total} copied before the kill");
+    assert!(
+        in_bucket < total,
+        "{in_bucket} of {total} copied before the kill"
+    );
 
     // Re-run: resumes and finishes.
-    let out = tokio::task::block_in_place(|| run(&mut migrate().arg("--json"), None));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tokio::task::block_in_place(|| run(migrate().arg("--json"), None));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["total"], total, "{summary}");
-    assert!(summary["resumed"].as_u64().unwrap() >= halfway as u64, "{summary}");
+    assert!(
+        summary["resumed"].as_u64().unwrap() >= halfway as u64,
+        "{summary}"
+    );
     assert_eq!(
         summary["copied"].as_u64().unwrap() + summary["resumed"].as_u64().unwrap(),
         total as u64,
@@ -483,7 +580,7 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
     assert_bucket_whole(server, &prefix).await;
 
     // Re-run again: nothing left to copy.
-    let out = tokio::task::block_in_place(|| run(&mut migrate().arg("--json"), None));
+    let out = tokio::task::block_in_place(|| run(migrate().arg("--json"), None));
     assert!(out.status.success());
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["copied"], 0, "{summary}");
@@ -497,22 +594,40 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
     })
     .await;
     let audio = audio_of(&moved.client, &moved.base, "moved").await;
-    assert_eq!(urls_of(&audio), originals.iter().map(|(u, _)| u.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        urls_of(&audio),
+        originals.iter().map(|(u, _)| u.clone()).collect::<Vec<_>>()
+    );
     for (url, bytes) in &originals {
         let r = moved.client.get(moved.url(url)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{url}");
-        assert!(r.bytes().await.unwrap() == bytes, "identical bytes for {url}");
+        assert!(
+            r.bytes().await.unwrap() == bytes,
+            "identical bytes for {url}"
+        );
     }
 
     // And back, into a fresh folder.
     let back = tempfile::tempdir().unwrap();
     let mut cmd = audioby();
-    cmd.args(["migrate-store", "--from", "s3", "--to", "fs", "--json", "--data-dir"])
-        .arg(&data_dir)
-        .env("AUDIOBY_STORE__PATH", back.path())
-        .envs(env.iter().map(|(k, v)| (k, v)));
+    cmd.args([
+        "migrate-store",
+        "--from",
+        "s3",
+        "--to",
+        "fs",
+        "--json",
+        "--data-dir",
+    ])
+    .arg(&data_dir)
+    .env("AUDIOBY_STORE__PATH", back.path())
+    .envs(env.iter().map(|(k, v)| (k, v)));
     let out = tokio::task::block_in_place(|| run(&mut cmd, None));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["copied"], total, "{summary}");
     let restored = audioby::store::open(
@@ -526,5 +641,83 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
     for (url, bytes) in &originals {
         let key = ObjectKey::parse_file_name(url.rsplit('/').next().unwrap()).unwrap();
         assert!(restored.get_bytes(&key).await.unwrap() == bytes, "{url}");
+    }
+}
+
+/// Eviction on S3: over the budget, the segments no current version uses are deleted from
+/// the bucket; current segments and every published file stay.
+#[tokio::test]
+async fn eviction_deletes_unused_segments_from_the_bucket_never_published_files() {
+    let server = S3Server::shared();
+    let prefix = unique_prefix("evict");
+    let settings = server.store_settings(&prefix);
+    let app = spawn_app_with(move |s| {
+        s.store = settings;
+        s.cache.max_segment_bytes = 1;
+    })
+    .await;
+    let segments = |listed: &[(String, u64)]| -> Vec<String> {
+        listed
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("{prefix}/segments/")))
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    let published = |listed: &[(String, u64)]| -> Vec<String> {
+        listed
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("{prefix}/audio/")))
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    // No title: no segment is shared between the two versions.
+    let put_untitled = |text: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .put(app.url("/v1/articles/a"))
+                .bearer_auth(API_KEY)
+                .json(&json!({ "text": text }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let put: Value = r.json().await.unwrap();
+            let job = wait_job(&app.client, &app.base, &put["job"]["id"]).await;
+            assert_eq!(job["status"], "ready", "{job}");
+        }
+    };
+    put_untitled("Ministers met on Monday. They agreed.").await;
+    let first = server.list(&prefix).await;
+    let old_segments = segments(&first);
+    assert!(!old_segments.is_empty());
+    put_untitled("Farmers protested. Police closed roads.").await;
+    // Eviction runs after the job is reported ready: wait for it.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let second = loop {
+        let listed = server.list(&prefix).await;
+        let left: Vec<_> = old_segments
+            .iter()
+            .filter(|old| segments(&listed).contains(old))
+            .collect();
+        if left.is_empty() {
+            break listed;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "unused by any current version, never deleted from the bucket: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        !segments(&second).is_empty(),
+        "the current version's segments stay"
+    );
+    for file in published(&first) {
+        assert!(
+            published(&second).contains(&file),
+            "{file} is never evicted"
+        );
     }
 }

@@ -258,7 +258,9 @@ impl S3Server {
         loop {
             let put = rt.block_on(async {
                 use object_store::ObjectStoreExt;
-                client.put(&probe, bytes::Bytes::from_static(b"ok").into()).await
+                client
+                    .put(&probe, bytes::Bytes::from_static(b"ok").into())
+                    .await
             });
             match put {
                 Ok(_) => return,
@@ -267,8 +269,17 @@ impl S3Server {
                     self.log_tail()
                 ),
                 Err(_) => {
-                    if let Some(status) = self.child.lock().unwrap().as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                        panic!("weed exited ({status}) before it was ready:\n{}", self.log_tail());
+                    if let Some(status) = self
+                        .child
+                        .lock()
+                        .unwrap()
+                        .as_mut()
+                        .and_then(|c| c.try_wait().ok().flatten())
+                    {
+                        panic!(
+                            "weed exited ({status}) before it was ready:\n{}",
+                            self.log_tail()
+                        );
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
