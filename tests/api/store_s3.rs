@@ -79,6 +79,14 @@ async fn audio_of(client: &reqwest::Client, base: &str, id: &str) -> Value {
     r.json().await.unwrap()
 }
 
+/// Store an article, wait for its job to be ready, return its article-audio answer.
+async fn publish(app: &TestApp, id: &str, text: &str) -> Value {
+    let put = put_article(&app.base, &app.client, id, text).await;
+    let job = wait_job(&app.client, &app.base, &put["job"]["id"]).await;
+    assert_eq!(job["status"], "ready", "{job}");
+    audio_of(&app.client, &app.base, id).await
+}
+
 /// Every URL an article-audio answer names.
 fn urls_of(audio: &Value) -> Vec<String> {
     let mut urls: Vec<String> = audio["formats"]
@@ -127,10 +135,7 @@ async fn the_seed_article_is_made_into_the_bucket_and_served_from_it() {
     let server = S3Server::shared();
     let prefix = unique_prefix("seed");
     let app = s3_app(&prefix).await;
-    let put = put_article(&app.base, &app.client, "seed", &seed_article()).await;
-    let job = wait_job(&app.client, &app.base, &put["job"]["id"]).await;
-    assert_eq!(job["status"], "ready", "{job}");
-    let audio = audio_of(&app.client, &app.base, "seed").await;
+    let audio = publish(&app, "seed", &seed_article()).await;
 
     // In the bucket, listed with the S3 API (not through audioby).
     let listed = server.list(&prefix).await;
@@ -231,16 +236,7 @@ async fn with_a_public_base_url_listeners_are_sent_to_the_bucket() {
     let mut settings = server.settings(&prefix);
     settings.public_base_url = Some(format!("{base}/"));
     let app = spawn_app_with(move |s| s.store = StoreSettings::S3(settings)).await;
-    let put = put_article(
-        &app.base,
-        &app.client,
-        "cdn",
-        "A short story. It has two sentences.",
-    )
-    .await;
-    let job = wait_job(&app.client, &app.base, &put["job"]["id"]).await;
-    assert_eq!(job["status"], "ready", "{job}");
-    let audio = audio_of(&app.client, &app.base, "cdn").await;
+    let audio = publish(&app, "cdn", "A short story. It has two sentences.").await;
     let opus_url = audio["formats"]["opus"].as_str().unwrap().to_owned();
     let name = opus_url.rsplit('/').next().unwrap().to_owned();
     let key = format!("{prefix}/audio/{}/{name}", &name[..2]);
@@ -347,16 +343,7 @@ async fn an_s3_outage_gives_503_and_the_job_retries_until_it_is_back() {
     let prefix = unique_prefix("outage");
     let settings = server.store_settings(&prefix);
     let app = spawn_app_with(move |s| s.store = settings).await;
-    let put = put_article(
-        &app.base,
-        &app.client,
-        "before",
-        "Written before the outage.",
-    )
-    .await;
-    let job = wait_job(&app.client, &app.base, &put["job"]["id"]).await;
-    assert_eq!(job["status"], "ready", "{job}");
-    let before = audio_of(&app.client, &app.base, "before").await;
+    let before = publish(&app, "before", "Written before the outage.").await;
     let opus_url = before["formats"]["opus"].as_str().unwrap().to_owned();
 
     tokio::task::block_in_place(|| server.stop());
@@ -457,6 +444,17 @@ async fn wrong_credentials_or_a_missing_bucket_stop_the_server_at_startup() {
     });
 }
 
+/// Run a `migrate-store --json` command to success; its summary.
+fn migrate_ok(cmd: &mut std::process::Command) -> Value {
+    let out = tokio::task::block_in_place(|| run(cmd.arg("--json"), None));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Lines of the migration journal (verified copies so far).
 fn journal_lines(path: &std::path::Path) -> usize {
     std::fs::read_to_string(path)
@@ -472,16 +470,12 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
     // A populated local store: an article made by the pipeline, plus many cached segments
     // (so a run takes long enough to be killed halfway).
     let app = spawn_app_with(|_| {}).await;
-    let put = put_article(
-        &app.base,
-        &app.client,
+    let audio = publish(
+        &app,
         "moved",
         "This article moves to the bucket. Its audio stays the same.",
     )
     .await;
-    let job = wait_job(&app.client, &app.base, &put["job"]["id"]).await;
-    assert_eq!(job["status"], "ready", "{job}");
-    let audio = audio_of(&app.client, &app.base, "moved").await;
     let mut originals = Vec::new();
     for url in urls_of(&audio) {
         let r = app.client.get(app.url(&url)).send().await.unwrap();
@@ -558,13 +552,7 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
     );
 
     // Re-run: resumes and finishes.
-    let out = tokio::task::block_in_place(|| run(migrate().arg("--json"), None));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = migrate_ok(&mut migrate());
     assert_eq!(summary["total"], total, "{summary}");
     assert!(
         summary["resumed"].as_u64().unwrap() >= halfway as u64,
@@ -580,9 +568,7 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
     assert_bucket_whole(server, &prefix).await;
 
     // Re-run again: nothing left to copy.
-    let out = tokio::task::block_in_place(|| run(migrate().arg("--json"), None));
-    assert!(out.status.success());
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = migrate_ok(&mut migrate());
     assert_eq!(summary["copied"], 0, "{summary}");
 
     // The switch is one line: the same data folder on S3 serves identical bytes.
@@ -610,25 +596,11 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
     // And back, into a fresh folder.
     let back = tempfile::tempdir().unwrap();
     let mut cmd = audioby();
-    cmd.args([
-        "migrate-store",
-        "--from",
-        "s3",
-        "--to",
-        "fs",
-        "--json",
-        "--data-dir",
-    ])
-    .arg(&data_dir)
-    .env("AUDIOBY_STORE__PATH", back.path())
-    .envs(env.iter().map(|(k, v)| (k, v)));
-    let out = tokio::task::block_in_place(|| run(&mut cmd, None));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    cmd.args(["migrate-store", "--from", "s3", "--to", "fs", "--data-dir"])
+        .arg(&data_dir)
+        .env("AUDIOBY_STORE__PATH", back.path())
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    let summary = migrate_ok(&mut cmd);
     assert_eq!(summary["copied"], total, "{summary}");
     let restored = audioby::store::open(
         &StoreSettings::Fs(audioby::store::FsSettings {
