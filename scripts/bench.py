@@ -173,6 +173,8 @@ def main():
         pipeline_overhead()
     if "http" not in SKIP and os.path.exists("scripts/bench-http"):
         subprocess.run(["scripts/bench-http"], check=False)
+    if "s3" not in SKIP and os.path.exists("scripts/bench-s3"):
+        subprocess.run(["scripts/bench-s3"], check=False)
     with open("bench-results.md", "w") as f:
         f.write("\n".join(out_lines) + "\n")
     print("\nbench: results written to bench-results.md (copy into BENCHMARKS.md)", file=sys.stderr)

@@ -39,7 +39,9 @@ impl Backends {
         if let Err(e) = crate::player::events::import_legacy_file(repo.as_ref(), data_dir).await {
             tracing::warn!(error = %e, dir = %data_dir.display(), "old listening events not imported");
         }
-        let store = crate::store::open(&settings.store, data_dir).context("opening the store")?;
+        let store = crate::store::open(&settings.store, data_dir)
+            .await
+            .context("opening the store")?;
         Ok(Backends {
             articles: repo.clone(),
             queue: repo,

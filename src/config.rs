@@ -17,7 +17,7 @@ use crate::article::extract::ExtractOptions;
 use crate::article::source::SourceSettings;
 use crate::audio::EncoderOptions;
 use crate::pipeline::{CacheSettings, PipelineSettings, QueueSettings};
-use crate::store::StoreSettings;
+use crate::store::{FsSettings, S3Settings, StoreSettings};
 use crate::telemetry::LogSettings;
 use crate::text::SegmentOptions;
 use crate::tts::EngineOptions;
@@ -175,6 +175,33 @@ impl Settings {
     /// [`Settings::load`] reading the variables named `<env_prefix>…` (tests use their own
     /// prefix, so the variables they set reach no other test).
     fn load_with_env(file: Option<&Path>, env_prefix: &str) -> Result<Settings, ConfigError> {
+        let fig = Self::figment(file, env_prefix)?;
+        let mut settings: Settings = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
+        if let Ok(keys) = std::env::var(format!("{env_prefix}API_KEYS")) {
+            settings.http.api_keys = keys
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        Ok(settings)
+    }
+
+    /// Both store backends' keys from the `[store]` section, whatever its `kind`:
+    /// `migrate-store` copies between them before `kind` is switched (one line).
+    pub fn store_backends(file: Option<&Path>) -> Result<(FsSettings, S3Settings), ConfigError> {
+        let fig = Self::figment(file, "AUDIOBY_")?;
+        let fs = fig
+            .extract_inner("store")
+            .map_err(|e| ConfigError(e.to_string()))?;
+        let s3 = fig
+            .extract_inner("store")
+            .map_err(|e| ConfigError(e.to_string()))?;
+        Ok((fs, s3))
+    }
+
+    fn figment(file: Option<&Path>, env_prefix: &str) -> Result<Figment, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Settings::default()));
         match file {
             Some(path) if !path.exists() => {
@@ -192,16 +219,7 @@ impl Settings {
                 .ignore(&["API_KEYS", "CONFIG"])
                 .split("__"),
         );
-        let mut settings: Settings = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
-        if let Ok(keys) = std::env::var(format!("{env_prefix}API_KEYS")) {
-            settings.http.api_keys = keys
-                .split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(String::from)
-                .collect();
-        }
-        Ok(settings)
+        Ok(fig)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::startup::{load_engine_with, load_lexicon};
 use crate::tts::{Engine, EngineOptions, TtsError};
 
 mod extract;
+mod migrate_store;
 mod normalize;
 mod prefetch;
 mod serve;
@@ -89,6 +90,16 @@ enum Command {
     Status(status::StatusArgs),
     /// List the voices found in the voices folder: id, language, sample rate, quality, speakers.
     Voices(voices::VoicesArgs),
+    /// Copy the audio store to the other backend: local folder ↔ S3 bucket.
+    ///
+    /// Both backends' keys come from [store] (path; bucket, endpoint …) whatever its kind,
+    /// so afterwards the switch is one line (kind = "s3"). Every copy is verified (size and
+    /// sha256); progress is journaled in the data folder, so an interrupted run resumes and a
+    /// re-run only verifies. Exit code 1 if any object failed.
+    ///   audioby migrate-store --from fs --to s3
+    ///   audioby migrate-store --from s3 --to fs --concurrency 16
+    #[command(verbatim_doc_comment)]
+    MigrateStore(migrate_store::MigrateStoreArgs),
 }
 
 /// `--data-dir`, shared by every command that reads or writes the server's data folder.
@@ -120,6 +131,7 @@ impl Cli {
             Command::Stats(a) => a.data_dir.apply(&mut settings),
             Command::Prefetch(a) => a.data_dir.apply(&mut settings),
             Command::Status(a) => a.data_dir.apply(&mut settings),
+            Command::MigrateStore(a) => a.data_dir.apply(&mut settings),
             Command::Synth(_)
             | Command::Normalize(_)
             | Command::Extract(_)
@@ -154,6 +166,7 @@ impl Cli {
             Command::Prefetch(a) => a.run(settings),
             Command::Status(a) => a.run(settings),
             Command::Voices(a) => a.run(settings),
+            Command::MigrateStore(a) => a.run(settings, self.config.as_deref()),
         }
     }
 }
@@ -180,6 +193,10 @@ pub fn error_code(e: &anyhow::Error) -> &'static str {
                 })
                 .or_else(|| {
                     c.downcast_ref::<crate::pipeline::PipelineError>()
+                        .map(|x| x.code())
+                })
+                .or_else(|| {
+                    c.downcast_ref::<crate::store::StoreError>()
                         .map(|x| x.code())
                 })
         })

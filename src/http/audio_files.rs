@@ -1,7 +1,9 @@
 //! `GET`/`HEAD /audio/{file}`: content-addressed audio, manifests and captions, streamed from
 //! the store. Names are `<sha256>.<ext>`, so a URL never changes meaning: responses are
 //! immutable, carry a strong ETag (the hash) and support single byte ranges (Safari and
-//! seeking need them). Nothing but a parsed [`ObjectKey`] ever reaches the store.
+//! seeking need them). Nothing but a parsed [`ObjectKey`] ever reaches the store. With
+//! `[store] public_base_url` (an S3 bucket behind a CDN) the route only redirects there, so
+//! audio bytes need not pass through audioby.
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, RwLock};
@@ -20,6 +22,8 @@ use crate::store::{AudioStore, ObjectBody, ObjectKey, StoreError};
 
 const CACHE_FOREVER: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
 const BYTES: HeaderValue = HeaderValue::from_static("bytes");
+/// A redirect may change with the configuration (the CDN moves), unlike the object.
+const CACHE_REDIRECT: HeaderValue = HeaderValue::from_static("public, max-age=3600");
 
 /// What the file routes need: the store, and what is already known about its objects.
 #[derive(Clone)]
@@ -162,9 +166,11 @@ fn none_match(headers: &HeaderMap, etag: &str) -> bool {
         (status = 200, description = "The whole file, streamed: audio, the timing manifest (`.json`) or WebVTT captions (`.vtt`)", content(("audio/ogg; codecs=opus"), ("audio/mpeg"), ("audio/wav"), (Object = "application/json"), ("text/vtt"))),
         (status = 206, description = "One byte range (`Range: bytes=…`) of the file", content(("audio/ogg; codecs=opus"), ("audio/mpeg"), ("audio/wav"), ("application/json"), ("text/vtt"))),
         (status = 304, description = "`If-None-Match` matched the ETag"),
+        (status = 307, description = "With `[store] public_base_url`: the object's URL on the CDN or bucket (`Location`)"),
         (status = 400, description = "Not a valid file name", body = ErrorBody),
         (status = 404, description = "No such file", body = ErrorBody),
         (status = 416, description = "Range not satisfiable; `Content-Range: bytes */LEN`", body = ErrorBody),
+        (status = 503, description = "The audio store cannot be reached (`store-unavailable`); `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
 pub async fn serve_file(
@@ -174,6 +180,9 @@ pub async fn serve_file(
 ) -> Result<Response, ApiError> {
     let Path(name) = file.map_err(|e| ApiError::bad_request("invalid-key", e.body_text()))?;
     let key = ObjectKey::parse_file_name(&name)?;
+    if let Some(url) = files.store.public_url(&key) {
+        return redirect(&url);
+    }
     let known = files.known.get(&key);
     let etag = match &known {
         Some(k) => k.etag.clone(),
@@ -239,6 +248,19 @@ pub async fn serve_file(
             HeaderValue::try_from(cr).map_err(ApiError::internal)?,
         );
     }
+    Ok(res)
+}
+
+/// `307` to where the object is served directly; the method and `Range` carry over.
+fn redirect(url: &str) -> Result<Response, ApiError> {
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+    let h = res.headers_mut();
+    h.insert(
+        header::LOCATION,
+        HeaderValue::try_from(url).map_err(ApiError::internal)?,
+    );
+    h.insert(header::CACHE_CONTROL, CACHE_REDIRECT);
     Ok(res)
 }
 

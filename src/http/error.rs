@@ -138,7 +138,16 @@ impl From<StoreError> for ApiError {
                             .unwrap_or(HeaderValue::from_static("bytes */0")),
                     )
             }
-            StoreError::Backend(_) => ApiError::internal(e),
+            StoreError::Unavailable(_) => {
+                tracing::error!(error = %e, "the audio store is unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    e.code(),
+                    "the audio store is unavailable; try again shortly",
+                )
+                .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+            }
+            StoreError::Backend(_) | StoreError::Config(_) => ApiError::internal(e),
             StoreError::Full(_) => ApiError::storage_full(&e),
         }
     }

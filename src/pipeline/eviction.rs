@@ -23,19 +23,21 @@ impl Pipeline {
                 break; // everything left is in use by current articles
             }
             let mut gone = Vec::new();
+            let mut objects = Vec::new();
             for (key, bytes) in candidates {
                 if total <= budget {
                     break;
                 }
                 if let Ok(hash) = crate::store::parse_hash(&key) {
-                    self.store
-                        .remove(&ObjectKey::new(hash, ObjectKind::Pcm))
-                        .await?;
+                    objects.push(ObjectKey::new(hash, ObjectKind::Pcm));
                 }
                 total = total.saturating_sub(bytes);
                 evicted += 1;
                 gone.push(key);
             }
+            // One batch per round: on S3 a single DeleteObjects request instead of one
+            // request per segment. Only segment keys are built here, never a rendition's.
+            self.store.remove_many(&objects).await?;
             self.queue.forget_segments(&gone).await?;
         }
         if evicted > 0 {

@@ -13,7 +13,9 @@ async fn stored_opus(app: &TestApp) -> (ObjectKey, Vec<u8>) {
     assert_eq!(r.status(), 200);
     let bytes = r.bytes().await.unwrap().to_vec();
     assert!(bytes.len() > 2000, "a few seconds of Opus");
-    let store = audioby::store::open(&Default::default(), &app.data_dir).unwrap();
+    let store = audioby::store::open(&Default::default(), &app.data_dir)
+        .await
+        .unwrap();
     let key = store
         .put(Bytes::from(bytes.clone()), ObjectKind::Opus)
         .await
@@ -164,7 +166,9 @@ async fn etag_gives_304_and_head_sends_no_body() {
 #[tokio::test]
 async fn every_kind_has_its_content_type() {
     let app = spawn_app().await;
-    let store = audioby::store::open(&Default::default(), &app.data_dir).unwrap();
+    let store = audioby::store::open(&Default::default(), &app.data_dir)
+        .await
+        .unwrap();
     let cases = [
         (ObjectKind::Mp3, "audio/mpeg"),
         (ObjectKind::Wav, "audio/wav"),
@@ -295,6 +299,7 @@ async fn answers_from_known_metadata_match_and_a_removed_object_is_forgotten() {
         assert_eq!(r.status(), 304);
     }
     audioby::store::open(&Default::default(), &app.data_dir)
+        .await
         .unwrap()
         .remove(&key)
         .await

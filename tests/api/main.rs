@@ -19,5 +19,6 @@ mod player_events;
 mod prefetch;
 mod sources;
 mod storage_faults;
+mod store_s3;
 mod synth;
 mod voices;
