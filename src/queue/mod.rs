@@ -15,6 +15,7 @@ mod clock;
 #[doc(hidden)]
 pub mod contract;
 pub mod events;
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -25,6 +26,7 @@ use crate::audio::AudioFormat;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::EventRepo;
+pub use postgres::{redact_url, DatabaseSettings, PgRepo};
 pub use sqlite::SqliteRepo;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,9 @@ pub enum QueueError {
     /// Listening events for one more article would pass `events::MAX_EVENT_ARTICLES`.
     #[error("the event store is full")]
     EventsFull,
+    /// The database was migrated by a newer audioby: this binary must not write to it.
+    #[error("the database schema (version {found}) is newer than this audioby knows (version {known}): upgrade audioby")]
+    SchemaTooNew { found: i64, known: i64 },
 }
 
 impl QueueError {
@@ -50,6 +55,25 @@ impl QueueError {
             QueueError::Full(_) => "queue-full",
             QueueError::Migrate(_) => "database-migration-failed",
             QueueError::EventsFull => "store-full",
+            QueueError::SchemaTooNew { .. } => "database-schema-too-new",
+        }
+    }
+
+    /// The database cannot be reached right now (down, restarting, out of connections): the
+    /// request may succeed later, so the API answers 503 rather than 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            QueueError::Db(e) => matches!(
+                e,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+            ) || matches!(e, sqlx::Error::Database(d)
+                // 57P01-03 admin shutdown, crash shutdown, cannot connect now; 53300 too many connections.
+                if matches!(d.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300"))),
+            _ => false,
         }
     }
 }
@@ -233,6 +257,13 @@ pub trait JobRepo: Send + Sync {
     /// Claim the next runnable job for `worker` with a lease of `lease_ms`. The job's
     /// [`Job::claim`] is the token of this run for `heartbeat`, `complete` and `fail`.
     async fn pop(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>, QueueError>;
+    /// [`JobRepo::pop`], only among jobs for `voices`: a worker claims only what it can speak.
+    async fn pop_matching(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+        voices: &[String],
+    ) -> Result<Option<Job>, QueueError>;
     /// Extend the lease; false when the claim is no longer current (cancelled or re-claimed).
     async fn heartbeat(&self, claim: Claim, lease_ms: i64) -> Result<bool, QueueError>;
     /// Publish the rendition and mark the job ready, atomically. False, and nothing written,
@@ -246,6 +277,9 @@ pub trait JobRepo: Send + Sync {
     /// Record a failed attempt: queued again after a backoff, or failed for good (the returned
     /// state). None, and nothing written, when the claim is no longer current.
     async fn fail(&self, claim: Claim, failure: Failure) -> Result<Option<JobState>, QueueError>;
+    /// Give a running job back untried (a worker shutting down): queued again at once, the
+    /// attempt not counted against `max_attempts`. False when the claim is no longer current.
+    async fn release(&self, claim: Claim) -> Result<bool, QueueError>;
     async fn cancel(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
     async fn job(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
     /// The most recent job for an article (its state and error, for `audioby status`).
@@ -253,6 +287,15 @@ pub trait JobRepo: Send + Sync {
     /// Jobs ahead of this one (0 = next or running).
     async fn position(&self, job_id: i64) -> Result<u64, QueueError>;
     async fn stats(&self) -> Result<QueueStats, QueueError>;
+    /// Delete finished jobs (ready, failed, cancelled) last changed more than `older_than_ms`
+    /// ago; returns how many. Renditions stay: they are the published audio.
+    async fn prune_finished(&self, older_than_ms: i64) -> Result<u64, QueueError>;
+    /// A wake-up hint from other processes (PostgreSQL LISTEN/NOTIFY): notified when a job may
+    /// have become claimable. Only a hint, it can be lost: workers still poll. None when the
+    /// backend has none (SQLite: processes share a file and poll).
+    fn wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// Bookkeeping of the content-addressed segment cache (the audio itself is in the store).

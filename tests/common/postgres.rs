@@ -221,12 +221,10 @@ impl PgCluster {
     }
 }
 
+/// A fast shutdown (SIGINT), so the postmaster reaps its backends before it goes.
 impl Drop for PgCluster {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

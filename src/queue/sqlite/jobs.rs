@@ -276,4 +276,57 @@ impl JobRepo for SqliteRepo {
         }
         Ok(s)
     }
+
+    async fn pop_matching(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+        voices: &[String],
+    ) -> Result<Option<Job>, QueueError> {
+        let now = self.now();
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+             WHERE id = (
+               SELECT id FROM jobs
+               WHERE ((state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_until < ?))
+                 AND voice IN (SELECT value FROM json_each(?))
+               ORDER BY priority DESC, created_at, id LIMIT 1)
+             RETURNING *",
+        )
+        .bind(worker)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .bind(encode(voices)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn release(&self, claim: Claim) -> Result<bool, QueueError> {
+        let now = self.now();
+        let r = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = ?, updated_at = ?,
+               max_attempts = max_attempts + 1
+             WHERE id = ? AND attempts = ? AND state = 'running'",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(claim.job)
+        .bind(claim.attempt as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn prune_finished(&self, older_than_ms: i64) -> Result<u64, QueueError> {
+        let r = sqlx::query(
+            "DELETE FROM jobs WHERE state IN ('ready', 'failed', 'cancelled') AND updated_at < ?",
+        )
+        .bind(self.now() - older_than_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
 }
