@@ -193,6 +193,15 @@ impl From<PipelineError> for ApiError {
         match e {
             PipelineError::NotFound(id) => ApiError::not_found(format!("article `{id}` not found")),
             PipelineError::Queue(QueueError::Full(_)) => ApiError::overloaded(30),
+            // Down or restarting: the pool reconnects by itself, so the client may retry.
+            PipelineError::Queue(q) if q.is_unavailable() => {
+                tracing::warn!(error = %q, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database-unavailable",
+                    "the database is unavailable; try again shortly",
+                )
+            }
             PipelineError::Tts(t) => t.into(),
             PipelineError::Source(s) => s.into(),
             other => ApiError::internal(other),

@@ -15,7 +15,7 @@ mod clock;
 #[doc(hidden)]
 pub mod contract;
 pub mod events;
-mod postgres;
+pub mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -26,7 +26,7 @@ use crate::audio::AudioFormat;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::EventRepo;
-pub use postgres::{redact_url, DatabaseSettings, PgRepo};
+pub use postgres::{copy, redact_url, DatabaseSettings, PgRepo};
 pub use sqlite::SqliteRepo;
 
 #[derive(Debug, thiserror::Error)]
@@ -324,6 +324,15 @@ pub fn now_ms() -> i64 {
 
 /// Attempts a job gets before it is failed for good.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
+
+/// A random duration in [0, max): spreads the polls and retries of many processes apart.
+pub fn jitter(max: std::time::Duration) -> std::time::Duration {
+    let mut b = [0u8; 8];
+    // No randomness only means no spread.
+    let _ = getrandom::fill(&mut b);
+    let ms = max.as_millis() as u64;
+    std::time::Duration::from_millis(u64::from_le_bytes(b).checked_rem(ms).unwrap_or(0))
+}
 
 /// Exponential backoff: 2 s, 4 s, 8 s… capped at 5 minutes.
 pub fn backoff_ms(attempts: u32) -> i64 {

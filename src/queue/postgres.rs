@@ -3,8 +3,10 @@
 //! the schema is the versioned migrations in `migrations/postgres/`, applied at open (sqlx
 //! holds an advisory lock while it migrates, so processes starting together do not race).
 //! One file per role: `articles.rs`, `jobs.rs`, `segments.rs`, `events.rs`; `settings.rs` is
-//! the `[database]` section, `listen.rs` the LISTEN/NOTIFY wake-up hint.
+//! the `[database]` section, `listen.rs` the LISTEN/NOTIFY wake-up hint, `copy.rs` the copy
+//! from SQLite (`audioby migrate-db`).
 mod articles;
+pub mod copy;
 mod events;
 mod jobs;
 mod listen;
@@ -20,7 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 use tokio::sync::Notify;
 
-use super::{Clock, QueueError, SystemClock};
+use super::{jitter, Clock, QueueError, SystemClock};
 
 pub use settings::{redact as redact_url, DatabaseSettings};
 
@@ -131,14 +133,6 @@ fn is_transient(e: &sqlx::Error) -> bool {
         sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("57P03" | "53300")),
         _ => false,
     }
-}
-
-/// A random duration in [0, max): spreads retries and polls of many processes apart.
-pub(crate) fn jitter(max: Duration) -> Duration {
-    let mut b = [0u8; 8];
-    let _ = getrandom::fill(&mut b);
-    let ms = max.as_millis() as u64;
-    Duration::from_millis(if ms == 0 { 0 } else { u64::from_le_bytes(b) % ms })
 }
 
 /// A database migrated by a newer audioby has versions this binary does not know: running on

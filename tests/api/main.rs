@@ -17,5 +17,6 @@ mod openai_sdk;
 mod pipeline;
 mod player_events;
 mod prefetch;
+mod scale_out;
 mod sources;
 mod synth;

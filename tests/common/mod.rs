@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use audioby::tts::{Engine, EngineOptions, VoiceRegistry};
 
 pub mod app;
+pub mod postgres;
 pub mod server;
 
 pub fn repo() -> PathBuf {

@@ -25,7 +25,7 @@ impl Listener {
                     Ok(()) => return,
                     Err(e) => {
                         tracing::debug!(error = %e, "job notifications interrupted; reconnecting");
-                        tokio::time::sleep(Duration::from_secs(1) + super::jitter(Duration::from_millis(500)))
+                        tokio::time::sleep(Duration::from_secs(1) + crate::queue::jitter(Duration::from_millis(500)))
                             .await;
                         wake.notify_waiters();
                     }
