@@ -309,7 +309,10 @@ title = "/t"
         );
         assert_eq!(s.database.pool_size, 8, "default kept");
         assert_eq!(s.role, Role::Worker);
-        assert!(!format!("{s:?}").contains("pw@"), "the password is never printed");
+        assert!(
+            !format!("{s:?}").contains("pw@"),
+            "the password is never printed"
+        );
 
         std::fs::write(&file, "[text]\nmax_segment_chars = 50000\n").unwrap();
         let s = Settings::load_with_env(Some(&file), "AUDIOBYCONFIGTEST_NONE_").unwrap();

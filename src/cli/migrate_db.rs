@@ -82,11 +82,7 @@ impl MigrateDbArgs {
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
-            println!(
-                "migrated {} into {}",
-                from.display(),
-                redact_url(&url)
-            );
+            println!("migrated {} into {}", from.display(), redact_url(&url));
             for t in &tables {
                 println!(
                     "  {:<14} {:>8} rows, {:>8} copied now, {:>8} already there",

@@ -63,16 +63,18 @@ impl QueueError {
     /// request may succeed later, so the API answers 503 rather than 500.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            QueueError::Db(e) => matches!(
-                e,
-                sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::Protocol(_)
-            ) || matches!(e, sqlx::Error::Database(d)
+            QueueError::Db(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::Tls(_)
+                        | sqlx::Error::Protocol(_)
+                ) || matches!(e, sqlx::Error::Database(d)
                 // 57P01-03 admin shutdown, crash shutdown, cannot connect now; 53300 too many connections.
-                if matches!(d.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300"))),
+                if matches!(d.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300")))
+            }
             _ => false,
         }
     }

@@ -138,10 +138,9 @@ fn is_transient(e: &sqlx::Error) -> bool {
 /// A database migrated by a newer audioby has versions this binary does not know: running on
 /// it could write rows the newer schema forbids, so refuse and say which versions.
 async fn check_schema_version(pool: &PgPool) -> Result<(), QueueError> {
-    let has_table: bool =
-        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-            .fetch_one(pool)
-            .await?;
+    let has_table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
     if !has_table {
         return Ok(());
     }

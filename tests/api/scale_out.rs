@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use audioby::article::ArticleId;
 use audioby::queue::{DatabaseSettings, Failure, JobRepo, JobState, PgRepo, DEFAULT_MAX_ATTEMPTS};
 use common::app::API_KEY;
-use common::postgres::{fresh_database, free_port, PgCluster};
+use common::postgres::{free_port, fresh_database, PgCluster};
 use common::server::*;
 use common::*;
 use serde_json::{json, Value};
@@ -25,7 +25,9 @@ async fn repo(url: &str) -> PgRepo {
 
 /// A job id as the API shows it (a number or a string), for URLs.
 fn id_of(v: &Value) -> String {
-    v.as_str().map(String::from).unwrap_or_else(|| v.to_string())
+    v.as_str()
+        .map(String::from)
+        .unwrap_or_else(|| v.to_string())
 }
 
 async fn put_article(client: &reqwest::Client, base: &str, id: &str, text: &str) -> String {
@@ -333,10 +335,16 @@ async fn a_bad_database_url_or_a_newer_schema_fails_at_startup_with_one_line() {
         ("AUDIOBY_DATABASE__URL", &nobody),
         ("AUDIOBY_DATABASE__CONNECT_TIMEOUT_SECS", "1"),
     ]));
-    assert!(line.contains("opening database postgres://app:***@127.0.0.1"), "{line}");
+    assert!(
+        line.contains("opening database postgres://app:***@127.0.0.1"),
+        "{line}"
+    );
     assert!(!line.contains("secret"), "no password in errors: {line}");
 
-    let line = error_line(&serve_with(&[("AUDIOBY_DATABASE__URL", "mysql://db/audioby")]));
+    let line = error_line(&serve_with(&[(
+        "AUDIOBY_DATABASE__URL",
+        "mysql://db/audioby",
+    )]));
     assert!(line.contains("neither postgres:// nor sqlite://"), "{line}");
 
     let missing = fresh_database().await + "_missing";
@@ -365,7 +373,10 @@ async fn migrate_db_moves_a_sqlite_data_folder_and_the_api_serves_the_same_audio
     let client = reqwest::Client::new();
     let mut embedded = start_server(dir.path(), &[]);
     let job = put_article(&client, &embedded.base, "moved", "The archive moved today.").await;
-    assert_eq!(wait_job(&client, &embedded.base, &job).await["status"], "ready");
+    assert_eq!(
+        wait_job(&client, &embedded.base, &job).await["status"],
+        "ready"
+    );
     let audio_path = "/v1/articles/moved/audio";
     let before: Value = client
         .get(format!("{}{audio_path}", embedded.base))
@@ -423,5 +434,8 @@ async fn migrate_db_moves_a_sqlite_data_folder_and_the_api_serves_the_same_audio
         .unwrap()
         .unwrap();
     assert_eq!(job.state, JobState::Ready);
-    assert!(db.segment_log_count().await.unwrap().0 > 0, "the segment log came along");
+    assert!(
+        db.segment_log_count().await.unwrap().0 > 0,
+        "the segment log came along"
+    );
 }

@@ -21,7 +21,14 @@ pub fn start_server(data_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
 pub fn start_role(role: &str, data_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_audioby"));
     cmd.current_dir(super::repo())
-        .args(["serve", "--role", role, "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--role",
+            role,
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env("AUDIOBY_API_KEYS", super::app::API_KEY)
         .env("RUST_LOG", "info")

@@ -120,9 +120,8 @@ impl ArticleRepo for PgRepo {
         .await?;
         let mut out = Vec::new();
         for r in rows {
-            let files: Vec<(AudioFormat, String)> =
-                serde_json::from_str(r.get::<&str, _>("files"))
-                    .map_err(|_| QueueError::Corrupt("rendition files".into()))?;
+            let files: Vec<(AudioFormat, String)> = serde_json::from_str(r.get::<&str, _>("files"))
+                .map_err(|_| QueueError::Corrupt("rendition files".into()))?;
             out.extend(files.into_iter().map(|(_, f)| f));
             out.push(r.get("manifest"));
             out.push(r.get("captions"));

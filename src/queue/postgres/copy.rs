@@ -151,10 +151,9 @@ async fn check_same_data(src: &SqlitePool, target: &PgRepo) -> Result<(), CopyEr
             }
         }
     }
-    let target_jobs: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, unique_key FROM jobs")
-            .fetch_all(&target.pool)
-            .await?;
+    let target_jobs: Vec<(String, String)> = sqlx::query_as("SELECT id, unique_key FROM jobs")
+        .fetch_all(&target.pool)
+        .await?;
     for (id, key) in target_jobs {
         let ours: Option<String> =
             sqlx::query_scalar("SELECT unique_key FROM jobs WHERE CAST(id AS TEXT) = ?")
@@ -162,7 +161,9 @@ async fn check_same_data(src: &SqlitePool, target: &PgRepo) -> Result<(), CopyEr
                 .fetch_optional(src)
                 .await?;
         if ours.as_deref() != Some(key.as_str()) {
-            return Err(CopyError::Conflict(format!("job {id} is not this source's")));
+            return Err(CopyError::Conflict(format!(
+                "job {id} is not this source's"
+            )));
         }
     }
     Ok(())

@@ -291,11 +291,10 @@ impl JobRepo for PgRepo {
     }
 
     async fn latest_job(&self, article: &ArticleId) -> Result<Option<Job>, QueueError> {
-        let row =
-            sqlx::query("SELECT * FROM jobs WHERE article_id = $1 ORDER BY seq DESC LIMIT 1")
-                .bind(article.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query("SELECT * FROM jobs WHERE article_id = $1 ORDER BY seq DESC LIMIT 1")
+            .bind(article.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(job_from_row).transpose()
     }
 

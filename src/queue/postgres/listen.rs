@@ -25,8 +25,11 @@ impl Listener {
                     Ok(()) => return,
                     Err(e) => {
                         tracing::debug!(error = %e, "job notifications interrupted; reconnecting");
-                        tokio::time::sleep(Duration::from_secs(1) + crate::queue::jitter(Duration::from_millis(500)))
-                            .await;
+                        tokio::time::sleep(
+                            Duration::from_secs(1)
+                                + crate::queue::jitter(Duration::from_millis(500)),
+                        )
+                        .await;
                         wake.notify_waiters();
                     }
                 }

@@ -78,7 +78,10 @@ async fn eight_concurrent_claimers_claim_each_of_2000_jobs_exactly_once() {
     assert_eq!(all.len(), 2000, "every job claimed once, none twice");
     assert_eq!(distinct, ids.into_iter().collect());
     let busy = per_worker.iter().filter(|w| !w.is_empty()).count();
-    assert!(busy >= 2, "claims spread over claimers: {busy} of 8 got work");
+    assert!(
+        busy >= 2,
+        "claims spread over claimers: {busy} of 8 got work"
+    );
     let s = repo.stats().await.unwrap();
     assert_eq!((s.queued, s.running, s.ready), (0, 0, 2000));
 }
@@ -162,7 +165,10 @@ async fn finished_jobs_are_pruned_after_their_age_and_active_ones_never() {
     clock.advance(15_000);
     assert_eq!(repo.prune_finished(20_000).await.unwrap(), 1);
     assert!(repo.job(old.id).await.unwrap().is_none());
-    assert!(repo.job(waiting.id).await.unwrap().is_some(), "queued stays");
+    assert!(
+        repo.job(waiting.id).await.unwrap().is_some(),
+        "queued stays"
+    );
 }
 
 /// A push in one process wakes an idle worker of another through NOTIFY.
@@ -209,7 +215,10 @@ async fn a_database_with_a_newer_schema_is_refused_and_an_older_binary_writes_no
         Ok(_) => panic!("a newer schema must be refused"),
     };
     assert_eq!(err.code(), "database-schema-too-new");
-    assert!(err.to_string().contains(&format!("version {next}")), "{err}");
+    assert!(
+        err.to_string().contains(&format!("version {next}")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
