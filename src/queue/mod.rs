@@ -233,6 +233,32 @@ pub struct QueueStats {
     pub oldest_queued_secs: f64,
 }
 
+/// The SQL both backends count jobs with: (state, jobs, oldest `created_at`) per state.
+pub(crate) const STATS_SQL: &str =
+    "SELECT state, COUNT(*), MIN(created_at) FROM jobs GROUP BY state";
+
+impl QueueStats {
+    /// From the rows of [`STATS_SQL`], at `now_ms`.
+    pub(crate) fn from_states(rows: &[(String, i64, Option<i64>)], now_ms: i64) -> QueueStats {
+        let mut s = QueueStats::default();
+        for (state, n, oldest) in rows {
+            let n = (*n).max(0) as u64;
+            match state.as_str() {
+                "queued" => {
+                    s.queued = n;
+                    s.oldest_queued_secs =
+                        oldest.map(|o| (now_ms - o) as f64 / 1000.0).unwrap_or(0.0);
+                }
+                "running" => s.running = n,
+                "failed" => s.failed = n,
+                "ready" => s.ready = n,
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
 /// Articles as stored, and the renditions published for their versions.
 #[async_trait]
 pub trait ArticleRepo: Send + Sync {

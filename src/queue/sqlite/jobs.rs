@@ -252,29 +252,10 @@ impl JobRepo for SqliteRepo {
     }
 
     async fn stats(&self) -> Result<QueueStats, QueueError> {
-        let rows = sqlx::query(
-            "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs GROUP BY state",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut s = QueueStats::default();
-        for r in rows {
-            let n = r.get::<i64, _>("n") as u64;
-            match r.get::<&str, _>("state") {
-                "queued" => {
-                    s.queued = n;
-                    let oldest: Option<i64> = r.get("oldest");
-                    s.oldest_queued_secs = oldest
-                        .map(|o| (self.now() - o) as f64 / 1000.0)
-                        .unwrap_or(0.0);
-                }
-                "running" => s.running = n,
-                "failed" => s.failed = n,
-                "ready" => s.ready = n,
-                _ => {}
-            }
-        }
-        Ok(s)
+        let rows = sqlx::query_as(crate::queue::STATS_SQL)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(QueueStats::from_states(&rows, self.now()))
     }
 
     async fn pop_matching(
