@@ -61,7 +61,7 @@ async fn claims_per_second(repo: Arc<dyn Repo>) -> f64 {
             tokio::spawn(async move {
                 let name = format!("w{w}");
                 while let Some(j) = repo.pop(&name, 60_000).await.expect("pop") {
-                    repo.complete(j.claim(), &rendition(&j), &JobOutcome::default())
+                    repo.complete(&j.claim(), &rendition(&j), &JobOutcome::default())
                         .await
                         .expect("complete");
                 }
@@ -95,7 +95,8 @@ async fn latency_ms(repo: Arc<dyn Repo>, offset: usize) -> Vec<f64> {
             let name = format!("l{w}");
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
                 if let Some(j) = repo.pop(&name, 60_000).await.expect("pop") {
-                    let at: Option<Instant> = pushed.lock().unwrap().get(&j.article.to_string()).copied();
+                    let at: Option<Instant> =
+                        pushed.lock().unwrap().get(&j.article.to_string()).copied();
                     if let Some(at) = at {
                         let _ = tx.send(at.elapsed().as_secs_f64() * 1000.0);
                     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::article::ArticleId;
 use crate::pipeline::{AudioStatus, Pipeline, PipelineError};
-use crate::queue::{JobState, Priority};
+use crate::queue::{JobId, JobState, Priority};
 
 /// Which articles to prefetch.
 #[derive(Debug, Clone)]
@@ -141,7 +141,7 @@ pub async fn run(
         Selection::Feeds(urls) => feed_articles(&pipeline, &urls).await?,
     };
     let mut results: Vec<Option<ArticleResult>> = vec![None; ids.len()];
-    let mut waiting: HashMap<i64, usize> = HashMap::new();
+    let mut waiting: HashMap<JobId, usize> = HashMap::new();
     let failed = |id: &str, e: String| ArticleResult {
         id: id.to_string(),
         status: "failed".into(),
@@ -202,9 +202,9 @@ pub async fn run(
         .collect();
     let mut finished = pipeline.finished_jobs();
     while !waiting.is_empty() {
-        let ids: Vec<i64> = waiting.keys().copied().collect();
+        let ids: Vec<JobId> = waiting.keys().cloned().collect();
         for job_id in ids {
-            let Some(job) = pipeline.job(job_id).await? else {
+            let Some(job) = pipeline.job(&job_id).await? else {
                 continue;
             };
             if !job.state.is_final() {

@@ -31,7 +31,7 @@ pub fn load_engine_with(
     settings: &Settings,
     opts: crate::tts::EngineOptions,
 ) -> Result<Engine, TtsError> {
-    let registry = VoiceRegistry::scan(&settings.voices_dir);
+    let registry = VoiceRegistry::scan_with_user_dir(&settings.voices_dir);
     for p in &registry.problems {
         tracing::warn!(path = %p.path.display(), reason = %p.reason, "voice skipped");
     }
@@ -194,7 +194,7 @@ pub async fn ensure_demo_article(pipeline: &Pipeline) {
     match record {
         Ok(r) => match pipeline.put_article(&r).await {
             Ok((_, Some(job))) => {
-                tracing::info!(job = job.id, "demo article `seed` queued for audio")
+                tracing::info!(job = %job.id, "demo article `seed` queued for audio")
             }
             Ok((_, None)) => tracing::info!("demo article `seed` is ready"),
             Err(e) => tracing::warn!(error = %e, "demo article not stored"),

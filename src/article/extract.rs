@@ -31,12 +31,26 @@ const MAX_LINK_DENSITY: f64 = 0.6;
 /// Publisher-supplied CSS selectors. `include` restricts extraction to the matched elements (in
 /// document order; the heuristic locator is then not used); `exclude` removes matched elements
 /// before anything else runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ExtractOptions {
-    #[serde(default)]
     pub include: Vec<String>,
-    #[serde(default)]
     pub exclude: Vec<String>,
+    /// Longest accepted article, in characters of extracted text (title included); longer
+    /// ones are refused (HTTP 413, `article-too-long`). The default holds a very long read
+    /// (about 30,000 words, over three hours of audio) and keeps one article from holding a
+    /// worker for the better part of a day.
+    pub max_article_chars: usize,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        Self {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            max_article_chars: 200_000,
+        }
+    }
 }
 
 /// The extracted article. `blocks` never contains the title; `byline` is informational and is not

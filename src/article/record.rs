@@ -49,6 +49,8 @@ pub enum ArticleError {
     Extract(#[from] ExtractError),
     #[error("the article has no speakable text")]
     NoSpeakableText,
+    #[error("the article is {chars} characters long; the limit is {limit} (`[extract] max_article_chars`)")]
+    TooLong { chars: usize, limit: usize },
 }
 
 impl ArticleError {
@@ -58,6 +60,7 @@ impl ArticleError {
             ArticleError::BothBodies => "ambiguous-body",
             ArticleError::Extract(e) => e.code(),
             ArticleError::NoSpeakableText => "no-speakable-text",
+            ArticleError::TooLong { .. } => "article-too-long",
         }
     }
 }
@@ -100,6 +103,13 @@ impl ArticleRecord {
             .any(|b| b.text.chars().any(char::is_alphanumeric))
         {
             return Err(ArticleError::NoSpeakableText);
+        }
+        let chars: usize = blocks.iter().map(|b| b.text.chars().count()).sum();
+        if chars > opts.max_article_chars {
+            return Err(ArticleError::TooLong {
+                chars,
+                limit: opts.max_article_chars,
+            });
         }
         let content_hash = hash_blocks(&blocks);
         Ok(ArticleRecord {

@@ -37,6 +37,7 @@ impl ExtractArgs {
         let opts = ExtractOptions {
             include: self.include,
             exclude: self.exclude,
+            ..ExtractOptions::default()
         };
         let article = extract_bytes(&bytes, &opts)?;
         let mut out = std::io::stdout().lock();

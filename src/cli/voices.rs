@@ -15,7 +15,7 @@ pub(super) struct VoicesArgs {
 
 impl VoicesArgs {
     pub(super) fn run(self, settings: Settings) -> anyhow::Result<()> {
-        let reg = VoiceRegistry::scan(&settings.voices_dir);
+        let reg = VoiceRegistry::scan_with_user_dir(&settings.voices_dir);
         for p in &reg.problems {
             eprintln!(
                 "audioby: warning: skipped {}: {}",
@@ -52,7 +52,7 @@ impl VoicesArgs {
             }
         }
         if reg.voices.is_empty() {
-            anyhow::bail!("no usable voice in {}", settings.voices_dir.display());
+            anyhow::bail!("no usable voice in {}", reg.dir.display());
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ use super::{ApiError, ApiJson, AppState};
 use crate::article::{ArticleId, ArticleInput, ArticleRecord, Block};
 use crate::audio::AudioFormat;
 use crate::pipeline::AudioStatus;
-use crate::queue::{Job, Priority, Rendition};
+use crate::queue::{Job, JobId, Priority, Rendition};
 use crate::store::AudioStore;
 
 pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
@@ -86,7 +86,9 @@ impl From<ArticleRecord> for ArticleBody {
 /// A job, as `GET`/`DELETE /v1/jobs/{id}` and `PUT /v1/articles/{id}` show it.
 #[derive(Serialize, ToSchema)]
 pub struct JobBody {
-    pub id: i64,
+    /// 32 hex characters, random (job IDs are not guessable).
+    #[schema(value_type = String)]
+    pub id: JobId,
     #[schema(value_type = String)]
     pub article: ArticleId,
     pub voice: String,
@@ -186,7 +188,8 @@ pub struct AudioPendingBody {
     pub position: u64,
     /// Estimated seconds until the audio is ready.
     pub eta_seconds: f64,
-    pub job_id: i64,
+    #[schema(value_type = String)]
+    pub job_id: JobId,
 }
 
 fn status_response(
@@ -317,15 +320,12 @@ pub struct JobQuery {
     wait: Option<u64>,
 }
 
-fn parse_job_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::bad_request("invalid-job-id", "job ids are positive integers"))
+fn parse_job_id(raw: &str) -> Result<JobId, ApiError> {
+    JobId::parse(raw).map_err(|e| ApiError::bad_request("invalid-job-id", e.to_string()))
 }
 
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "articles",
-    params(("id" = i64, Path, description = "Job id"), ("wait" = Option<u64>, Query, description = "Long-poll up to this many seconds (max 60) for a final state")),
+    params(("id" = String, Path, description = "Job id (32 hex characters)"), ("wait" = Option<u64>, Query, description = "Long-poll up to this many seconds (max 60) for a final state")),
     responses((status = 200, description = "The job", body = JobBody), (status = 400, description = "Invalid job id", body = ErrorBody), (status = 404, description = "Unknown job", body = ErrorBody)))]
 pub async fn get_job(
     State(state): State<AppState>,
@@ -337,18 +337,18 @@ pub async fn get_job(
         Some(secs) => {
             state
                 .pipeline
-                .wait_for(id, Duration::from_secs(secs.min(60)))
+                .wait_for(&id, Duration::from_secs(secs.min(60)))
                 .await?
         }
-        None => state.pipeline.job(id).await?,
+        None => state.pipeline.job(&id).await?,
     };
     let job = job.ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
-    let position = state.pipeline.job_position(id).await?;
+    let position = state.pipeline.job_position(&id).await?;
     Ok(Json(JobBody::new(job, Some(position))))
 }
 
 #[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "articles", security(("api_key" = [])),
-    params(("id" = i64, Path, description = "Job id")),
+    params(("id" = String, Path, description = "Job id (32 hex characters)")),
     responses((status = 200, description = "The cancelled job", body = JobBody), (status = 400, description = "Invalid job id", body = ErrorBody), (status = 401, description = "Missing or wrong API key", body = ErrorBody), (status = 404, description = "Unknown job", body = ErrorBody)))]
 pub async fn cancel_job(
     _key: RequireApiKey,
@@ -358,7 +358,7 @@ pub async fn cancel_job(
     let id = parse_job_id(&id)?;
     let job = state
         .pipeline
-        .cancel(id)
+        .cancel(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
     Ok(Json(JobBody::new(job, None)))

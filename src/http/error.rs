@@ -274,7 +274,12 @@ impl From<SourceError> for ApiError {
 
 impl From<ArticleError> for ApiError {
     fn from(e: ArticleError) -> Self {
-        ApiError::bad_request(e.code(), e.to_string())
+        match e {
+            ArticleError::TooLong { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.code(), e.to_string())
+            }
+            e => ApiError::bad_request(e.code(), e.to_string()),
+        }
     }
 }
 

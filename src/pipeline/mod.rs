@@ -25,7 +25,7 @@ use tokio::sync::{broadcast, Notify};
 use crate::article::source::{PullSource, SourceError};
 use crate::article::ArticleId;
 use crate::backends::Backends;
-use crate::queue::{ArticleRepo, QueueError, Repo};
+use crate::queue::{ArticleRepo, JobId, QueueError, Repo};
 use crate::store::{AudioStore, StoreError};
 use crate::text::lexicon::Lexicon;
 use crate::tts::{Engine, TtsError};
@@ -72,7 +72,7 @@ pub struct Pipeline {
     /// Wakes idle workers when a job is pushed.
     wake: Notify,
     /// Job ids whose state became final.
-    finished: broadcast::Sender<i64>,
+    finished: broadcast::Sender<JobId>,
     /// Set on shutdown: workers stop after the segment being synthesized.
     stopping: AtomicBool,
     /// The CMS pull source (`[source].url_template`), when configured.

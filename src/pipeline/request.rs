@@ -10,7 +10,7 @@ use super::{Pipeline, PipelineError};
 use crate::article::source::{PullSource, SourceError};
 use crate::article::{ArticleId, ArticleRecord};
 use crate::audio::AudioFormat;
-use crate::queue::{Job, NewJob, Priority, QueueError, QueueStats, Rendition};
+use crate::queue::{Job, JobId, NewJob, Priority, QueueError, QueueStats, Rendition};
 use crate::tts::{LoadedVoice, TtsError};
 
 /// Seconds of speech per word at a natural reading pace (150 words a minute); only for ETAs.
@@ -130,7 +130,7 @@ impl Pipeline {
         let job = self
             .enqueue(&article, &voice, priority, force, &default_formats())
             .await?;
-        let position = self.queue.position(job.id).await?;
+        let position = self.queue.position(&job.id).await?;
         let eta_seconds = self.eta_seconds(&article, position);
         Ok(AudioStatus::Pending {
             job,
@@ -209,7 +209,7 @@ impl Pipeline {
     /// Wait until `job_id` reaches a final state or `timeout` passes; returns the job.
     pub async fn wait_for(
         &self,
-        job_id: i64,
+        job_id: &JobId,
         timeout: Duration,
     ) -> Result<Option<Job>, PipelineError> {
         let mut rx = self.finished.subscribe();
@@ -232,7 +232,7 @@ impl Pipeline {
     /// Ids of jobs that reach a final state in this process, from now on. Jobs finished by
     /// other processes sharing the queue are not announced: poll [`Pipeline::job`] every
     /// [`Pipeline::poll_interval`] as well.
-    pub fn finished_jobs(&self) -> broadcast::Receiver<i64> {
+    pub fn finished_jobs(&self) -> broadcast::Receiver<JobId> {
         self.finished.subscribe()
     }
 
@@ -260,12 +260,12 @@ impl Pipeline {
         Ok(self.articles.rendition(id, content_hash, voice).await?)
     }
 
-    pub async fn job(&self, job_id: i64) -> Result<Option<Job>, PipelineError> {
+    pub async fn job(&self, job_id: &JobId) -> Result<Option<Job>, PipelineError> {
         Ok(self.queue.job(job_id).await?)
     }
 
     /// Jobs ahead of this one (0 = next or running).
-    pub async fn job_position(&self, job_id: i64) -> Result<u64, PipelineError> {
+    pub async fn job_position(&self, job_id: &JobId) -> Result<u64, PipelineError> {
         Ok(self.queue.position(job_id).await?)
     }
 
@@ -275,10 +275,10 @@ impl Pipeline {
     }
 
     /// Cancel a job and wake whoever waits for it; `None` for an unknown job.
-    pub async fn cancel(&self, job_id: i64) -> Result<Option<Job>, PipelineError> {
+    pub async fn cancel(&self, job_id: &JobId) -> Result<Option<Job>, PipelineError> {
         let job = self.queue.cancel(job_id).await?;
         if job.is_some() {
-            let _ = self.finished.send(job_id);
+            let _ = self.finished.send(job_id.clone());
         }
         Ok(job)
     }

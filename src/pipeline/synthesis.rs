@@ -10,7 +10,7 @@ use tokio::runtime::Handle;
 
 use super::assembly::Assembly;
 use super::Pipeline;
-use crate::queue::{Failure, Job, JobOutcome, Rendition};
+use crate::queue::{Failure, Job, JobOutcome, Priority, Rendition};
 use crate::store::{ObjectKey, ObjectKind, StoreError};
 use crate::text::segment::segment_blocks;
 use crate::text::Segment;
@@ -21,14 +21,28 @@ pub(super) fn retry(e: impl Display) -> Failure {
     Failure::Retry(e.to_string())
 }
 
+/// Why a job's run stopped before publishing.
+#[derive(Debug)]
+pub(super) enum Halt {
+    /// The attempt failed: the queue retries it with backoff, or gives up.
+    Fail(Failure),
+    /// A listener's job is waiting: this prefetch job goes back to the queue (its segments
+    /// so far are cached, so the next run picks up where this one stopped).
+    Yield,
+    /// The job was cancelled, or its lease lost to another worker: nothing to report.
+    Lost,
+}
+
+impl From<Failure> for Halt {
+    fn from(f: Failure) -> Self {
+        Halt::Fail(f)
+    }
+}
+
 impl Pipeline {
     /// The blocking body of a job: cache lookups, synthesis of misses, assembly, encoding,
     /// storing the files. Publishing the rendition is the worker's (one transaction).
-    pub(super) fn produce(
-        &self,
-        job: &Job,
-        rt: &Handle,
-    ) -> Result<(Rendition, JobOutcome), Failure> {
+    pub(super) fn produce(&self, job: &Job, rt: &Handle) -> Result<(Rendition, JobOutcome), Halt> {
         let article = rt
             .block_on(self.articles.article(&job.article))
             .map_err(retry)?
@@ -43,7 +57,7 @@ impl Pipeline {
             .filter(|s| crate::text::segment::has_speech(&s.spoken))
             .collect();
         if segments.is_empty() {
-            return Err(Failure::Abort("the article has no speakable text".into()));
+            return Err(Failure::Abort("the article has no speakable text".into()).into());
         }
         let settings = SynthSettings::default();
         let keys: Vec<ObjectKey> = segments
@@ -85,7 +99,7 @@ impl Pipeline {
         keys: &[ObjectKey],
         assembly: &mut Assembly<'_>,
         rt: &Handle,
-    ) -> Result<u64, Failure> {
+    ) -> Result<u64, Halt> {
         // 1. Cache lookups.
         let mut misses = Vec::new();
         for (i, key) in keys.iter().enumerate() {
@@ -116,9 +130,19 @@ impl Pipeline {
             .iter()
             .map(|&i| assembly.segment(i).clone())
             .collect();
-        let mut sink_err: Option<Failure> = None;
+        let mut sink_err: Option<Halt> = None;
+        let claim = job.claim();
+        let lease_ms = self.lease_ms();
         let summary = voice.synthesize(todo, settings, |audio| {
             let i = misses[audio.index];
+            if audio.samples.iter().any(|s| !s.is_finite()) {
+                // Broken weights make NaN; published, they would be silence marked ready.
+                sink_err = Some(
+                    Failure::Abort(format!("voice `{}` produced non-finite audio", job.voice))
+                        .into(),
+                );
+                return Err(TtsError::Sink("non-finite audio".into()));
+            }
             let samples: Vec<i16> = audio
                 .samples
                 .iter()
@@ -126,17 +150,36 @@ impl Pipeline {
                 .collect();
             let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
             if let Err(e) = rt.block_on(self.store.put_at(&keys[i], Bytes::from(bytes))) {
-                sink_err = Some(retry(&e));
+                sink_err = Some(retry(&e).into());
                 return Err(TtsError::Sink(e.to_string()));
             }
-            let _ = rt.block_on(self.queue.log_segment(&keys[i].hash_hex(), job.id));
+            let _ = rt.block_on(self.queue.log_segment(&keys[i].hash_hex(), &job.id));
             synthesized += 1;
             if let Err(e) = assembly.offer(i, samples) {
-                sink_err = Some(retry(&e));
+                sink_err = Some(retry(&e).into());
                 return Err(TtsError::Sink(e.to_string()));
             }
             if self.is_stopping() {
                 return Err(TtsError::ShuttingDown);
+            }
+            // Renew the lease after every segment: one small write, and the answer says whether
+            // the job is still ours. A job cancelled (here or by another process) or taken over
+            // stops within a segment instead of synthesizing the rest for nothing. A database
+            // that does not answer is no reason to stop: the timed heartbeat decides then.
+            if let Ok(false) = rt.block_on(self.queue.heartbeat(&claim, lease_ms)) {
+                sink_err = Some(Halt::Lost);
+                return Err(TtsError::Sink("the job is no longer ours".into()));
+            }
+            // A long prefetch job never holds a listener up for more than a segment.
+            let more_to_do = (synthesized as usize) < misses.len();
+            if more_to_do
+                && job.priority == Priority::Prefetch
+                && rt
+                    .block_on(self.queue.interactive_waiting())
+                    .unwrap_or(false)
+            {
+                sink_err = Some(Halt::Yield);
+                return Err(TtsError::Sink("yielding to a listener".into()));
             }
             Ok(())
         });

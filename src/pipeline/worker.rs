@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
+use super::synthesis::Halt;
 use super::Pipeline;
 use crate::queue::{Failure, Job};
 
@@ -64,23 +65,24 @@ impl Pipeline {
     }
 
     /// `[queue] lease_ms` as the queue takes it.
-    fn lease_ms(&self) -> i64 {
+    pub(super) fn lease_ms(&self) -> i64 {
         self.settings.queue.lease().as_millis() as i64
     }
 
-    #[tracing::instrument(name = "synthesizing article audio", skip_all, fields(job = job.id, article = %job.article, voice = %job.voice, worker = %worker))]
+    #[tracing::instrument(name = "synthesizing article audio", skip_all, fields(job = %job.id, article = %job.article, voice = %job.voice, worker = %worker))]
     async fn run_one(self: &Arc<Self>, worker: &str, job: Job) {
         let started = std::time::Instant::now();
-        let job_id = job.id;
+        let job_id = job.id.clone();
         // The fencing token: heartbeats and the result count only while this attempt holds the job.
         let claim = job.claim();
         let heartbeat = {
             let this = Arc::clone(self);
             let (lease, every) = (self.lease_ms(), self.settings.queue.heartbeat_interval());
+            let claim = claim.clone();
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    match this.queue.heartbeat(claim, lease).await {
+                    match this.queue.heartbeat(&claim, lease).await {
                         Ok(true) => this.refresh_queue_gauges().await,
                         _ => break,
                     }
@@ -93,17 +95,21 @@ impl Pipeline {
             // A panic in synthesis must not take the worker down: it fails this job only.
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.produce(&job, &rt)))
                 .unwrap_or_else(|_| {
-                    Err(Failure::Retry(
+                    Err(Halt::Fail(Failure::Retry(
                         "internal error while synthesizing (panic)".into(),
-                    ))
+                    )))
                 })
         })
         .await
-        .unwrap_or_else(|e| Err(Failure::Retry(format!("synthesis task failed: {e}"))));
+        .unwrap_or_else(|e| {
+            Err(Halt::Fail(Failure::Retry(format!(
+                "synthesis task failed: {e}"
+            ))))
+        });
         heartbeat.abort();
         match result {
             Ok((rendition, outcome)) => {
-                match self.queue.complete(claim, &rendition, &outcome).await {
+                match self.queue.complete(&claim, &rendition, &outcome).await {
                     Err(e) => tracing::error!(error = %e, "publishing failed"),
                     Ok(false) => {
                         tracing::warn!("job cancelled or claimed again meanwhile: result discarded")
@@ -121,16 +127,28 @@ impl Pipeline {
             }
             // Stopped mid-job (SIGTERM): give the job back at once instead of leaving it leased
             // until the lease runs out, and without charging an attempt.
-            Err(_) if self.is_stopping() => match self.queue.release(claim).await {
+            Err(_) if self.is_stopping() => match self.queue.release(&claim).await {
                 Ok(true) => tracing::info!("shutting down: job released to the queue"),
                 Ok(false) => tracing::warn!("shutting down: the job was no longer ours"),
                 Err(e) => {
                     tracing::error!(error = %e, "shutting down: releasing the job failed; it runs again after its lease")
                 }
             },
-            Err(failure) => {
-                let state = self.queue.fail(claim, failure.clone()).await;
+            Err(Halt::Fail(failure)) => {
+                let state = self.queue.fail(&claim, failure.clone()).await;
                 tracing::warn!(failure = ?failure, state = ?state.as_ref().ok(), "job attempt failed");
+            }
+            Err(Halt::Yield) => match self.queue.release(&claim).await {
+                Ok(true) => {
+                    tracing::info!("prefetch job paused for a listener's job; it goes on next")
+                }
+                Ok(false) => tracing::info!("job cancelled or claimed again meanwhile"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "releasing the job failed; it runs again when its lease ends")
+                }
+            },
+            Err(Halt::Lost) => {
+                tracing::info!("job cancelled or claimed again meanwhile: synthesis stopped")
             }
         }
         let _ = self.finished.send(job_id);

@@ -36,6 +36,9 @@ macro_rules! repo_contract_tests {
             a_failing_job_is_retried_with_growing_delays_then_failed_with_its_error,
             a_permanent_failure_fails_at_once,
             a_crashed_workers_job_is_claimed_again_after_its_lease,
+            a_job_whose_worker_died_max_attempts_times_is_failed_not_claimed,
+            job_ids_are_random_and_distinct,
+            a_released_job_is_claimable_at_once_without_spending_an_attempt,
             a_heartbeat_extends_the_lease,
             reports_under_a_superseded_claim_are_refused,
             a_cancelled_job_is_neither_claimed_nor_published,
@@ -126,7 +129,7 @@ async fn pop_article(repo: &dyn Repo, worker: &str) -> Option<String> {
         .map(|j| j.article.to_string())
 }
 
-async fn stored(repo: &dyn Repo, id: i64) -> Job {
+async fn stored(repo: &dyn Repo, id: &JobId) -> Job {
     repo.job(id).await.unwrap().expect("the job exists")
 }
 
@@ -173,7 +176,7 @@ pub async fn articles_are_stored_with_their_version(repo: &dyn Repo, clock: &Man
     );
     assert_eq!(
         repo.articles_since(other.updated_at).await.unwrap(),
-        vec![other.id]
+        vec![other.id.clone()]
     );
 }
 
@@ -189,7 +192,7 @@ pub async fn the_same_article_version_and_voice_is_queued_once(
         .push(new_job("a", "v1", "joe", Priority::Prefetch))
         .await
         .unwrap();
-    assert_eq!(again.id, first.id, "same version and voice: the same job");
+    assert_eq!(&again.id, &first.id, "same version and voice: the same job");
     // A listener's press on it is still the same job; a later prefetch never lowers it.
     let pressed = repo
         .push(new_job("a", "v1", "joe", Priority::Interactive))
@@ -199,7 +202,7 @@ pub async fn the_same_article_version_and_voice_is_queued_once(
         .push(new_job("a", "v1", "joe", Priority::Prefetch))
         .await
         .unwrap();
-    assert_eq!((pressed.id, nightly.id), (first.id, first.id));
+    assert_eq!((&pressed.id, &nightly.id), (&first.id, &first.id));
     assert_eq!(nightly.priority, Priority::Interactive);
     assert_eq!(repo.stats().await.unwrap().queued, 1);
 
@@ -212,19 +215,19 @@ pub async fn the_same_article_version_and_voice_is_queued_once(
         .push(new_job("a", "v2", "joe", Priority::Prefetch))
         .await
         .unwrap();
-    assert_ne!(other_voice.id, first.id);
-    assert_ne!(edited.id, first.id);
-    assert_ne!(edited.id, other_voice.id);
+    assert_ne!(&other_voice.id, &first.id);
+    assert_ne!(&edited.id, &first.id);
+    assert_ne!(&edited.id, &other_voice.id);
     assert_eq!(repo.stats().await.unwrap().queued, 3);
 
     // While it runs, it is still the one job for that key.
     let running = repo.pop("w1", LEASE).await.unwrap().unwrap();
-    assert_eq!(running.id, first.id, "interactive first");
+    assert_eq!(&running.id, &first.id, "interactive first");
     let during = repo
         .push(new_job("a", "v1", "joe", Priority::Prefetch))
         .await
         .unwrap();
-    assert_eq!((during.id, during.state), (first.id, JobState::Running));
+    assert_eq!((&during.id, during.state), (&first.id, JobState::Running));
 }
 
 pub async fn an_interactive_job_is_claimed_before_earlier_prefetch_jobs(
@@ -241,7 +244,7 @@ pub async fn an_interactive_job_is_claimed_before_earlier_prefetch_jobs(
         .await
         .unwrap();
     assert_eq!(
-        repo.position(play.id).await.unwrap(),
+        repo.position(&play.id).await.unwrap(),
         0,
         "a play press goes to the front"
     );
@@ -260,7 +263,7 @@ pub async fn an_interactive_job_is_claimed_before_earlier_prefetch_jobs(
         2,
         "deduplicated, not added"
     );
-    assert_eq!(repo.position(p3.id).await.unwrap(), 0);
+    assert_eq!(repo.position(&p3.id).await.unwrap(), 0);
     assert_eq!(pop_article(repo, "w2").await.as_deref(), Some("p3"));
     assert_eq!(pop_article(repo, "w2").await.as_deref(), Some("p2"));
     assert_eq!(pop_article(repo, "w2").await, None);
@@ -275,8 +278,8 @@ pub async fn jobs_are_claimed_oldest_first_once_their_backoff_passed(
         .await
         .unwrap();
     let first = claim(repo, "w1").await;
-    assert_eq!(first.id, old.id);
-    repo.fail(first.claim(), Failure::Retry("busy".into()))
+    assert_eq!(&first.id, &old.id);
+    repo.fail(&first.claim(), Failure::Retry("busy".into()))
         .await
         .unwrap();
     clock.advance(1);
@@ -324,12 +327,12 @@ pub async fn a_failing_job_is_retried_with_growing_delays_then_failed_with_its_e
         .expect("the job is runnable");
     for attempt in 1..=job.max_attempts {
         assert_eq!(
-            (claimed.id, claimed.state, claimed.attempts),
-            (job.id, JobState::Running, attempt)
+            (&claimed.id, claimed.state, claimed.attempts),
+            (&job.id, JobState::Running, attempt)
         );
         let state = repo
             .fail(
-                claimed.claim(),
+                &claimed.claim(),
                 Failure::Retry(format!("engine crashed (attempt {attempt})")),
             )
             .await
@@ -340,7 +343,7 @@ pub async fn a_failing_job_is_retried_with_growing_delays_then_failed_with_its_e
                 Some(JobState::Queued),
                 "attempt {attempt} is retried"
             );
-            let stored = repo.job(job.id).await.unwrap().unwrap();
+            let stored = repo.job(&job.id).await.unwrap().unwrap();
             assert_eq!(stored.state, JobState::Queued);
             assert_eq!(
                 stored.error.as_deref(),
@@ -374,7 +377,7 @@ pub async fn a_failing_job_is_retried_with_growing_delays_then_failed_with_its_e
         "exponential: each delay doubles"
     );
 
-    let failed = repo.job(job.id).await.unwrap().unwrap();
+    let failed = repo.job(&job.id).await.unwrap().unwrap();
     assert_eq!(failed.state, JobState::Failed);
     assert_eq!(failed.attempts, job.max_attempts);
     assert_eq!(
@@ -400,7 +403,7 @@ pub async fn a_failing_job_is_retried_with_growing_delays_then_failed_with_its_e
         .push(new_job("flaky", "h1", "joe", Priority::Prefetch))
         .await
         .unwrap();
-    assert_ne!(again.id, job.id);
+    assert_ne!(&again.id, &job.id);
     assert_eq!((again.state, again.attempts), (JobState::Queued, 0));
 }
 
@@ -412,13 +415,13 @@ pub async fn a_permanent_failure_fails_at_once(repo: &dyn Repo, _clock: &ManualC
     let claimed = repo.pop("w1", LEASE).await.unwrap().unwrap();
     let state = repo
         .fail(
-            claimed.claim(),
+            &claimed.claim(),
             Failure::Abort("the article has no speakable text".into()),
         )
         .await
         .unwrap();
     assert_eq!(state, Some(JobState::Failed));
-    let stored = repo.job(job.id).await.unwrap().unwrap();
+    let stored = repo.job(&job.id).await.unwrap().unwrap();
     assert_eq!((stored.state, stored.attempts), (JobState::Failed, 1));
     assert_eq!(
         stored.error.as_deref(),
@@ -436,7 +439,7 @@ pub async fn a_crashed_workers_job_is_claimed_again_after_its_lease(
         .unwrap();
     let crashed = repo.pop("crashed", LEASE).await.unwrap().unwrap().claim();
     assert!(repo.pop("w2", LEASE).await.unwrap().is_none(), "leased");
-    assert!(repo.heartbeat(crashed, LEASE).await.unwrap());
+    assert!(repo.heartbeat(&crashed, LEASE).await.unwrap());
     // The lease runs out without a heartbeat.
     clock.advance(LEASE);
     assert!(
@@ -449,20 +452,140 @@ pub async fn a_crashed_workers_job_is_claimed_again_after_its_lease(
         .await
         .unwrap()
         .expect("claimable after the lease");
-    assert_eq!((reclaimed.id, reclaimed.attempts), (job.id, 2));
+    assert_eq!((&reclaimed.id, reclaimed.attempts), (&job.id, 2));
     assert!(
-        !repo.heartbeat(crashed, LEASE).await.unwrap(),
+        !repo.heartbeat(&crashed, LEASE).await.unwrap(),
         "the old worker lost it"
     );
     // A late report from the old worker changes nothing.
     assert_eq!(
-        repo.fail(crashed, Failure::Abort("late".into()))
+        repo.fail(&crashed, Failure::Abort("late".into()))
             .await
             .unwrap(),
         None
     );
-    let stored = repo.job(job.id).await.unwrap().unwrap();
+    let stored = repo.job(&job.id).await.unwrap().unwrap();
     assert_eq!((stored.state, stored.error), (JobState::Running, None));
+}
+
+/// An article that kills the process (a crash in the engine, the OOM killer) must not
+/// crash-loop every worker that claims it: lost leases use up attempts like failures do.
+pub async fn a_job_whose_worker_died_max_attempts_times_is_failed_not_claimed(
+    repo: &dyn Repo,
+    clock: &ManualClock,
+) {
+    let job = repo
+        .push(new_job("crasher", "v1", "joe", Priority::Prefetch))
+        .await
+        .unwrap();
+    let other = repo
+        .push(new_job("fine", "v1", "joe", Priority::Prefetch))
+        .await
+        .unwrap();
+    for attempt in 1..=job.max_attempts {
+        let claimed = claim(repo, &format!("doomed-{attempt}")).await;
+        assert_eq!((&claimed.id, claimed.attempts), (&job.id, attempt));
+        // The worker dies: no heartbeat, no report.
+        clock.advance(LEASE + 1);
+    }
+    // The last lease expired: the next claim fails the job and takes the next one instead.
+    let next = claim(repo, "survivor").await;
+    assert_eq!(next.id, other.id, "the crashing job is not claimed again");
+    let failed = stored(repo, &job.id).await;
+    assert_eq!(failed.state, JobState::Failed);
+    assert_eq!(
+        failed.error.as_deref(),
+        Some(format!("worker died {} times", job.max_attempts).as_str())
+    );
+    assert_eq!(failed.attempts, job.max_attempts);
+    clock.advance(10 * LEASE);
+    while let Some(j) = repo.pop("w", LEASE).await.unwrap() {
+        assert_ne!(j.id, job.id, "a failed job is never claimed again");
+    }
+    assert_eq!(stored(repo, &job.id).await.state, JobState::Failed);
+    // A new version of the article can still be queued.
+    let again = repo
+        .push(new_job("crasher", "v1", "joe", Priority::Prefetch))
+        .await
+        .unwrap();
+    assert_ne!(again.id, job.id);
+    assert_eq!(again.state, JobState::Queued);
+}
+
+/// Preemption and graceful shutdown give a job back; fencing still holds afterwards.
+pub async fn a_released_job_is_claimable_at_once_without_spending_an_attempt(
+    repo: &dyn Repo,
+    _clock: &ManualClock,
+) {
+    assert!(!repo.interactive_waiting().await.unwrap());
+    let long = repo
+        .push(new_job("longread", "v1", "joe", Priority::Prefetch))
+        .await
+        .unwrap();
+    let first = claim(repo, "w1").await;
+    assert_eq!(first.id, long.id);
+    assert!(!repo.interactive_waiting().await.unwrap(), "prefetch only");
+    let play = repo
+        .push(new_job("breaking", "v1", "joe", Priority::Interactive))
+        .await
+        .unwrap();
+    assert!(repo.interactive_waiting().await.unwrap());
+    assert!(repo.release(&first.claim()).await.unwrap());
+    assert!(
+        !repo.release(&first.claim()).await.unwrap(),
+        "released once"
+    );
+    let released = stored(repo, &long.id).await;
+    assert_eq!(released.state, JobState::Queued);
+    assert_eq!(
+        released.max_attempts - released.attempts,
+        first.max_attempts - first.attempts + 1,
+        "the attempt came back"
+    );
+    // The listener's job first, then the long read again, at once (no backoff).
+    let next = claim(repo, "w1").await;
+    assert_eq!(next.id, play.id);
+    assert!(!repo.interactive_waiting().await.unwrap());
+    let again = claim(repo, "w1").await;
+    assert_eq!((&again.id, again.attempts), (&long.id, first.attempts + 1));
+    // The released claim is spent: its reports are refused.
+    assert!(!repo.heartbeat(&first.claim(), LEASE).await.unwrap());
+    assert_eq!(
+        repo.fail(&first.claim(), Failure::Abort("late".into()))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(repo.heartbeat(&again.claim(), LEASE).await.unwrap());
+}
+
+/// Job IDs are public: they must not be guessable from one another.
+pub async fn job_ids_are_random_and_distinct(repo: &dyn Repo, _clock: &ManualClock) {
+    let mut ids = std::collections::HashSet::new();
+    for n in 0..20 {
+        let job = repo
+            .push(new_job(&format!("a{n}"), "v1", "joe", Priority::Prefetch))
+            .await
+            .unwrap();
+        assert_eq!(job.id.as_str().len(), JOB_ID_LEN);
+        assert!(repo.job(&job.id).await.unwrap().is_some());
+        ids.insert(job.id);
+    }
+    assert_eq!(ids.len(), 20);
+    // Neighbouring IDs share no long prefix (sequential or time-based IDs would).
+    let mut sorted: Vec<_> = ids.iter().map(|i| i.as_str().to_owned()).collect();
+    sorted.sort();
+    let shared = sorted
+        .windows(2)
+        .map(|w| {
+            w[0].bytes()
+                .zip(w[1].bytes())
+                .take_while(|(a, b)| a == b)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(shared < 12, "IDs look sequential: {sorted:?}");
 }
 
 pub async fn a_heartbeat_extends_the_lease(repo: &dyn Repo, clock: &ManualClock) {
@@ -472,7 +595,7 @@ pub async fn a_heartbeat_extends_the_lease(repo: &dyn Repo, clock: &ManualClock)
         .unwrap();
     let ours = claim(repo, "w1").await.claim();
     clock.advance(LEASE / 2);
-    assert!(repo.heartbeat(ours, LEASE).await.unwrap());
+    assert!(repo.heartbeat(&ours, LEASE).await.unwrap());
     clock.advance(LEASE / 2 + 1);
     assert!(
         repo.pop("w2", LEASE).await.unwrap().is_none(),
@@ -480,11 +603,11 @@ pub async fn a_heartbeat_extends_the_lease(repo: &dyn Repo, clock: &ManualClock)
     );
     // A lease that ran out with nobody taking over is still ours to renew.
     clock.advance(LEASE);
-    assert!(repo.heartbeat(ours, LEASE).await.unwrap());
+    assert!(repo.heartbeat(&ours, LEASE).await.unwrap());
     assert!(repo.pop("w2", LEASE).await.unwrap().is_none());
     clock.advance(LEASE + 1);
     let taken = claim(repo, "w2").await;
-    assert_eq!((taken.id, taken.attempts), (job.id, 2));
+    assert_eq!((&taken.id, taken.attempts), (&job.id, 2));
 }
 
 pub async fn reports_under_a_superseded_claim_are_refused(repo: &dyn Repo, clock: &ManualClock) {
@@ -498,13 +621,13 @@ pub async fn reports_under_a_superseded_claim_are_refused(repo: &dyn Repo, clock
     let slow = claim(repo, "slow").await.claim();
     clock.advance(LEASE + 1);
     let fast = claim(repo, "fast").await.claim();
-    assert_eq!((slow.job, fast.job), (job.id, job.id));
+    assert_eq!((&slow.job, &fast.job), (&job.id, &job.id));
     assert_eq!((slow.attempt, fast.attempt), (1, 2), "the claim moved on");
 
-    assert!(!repo.heartbeat(slow, LEASE).await.unwrap());
+    assert!(!repo.heartbeat(&slow, LEASE).await.unwrap());
     assert!(
         !repo
-            .complete(slow, &rendition(&a, "joe", "slow", &["s1"]), &outcome(1))
+            .complete(&slow, &rendition(&a, "joe", "slow", &["s1"]), &outcome(1))
             .await
             .unwrap(),
         "the slow worker's result is refused"
@@ -516,11 +639,11 @@ pub async fn reports_under_a_superseded_claim_are_refused(repo: &dyn Repo, clock
             .is_none(),
         "and nothing of it was published"
     );
-    assert_eq!(stored(repo, job.id).await.state, JobState::Running);
+    assert_eq!(stored(repo, &job.id).await.state, JobState::Running);
 
     assert!(repo
         .complete(
-            fast,
+            &fast,
             &rendition(&a, "joe", "fast", &["f1", "f2"]),
             &outcome(2)
         )
@@ -528,23 +651,23 @@ pub async fn reports_under_a_superseded_claim_are_refused(repo: &dyn Repo, clock
         .unwrap());
     // Late reports after the job finished change nothing either.
     assert!(!repo
-        .complete(slow, &rendition(&a, "joe", "slow", &["s1"]), &outcome(1))
+        .complete(&slow, &rendition(&a, "joe", "slow", &["s1"]), &outcome(1))
         .await
         .unwrap());
     assert_eq!(
-        repo.fail(slow, Failure::Abort("late".into()))
+        repo.fail(&slow, Failure::Abort("late".into()))
             .await
             .unwrap(),
         None
     );
     assert_eq!(
-        repo.fail(fast, Failure::Retry("twice".into()))
+        repo.fail(&fast, Failure::Retry("twice".into()))
             .await
             .unwrap(),
         None,
         "a finished claim is spent"
     );
-    let done = stored(repo, job.id).await;
+    let done = stored(repo, &job.id).await;
     assert_eq!(
         (done.state, done.error, done.segments_total),
         (JobState::Ready, None, Some(2))
@@ -566,46 +689,46 @@ pub async fn a_cancelled_job_is_neither_claimed_nor_published(
         .push(new_job("q", "v1", "joe", Priority::Prefetch))
         .await
         .unwrap();
-    let cancelled = repo.cancel(queued.id).await.unwrap().unwrap();
+    let cancelled = repo.cancel(&queued.id).await.unwrap().unwrap();
     assert_eq!(cancelled.state, JobState::Cancelled);
     assert!(repo.pop("w1", LEASE).await.unwrap().is_none());
     assert_eq!(
-        repo.cancel(queued.id).await.unwrap().unwrap().state,
+        repo.cancel(&queued.id).await.unwrap().unwrap().state,
         JobState::Cancelled,
         "cancelling twice is harmless"
     );
-    assert!(repo.cancel(queued.id + 1000).await.unwrap().is_none());
+    assert!(repo.cancel(&JobId::generate()).await.unwrap().is_none());
     let fresh = repo
         .push(new_job("q", "v1", "joe", Priority::Prefetch))
         .await
         .unwrap();
     assert_ne!(
-        fresh.id, queued.id,
+        &fresh.id, &queued.id,
         "a cancelled job no longer holds its key"
     );
-    repo.cancel(fresh.id).await.unwrap();
+    repo.cancel(&fresh.id).await.unwrap();
 
     let a = article("running", "Stopped while speaking.", clock.now_ms());
     repo.upsert_article(&a).await.unwrap();
     let job = repo.push(job_for(&a, "joe")).await.unwrap();
     let ours = claim(repo, "w1").await.claim();
     assert_eq!(
-        repo.cancel(job.id).await.unwrap().unwrap().state,
+        repo.cancel(&job.id).await.unwrap().unwrap().state,
         JobState::Cancelled
     );
     assert!(
-        !repo.heartbeat(ours, LEASE).await.unwrap(),
+        !repo.heartbeat(&ours, LEASE).await.unwrap(),
         "the worker learns it"
     );
     assert!(!repo
-        .complete(ours, &rendition(&a, "joe", "late", &[]), &outcome(1))
+        .complete(&ours, &rendition(&a, "joe", "late", &[]), &outcome(1))
         .await
         .unwrap());
     assert_eq!(
-        repo.fail(ours, Failure::Retry("x".into())).await.unwrap(),
+        repo.fail(&ours, Failure::Retry("x".into())).await.unwrap(),
         None
     );
-    assert_eq!(stored(repo, job.id).await.state, JobState::Cancelled);
+    assert_eq!(stored(repo, &job.id).await.state, JobState::Cancelled);
     assert!(repo
         .rendition(&a.id, &a.content_hash, "joe")
         .await
@@ -627,7 +750,7 @@ pub async fn position_counts_the_jobs_ahead(repo: &dyn Repo, clock: &ManualClock
         clock.advance(1);
     }
     let mut positions = Vec::new();
-    for &id in &ids {
+    for id in &ids {
         positions.push(repo.position(id).await.unwrap());
     }
     assert_eq!(positions, vec![0, 1, 2]);
@@ -635,16 +758,20 @@ pub async fn position_counts_the_jobs_ahead(repo: &dyn Repo, clock: &ManualClock
         .push(new_job("play", "h", "joe", Priority::Interactive))
         .await
         .unwrap();
-    assert_eq!(repo.position(play.id).await.unwrap(), 0);
-    assert_eq!(repo.position(ids[2]).await.unwrap(), 3, "one more ahead");
+    assert_eq!(repo.position(&play.id).await.unwrap(), 0);
+    assert_eq!(repo.position(&ids[2]).await.unwrap(), 3, "one more ahead");
     let running = claim(repo, "w1").await;
-    assert_eq!(running.id, play.id);
-    assert_eq!(repo.position(play.id).await.unwrap(), 0, "running");
-    assert_eq!(repo.position(ids[2]).await.unwrap(), 2);
-    repo.cancel(ids[0]).await.unwrap();
-    assert_eq!(repo.position(ids[0]).await.unwrap(), 0, "final");
-    assert_eq!(repo.position(ids[2]).await.unwrap(), 1);
-    assert_eq!(repo.position(ids[2] + 1000).await.unwrap(), 0, "unknown");
+    assert_eq!(&running.id, &play.id);
+    assert_eq!(repo.position(&play.id).await.unwrap(), 0, "running");
+    assert_eq!(repo.position(&ids[2]).await.unwrap(), 2);
+    repo.cancel(&ids[0]).await.unwrap();
+    assert_eq!(repo.position(&ids[0]).await.unwrap(), 0, "final");
+    assert_eq!(repo.position(&ids[2]).await.unwrap(), 1);
+    assert_eq!(
+        repo.position(&JobId::generate()).await.unwrap(),
+        0,
+        "unknown"
+    );
 }
 
 pub async fn stats_count_jobs_by_state_and_age_the_oldest_queued(
@@ -673,11 +800,11 @@ pub async fn stats_count_jobs_by_state_and_age_the_oldest_queued(
     let a = article("s1", "Stats.", clock.now_ms());
     let done = claim(repo, "w1").await.claim();
     assert!(repo
-        .complete(done, &rendition(&a, "joe", "s1", &[]), &outcome(1))
+        .complete(&done, &rendition(&a, "joe", "s1", &[]), &outcome(1))
         .await
         .unwrap());
     let failed = claim(repo, "w1").await.claim();
-    repo.fail(failed, Failure::Abort("broken".into()))
+    repo.fail(&failed, Failure::Abort("broken".into()))
         .await
         .unwrap();
     claim(repo, "w1").await;
@@ -709,8 +836,8 @@ pub async fn completing_publishes_the_rendition_with_the_job(repo: &dyn Repo, cl
         segments_synthesized: 1,
         audio_seconds: 3.5,
     };
-    assert!(repo.complete(ours, &made, &o).await.unwrap());
-    let done = stored(repo, job.id).await;
+    assert!(repo.complete(&ours, &made, &o).await.unwrap());
+    let done = stored(repo, &job.id).await;
     assert_eq!(
         (
             done.state,
@@ -796,7 +923,7 @@ pub async fn segments_are_evicted_least_recently_used_first_never_while_current(
         keys(&repo.eviction_candidates(2).await.unwrap()),
         ["k2", "k3"]
     );
-    repo.log_segment("k1", 1).await.unwrap();
+    repo.log_segment("k1", &JobId::generate()).await.unwrap();
 
     // k3 belongs to the current version of an article: never a candidate.
     let v1 = article("kept", "Segments of this version stay.", clock.now_ms());
@@ -804,7 +931,7 @@ pub async fn segments_are_evicted_least_recently_used_first_never_while_current(
     repo.push(job_for(&v1, "joe")).await.unwrap();
     let ours = claim(repo, "w1").await.claim();
     assert!(repo
-        .complete(ours, &rendition(&v1, "joe", "kept", &["k3"]), &outcome(1))
+        .complete(&ours, &rendition(&v1, "joe", "kept", &["k3"]), &outcome(1))
         .await
         .unwrap());
     assert_eq!(

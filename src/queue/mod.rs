@@ -1,7 +1,10 @@
 //! The durable job queue and the article repository. A job is one article version × voice ×
 //! format set. Workers claim jobs with a lease they renew by heartbeat; a crashed worker's
 //! lease expires and the job runs again. Failures retry with exponential backoff up to
-//! `max_attempts`, then the job is `failed` with its error kept. The same article version and
+//! `max_attempts`, then the job is `failed` with its error kept. Lost leases count too: a job
+//! whose worker died `max_attempts` times (an article that crashes the process) is failed with
+//! "worker died N times" instead of crash-looping every worker that claims it. Job IDs are
+//! random ([`JobId`]), since they are public. The same article version and
 //! voice is queued once (a unique key over active jobs); interactive jobs (a listener pressed
 //! play) are claimed before prefetch jobs.
 //!
@@ -15,6 +18,7 @@ mod clock;
 #[doc(hidden)]
 pub mod contract;
 pub mod events;
+mod job_id;
 pub mod postgres;
 mod sqlite;
 
@@ -26,6 +30,7 @@ use crate::audio::AudioFormat;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::EventRepo;
+pub use job_id::{InvalidJobId, JobId, JOB_ID_LEN};
 pub use postgres::{copy, redact_url, DatabaseSettings, PgRepo};
 pub use sqlite::SqliteRepo;
 
@@ -152,7 +157,7 @@ impl NewJob {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Job {
-    pub id: i64,
+    pub id: JobId,
     pub article: ArticleId,
     pub content_hash: String,
     pub voice: String,
@@ -175,7 +180,7 @@ impl Job {
     /// The fencing token of the claim `pop` just returned this job under.
     pub fn claim(&self) -> Claim {
         Claim {
-            job: self.id,
+            job: self.id.clone(),
             attempt: self.attempts,
         }
     }
@@ -185,9 +190,9 @@ impl Job {
 /// attempt number its claim returned. Once the lease expired and another worker claimed the
 /// job (the attempt moved on), or the job was cancelled, reports under the old claim are
 /// refused, so a late worker never overwrites the result of the one that took over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
-    pub job: i64,
+    pub job: JobId,
     pub attempt: u32,
 }
 
@@ -282,7 +287,10 @@ pub trait JobRepo: Send + Sync {
     async fn ping(&self) -> Result<(), QueueError>;
     /// Enqueue, or return the active job with the same key (raising its priority if needed).
     async fn push(&self, job: NewJob) -> Result<Job, QueueError>;
-    /// Claim the next runnable job for `worker` with a lease of `lease_ms`. The job's
+    /// Claim the next runnable job for `worker` with a lease of `lease_ms`: queued jobs whose
+    /// backoff has passed, and running jobs whose lease expired (their worker died), unless
+    /// that job already used all its attempts: such a job is failed with "worker died N
+    /// times" and never claimed again. The job's
     /// [`Job::claim`] is the token of this run for `heartbeat`, `complete` and `fail`.
     async fn pop(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>, QueueError>;
     /// [`JobRepo::pop`], only among jobs for `voices`: a worker claims only what it can speak.
@@ -293,27 +301,32 @@ pub trait JobRepo: Send + Sync {
         voices: &[String],
     ) -> Result<Option<Job>, QueueError>;
     /// Extend the lease; false when the claim is no longer current (cancelled or re-claimed).
-    async fn heartbeat(&self, claim: Claim, lease_ms: i64) -> Result<bool, QueueError>;
+    async fn heartbeat(&self, claim: &Claim, lease_ms: i64) -> Result<bool, QueueError>;
     /// Publish the rendition and mark the job ready, atomically. False, and nothing written,
     /// when the claim is no longer current.
     async fn complete(
         &self,
-        claim: Claim,
+        claim: &Claim,
         rendition: &Rendition,
         outcome: &JobOutcome,
     ) -> Result<bool, QueueError>;
     /// Record a failed attempt: queued again after a backoff, or failed for good (the returned
     /// state). None, and nothing written, when the claim is no longer current.
-    async fn fail(&self, claim: Claim, failure: Failure) -> Result<Option<JobState>, QueueError>;
-    /// Give a running job back untried (a worker shutting down): queued again at once, the
-    /// attempt not counted against `max_attempts`. False when the claim is no longer current.
-    async fn release(&self, claim: Claim) -> Result<bool, QueueError>;
-    async fn cancel(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
-    async fn job(&self, job_id: i64) -> Result<Option<Job>, QueueError>;
+    async fn fail(&self, claim: &Claim, failure: Failure) -> Result<Option<JobState>, QueueError>;
+    /// Give a running job back to the queue, claimable at once, without spending an attempt:
+    /// a prefetch job yielding to a listener, or a worker shutting down. `max_attempts` grows
+    /// by one instead of `attempts` going back, so attempt numbers (the fencing tokens) never
+    /// repeat. False, and nothing written, when the claim is no longer current.
+    async fn release(&self, claim: &Claim) -> Result<bool, QueueError>;
+    /// Whether an interactive job (a listener waiting) is queued and runnable now: a worker
+    /// on a prefetch job checks this after every segment and yields.
+    async fn interactive_waiting(&self) -> Result<bool, QueueError>;
+    async fn cancel(&self, job_id: &JobId) -> Result<Option<Job>, QueueError>;
+    async fn job(&self, job_id: &JobId) -> Result<Option<Job>, QueueError>;
     /// The most recent job for an article (its state and error, for `audioby status`).
     async fn latest_job(&self, article: &ArticleId) -> Result<Option<Job>, QueueError>;
     /// Jobs ahead of this one (0 = next or running).
-    async fn position(&self, job_id: i64) -> Result<u64, QueueError>;
+    async fn position(&self, job_id: &JobId) -> Result<u64, QueueError>;
     async fn stats(&self) -> Result<QueueStats, QueueError>;
     /// Delete finished jobs (ready, failed, cancelled) last changed more than `older_than_ms`
     /// ago; returns how many. Renditions stay: they are the published audio.
@@ -330,7 +343,7 @@ pub trait JobRepo: Send + Sync {
 #[async_trait]
 pub trait SegmentRepo: Send + Sync {
     /// Record that a segment was synthesized (an event log the tests and metrics read).
-    async fn log_segment(&self, cache_key: &str, job_id: i64) -> Result<(), QueueError>;
+    async fn log_segment(&self, cache_key: &str, job_id: &JobId) -> Result<(), QueueError>;
     /// Note that cached segments were written or read now (the LRU clock), with their size.
     async fn touch_segments(&self, segments: &[(String, u64)]) -> Result<(), QueueError>;
     /// Total bytes of cached segment audio.

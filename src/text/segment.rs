@@ -47,6 +47,10 @@ pub struct SegmentOptions {
     pub sentence_pause_ms: u32,
     pub paragraph_pause_ms: u32,
     pub heading_pause_ms: u32,
+    /// Total silence an SSML document may ask for with `<break>`s, in milliseconds; breaks
+    /// past it are cut (with a warning). Silence costs no inference but memory and bytes: a
+    /// thousand 10 s breaks were a 463 MB WAV held in memory.
+    pub max_ssml_silence_ms: u32,
 }
 
 /// A configured `max_segment_chars` is held to 40..=10,000, the range audioby.toml documents
@@ -62,6 +66,7 @@ impl Default for SegmentOptions {
             sentence_pause_ms: 250,
             paragraph_pause_ms: 600,
             heading_pause_ms: 800,
+            max_ssml_silence_ms: 60_000,
         }
     }
 }

@@ -203,6 +203,9 @@ struct Builder<'l> {
     dropped_warnings: usize,
     warned_tags: BTreeSet<String>,
     leading_pause_ms: u32,
+    /// Silence the `<break>`s asked for so far, against `opts.max_ssml_silence_ms`.
+    break_ms: u32,
+    silence_capped: bool,
     buf: Vec<Piece>,
     rate: f32,
     block: usize,
@@ -219,6 +222,8 @@ impl<'l> Builder<'l> {
             dropped_warnings: 0,
             warned_tags: BTreeSet::new(),
             leading_pause_ms: 0,
+            break_ms: 0,
+            silence_capped: false,
             buf: Vec::new(),
             rate: 1.0,
             block: 0,
@@ -373,6 +378,20 @@ impl<'l> Builder<'l> {
             return;
         }
         self.flush(Boundary::Cut);
+        let room = self.opts.max_ssml_silence_ms.saturating_sub(self.break_ms);
+        let ms = if ms > room {
+            if !self.silence_capped {
+                self.silence_capped = true;
+                self.warn(format!(
+                    "<break>s add up to more than {} ms of silence; the rest are cut",
+                    self.opts.max_ssml_silence_ms
+                ));
+            }
+            room
+        } else {
+            ms
+        };
+        self.break_ms += ms;
         match self.segments.last_mut() {
             Some(last) => last.pause_after_ms = last.pause_after_ms.saturating_add(ms),
             None => self.leading_pause_ms = self.leading_pause_ms.saturating_add(ms),

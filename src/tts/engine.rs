@@ -226,7 +226,55 @@ pub struct LoadedVoice {
     pub stats: VoiceStats,
 }
 
+/// The sentence every voice speaks once at startup.
+const PROBE_TEXT: &str = "Hello, this is a test.";
+
+/// Why probe audio is unusable, if it is: any non-finite sample (NaN or infinite weights), or
+/// no sample louder than -60 dBFS (a voice that speaks silence would be published as ready).
+pub fn probe_problem(samples: &[f32]) -> Option<String> {
+    if let Some(bad) = samples.iter().find(|s| !s.is_finite()) {
+        return Some(format!(
+            "the probe sentence synthesized to non-finite samples ({bad}): broken model weights?"
+        ));
+    }
+    let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+    // -60 dBFS: far below speech (joe's probe peaks near 0.5), far above rounding noise.
+    if samples.is_empty() || peak < 0.001 {
+        return Some(format!(
+            "the probe sentence synthesized to silence ({} samples, peak {peak:.1e}): broken model weights?",
+            samples.len()
+        ));
+    }
+    None
+}
+
 impl LoadedVoice {
+    /// Speak [`PROBE_TEXT`] and check the audio, so a voice that loads but cannot speak is
+    /// skipped at startup with the reason, instead of publishing silence as ready audio.
+    fn probe(&self) -> Result<(), TtsError> {
+        let mut samples = Vec::new();
+        let utterance = Utterance {
+            text: PROBE_TEXT.into(),
+            rate: 1.0,
+            pause_after_ms: 0,
+        };
+        self.synthesize([utterance], &SynthSettings::default(), |a| {
+            samples.extend_from_slice(&a.samples);
+            Ok(())
+        })
+        .map_err(|e| TtsError::VoiceLoad {
+            voice: self.info.id.clone(),
+            reason: format!("the probe sentence failed: {e}"),
+        })?;
+        match probe_problem(&samples) {
+            None => Ok(()),
+            Some(reason) => Err(TtsError::VoiceLoad {
+                voice: self.info.id.clone(),
+                reason,
+            }),
+        }
+    }
+
     fn load(info: VoiceInfo, opts: &EngineOptions) -> Result<LoadedVoice, TtsError> {
         let fail = |reason: String| TtsError::VoiceLoad {
             voice: info.id.clone(),
@@ -616,7 +664,16 @@ impl Engine {
         let mut problems = Vec::new();
         for info in &registry.voices {
             let started = Instant::now();
-            match LoadedVoice::load(info.clone(), opts) {
+            // Lazy sessions (the CLI's prefetch, which may find everything cached) skip the
+            // probe; the pipeline still refuses non-finite audio segment by segment.
+            let loaded = LoadedVoice::load(info.clone(), opts).and_then(|v| {
+                if opts.lazy_sessions {
+                    Ok(v)
+                } else {
+                    v.probe().map(|()| v)
+                }
+            });
+            match loaded {
                 Ok(v) => {
                     tracing::info!(voice = %info.id, sessions = v.sessions, ms = started.elapsed().as_millis() as u64, "voice loaded");
                     voices.push(Arc::new(v));
@@ -697,5 +754,29 @@ impl Engine {
                 None => v.info.id.clone(),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::probe_problem;
+
+    #[test]
+    fn speech_passes_and_nan_or_silence_fail() {
+        let speech: Vec<f32> = (0..22050).map(|i| (i as f32 * 0.05).sin() * 0.4).collect();
+        assert_eq!(probe_problem(&speech), None);
+        let mut nan = speech.clone();
+        nan[100] = f32::NAN;
+        assert!(probe_problem(&nan).unwrap().contains("non-finite"));
+        let mut inf = speech.clone();
+        inf[7] = f32::INFINITY;
+        assert!(probe_problem(&inf).unwrap().contains("non-finite"));
+        assert!(probe_problem(&vec![0.0; 22050])
+            .unwrap()
+            .contains("silence"));
+        assert!(probe_problem(&vec![1e-5; 22050])
+            .unwrap()
+            .contains("silence"));
+        assert!(probe_problem(&[]).unwrap().contains("silence"));
     }
 }

@@ -69,7 +69,48 @@ struct RawLanguage {
 /// Smallest plausible ONNX model: anything smaller is a truncated download.
 const MIN_MODEL_BYTES: u64 = 1024;
 
+/// The voices folder in the user's data directory, `$XDG_DATA_HOME/audioby/voices` (or
+/// `~/.local/share/audioby/voices`): setup links the voices it fetched there, so the binary
+/// finds them when run from any directory.
+pub fn user_voices_dir() -> Option<PathBuf> {
+    let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".local/share")
+        }
+    };
+    Some(data.join("audioby/voices"))
+}
+
 impl VoiceRegistry {
+    /// Scan `primary` (the configured folder), then the user's voices folder
+    /// ([`user_voices_dir`]) when it exists. A voice found in both is taken from `primary`.
+    pub fn scan_with_user_dir(primary: &Path) -> VoiceRegistry {
+        let mut reg = VoiceRegistry::scan(primary);
+        let Some(user) = user_voices_dir().filter(|u| u.is_dir() && u != primary) else {
+            return reg;
+        };
+        let more = VoiceRegistry::scan(&user);
+        for v in more.voices {
+            if !reg.voices.iter().any(|have| have.id == v.id) {
+                reg.voices.push(v);
+            }
+        }
+        reg.problems.extend(more.problems);
+        // Without voices in the configured folder, a missing `./voices` is no problem worth
+        // a warning once the user folder has some.
+        if !reg.voices.is_empty() {
+            reg.problems
+                .retain(|p| !(p.path == primary && p.reason.starts_with("cannot read folder")));
+        }
+        reg.dir = if reg.voices.is_empty() {
+            PathBuf::from(format!("{} or {}", primary.display(), user.display()))
+        } else {
+            primary.to_path_buf()
+        };
+        reg
+    }
+
     /// Scan `dir`. Problems are collected, not fatal; an unreadable folder is one problem.
     pub fn scan(dir: &Path) -> VoiceRegistry {
         let mut reg = VoiceRegistry {

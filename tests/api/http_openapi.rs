@@ -210,18 +210,26 @@ async fn success_answers_match_their_documented_schemas() {
         seen.insert((method, template, status));
         // Follow the article through its job: PUT → audio (202) → job (long poll) → audio (200).
         if path == "/v1/articles/schema-check" && method == "put" {
-            job_id = v["job"]["id"].as_i64();
+            job_id = v["job"]["id"].as_str().map(str::to_owned);
             assert!(job_id.is_some(), "the PUT queued a job: {v}");
             calls.push(("get", "/v1/articles/schema-check".into(), None));
             calls.push(("get", "/v1/articles/schema-check/audio".into(), None));
         } else if method == "get" && path == "/v1/articles/schema-check/audio" && status == 202 {
-            calls.push(("get", format!("/v1/jobs/{}?wait=60", job_id.unwrap()), None));
+            calls.push((
+                "get",
+                format!("/v1/jobs/{}?wait=60", job_id.as_ref().unwrap()),
+                None,
+            ));
             calls.push(("get", "/v1/articles/schema-check/audio".into(), None));
         } else if method == "get" && path == "/v1/articles/schema-check/audio" && status == 200 {
             calls.push(("get", "/v1/articles/schema-check/stats".into(), None));
             calls.push(("post", "/v1/articles/schema-check/audio".into(), None));
         } else if method == "post" && path == "/v1/articles/schema-check/audio" {
-            calls.push(("delete", format!("/v1/jobs/{}", v["job_id"]), None));
+            calls.push((
+                "delete",
+                format!("/v1/jobs/{}", v["job_id"].as_str().unwrap()),
+                None,
+            ));
         }
     }
     for expected in [

@@ -20,3 +20,4 @@ mod prefetch;
 mod scale_out;
 mod sources;
 mod synth;
+mod voices;

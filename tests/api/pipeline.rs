@@ -20,7 +20,7 @@ async fn put_article(app: &TestApp, id: &str, body: Value) -> Value {
 }
 
 /// Wait for a job through the long-poll endpoint: the server answers when the job is final.
-async fn wait_job(client: &reqwest::Client, base: &str, job: i64) -> Value {
+async fn wait_job(client: &reqwest::Client, base: &str, job: &str) -> Value {
     for _ in 0..20 {
         let v: Value = client
             .get(format!("{base}/v1/jobs/{job}?wait=30"))
@@ -81,7 +81,7 @@ async fn push_wait_fetch_and_edit_one_sentence() {
         .await
         .expect("oldest-job age gauge in /metrics");
     assert!((0.0..600.0).contains(&age), "oldest queued job age {age} s");
-    let job = wait_job(&app.client, &app.base, put["job"]["id"].as_i64().unwrap()).await;
+    let job = wait_job(&app.client, &app.base, put["job"]["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "ready", "{job}");
     let waited = metric(&app, "audioby_queue_wait_seconds_count")
         .await
@@ -174,7 +174,7 @@ async fn push_wait_fetch_and_edit_one_sentence() {
     )
     .await;
     assert_eq!(put["changed"], true);
-    let job = wait_job(&app.client, &app.base, put["job"]["id"].as_i64().unwrap()).await;
+    let job = wait_job(&app.client, &app.base, put["job"]["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "ready");
     assert_eq!(job["segments_synthesized"], 1, "{job}");
 
@@ -272,7 +272,7 @@ async fn first_press_enqueues_interactively_and_dedupes() {
                 "same version and voice is queued once"
             );
         }
-        wait_job(&app.client, &app.base, v["job_id"].as_i64().unwrap()).await;
+        wait_job(&app.client, &app.base, v["job_id"].as_str().unwrap()).await;
     }
     let v: Value = app.get_json("/v1/articles/a1/audio").await;
     assert_eq!(v["status"], "ready");
@@ -299,15 +299,15 @@ async fn sigkill_during_prefetch_loses_nothing() {
             .unwrap();
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.unwrap();
-        jobs.push(v["job"]["id"].as_i64().unwrap());
+        jobs.push(v["job"]["id"].as_str().unwrap().to_owned());
     }
     // Kill once the first article is done and work is under way.
-    wait_job(&client, &server.base, jobs[0]).await;
+    wait_job(&client, &server.base, &jobs[0]).await;
     server.kill9();
     // A kill mid-write can leave a staging file (never under a final name); the restarted
     // server sweeps them, which the check below proves.
     let server = start_server(dir.path(), &envs);
-    for &j in &jobs {
+    for j in &jobs {
         let v = wait_job(&client, &server.base, j).await;
         assert_eq!(v["status"], "ready", "{v}");
     }
@@ -335,7 +335,7 @@ async fn cache_budget_evicts_only_unused_segments() {
         let app = &app;
         async move {
             let put = put_article(app, id, json!({"text": text})).await;
-            let job = wait_job(&app.client, &app.base, put["job"]["id"].as_i64().unwrap()).await;
+            let job = wait_job(&app.client, &app.base, put["job"]["id"].as_str().unwrap()).await;
             assert_eq!(job["status"], "ready", "{job}");
             job["segments_synthesized"].as_u64().unwrap()
         }
@@ -366,4 +366,172 @@ async fn cache_budget_evicts_only_unused_segments() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "published audio is never evicted");
+}
+
+/// Segment-log entries written for one job, read straight from the server's database file.
+async fn segments_logged(data_dir: &std::path::Path, job: &str) -> i64 {
+    let url = format!("sqlite://{}?mode=ro", data_dir.join("audioby.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let n = sqlx::query_scalar("SELECT COUNT(*) FROM segment_log WHERE job_id = ?")
+        .bind(job)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+/// Job IDs are public and must not be guessable: 32 random hex characters, and the old
+/// integer shape is refused.
+#[tokio::test]
+async fn job_ids_are_random_and_integers_are_refused() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let put = put_article(&app, &format!("idcheck{n}"), json!({"text": "Short one."})).await;
+        let id = put["job"]["id"]
+            .as_str()
+            .expect("a string job ID")
+            .to_owned();
+        assert!(
+            id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{id}"
+        );
+        ids.push(id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+    for probe in ["1", "2", "0"] {
+        let r = app
+            .client
+            .get(app.url(&format!("/v1/jobs/{probe}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "/v1/jobs/{probe}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "invalid-job-id", "{v}");
+    }
+    let unknown = "0123456789abcdef0123456789abcdef";
+    let r = app
+        .client
+        .get(app.url(&format!("/v1/jobs/{unknown}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+/// Cancelling a running job stops its synthesis within a segment (plus what the engine
+/// already had in flight), counted in the segment log, not timed. The segments it did make
+/// stay cached: the next run uses them.
+#[tokio::test]
+async fn cancelling_a_running_job_stops_its_synthesis() {
+    let app = spawn_app().await;
+    let put = put_article(&app, "cancelme", json!({"text": seed_article()})).await;
+    let job = put["job"]["id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while segments_logged(&app.data_dir, &job).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "synthesis never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let r = app
+        .client
+        .delete(app.url(&format!("/v1/jobs/{job}")))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "cancelled", "{v}");
+    let at_cancel = segments_logged(&app.data_dir, &job).await;
+
+    // One worker: the re-run below starts only after the cancelled run has stopped. A
+    // listener's GET (not the forcing POST) queues it, so the cache is used.
+    let r = app
+        .client
+        .get(app.url("/v1/articles/cancelme/audio"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let v: Value = r.json().await.unwrap();
+    let rerun = v["job_id"].as_str().unwrap().to_owned();
+    assert_ne!(rerun, job);
+    let done = wait_job(&app.client, &app.base, &rerun).await;
+    assert_eq!(done["status"], "ready", "{done}");
+    let total = done["segments_total"].as_i64().unwrap();
+    let after = segments_logged(&app.data_dir, &job).await;
+    // The engine keeps at most `inflight_phonemes` (800 by default: a few sentences) in flight.
+    assert!(
+        after <= at_cancel + 12,
+        "synthesis went on after the cancel: {at_cancel} segments then {after} (of {total})"
+    );
+    assert!(
+        after < total,
+        "{after} of {total}: the cancel came too late to test"
+    );
+    assert_eq!(
+        done["segments_synthesized"].as_i64().unwrap(),
+        total - after,
+        "the cancelled run's segments were cached and reused"
+    );
+}
+
+/// A long prefetch job yields to a listener: the listener's article is made while the long
+/// one waits (its made segments cached), then the long one goes on and finishes. Proved by
+/// order (one worker), not by timing.
+#[tokio::test]
+async fn a_listener_never_waits_behind_a_long_prefetch_job() {
+    let app = spawn_app().await;
+    let put = put_article(&app, "longread", json!({"text": seed_article()})).await;
+    let long = put["job"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(put["job"]["priority"], "prefetch", "{put}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while segments_logged(&app.data_dir, &long).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "synthesis never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The publisher pushes a short article; a listener presses play on it.
+    put_article(
+        &app,
+        "breaking",
+        json!({"text": "Breaking news. The bridge is open again."}),
+    )
+    .await;
+    let r = app
+        .client
+        .get(app.url("/v1/articles/breaking/audio"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let v: Value = r.json().await.unwrap();
+    let urgent = v["job_id"].as_str().unwrap().to_owned();
+    let done = wait_job(&app.client, &app.base, &urgent).await;
+    assert_eq!(done["status"], "ready", "{done}");
+    let meanwhile: Value = app.get_json(&format!("/v1/jobs/{long}")).await;
+    assert_ne!(
+        meanwhile["status"], "ready",
+        "the long read was paused, not finished first: {meanwhile}"
+    );
+    let finished = wait_job(&app.client, &app.base, &long).await;
+    assert_eq!(finished["status"], "ready", "{finished}");
+    assert!(
+        finished["attempts"].as_u64().unwrap() >= 2,
+        "it was resumed: {finished}"
+    );
+    let total = finished["segments_total"].as_i64().unwrap();
+    assert_eq!(
+        segments_logged(&app.data_dir, &long).await,
+        total,
+        "every segment made once across the pause"
+    );
 }

@@ -241,9 +241,9 @@ async fn a_stopped_worker_releases_its_job_and_a_killed_ones_job_is_taken_over()
 
     // The killed worker's late writes (its stale attempt number) change nothing.
     assert_eq!(killed.attempts, 2);
-    assert!(!db.heartbeat(killed.claim(), 60_000).await.unwrap());
+    assert!(!db.heartbeat(&killed.claim(), 60_000).await.unwrap());
     assert_eq!(
-        db.fail(killed.claim(), Failure::Abort("late".into()))
+        db.fail(&killed.claim(), Failure::Abort("late".into()))
             .await
             .unwrap(),
         None

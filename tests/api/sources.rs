@@ -139,7 +139,7 @@ async fn get_audio(app: &TestApp, id: &str) -> (u16, Value) {
     (status, r.json().await.unwrap())
 }
 
-async fn wait_job(app: &TestApp, job: i64) -> Value {
+async fn wait_job(app: &TestApp, job: &str) -> Value {
     for _ in 0..20 {
         let v: Value = app.get_json(&format!("/v1/jobs/{job}?wait=30")).await;
         if ["ready", "failed", "cancelled"].contains(&v["status"].as_str().unwrap_or("")) {
@@ -166,7 +166,7 @@ async fn unknown_ids_are_404_and_known_ones_are_pulled_and_made_ready() {
     // A JSON article: fetched on the first press, stored, queued, then ready.
     let (status, body) = get_audio(&app, "known-1").await;
     assert_eq!(status, 202, "{body}");
-    let job = wait_job(&app, body["job_id"].as_i64().unwrap()).await;
+    let job = wait_job(&app, body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "ready", "{job}");
     let (status, body) = get_audio(&app, "known-1").await;
     assert_eq!(

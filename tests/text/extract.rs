@@ -214,6 +214,7 @@ fn exclude_selector_drops_matches() {
     let opts = ExtractOptions {
         include: vec![],
         exclude: vec!["h2".into(), "p:first-of-type".into()],
+        ..ExtractOptions::default()
     };
     let a = extract_html(&html, &opts).unwrap();
     let lines = a.spoken_lines();
@@ -236,6 +237,7 @@ fn include_selector_restricts() {
     let opts = ExtractOptions {
         include: vec![".story-text".into()],
         exclude: vec![],
+        ..ExtractOptions::default()
     };
     let a = extract_html(html, &opts).unwrap();
     let texts: Vec<&str> = a.blocks.iter().map(|b| b.text.as_str()).collect();
@@ -255,12 +257,14 @@ fn bad_selector_is_an_error() {
         let opts = ExtractOptions {
             include: vec![bad.into()],
             exclude: vec![],
+            ..ExtractOptions::default()
         };
         let e = extract_html("<p>hello world</p>", &opts).unwrap_err();
         assert_eq!(e.code(), "bad-selector", "{bad:?}");
         let opts = ExtractOptions {
             include: vec![],
             exclude: vec![bad.into()],
+            ..ExtractOptions::default()
         };
         assert_eq!(
             extract_auto("plain words", &opts).unwrap_err().code(),
@@ -345,6 +349,7 @@ fn deeply_nested_html_does_not_overflow() {
     let opts = ExtractOptions {
         include: vec![],
         exclude: vec![".box-7".into()],
+        ..ExtractOptions::default()
     };
     let a = std::thread::Builder::new()
         .stack_size(256 * 1024)
@@ -363,6 +368,7 @@ fn deeply_nested_html_does_not_overflow() {
     let opts = ExtractOptions {
         include: vec![],
         exclude: vec![".ad".into()],
+        ..ExtractOptions::default()
     };
     let a = std::thread::Builder::new()
         .stack_size(256 * 1024)

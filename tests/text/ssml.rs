@@ -106,6 +106,42 @@ fn bad_break_values_warn_and_are_capped() {
     assert_eq!(d.segments[1].pause_after_ms, 10_000);
 }
 
+/// A thousand maximal breaks were a 463 MB WAV held in memory: the total is capped.
+#[test]
+fn total_break_silence_is_capped() {
+    let doc = format!("<speak>{}</speak>", "Go.<break time=\"10s\"/>".repeat(1051));
+    let d = parse(&doc);
+    let total: u64 = d.leading_pause_ms as u64
+        + d.segments
+            .iter()
+            .map(|s| s.pause_after_ms as u64)
+            .sum::<u64>();
+    let cap = SegmentOptions::default().max_ssml_silence_ms as u64;
+    // Each segment still ends with its sentence pause; the breaks add at most the cap.
+    let sentence = d.segments.len() as u64 * SegmentOptions::default().sentence_pause_ms as u64;
+    assert!(total <= cap + sentence, "{total} ms of silence");
+    assert!(total >= cap, "breaks up to the cap are kept: {total} ms");
+    assert_eq!(
+        d.warnings.iter().filter(|w| w.contains("silence")).count(),
+        1,
+        "one warning: {:?}",
+        &d.warnings[..3.min(d.warnings.len())]
+    );
+    let opts = SegmentOptions {
+        max_ssml_silence_ms: 1_500,
+        ..SegmentOptions::default()
+    };
+    let d = parse_ssml(
+        "<speak>A<break time=\"1s\"/>B<break time=\"1s\"/>C<break time=\"1s\"/>D</speak>",
+        &Lexicon::empty(),
+        &opts,
+    )
+    .unwrap();
+    let pauses: Vec<u32> = d.segments.iter().map(|s| s.pause_after_ms).collect();
+    assert_eq!(&pauses[..3], &[1_000, 500, 0], "{pauses:?}");
+    assert_eq!(spoken(&d).len(), 4, "a cut break still separates words");
+}
+
 #[test]
 fn say_as_all_kinds() {
     let cases = [

@@ -12,20 +12,9 @@ use super::{encode, PgRepo, CHANNEL};
 use crate::article::ArticleId;
 use crate::audio::AudioFormat;
 use crate::queue::{
-    backoff_ms, Claim, Failure, Job, JobOutcome, JobRepo, JobState, NewJob, Priority, QueueError,
-    QueueStats, Rendition, DEFAULT_MAX_ATTEMPTS,
+    backoff_ms, Claim, Failure, Job, JobId, JobOutcome, JobRepo, JobState, NewJob, Priority,
+    QueueError, QueueStats, Rendition, DEFAULT_MAX_ATTEMPTS,
 };
-
-/// Until job IDs are text everywhere: a random positive i64, stored as text.
-fn new_job_id() -> i64 {
-    let mut b = [0u8; 8];
-    let _ = getrandom::fill(&mut b);
-    (u64::from_le_bytes(b) >> 2) as i64 + 1
-}
-
-fn id_text(id: i64) -> String {
-    id.to_string()
-}
 
 fn job_from_row(r: &sqlx::postgres::PgRow) -> Result<Job, QueueError> {
     let corrupt = |what: &str| QueueError::Corrupt(format!("job row: {what}"));
@@ -35,10 +24,7 @@ fn job_from_row(r: &sqlx::postgres::PgRow) -> Result<Job, QueueError> {
     let article =
         ArticleId::parse(r.get::<&str, _>("article_id")).map_err(|_| corrupt("article id"))?;
     Ok(Job {
-        id: r
-            .get::<&str, _>("id")
-            .parse()
-            .map_err(|_| corrupt("job id"))?,
+        id: JobId::parse(r.get::<&str, _>("id")).map_err(|_| corrupt("job id"))?,
         article,
         content_hash: r.get("content_hash"),
         voice: r.get("voice"),
@@ -125,7 +111,7 @@ impl JobRepo for PgRepo {
              DO UPDATE SET priority = GREATEST(jobs.priority, excluded.priority), updated_at = excluded.updated_at
              RETURNING *",
         )
-        .bind(id_text(new_job_id()))
+        .bind(JobId::generate().as_str())
         .bind(job.article.as_str())
         .bind(&job.content_hash)
         .bind(&job.voice)
@@ -161,12 +147,12 @@ impl JobRepo for PgRepo {
         self.claim(worker, lease_ms, Some(voices)).await
     }
 
-    async fn heartbeat(&self, claim: Claim, lease_ms: i64) -> Result<bool, QueueError> {
+    async fn heartbeat(&self, claim: &Claim, lease_ms: i64) -> Result<bool, QueueError> {
         let r = sqlx::query(
             "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND attempts = $3 AND state = 'running'",
         )
         .bind(self.now() + lease_ms)
-        .bind(id_text(claim.job))
+        .bind(claim.job.as_str())
         .bind(claim.attempt as i32)
         .execute(&self.pool)
         .await?;
@@ -175,7 +161,7 @@ impl JobRepo for PgRepo {
 
     async fn complete(
         &self,
-        claim: Claim,
+        claim: &Claim,
         r: &Rendition,
         o: &JobOutcome,
     ) -> Result<bool, QueueError> {
@@ -194,7 +180,7 @@ impl JobRepo for PgRepo {
         .bind(o.segments_synthesized as i64)
         .bind(o.audio_seconds)
         .bind(now)
-        .bind(id_text(claim.job))
+        .bind(claim.job.as_str())
         .bind(claim.attempt as i32)
         .execute(&mut *tx)
         .await?;
@@ -224,7 +210,7 @@ impl JobRepo for PgRepo {
         Ok(true)
     }
 
-    async fn fail(&self, claim: Claim, failure: Failure) -> Result<Option<JobState>, QueueError> {
+    async fn fail(&self, claim: &Claim, failure: Failure) -> Result<Option<JobState>, QueueError> {
         let now = self.now();
         let (retry, message) = match failure {
             Failure::Retry(m) => (true, m),
@@ -243,21 +229,21 @@ impl JobRepo for PgRepo {
         .bind(now + backoff_ms(claim.attempt))
         .bind(now)
         .bind(message)
-        .bind(id_text(claim.job))
+        .bind(claim.job.as_str())
         .bind(claim.attempt as i32)
         .fetch_optional(&self.pool)
         .await?;
         Ok(state.as_deref().and_then(JobState::parse))
     }
 
-    async fn release(&self, claim: Claim) -> Result<bool, QueueError> {
+    async fn release(&self, claim: &Claim) -> Result<bool, QueueError> {
         let r = sqlx::query(
             "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $1, updated_at = $1,
                max_attempts = max_attempts + 1
              WHERE id = $2 AND attempts = $3 AND state = 'running'",
         )
         .bind(self.now())
-        .bind(id_text(claim.job))
+        .bind(claim.job.as_str())
         .bind(claim.attempt as i32)
         .execute(&self.pool)
         .await?;
@@ -270,21 +256,32 @@ impl JobRepo for PgRepo {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn cancel(&self, job_id: i64) -> Result<Option<Job>, QueueError> {
+    async fn interactive_waiting(&self) -> Result<bool, QueueError> {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND priority >= $1 AND run_after <= $2)",
+        )
+        .bind(Priority::Interactive as i32)
+        .bind(self.now())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(waiting)
+    }
+
+    async fn cancel(&self, job_id: &JobId) -> Result<Option<Job>, QueueError> {
         sqlx::query(
             "UPDATE jobs SET state = 'cancelled', lease_until = NULL, updated_at = $1
              WHERE id = $2 AND state IN ('queued', 'running')",
         )
         .bind(self.now())
-        .bind(id_text(job_id))
+        .bind(job_id.as_str())
         .execute(&self.pool)
         .await?;
         self.job(job_id).await
     }
 
-    async fn job(&self, job_id: i64) -> Result<Option<Job>, QueueError> {
+    async fn job(&self, job_id: &JobId) -> Result<Option<Job>, QueueError> {
         let row = sqlx::query("SELECT * FROM jobs WHERE id = $1")
-            .bind(id_text(job_id))
+            .bind(job_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job_from_row).transpose()
@@ -298,14 +295,14 @@ impl JobRepo for PgRepo {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn position(&self, job_id: i64) -> Result<u64, QueueError> {
+    async fn position(&self, job_id: &JobId) -> Result<u64, QueueError> {
         let ahead: Option<i64> = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM jobs o WHERE o.state = 'queued' AND o.id <> j.id
                 AND (o.priority > j.priority OR (o.priority = j.priority
                   AND (o.created_at < j.created_at OR (o.created_at = j.created_at AND o.seq < j.seq)))))
              FROM jobs j WHERE j.id = $1 AND j.state = 'queued'",
         )
-        .bind(id_text(job_id))
+        .bind(job_id.as_str())
         .fetch_optional(&self.pool)
         .await?;
         Ok(ahead.unwrap_or(0).max(0) as u64)

@@ -8,10 +8,14 @@ use crate::queue::{QueueError, SegmentRepo};
 
 #[async_trait]
 impl SegmentRepo for PgRepo {
-    async fn log_segment(&self, cache_key: &str, job_id: i64) -> Result<(), QueueError> {
+    async fn log_segment(
+        &self,
+        cache_key: &str,
+        job_id: &crate::queue::JobId,
+    ) -> Result<(), QueueError> {
         sqlx::query("INSERT INTO segment_log (cache_key, job_id, at) VALUES ($1, $2, $3)")
             .bind(cache_key)
-            .bind(job_id.to_string())
+            .bind(job_id.as_str())
             .bind(self.now())
             .execute(&self.pool)
             .await?;

@@ -45,7 +45,7 @@ crate::repo_contract_tests!(subject);
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_concurrent_claimers_claim_each_of_2000_jobs_exactly_once() {
     let (repo, url) = open_on(Arc::new(SystemClock)).await;
-    let ids: Vec<i64> = futures::future::try_join_all((0..2000).map(|i| {
+    let ids: Vec<JobId> = futures::future::try_join_all((0..2000).map(|i| {
         let repo = repo.clone();
         async move {
             repo.push(new_job(&format!("a{i}"), "h", "joe", Priority::Prefetch))
@@ -64,7 +64,7 @@ async fn eight_concurrent_claimers_claim_each_of_2000_jobs_exactly_once() {
             let mut mine = Vec::new();
             while let Some(job) = repo.pop(&format!("w{w}"), 600_000).await.unwrap() {
                 assert!(repo
-                    .complete(job.claim(), &done(&job), &JobOutcome::default())
+                    .complete(&job.claim(), &done(&job), &JobOutcome::default())
                     .await
                     .unwrap());
                 mine.push(job.id);
@@ -72,9 +72,9 @@ async fn eight_concurrent_claimers_claim_each_of_2000_jobs_exactly_once() {
             mine
         })
     });
-    let per_worker: Vec<Vec<i64>> = futures::future::try_join_all(claimers).await.unwrap();
-    let all: Vec<i64> = per_worker.iter().flatten().copied().collect();
-    let distinct: HashSet<i64> = all.iter().copied().collect();
+    let per_worker: Vec<Vec<JobId>> = futures::future::try_join_all(claimers).await.unwrap();
+    let all: Vec<JobId> = per_worker.iter().flatten().cloned().collect();
+    let distinct: HashSet<JobId> = all.iter().cloned().collect();
     assert_eq!(all.len(), 2000, "every job claimed once, none twice");
     assert_eq!(distinct, ids.into_iter().collect());
     let busy = per_worker.iter().filter(|w| !w.is_empty()).count();
@@ -133,15 +133,15 @@ async fn a_released_job_is_claimable_at_once_and_its_attempt_not_charged() {
         .await
         .unwrap();
     let first = repo.pop("stopping", 60_000).await.unwrap().unwrap();
-    assert!(repo.release(first.claim()).await.unwrap());
+    assert!(repo.release(&first.claim()).await.unwrap());
     assert!(
-        !repo.release(first.claim()).await.unwrap(),
+        !repo.release(&first.claim()).await.unwrap(),
         "a spent claim releases nothing"
     );
     let again = repo.pop("next", 60_000).await.unwrap().expect("at once");
     assert_eq!((again.id, again.attempts), (job.id, 2));
     assert_eq!(again.max_attempts, DEFAULT_MAX_ATTEMPTS + 1);
-    assert!(!repo.heartbeat(first.claim(), 60_000).await.unwrap());
+    assert!(!repo.heartbeat(&first.claim(), 60_000).await.unwrap());
 }
 
 #[tokio::test]
@@ -153,7 +153,7 @@ async fn finished_jobs_are_pruned_after_their_age_and_active_ones_never() {
         .await
         .unwrap();
     let j = repo.pop("w", 60_000).await.unwrap().unwrap();
-    repo.fail(j.claim(), Failure::Abort("x".into()))
+    repo.fail(&j.claim(), Failure::Abort("x".into()))
         .await
         .unwrap();
     clock.advance(10_000);
@@ -164,9 +164,9 @@ async fn finished_jobs_are_pruned_after_their_age_and_active_ones_never() {
     assert_eq!(repo.prune_finished(20_000).await.unwrap(), 0, "too young");
     clock.advance(15_000);
     assert_eq!(repo.prune_finished(20_000).await.unwrap(), 1);
-    assert!(repo.job(old.id).await.unwrap().is_none());
+    assert!(repo.job(&old.id).await.unwrap().is_none());
     assert!(
-        repo.job(waiting.id).await.unwrap().is_some(),
+        repo.job(&waiting.id).await.unwrap().is_some(),
         "queued stays"
     );
 }

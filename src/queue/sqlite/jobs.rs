@@ -7,8 +7,8 @@ use super::{encode, SqliteRepo};
 use crate::article::ArticleId;
 use crate::audio::AudioFormat;
 use crate::queue::{
-    backoff_ms, Claim, Failure, Job, JobOutcome, JobRepo, JobState, NewJob, Priority, QueueError,
-    QueueStats, Rendition, DEFAULT_MAX_ATTEMPTS,
+    backoff_ms, Claim, Failure, Job, JobId, JobOutcome, JobRepo, JobState, NewJob, Priority,
+    QueueError, QueueStats, Rendition, DEFAULT_MAX_ATTEMPTS,
 };
 
 fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job, QueueError> {
@@ -18,8 +18,9 @@ fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job, QueueError> {
     let state = JobState::parse(r.get::<&str, _>("state")).ok_or_else(|| corrupt("state"))?;
     let article =
         ArticleId::parse(r.get::<&str, _>("article_id")).map_err(|_| corrupt("article id"))?;
+    let id = JobId::parse(r.get::<&str, _>("id")).map_err(|_| corrupt("id"))?;
     Ok(Job {
-        id: r.get("id"),
+        id,
         article,
         content_hash: r.get("content_hash"),
         voice: r.get("voice"),
@@ -44,6 +45,51 @@ fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job, QueueError> {
     })
 }
 
+impl SqliteRepo {
+    /// The claim, for any worker (`voices` None) or only jobs for the given voices.
+    async fn claim(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+        voices: Option<&[String]>,
+    ) -> Result<Option<Job>, QueueError> {
+        let now = self.now();
+        let voices = voices.map(encode).transpose()?;
+        // A lost lease is a used attempt: a job whose worker died `max_attempts` times (an
+        // article that crashes the process) fails for good instead of crash-looping workers.
+        sqlx::query(
+            "UPDATE jobs SET state = 'failed', error = 'worker died ' || attempts || ' times',
+               lease_until = NULL, updated_at = ?
+             WHERE state = 'running' AND lease_until < ? AND attempts >= max_attempts",
+        )
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        // One statement: claiming is atomic even with several workers or processes.
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+             WHERE id = (
+               SELECT id FROM jobs
+               WHERE ((state = 'queued' AND run_after <= ?)
+                  OR (state = 'running' AND lease_until < ? AND attempts < max_attempts))
+                 AND (? IS NULL OR voice IN (SELECT value FROM json_each(?)))
+               ORDER BY priority DESC, created_at, seq LIMIT 1)
+             RETURNING *",
+        )
+        .bind(worker)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .bind(&voices)
+        .bind(&voices)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+}
+
 #[async_trait]
 impl JobRepo for SqliteRepo {
     async fn ping(&self) -> Result<(), QueueError> {
@@ -61,11 +107,12 @@ impl JobRepo for SqliteRepo {
         let key = job.unique_key();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO jobs (article_id, content_hash, voice, formats, unique_key, priority, force, state, attempts,
-               max_attempts, run_after, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)
+            "INSERT INTO jobs (id, seq, article_id, content_hash, voice, formats, unique_key, priority, force, state,
+               attempts, max_attempts, run_after, created_at, updated_at)
+             VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)
              ON CONFLICT(unique_key) WHERE state IN ('queued', 'running') DO NOTHING",
         )
+        .bind(JobId::generate().as_str())
         .bind(job.article.as_str())
         .bind(&job.content_hash)
         .bind(&job.voice)
@@ -99,32 +146,15 @@ impl JobRepo for SqliteRepo {
     }
 
     async fn pop(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>, QueueError> {
-        let now = self.now();
-        // One statement: claiming is atomic even with several workers or processes.
-        let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-             WHERE id = (
-               SELECT id FROM jobs
-               WHERE (state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)
-               ORDER BY priority DESC, created_at, id LIMIT 1)
-             RETURNING *",
-        )
-        .bind(worker)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(now)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(job_from_row).transpose()
+        self.claim(worker, lease_ms, None).await
     }
 
-    async fn heartbeat(&self, claim: Claim, lease_ms: i64) -> Result<bool, QueueError> {
+    async fn heartbeat(&self, claim: &Claim, lease_ms: i64) -> Result<bool, QueueError> {
         let r = sqlx::query(
             "UPDATE jobs SET lease_until = ? WHERE id = ? AND attempts = ? AND state = 'running'",
         )
         .bind(self.now() + lease_ms)
-        .bind(claim.job)
+        .bind(claim.job.as_str())
         .bind(claim.attempt as i64)
         .execute(&self.pool)
         .await?;
@@ -133,7 +163,7 @@ impl JobRepo for SqliteRepo {
 
     async fn complete(
         &self,
-        claim: Claim,
+        claim: &Claim,
         r: &Rendition,
         o: &JobOutcome,
     ) -> Result<bool, QueueError> {
@@ -151,7 +181,7 @@ impl JobRepo for SqliteRepo {
         .bind(o.segments_synthesized as i64)
         .bind(o.audio_seconds)
         .bind(now)
-        .bind(claim.job)
+        .bind(claim.job.as_str())
         .bind(claim.attempt as i64)
         .execute(&mut *tx)
         .await?;
@@ -181,9 +211,9 @@ impl JobRepo for SqliteRepo {
         Ok(true)
     }
 
-    async fn fail(&self, claim: Claim, failure: Failure) -> Result<Option<JobState>, QueueError> {
+    async fn fail(&self, claim: &Claim, failure: Failure) -> Result<Option<JobState>, QueueError> {
         let now = self.now();
-        let Some(job) = self.job(claim.job).await? else {
+        let Some(job) = self.job(&claim.job).await? else {
             return Ok(None);
         };
         let (state, message, run_after) = match failure {
@@ -197,39 +227,66 @@ impl JobRepo for SqliteRepo {
             .bind(message)
             .bind(run_after)
             .bind(now)
-            .bind(claim.job)
+            .bind(claim.job.as_str())
             .bind(claim.attempt as i64)
             .execute(&self.pool)
             .await?;
         Ok((r.rows_affected() == 1).then_some(state))
     }
 
-    async fn cancel(&self, job_id: i64) -> Result<Option<Job>, QueueError> {
+    async fn release(&self, claim: &Claim) -> Result<bool, QueueError> {
+        let now = self.now();
+        let r = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, run_after = ?,
+               max_attempts = max_attempts + 1, updated_at = ?
+             WHERE id = ? AND attempts = ? AND state = 'running'",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(claim.job.as_str())
+        .bind(claim.attempt as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn interactive_waiting(&self) -> Result<bool, QueueError> {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND priority >= ? AND run_after <= ?)",
+        )
+        .bind(Priority::Interactive as i64)
+        .bind(self.now())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(waiting)
+    }
+
+    async fn cancel(&self, job_id: &JobId) -> Result<Option<Job>, QueueError> {
         sqlx::query("UPDATE jobs SET state = 'cancelled', lease_until = NULL, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')")
             .bind(self.now())
-            .bind(job_id)
+            .bind(job_id.as_str())
             .execute(&self.pool)
             .await?;
         self.job(job_id).await
     }
 
-    async fn job(&self, job_id: i64) -> Result<Option<Job>, QueueError> {
+    async fn job(&self, job_id: &JobId) -> Result<Option<Job>, QueueError> {
         let row = sqlx::query("SELECT * FROM jobs WHERE id = ?")
-            .bind(job_id)
+            .bind(job_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
     async fn latest_job(&self, article: &ArticleId) -> Result<Option<Job>, QueueError> {
-        let row = sqlx::query("SELECT * FROM jobs WHERE article_id = ? ORDER BY id DESC LIMIT 1")
+        let row = sqlx::query("SELECT * FROM jobs WHERE article_id = ? ORDER BY seq DESC LIMIT 1")
             .bind(article.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn position(&self, job_id: i64) -> Result<u64, QueueError> {
+    async fn position(&self, job_id: &JobId) -> Result<u64, QueueError> {
         let Some(job) = self.job(job_id).await? else {
             return Ok(0);
         };
@@ -237,15 +294,16 @@ impl JobRepo for SqliteRepo {
             return Ok(0);
         }
         let ahead: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND id != ?
-               AND (priority > ? OR (priority = ? AND (created_at < ? OR (created_at = ? AND id < ?))))",
+            "SELECT COUNT(*) FROM jobs AS o, (SELECT seq FROM jobs WHERE id = ?) AS me
+             WHERE o.state = 'queued' AND o.id != ?
+               AND (o.priority > ? OR (o.priority = ? AND (o.created_at < ? OR (o.created_at = ? AND o.seq < me.seq))))",
         )
-        .bind(job.id)
+        .bind(job.id.as_str())
+        .bind(job.id.as_str())
         .bind(job.priority as i64)
         .bind(job.priority as i64)
         .bind(job.created_at)
         .bind(job.created_at)
-        .bind(job.id)
         .fetch_one(&self.pool)
         .await?;
         Ok(ahead as u64)
@@ -264,41 +322,7 @@ impl JobRepo for SqliteRepo {
         lease_ms: i64,
         voices: &[String],
     ) -> Result<Option<Job>, QueueError> {
-        let now = self.now();
-        let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-             WHERE id = (
-               SELECT id FROM jobs
-               WHERE ((state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_until < ?))
-                 AND voice IN (SELECT value FROM json_each(?))
-               ORDER BY priority DESC, created_at, id LIMIT 1)
-             RETURNING *",
-        )
-        .bind(worker)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(now)
-        .bind(now)
-        .bind(encode(voices)?)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(job_from_row).transpose()
-    }
-
-    async fn release(&self, claim: Claim) -> Result<bool, QueueError> {
-        let now = self.now();
-        let r = sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = ?, updated_at = ?,
-               max_attempts = max_attempts + 1
-             WHERE id = ? AND attempts = ? AND state = 'running'",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(claim.job)
-        .bind(claim.attempt as i64)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        self.claim(worker, lease_ms, Some(voices)).await
     }
 
     async fn prune_finished(&self, older_than_ms: i64) -> Result<u64, QueueError> {

@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::SqliteRepo;
-use crate::queue::{QueueError, SegmentRepo};
+use crate::queue::{JobId, QueueError, SegmentRepo};
 
 #[async_trait]
 impl SegmentRepo for SqliteRepo {
-    async fn log_segment(&self, cache_key: &str, job_id: i64) -> Result<(), QueueError> {
+    async fn log_segment(&self, cache_key: &str, job_id: &JobId) -> Result<(), QueueError> {
         sqlx::query("INSERT INTO segment_log (cache_key, job_id, at) VALUES (?, ?, ?)")
             .bind(cache_key)
-            .bind(job_id)
+            .bind(job_id.as_str())
             .bind(self.now())
             .execute(&self.pool)
             .await?;

@@ -58,7 +58,7 @@ async fn a_new_database_is_made_by_the_migrations_and_reopens_unchanged() {
     let again = SqliteRepo::open(&path).await.unwrap();
     assert_eq!(applied_migrations(&again).await, all, "nothing re-applied");
     assert_eq!(
-        again.job(job.id).await.unwrap().unwrap().article,
+        again.job(&job.id).await.unwrap().unwrap().article,
         job.article
     );
 }
@@ -81,7 +81,8 @@ async fn the_segment_log_counts_synthesis_events_and_distinct_segments() {
     let dir = tempfile::tempdir().unwrap();
     let repo = SqliteRepo::open(&dir.path().join("log.db")).await.unwrap();
     assert_eq!(repo.segment_log_count().await.unwrap(), (0, 0));
-    for (key, job) in [("k1", 1), ("k2", 1), ("k1", 2)] {
+    let (one, two) = (JobId::generate(), JobId::generate());
+    for (key, job) in [("k1", &one), ("k2", &one), ("k1", &two)] {
         repo.log_segment(key, job).await.unwrap();
     }
     assert_eq!(repo.segment_log_count().await.unwrap(), (3, 2));
@@ -146,7 +147,11 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
         (6, "budget", "kim", Cancelled, 0, None),
         (7, "edited", "amy", Queued, 0, None),
     ] {
-        let j = repo.job(job).await.unwrap().expect("kept");
+        let j = repo
+            .job(&old_job(&repo, job).await)
+            .await
+            .unwrap()
+            .expect("kept");
         assert_eq!(
             (j.article.as_str(), j.voice.as_str(), j.state),
             (article, voice, state),
@@ -159,9 +164,20 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
         );
         assert_eq!(j.formats, vec![AudioFormat::Opus, AudioFormat::Mp3]);
     }
-    assert_eq!(repo.job(1).await.unwrap().unwrap().segments_total, Some(2));
     assert_eq!(
-        repo.job(7).await.unwrap().unwrap().priority,
+        repo.job(&old_job(&repo, 1).await)
+            .await
+            .unwrap()
+            .unwrap()
+            .segments_total,
+        Some(2)
+    );
+    assert_eq!(
+        repo.job(&old_job(&repo, 7).await)
+            .await
+            .unwrap()
+            .unwrap()
+            .priority,
         Priority::Interactive
     );
     let s = repo.stats().await.unwrap();
@@ -200,6 +216,16 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
 
     assert_eq!(repo.segment_bytes().await.unwrap(), 10_000);
     assert_eq!(repo.segment_log_count().await.unwrap(), (4, 3));
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM segment_log WHERE job_id NOT IN (SELECT id FROM jobs)",
+    )
+    .fetch_one(&repo.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        orphans, 0,
+        "the segment log follows the jobs to their new IDs"
+    );
     let mut evictable: Vec<String> = repo
         .eviction_candidates(10)
         .await
@@ -213,11 +239,17 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
     // The queue goes on: the interactive job whose lease ran out, the interactive one waiting,
     // then the retry.
     let orphaned = repo.pop("w9", 60_000).await.unwrap().unwrap();
-    assert_eq!((orphaned.id, orphaned.attempts), (5, 2));
-    let stale = Claim { job: 5, attempt: 1 };
-    assert!(!repo.heartbeat(stale, 60_000).await.unwrap());
+    assert_eq!(
+        (&orphaned.id, orphaned.attempts),
+        (&old_job(&repo, 5).await, 2)
+    );
+    let stale = Claim {
+        job: orphaned.id.clone(),
+        attempt: 1,
+    };
+    assert!(!repo.heartbeat(&stale, 60_000).await.unwrap());
     let waiting = repo.pop("w9", 60_000).await.unwrap().unwrap();
-    assert_eq!(waiting.id, 7);
+    assert_eq!(waiting.id, old_job(&repo, 7).await);
     let edited = repo.article(&id("edited")).await.unwrap().unwrap();
     let made = Rendition {
         article: edited.id.clone(),
@@ -231,19 +263,42 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
         segments: vec![fixture_key(3)],
     };
     let o = JobOutcome::default();
-    assert!(repo.complete(waiting.claim(), &made, &o).await.unwrap());
-    assert_eq!(repo.job(7).await.unwrap().unwrap().state, Ready);
+    assert!(repo.complete(&waiting.claim(), &made, &o).await.unwrap());
+    assert_eq!(
+        repo.job(&old_job(&repo, 7).await)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        Ready
+    );
     assert!(repo
         .live_objects()
         .await
         .unwrap()
         .contains(&"new.opus".into()));
     let retry = repo.pop("w9", 60_000).await.unwrap().unwrap();
-    assert_eq!((retry.id, retry.attempts), (3, 2));
+    assert_eq!((&retry.id, retry.attempts), (&old_job(&repo, 3).await, 2));
     assert!(repo.pop("w9", 60_000).await.unwrap().is_none());
     let next = repo
         .push(new_job("gallery", GALLERY, "kim", Priority::Prefetch))
         .await
         .unwrap();
-    assert_eq!(next.id, 8, "job ids go on from the old ones");
+    let seq: i64 = sqlx::query_scalar("SELECT seq FROM jobs WHERE id = ?")
+        .bind(next.id.as_str())
+        .fetch_one(&repo.pool)
+        .await
+        .unwrap();
+    assert_eq!(seq, 8, "the queue order goes on from the old jobs");
+}
+
+/// The random ID migration 0003 gave the job that 0.1 numbered `seq`; the old numbers are
+/// gone from the public API but kept as the insertion order.
+async fn old_job(repo: &SqliteRepo, seq: i64) -> JobId {
+    let id: String = sqlx::query_scalar("SELECT id FROM jobs WHERE seq = ?")
+        .bind(seq)
+        .fetch_one(&repo.pool)
+        .await
+        .unwrap();
+    JobId::parse(&id).expect("a random job ID")
 }
