@@ -96,9 +96,9 @@ NUMS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", 
         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
 
 
-def start_server(data):
-    p = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data], stderr=subprocess.PIPE,
-                         stdout=subprocess.DEVNULL, env={**os.environ, "AUDIOBY_API_KEYS": "bench", "AUDIOBY_DEMO": "false", "RUST_LOG": "info"}, text=True)
+def start_server(data, role="all", env=None):
+    p = subprocess.Popen([BIN, "serve", "--role", role, "--listen", "127.0.0.1:0", "--data-dir", data], stderr=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, env={**(env or os.environ), "AUDIOBY_API_KEYS": "bench", "AUDIOBY_DEMO": "false", "RUST_LOG": "info"}, text=True)
     for line in p.stderr:
         m = re.search(r"listening on http://(\S+)", line)
         if m:
@@ -161,6 +161,61 @@ def pipeline_overhead():
     say()
 
 
+def queue_speed():
+    say("## Queue: claims per second and enqueue-to-claim latency (`queue_bench claims`)")
+    say()
+    r = subprocess.run(["./target/release/examples/queue_bench", "claims"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"bench: queue_bench failed: {r.stderr[-2000:]}")
+    for line in r.stdout.splitlines():
+        say(line)
+    say()
+
+
+def worker_processes():
+    """The pipeline on PostgreSQL with one API process and 1, then 2, worker processes."""
+    say(f"## Worker processes on PostgreSQL: {VARIANTS} variants of the seed article, one `api` + N `worker`")
+    say()
+    say("| worker processes | audio s | wall s | audio-s per wall-s |")
+    say("|---|---|---|---|")
+    seed = open(SEED).read()
+    texts = [variant(seed, n % len(NUMS)) + f"\nVariant {NUMS[n % len(NUMS)]} ends here." for n in range(VARIANTS)]
+    results = {}
+    for n in (1, 2):
+        cluster = subprocess.Popen(["./target/release/examples/queue_bench", "cluster"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+        url = cluster.stdout.readline().strip()
+        env = {**os.environ, "AUDIOBY_DATABASE__URL": url}
+        data = tempfile.mkdtemp()
+        procs = []
+        try:
+            api, base = start_server(data, role="api", env=env)
+            procs.append(api)
+            for _ in range(n):
+                procs.append(start_server(data, role="worker", env=env)[0])
+            t0 = time.perf_counter()
+            jobs = [http("PUT", f"{base}/v1/articles/v{i}", {"text": t})["job"]["id"] for i, t in enumerate(texts)]
+            audio = 0.0
+            for j in jobs:
+                while True:
+                    v = http("GET", f"{base}/v1/jobs/{j}?wait=60")
+                    if v["status"] in ("ready", "failed"):
+                        break
+                audio += v["audio_seconds"] or 0.0
+            wall = time.perf_counter() - t0
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+                p.wait()
+            cluster.stdin.close()
+            cluster.wait()
+        results[n] = audio / wall
+        say(f"| {n} | {audio:.0f} | {wall:.1f} | {audio / wall:.2f} |")
+    say()
+    say(f"2 processes relative to 1: **{results[2] / results[1]:.2f}×** (the cores are the limit; the point is no loss).")
+    say()
+
+
 def main():
     say(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores with `make bench` "
         f"(BENCH_RUNS={RUNS}, BENCH_VARIANTS={VARIANTS}).")
@@ -171,6 +226,10 @@ def main():
         text_speed()
     if "pipeline" not in SKIP:
         pipeline_overhead()
+    if "queue" not in SKIP:
+        queue_speed()
+    if "workers" not in SKIP:
+        worker_processes()
     if "http" not in SKIP and os.path.exists("scripts/bench-http"):
         subprocess.run(["scripts/bench-http"], check=False)
     if "s3" not in SKIP and os.path.exists("scripts/bench-s3"):

@@ -17,6 +17,7 @@ use crate::article::extract::ExtractOptions;
 use crate::article::source::SourceSettings;
 use crate::audio::EncoderOptions;
 use crate::pipeline::{CacheSettings, PipelineSettings, QueueSettings};
+use crate::queue::DatabaseSettings;
 use crate::store::{FsSettings, S3Settings, StoreSettings};
 use crate::telemetry::LogSettings;
 use crate::text::SegmentOptions;
@@ -55,6 +56,36 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// Store the demo article (ID `seed`, served at `/`) at startup and make its audio.
     pub demo: bool,
+    /// What `audioby serve` runs: `all` (API and workers), `api` or `worker`.
+    pub role: Role,
+    /// Where articles and the job queue live: the embedded SQLite file, or PostgreSQL.
+    pub database: DatabaseSettings,
+}
+
+/// The parts of the service one process runs. Many `api` processes behind a load balancer and
+/// many `worker` processes on other hosts share one PostgreSQL database (docs/DEPLOY.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The HTTP API and the article workers in one process (the default).
+    #[default]
+    All,
+    /// The HTTP API only: enqueues, serves status and audio; loads no inference sessions.
+    Api,
+    /// Article workers only; HTTP serves just `/healthz`, `/readyz` and `/metrics`.
+    Worker,
+}
+
+impl Role {
+    /// Runs article workers.
+    pub fn works(self) -> bool {
+        self != Role::Api
+    }
+
+    /// Serves the public API.
+    pub fn serves_api(self) -> bool {
+        self != Role::Worker
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +156,8 @@ impl Default for Settings {
             source: SourceSettings::default(),
             log: LogSettings::default(),
             openai: OpenAiSettings::default(),
+            role: Role::default(),
+            database: DatabaseSettings::default(),
         }
     }
 }
@@ -261,6 +294,8 @@ title = "/t"
             ("SOURCE__MAX_BYTES", "1000"),
             ("SOURCE__ALLOW_PRIVATE", "true"),
             ("API_KEYS", "k1, k2"),
+            ("DATABASE__URL", "postgres://app:pw@db/audioby"),
+            ("ROLE", "worker"),
         ] {
             std::env::set_var(format!("{prefix}{k}"), v);
         }
@@ -286,6 +321,16 @@ title = "/t"
         assert_eq!(s.source.fetch.allow_hosts, ["cdn.example.com"]);
         assert_eq!(s.source.fetch.max_redirects, 3, "default kept");
         assert_eq!(s.http.api_keys, ["k1", "k2"]);
+        assert_eq!(
+            s.database.url.as_deref(),
+            Some("postgres://app:pw@db/audioby")
+        );
+        assert_eq!(s.database.pool_size, 8, "default kept");
+        assert_eq!(s.role, Role::Worker);
+        assert!(
+            !format!("{s:?}").contains("pw@"),
+            "the password is never printed"
+        );
 
         std::fs::write(&file, "[text]\nmax_segment_chars = 50000\n").unwrap();
         let s = Settings::load_with_env(Some(&file), "AUDIOBYCONFIGTEST_NONE_").unwrap();

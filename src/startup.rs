@@ -1,5 +1,8 @@
 //! Building and running the server: load voices and lexicon, bind (port 0 allowed), serve
-//! until SIGINT/SIGTERM, then stop accepting and let in-flight requests finish.
+//! until SIGINT/SIGTERM, then stop accepting and let in-flight requests finish. The role
+//! (`[role]`, `serve --role`, `audioby worker`) decides the parts: `all` runs the API and the
+//! article workers, `api` the API without inference sessions, `worker` the workers with only
+//! the operations routes.
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -7,7 +10,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::backends::Backends;
-use crate::config::Settings;
+use crate::config::{Role, Settings};
 use crate::http::{router, AppState};
 use crate::pipeline::Pipeline;
 use crate::text::lexicon::Lexicon;
@@ -52,7 +55,19 @@ pub fn load_lexicon(settings: &Settings) -> anyhow::Result<Lexicon> {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let s = settings.clone();
-        let engine = tokio::task::spawn_blocking(move || load_engine(&s)).await??;
+        let engine = tokio::task::spawn_blocking(move || match s.role {
+            // The API hashes the voice files (cache keys, voice checks) but starts no sessions:
+            // synthesis is the workers' job.
+            Role::Api => load_engine_with(
+                &s,
+                crate::tts::EngineOptions {
+                    lazy_sessions: true,
+                    ..s.engine
+                },
+            ),
+            Role::All | Role::Worker => load_engine(&s),
+        })
+        .await??;
         Self::build_with_engine(settings, Arc::new(engine)).await
     }
 
@@ -63,7 +78,9 @@ impl Application {
     ) -> anyhow::Result<Application> {
         // Creates the data folder, where the generated API key goes.
         let backends = Backends::open(&settings).await?;
-        ensure_api_key(&mut settings)?;
+        if settings.role.serves_api() {
+            ensure_api_key(&mut settings)?;
+        }
         let lexicon = Arc::new(load_lexicon(&settings)?);
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -77,7 +94,7 @@ impl Application {
             Arc::clone(&lexicon),
             backends,
         );
-        if settings.demo {
+        if settings.demo && settings.role.serves_api() {
             ensure_demo_article(&pipeline).await;
         }
         let state = AppState {
@@ -103,9 +120,21 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let addr = self.local_addr();
-        tracing::info!(%addr, voices = ?self.state.engine.voices().map(|v| v.id.as_str()).collect::<Vec<_>>(), "audioby listening on http://{addr}");
+        let role = self.state.settings.role;
+        tracing::info!(%addr, ?role, voices = ?self.state.engine.voices().map(|v| v.id.as_str()).collect::<Vec<_>>(), "audioby listening on http://{addr}");
         let pipeline = Arc::clone(&self.state.pipeline);
-        let workers: Vec<_> = (0..self.state.settings.queue.workers.max(1))
+        let worker_count = if role.works() {
+            self.state.settings.queue.workers.max(1)
+        } else {
+            0
+        };
+        let keep = self.state.settings.database.prune_finished_after_secs;
+        let pruner = (role.works() && keep > 0).then(|| {
+            tokio::spawn(
+                Arc::clone(&pipeline).prune_finished_jobs(std::time::Duration::from_secs(keep)),
+            )
+        });
+        let workers: Vec<_> = (0..worker_count)
             .map(|n| {
                 tokio::spawn(Arc::clone(&pipeline).run_worker(format!(
                     "{}-{}-{n}",
@@ -115,13 +144,15 @@ impl Application {
             })
             .collect();
         let max_header_bytes = self.state.settings.http.max_header_bytes;
-        crate::http::serve(
-            self.listener,
-            router(self.state),
-            max_header_bytes,
-            shutdown_signal(),
-        )
-        .await;
+        let routes = if role.serves_api() {
+            router(self.state)
+        } else {
+            router(self.state).layer(axum::middleware::from_fn(operations_only))
+        };
+        crate::http::serve(self.listener, routes, max_header_bytes, shutdown_signal()).await;
+        if let Some(p) = pruner {
+            p.abort();
+        }
         // Requests are done; let the article being synthesized stop after its current segment.
         pipeline.stop();
         for w in workers {
@@ -129,6 +160,22 @@ impl Application {
         }
         tracing::info!("server stopped");
         Ok(())
+    }
+}
+
+/// A worker's HTTP surface: health, readiness and metrics for the orchestrator; everything
+/// else is the API processes' (a layer over the one router, so both share every route's code).
+async fn operations_only(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match request.uri().path() {
+        "/healthz" | "/readyz" | "/metrics" => next.run(request).await,
+        _ => crate::http::ApiError::not_found(
+            "this is a worker: it serves only /healthz, /readyz and /metrics",
+        )
+        .into_response(),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::tts::{Engine, EngineOptions, TtsError};
 
 mod extract;
 mod migrate_store;
+mod migrate_db;
 mod normalize;
 mod prefetch;
 mod serve;
@@ -23,6 +24,7 @@ mod stats;
 mod status;
 mod synth;
 mod voices;
+mod worker;
 
 /// audioby: self-hosted article audio with local Piper voices.
 ///
@@ -51,8 +53,11 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the HTTP API (default 127.0.0.1:8080).
+    /// Serve the HTTP API (default 127.0.0.1:8080) and run article workers (see --role).
     Serve(serve::ServeArgs),
+    /// Run article workers only (`serve --role worker`): claim jobs from the shared database
+    /// for the voices installed here; HTTP serves only /healthz, /readyz and /metrics.
+    Worker(worker::WorkerArgs),
     /// Synthesize text to an audio file or stdout.
     ///
     /// Reads TEXT, or stdin when no TEXT is given. Audio is written sentence by sentence, so
@@ -100,6 +105,11 @@ enum Command {
     ///   audioby migrate-store --from s3 --to fs --concurrency 16
     #[command(verbatim_doc_comment)]
     MigrateStore(migrate_store::MigrateStoreArgs),
+    /// Copy a data folder's SQLite database (articles, jobs, segment records, listening events)
+    /// into PostgreSQL. Resumable: re-running copies only what is missing.
+    ///   AUDIOBY_DATABASE__URL=postgres://audioby@db/audioby audioby migrate-db --data-dir cache
+    #[command(verbatim_doc_comment)]
+    MigrateDb(migrate_db::MigrateDbArgs),
 }
 
 /// `--data-dir`, shared by every command that reads or writes the server's data folder.
@@ -128,10 +138,12 @@ impl Cli {
         }
         match &self.command {
             Command::Serve(a) => a.apply(&mut settings),
+            Command::Worker(a) => a.apply(&mut settings),
             Command::Stats(a) => a.data_dir.apply(&mut settings),
             Command::Prefetch(a) => a.data_dir.apply(&mut settings),
             Command::Status(a) => a.data_dir.apply(&mut settings),
             Command::MigrateStore(a) => a.data_dir.apply(&mut settings),
+            Command::MigrateDb(a) => a.apply(&mut settings),
             Command::Synth(_)
             | Command::Normalize(_)
             | Command::Extract(_)
@@ -149,7 +161,7 @@ impl Cli {
             settings.log.format.as_str()
         };
         let level = match self.command {
-            Command::Serve(_) => settings.log.level.as_str(),
+            Command::Serve(_) | Command::Worker(_) => settings.log.level.as_str(),
             _ => "warn",
         };
         (format, level)
@@ -159,6 +171,7 @@ impl Cli {
     pub fn run(self, settings: Settings) -> anyhow::Result<()> {
         match self.command {
             Command::Serve(a) => a.run(settings),
+            Command::Worker(a) => a.run(settings),
             Command::Synth(a) => a.run(settings),
             Command::Normalize(a) => a.run(),
             Command::Extract(a) => a.run(),
@@ -167,6 +180,7 @@ impl Cli {
             Command::Status(a) => a.run(settings),
             Command::Voices(a) => a.run(settings),
             Command::MigrateStore(a) => a.run(settings, self.config.as_deref()),
+            Command::MigrateDb(a) => a.run(settings),
         }
     }
 }
@@ -197,6 +211,14 @@ pub fn error_code(e: &anyhow::Error) -> &'static str {
                 })
                 .or_else(|| {
                     c.downcast_ref::<crate::store::StoreError>()
+                        .map(|x| x.code())
+                })
+                .or_else(|| {
+                    c.downcast_ref::<crate::queue::QueueError>()
+                        .map(|x| x.code())
+                })
+                .or_else(|| {
+                    c.downcast_ref::<crate::queue::copy::CopyError>()
                         .map(|x| x.code())
                 })
         })

@@ -226,6 +226,15 @@ impl From<PipelineError> for ApiError {
                 )
                 .with_header(header::RETRY_AFTER, HeaderValue::from_static("10"))
             }
+            // Down or restarting: the pool reconnects by itself, so the client may retry.
+            PipelineError::Queue(q) if q.is_unavailable() => {
+                tracing::warn!(error = %q, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database-unavailable",
+                    "the database is unavailable; try again shortly",
+                )
+            }
             PipelineError::Tts(t) => t.into(),
             PipelineError::Source(s) => s.into(),
             other => ApiError::internal(other),

@@ -18,11 +18,19 @@ const CLAIM_RETRY_PAUSE: Duration = Duration::from_secs(1);
 const MAX_STORAGE_PAUSE: Duration = Duration::from_secs(30);
 
 impl Pipeline {
-    /// A worker: claim, run, report, forever (until [`Pipeline::stop`]).
+    /// A worker: claim, run, report, forever (until [`Pipeline::stop`]). It claims only jobs
+    /// for the voices this process has loaded: workers on other hosts may have others.
     pub async fn run_worker(self: Arc<Self>, name: String) {
         tracing::info!(worker = %name, "worker started");
+        let voices: Vec<String> = self.engine.voices().map(|v| v.id.clone()).collect();
+        // Pushes from other processes (PostgreSQL NOTIFY); only a hint, so polling stays.
+        let remote = self.queue.wakeups();
         while !self.is_stopping() {
-            let job = match self.queue.pop(&name, self.lease_ms()).await {
+            let job = match self
+                .queue
+                .pop_matching(&name, self.lease_ms(), &voices)
+                .await
+            {
                 Ok(j) => j,
                 Err(e) if e.is_storage_fault() => {
                     tracing::error!(error = %e, "claiming a job failed: storage fault");
@@ -39,9 +47,18 @@ impl Pipeline {
                 // Idle: wake on a push, or poll (other processes share the queue, backoffs
                 // expire, jobs get cancelled: the gauges follow).
                 self.refresh_queue_gauges().await;
+                let remote_push = async {
+                    match &remote {
+                        Some(n) => n.notified().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                // Jitter keeps many idle workers from polling the database in step.
+                let poll = self.poll_interval();
                 tokio::select! {
                     _ = self.wake.notified() => {}
-                    _ = tokio::time::sleep(self.poll_interval()) => {}
+                    _ = remote_push => {}
+                    _ = tokio::time::sleep(poll + crate::queue::jitter(poll / 2)) => {}
                 }
                 continue;
             };
@@ -143,6 +160,15 @@ impl Pipeline {
                     }
                 }
             }
+            // Stopped mid-job (SIGTERM): give the job back at once instead of leaving it leased
+            // until the lease runs out, and without charging an attempt.
+            Err(_) if self.is_stopping() => match self.queue.release(&claim).await {
+                Ok(true) => tracing::info!("shutting down: job released to the queue"),
+                Ok(false) => tracing::warn!("shutting down: the job was no longer ours"),
+                Err(e) => {
+                    tracing::error!(error = %e, "shutting down: releasing the job failed; it runs again after its lease")
+                }
+            },
             Err(Halt::Fail(failure)) => {
                 let state = self.queue.fail(&claim, failure.clone()).await;
                 tracing::warn!(failure = ?failure, state = ?state.as_ref().ok(), "job attempt failed");
@@ -171,6 +197,23 @@ impl Pipeline {
         self.refresh_queue_gauges().await;
         if let Err(e) = self.enforce_cache_budget().await {
             tracing::warn!(error = %e, "cache eviction failed");
+        }
+    }
+}
+
+impl Pipeline {
+    /// Delete finished jobs older than `keep`, now and then, until [`Pipeline::stop`] (or the
+    /// task is aborted): the jobs table stays the size of the recent work (renditions, the
+    /// published audio, stay).
+    pub async fn prune_finished_jobs(self: Arc<Self>, keep: Duration) {
+        let every = (keep / 4).clamp(Duration::from_secs(60), Duration::from_secs(3600));
+        while !self.is_stopping() {
+            match self.queue.prune_finished(keep.as_millis() as i64).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "pruned finished jobs"),
+                Err(e) => tracing::warn!(error = %e, "pruning finished jobs failed"),
+            }
+            tokio::time::sleep(every + crate::queue::jitter(every / 10)).await;
         }
     }
 }

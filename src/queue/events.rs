@@ -59,6 +59,29 @@ pub struct ArticleStats {
     pub error: u64,
 }
 
+/// The counter columns of the events table, in the order of [`ArticleStats::from_counts`].
+pub(crate) const COUNTER_COLUMNS: &str =
+    "play, progress_25, progress_50, progress_75, progress_100, ratechange, error";
+
+/// One row of [`COUNTER_COLUMNS`].
+pub(crate) type CounterRow = (i64, i64, i64, i64, i64, i64, i64);
+
+impl ArticleStats {
+    /// From a row of [`COUNTER_COLUMNS`] (negative counts, impossible, read as 0).
+    pub(crate) fn from_counts(c: CounterRow) -> ArticleStats {
+        let n = |v: i64| v.max(0) as u64;
+        ArticleStats {
+            play: n(c.0),
+            progress_25: n(c.1),
+            progress_50: n(c.2),
+            progress_75: n(c.3),
+            progress_100: n(c.4),
+            ratechange: n(c.5),
+            error: n(c.6),
+        }
+    }
+}
+
 #[async_trait]
 pub trait EventRepo: Send + Sync {
     /// Count one event. `QueueError::Full` when the article is new and

@@ -19,6 +19,7 @@ mod clock;
 pub mod contract;
 pub mod events;
 mod job_id;
+pub mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -30,6 +31,7 @@ use crate::audio::AudioFormat;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::EventRepo;
 pub use job_id::{InvalidJobId, JobId, JOB_ID_LEN};
+pub use postgres::{copy, redact_url, DatabaseSettings, PgRepo};
 pub use sqlite::SqliteRepo;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,9 @@ pub enum QueueError {
     /// The database file was deleted or replaced underneath the running process.
     #[error("database file gone: {0}")]
     FileGone(String),
+    /// The database was migrated by a newer audioby: this binary must not write to it.
+    #[error("the database schema (version {found}) is newer than this audioby knows (version {known}): upgrade audioby")]
+    SchemaTooNew { found: i64, known: i64 },
 }
 
 impl QueueError {
@@ -61,6 +66,7 @@ impl QueueError {
             QueueError::Migrate(_) => "database-migration-failed",
             QueueError::EventsFull => "store-full",
             QueueError::FileGone(_) => "database-missing",
+            QueueError::SchemaTooNew { .. } => "database-schema-too-new",
         }
     }
 
@@ -95,6 +101,26 @@ impl QueueError {
                 )
             }
             QueueError::Db(_) => self.is_storage_full(),
+            _ => false,
+        }
+    }
+
+    /// The database cannot be reached right now (down, restarting, out of connections): the
+    /// request may succeed later, so the API answers 503 rather than 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            QueueError::Db(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::Tls(_)
+                        | sqlx::Error::Protocol(_)
+                ) || matches!(e, sqlx::Error::Database(d)
+                // 57P01-03 admin shutdown, crash shutdown, cannot connect now; 53300 too many connections.
+                if matches!(d.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300")))
+            }
             _ => false,
         }
     }
@@ -253,6 +279,32 @@ pub struct QueueStats {
     pub oldest_queued_secs: f64,
 }
 
+/// The SQL both backends count jobs with: (state, jobs, oldest `created_at`) per state.
+pub(crate) const STATS_SQL: &str =
+    "SELECT state, COUNT(*), MIN(created_at) FROM jobs GROUP BY state";
+
+impl QueueStats {
+    /// From the rows of [`STATS_SQL`], at `now_ms`.
+    pub(crate) fn from_states(rows: &[(String, i64, Option<i64>)], now_ms: i64) -> QueueStats {
+        let mut s = QueueStats::default();
+        for (state, n, oldest) in rows {
+            let n = (*n).max(0) as u64;
+            match state.as_str() {
+                "queued" => {
+                    s.queued = n;
+                    s.oldest_queued_secs =
+                        oldest.map(|o| (now_ms - o) as f64 / 1000.0).unwrap_or(0.0);
+                }
+                "running" => s.running = n,
+                "failed" => s.failed = n,
+                "ready" => s.ready = n,
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
 /// Articles as stored, and the renditions published for their versions.
 #[async_trait]
 pub trait ArticleRepo: Send + Sync {
@@ -283,6 +335,13 @@ pub trait JobRepo: Send + Sync {
     /// times" and never claimed again. The job's
     /// [`Job::claim`] is the token of this run for `heartbeat`, `complete` and `fail`.
     async fn pop(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>, QueueError>;
+    /// [`JobRepo::pop`], only among jobs for `voices`: a worker claims only what it can speak.
+    async fn pop_matching(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+        voices: &[String],
+    ) -> Result<Option<Job>, QueueError>;
     /// Extend the lease; false when the claim is no longer current (cancelled or re-claimed).
     async fn heartbeat(&self, claim: &Claim, lease_ms: i64) -> Result<bool, QueueError>;
     /// Publish the rendition and mark the job ready, atomically. False, and nothing written,
@@ -311,6 +370,15 @@ pub trait JobRepo: Send + Sync {
     /// Jobs ahead of this one (0 = next or running).
     async fn position(&self, job_id: &JobId) -> Result<u64, QueueError>;
     async fn stats(&self) -> Result<QueueStats, QueueError>;
+    /// Delete finished jobs (ready, failed, cancelled) last changed more than `older_than_ms`
+    /// ago; returns how many. Renditions stay: they are the published audio.
+    async fn prune_finished(&self, older_than_ms: i64) -> Result<u64, QueueError>;
+    /// A wake-up hint from other processes (PostgreSQL LISTEN/NOTIFY): notified when a job may
+    /// have become claimable. Only a hint, it can be lost: workers still poll. None when the
+    /// backend has none (SQLite: processes share a file and poll).
+    fn wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// Bookkeeping of the content-addressed segment cache (the audio itself is in the store).
@@ -344,6 +412,15 @@ fn primary_sqlite_code(code: &str) -> Option<i32> {
 
 /// Attempts a job gets before it is failed for good.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
+
+/// A random duration in [0, max): spreads the polls and retries of many processes apart.
+pub fn jitter(max: std::time::Duration) -> std::time::Duration {
+    let mut b = [0u8; 8];
+    // No randomness only means no spread.
+    let _ = getrandom::fill(&mut b);
+    let ms = max.as_millis() as u64;
+    std::time::Duration::from_millis(u64::from_le_bytes(b).checked_rem(ms).unwrap_or(0))
+}
 
 /// Exponential backoff: 2 s, 4 s, 8 s… capped at 5 minutes.
 pub fn backoff_ms(attempts: u32) -> i64 {

@@ -17,6 +17,7 @@ mod openai_sdk;
 mod pipeline;
 mod player_events;
 mod prefetch;
+mod scale_out;
 mod sources;
 mod storage_faults;
 mod store_s3;

@@ -11,6 +11,7 @@ use audioby::tts::{Engine, EngineOptions, VoiceRegistry};
 
 pub mod app;
 pub mod s3;
+pub mod postgres;
 pub mod server;
 
 pub fn repo() -> PathBuf {

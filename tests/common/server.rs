@@ -14,9 +14,21 @@ pub struct ServerProcess {
 
 /// Start `audioby serve --listen 127.0.0.1:0` on `data_dir`; returns once it is listening.
 pub fn start_server(data_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
+    start_role("all", data_dir, envs)
+}
+
+/// [`start_server`] with `--role <role>` (`all`, `api` or `worker`).
+pub fn start_role(role: &str, data_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_audioby"));
     cmd.current_dir(super::repo())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--role",
+            role,
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env("AUDIOBY_API_KEYS", super::app::API_KEY)
         .env("RUST_LOG", "info")
@@ -55,6 +67,18 @@ pub fn start_server(data_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
 }
 
 impl ServerProcess {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then wait for the exit; true when it exited with status 0.
+    pub fn terminate(&mut self) -> bool {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
     pub fn kill9(&mut self) {
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGKILL);

@@ -2,28 +2,13 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use sqlx::Row;
 
 use super::SqliteRepo;
 use crate::article::ArticleId;
-use crate::queue::events::{ArticleStats, EventRepo, PlayerEvent, MAX_EVENT_ARTICLES};
+use crate::queue::events::{
+    ArticleStats, CounterRow, EventRepo, PlayerEvent, COUNTER_COLUMNS, MAX_EVENT_ARTICLES,
+};
 use crate::queue::QueueError;
-
-const COLUMNS: &str =
-    "play, progress_25, progress_50, progress_75, progress_100, ratechange, error";
-
-fn stats_from_row(r: &sqlx::sqlite::SqliteRow) -> ArticleStats {
-    let n = |c: &str| r.get::<i64, _>(c).max(0) as u64;
-    ArticleStats {
-        play: n("play"),
-        progress_25: n("progress_25"),
-        progress_50: n("progress_50"),
-        progress_75: n("progress_75"),
-        progress_100: n("progress_100"),
-        ratechange: n("ratechange"),
-        error: n("error"),
-    }
-}
 
 #[async_trait]
 impl EventRepo for SqliteRepo {
@@ -60,24 +45,24 @@ impl EventRepo for SqliteRepo {
     }
 
     async fn article_stats(&self, article: &ArticleId) -> Result<ArticleStats, QueueError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM listen_events WHERE article_id = ?"
+        let row: Option<CounterRow> = sqlx::query_as(&format!(
+            "SELECT {COUNTER_COLUMNS} FROM listen_events WHERE article_id = ?"
         ))
         .bind(article.as_str())
         .fetch_optional(&self.pool())
         .await?;
-        Ok(row.as_ref().map(stats_from_row).unwrap_or_default())
+        Ok(row.map(ArticleStats::from_counts).unwrap_or_default())
     }
 
     async fn all_stats(&self) -> Result<BTreeMap<String, ArticleStats>, QueueError> {
-        let rows = sqlx::query(&format!(
-            "SELECT article_id, {COLUMNS} FROM listen_events ORDER BY article_id"
+        let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(&format!(
+            "SELECT article_id, {COUNTER_COLUMNS} FROM listen_events ORDER BY article_id"
         ))
         .fetch_all(&self.pool())
         .await?;
         Ok(rows
-            .iter()
-            .map(|r| (r.get::<String, _>("article_id"), stats_from_row(r)))
+            .into_iter()
+            .map(|(id, a, b, c, d, e, f, g)| (id, ArticleStats::from_counts((a, b, c, d, e, f, g))))
             .collect())
     }
 
@@ -90,7 +75,7 @@ impl EventRepo for SqliteRepo {
         let mut tx = self.pool().begin().await?;
         for (article, s) in counts {
             let r = sqlx::query(&format!(
-                "INSERT INTO listen_events (article_id, {COLUMNS}, updated_at)
+                "INSERT INTO listen_events (article_id, {COUNTER_COLUMNS}, updated_at)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(article_id) DO NOTHING"
             ))
             .bind(article)

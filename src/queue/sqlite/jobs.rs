@@ -45,6 +45,52 @@ fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job, QueueError> {
     })
 }
 
+impl SqliteRepo {
+    /// The claim, for any worker (`voices` None) or only jobs for the given voices.
+    async fn claim(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+        voices: Option<&[String]>,
+    ) -> Result<Option<Job>, QueueError> {
+        self.check_file()?;
+        let now = self.now();
+        let voices = voices.map(encode).transpose()?;
+        // A lost lease is a used attempt: a job whose worker died `max_attempts` times (an
+        // article that crashes the process) fails for good instead of crash-looping workers.
+        sqlx::query(
+            "UPDATE jobs SET state = 'failed', error = 'worker died ' || attempts || ' times',
+               lease_until = NULL, updated_at = ?
+             WHERE state = 'running' AND lease_until < ? AND attempts >= max_attempts",
+        )
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool())
+        .await?;
+        // One statement: claiming is atomic even with several workers or processes.
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+             WHERE id = (
+               SELECT id FROM jobs
+               WHERE ((state = 'queued' AND run_after <= ?)
+                  OR (state = 'running' AND lease_until < ? AND attempts < max_attempts))
+                 AND (? IS NULL OR voice IN (SELECT value FROM json_each(?)))
+               ORDER BY priority DESC, created_at, seq LIMIT 1)
+             RETURNING *",
+        )
+        .bind(worker)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .bind(&voices)
+        .bind(&voices)
+        .fetch_optional(&self.pool())
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+}
+
 #[async_trait]
 impl JobRepo for SqliteRepo {
     async fn ping(&self) -> Result<(), QueueError> {
@@ -99,37 +145,7 @@ impl JobRepo for SqliteRepo {
     }
 
     async fn pop(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>, QueueError> {
-        self.check_file()?;
-        let now = self.now();
-        // A lost lease is a used attempt: a job whose worker died `max_attempts` times (an
-        // article that crashes the process) fails for good instead of crash-looping workers.
-        sqlx::query(
-            "UPDATE jobs SET state = 'failed', error = 'worker died ' || attempts || ' times',
-               lease_until = NULL, updated_at = ?
-             WHERE state = 'running' AND lease_until < ? AND attempts >= max_attempts",
-        )
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool())
-        .await?;
-        // One statement: claiming is atomic even with several workers or processes.
-        let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-             WHERE id = (
-               SELECT id FROM jobs
-               WHERE (state = 'queued' AND run_after <= ?)
-                  OR (state = 'running' AND lease_until < ? AND attempts < max_attempts)
-               ORDER BY priority DESC, created_at, seq LIMIT 1)
-             RETURNING *",
-        )
-        .bind(worker)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(now)
-        .bind(now)
-        .fetch_optional(&self.pool())
-        .await?;
-        row.as_ref().map(job_from_row).transpose()
+        self.claim(worker, lease_ms, None).await
     }
 
     async fn heartbeat(&self, claim: &Claim, lease_ms: i64) -> Result<bool, QueueError> {
@@ -293,28 +309,28 @@ impl JobRepo for SqliteRepo {
     }
 
     async fn stats(&self) -> Result<QueueStats, QueueError> {
-        let rows = sqlx::query(
-            "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs GROUP BY state",
+        let rows = sqlx::query_as(crate::queue::STATS_SQL)
+            .fetch_all(&self.pool())
+            .await?;
+        Ok(QueueStats::from_states(&rows, self.now()))
+    }
+
+    async fn pop_matching(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+        voices: &[String],
+    ) -> Result<Option<Job>, QueueError> {
+        self.claim(worker, lease_ms, Some(voices)).await
+    }
+
+    async fn prune_finished(&self, older_than_ms: i64) -> Result<u64, QueueError> {
+        let r = sqlx::query(
+            "DELETE FROM jobs WHERE state IN ('ready', 'failed', 'cancelled') AND updated_at < ?",
         )
-        .fetch_all(&self.pool())
+        .bind(self.now() - older_than_ms)
+        .execute(&self.pool())
         .await?;
-        let mut s = QueueStats::default();
-        for r in rows {
-            let n = r.get::<i64, _>("n") as u64;
-            match r.get::<&str, _>("state") {
-                "queued" => {
-                    s.queued = n;
-                    let oldest: Option<i64> = r.get("oldest");
-                    s.oldest_queued_secs = oldest
-                        .map(|o| (self.now() - o) as f64 / 1000.0)
-                        .unwrap_or(0.0);
-                }
-                "running" => s.running = n,
-                "failed" => s.failed = n,
-                "ready" => s.ready = n,
-                _ => {}
-            }
-        }
-        Ok(s)
+        Ok(r.rows_affected())
     }
 }
