@@ -114,11 +114,11 @@ impl Application {
                 )))
             })
             .collect();
-        let max_header_bytes = self.state.settings.http.max_header_bytes;
+        let serve_options = crate::http::ServeOptions::from_settings(&self.state.settings.http);
         crate::http::serve(
             self.listener,
             router(self.state),
-            max_header_bytes,
+            serve_options,
             shutdown_signal(),
         )
         .await;
