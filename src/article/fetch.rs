@@ -163,7 +163,11 @@ impl Guard {
             if h.is_empty() {
                 return None;
             }
-            let bracketed = if h.contains(':') { format!("[{h}]") } else { h.clone() };
+            let bracketed = if h.contains(':') {
+                format!("[{h}]")
+            } else {
+                h.clone()
+            };
             Url::parse(&format!("http://{bracketed}/"))
                 .ok()
                 .and_then(|u| parsed_host(&u).map(|p| p.0))
@@ -536,7 +540,10 @@ mod tests {
             "http://0x7f000001:8080/x",
             "http://127.1:8080/x",
         ] {
-            assert!(g.check_url(&url(same)).is_ok(), "{same} is the configured origin");
+            assert!(
+                g.check_url(&url(same)).is_ok(),
+                "{same} is the configured origin"
+            );
         }
         for other in [
             "http://127.0.0.1:6379/",
@@ -552,15 +559,31 @@ mod tests {
             );
         }
         // Without the exemption every spelling is the loopback address it means.
-        let strict = Guard::new(&url("https://cms.example.com/"), &["127.0.0.1".into()], false);
-        for form in ["http://2130706433/", "http://0177.0.0.1/", "http://0x7f000001/", "http://127.1/"] {
+        let strict = Guard::new(
+            &url("https://cms.example.com/"),
+            &["127.0.0.1".into()],
+            false,
+        );
+        for form in [
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://0x7f000001/",
+            "http://127.1/",
+        ] {
             assert!(
-                matches!(strict.check_url(&url(form)), Err(SourceError::BlockedAddress(_))),
+                matches!(
+                    strict.check_url(&url(form)),
+                    Err(SourceError::BlockedAddress(_))
+                ),
                 "{form}"
             );
         }
         // An allow-list entry in a numeric spelling means the same address.
-        let odd = Guard::new(&url("https://cms.example.com/"), &["2130706433".into()], false);
+        let odd = Guard::new(
+            &url("https://cms.example.com/"),
+            &["2130706433".into()],
+            false,
+        );
         assert!(matches!(
             odd.check_url(&url("http://127.0.0.1/")),
             Err(SourceError::BlockedAddress(_))
@@ -581,7 +604,10 @@ mod tests {
             );
         }
         assert!(matches!(
-            Fetcher::new(&url("https://u:p@cms.example.com/a"), &FetchSettings::default()),
+            Fetcher::new(
+                &url("https://u:p@cms.example.com/a"),
+                &FetchSettings::default()
+            ),
             Err(SourceError::UserinfoRefused)
         ));
     }

@@ -106,7 +106,10 @@ pub fn router(state: AppState) -> Router {
 #[derive(Clone, Copy)]
 struct ProbeAnswer;
 
-async fn mark_probes(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn mark_probes(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let probe = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
     let mut res = next.run(req).await;
     if probe {
@@ -199,21 +202,23 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
         )
         .collect();
     let open_player = origins.is_empty();
-    let allow = AllowOrigin::predicate(move |origin: &HeaderValue, req: &axum::http::request::Parts| {
-        if origins.contains(origin) {
-            return true;
-        }
-        // A preflight asks about the method the real request will use.
-        let method = match req.method {
-            Method::OPTIONS => req
-                .headers
-                .get(header::ACCESS_CONTROL_REQUEST_METHOD)
-                .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
-                .unwrap_or(Method::OPTIONS),
-            ref m => m.clone(),
-        };
-        open_player && is_public_player_route(&method, req.uri.path())
-    });
+    let allow = AllowOrigin::predicate(
+        move |origin: &HeaderValue, req: &axum::http::request::Parts| {
+            if origins.contains(origin) {
+                return true;
+            }
+            // A preflight asks about the method the real request will use.
+            let method = match req.method {
+                Method::OPTIONS => req
+                    .headers
+                    .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+                    .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+                    .unwrap_or(Method::OPTIONS),
+                ref m => m.clone(),
+            };
+            open_player && is_public_player_route(&method, req.uri.path())
+        },
+    );
     CorsLayer::new()
         .allow_origin(allow)
         .allow_methods([

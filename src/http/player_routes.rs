@@ -33,7 +33,9 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .with_trusted_proxies(TrustedProxies::parse(&state.settings.http.trusted_proxies));
     let (schemas, paths, events) = routes!(post_event);
     let events = events
-        .route_layer(RequestBodyLimitLayer::new(state.settings.http.events_max_body_bytes))
+        .route_layer(RequestBodyLimitLayer::new(
+            state.settings.http.events_max_body_bytes,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(limiter, limit_per_ip));
     OpenApiRouter::new()
         .routes(routes!(demo_page))

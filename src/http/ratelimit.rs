@@ -67,7 +67,9 @@ impl TrustedProxies {
                         .split(';')
                         .find_map(|pair| {
                             let (k, v) = pair.split_once('=')?;
-                            k.trim().eq_ignore_ascii_case("for").then(|| v.trim().to_string())
+                            k.trim()
+                                .eq_ignore_ascii_case("for")
+                                .then(|| v.trim().to_string())
                         })
                         .unwrap_or_default()
                 })
@@ -260,17 +262,29 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let xff = h(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.1.1.1")]);
         // An untrusted peer's headers are ignored: anyone can send them.
-        assert_eq!(proxies.client_ip(ip("198.51.100.1"), &xff), ip("198.51.100.1"));
+        assert_eq!(
+            proxies.client_ip(ip("198.51.100.1"), &xff),
+            ip("198.51.100.1")
+        );
         // From a trusted proxy: the nearest untrusted hop, not the client-supplied leftmost.
         assert_eq!(proxies.client_ip(ip("10.0.0.2"), &xff), ip("203.0.113.7"));
-        assert_eq!(proxies.client_ip(ip("::ffff:10.0.0.2"), &xff), ip("203.0.113.7"));
-        let fwd = h(&[("forwarded", r#"for=6.6.6.6;proto=https, for="[2001:db8::7]:443";by=x"#)]);
+        assert_eq!(
+            proxies.client_ip(ip("::ffff:10.0.0.2"), &xff),
+            ip("203.0.113.7")
+        );
+        let fwd = h(&[(
+            "forwarded",
+            r#"for=6.6.6.6;proto=https, for="[2001:db8::7]:443";by=x"#,
+        )]);
         assert_eq!(proxies.client_ip(ip("::1"), &fwd), ip("2001:db8::7"));
         assert_eq!(
             proxies.client_ip(ip("10.0.0.2"), &h(&[("forwarded", "for=unknown")])),
             ip("10.0.0.2")
         );
-        assert_eq!(proxies.client_ip(ip("10.0.0.2"), &HeaderMap::new()), ip("10.0.0.2"));
+        assert_eq!(
+            proxies.client_ip(ip("10.0.0.2"), &HeaderMap::new()),
+            ip("10.0.0.2")
+        );
         assert_eq!(limit_key(ip("2001:db8:1:2:3:4:5:6")), ip("2001:db8:1:2::"));
     }
 

@@ -129,7 +129,9 @@ impl ConnState {
             return None;
         }
         match self.head_since.load(Ordering::Acquire) {
-            0 => Some(self.idle_since.load(Ordering::Acquire) + o.keep_alive_timeout.as_millis() as u64),
+            0 => Some(
+                self.idle_since.load(Ordering::Acquire) + o.keep_alive_timeout.as_millis() as u64,
+            ),
             head => Some(head + o.header_read_timeout.as_millis() as u64),
         }
     }
@@ -356,7 +358,9 @@ fn effective_max_connections(configured: usize) -> usize {
     } else {
         files / 2
     };
-    let cap = configured.min(usize::try_from(room).unwrap_or(usize::MAX)).max(1);
+    let cap = configured
+        .min(usize::try_from(room).unwrap_or(usize::MAX))
+        .max(1);
     if cap < configured {
         tracing::info!(
             configured,
@@ -467,8 +471,10 @@ pub async fn serve(
         let mut force_rx = force_rx.clone();
         let done_rx = done_rx.clone();
         tokio::spawn(async move {
-            let conn = builder
-                .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
+            let conn = builder.serve_connection_with_upgrades(
+                TokioIo::new(io),
+                TowerToHyperService::new(service),
+            );
             let mut conn = std::pin::pin!(conn);
             let mut stopping = false;
             loop {
@@ -527,13 +533,17 @@ mod tests {
 
     #[test]
     fn only_hypers_bare_error_heads_are_rewritten() {
-        let bare = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let bare =
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
         let out = String::from_utf8(json_for_bare_error(bare).unwrap()).unwrap();
         assert!(out.starts_with("HTTP/1.1 431 "), "{out}");
         assert!(out.contains("content-type: application/json\r\n"), "{out}");
         assert!(out.contains("\"code\":\"headers-too-large\""), "{out}");
         let (head, body) = out.split_once("\r\n\r\n").unwrap();
-        assert!(head.contains(&format!("content-length: {}", body.len())), "{out}");
+        assert!(
+            head.contains(&format!("content-length: {}", body.len())),
+            "{out}"
+        );
         assert!(!head.contains("content-length: 0"), "{out}");
         for ours in [
             &b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 0\r\n\r\n"[..],

@@ -10,8 +10,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::article::id::ArticleId;
-pub use crate::queue::events::{ArticleStats, EventKind, PlayerEvent};
 use crate::pipeline::Pipeline;
+pub use crate::queue::events::{ArticleStats, EventKind, PlayerEvent};
 use crate::queue::{EventRepo, QueueError};
 
 /// File name of the counts of earlier releases inside the data folder.

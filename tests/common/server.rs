@@ -14,6 +14,15 @@ pub struct ServerProcess {
 
 /// Start `audioby serve --listen 127.0.0.1:0` on `data_dir`; returns once it is listening.
 pub fn start_server(data_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
+    start_server_with(data_dir, envs, |_| {})
+}
+
+/// [`start_server`], with a last say on the command (resource limits, say).
+pub fn start_server_with(
+    data_dir: &Path,
+    envs: &[(&str, &str)],
+    customize: impl FnOnce(&mut Command),
+) -> ServerProcess {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_audioby"));
     cmd.current_dir(super::repo())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -27,6 +36,7 @@ pub fn start_server(data_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
     for (k, v) in envs {
         cmd.env(k, v);
     }
+    customize(&mut cmd);
     let mut child = cmd.spawn().expect("spawn audioby serve");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = mpsc::channel();
