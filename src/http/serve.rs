@@ -471,10 +471,10 @@ pub async fn serve(
         let mut force_rx = force_rx.clone();
         let done_rx = done_rx.clone();
         tokio::spawn(async move {
-            let conn = builder.serve_connection_with_upgrades(
-                TokioIo::new(io),
-                TowerToHyperService::new(service),
-            );
+            // Not `serve_connection_with_upgrades`: it ignores `http1_only`, so h2c would
+            // always be spoken (audioby has no upgradable routes).
+            let conn =
+                builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
             let mut conn = std::pin::pin!(conn);
             let mut stopping = false;
             loop {
