@@ -77,7 +77,8 @@ async fn json_logs_generated_key_and_graceful_sigterm() {
     // A JSON log line carries the request id.
     let client = reqwest::Client::new();
     let r = client
-        .get(format!("{base}/healthz"))
+        // Not /healthz: probes are logged at debug (issue 19), this route at info.
+        .get(format!("{base}/v1/voices"))
         .header("x-request-id", "req-audioby-test-42")
         .send()
         .await
