@@ -107,6 +107,23 @@ pub struct HttpSettings {
     pub rate_limit: RateLimitSettings,
     /// Per-client-IP limit on listening events (`POST /v1/events`), a budget of its own.
     pub events_rate_limit: RateLimitSettings,
+    /// Body limit of `POST /v1/events`, in bytes: a real event is under 200.
+    pub events_max_body_bytes: usize,
+    /// Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` / `Forwarded` names the client
+    /// for rate limiting. Empty = the peer address is the client.
+    pub trusted_proxies: Vec<String>,
+    /// Seconds a client has to send a whole request head, from connecting (or from the first
+    /// byte of a later request on a kept-alive connection).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may sit idle between requests.
+    pub keep_alive_timeout_secs: u64,
+    /// Open connections at most (also kept under the process's file limit). Above it the
+    /// longest-idle connection is closed, or the new one gets a bare 503 if none is idle.
+    pub max_connections: usize,
+    /// Seconds in-flight responses get to finish after SIGTERM before their connections close.
+    pub shutdown_timeout_secs: u64,
+    /// Accept HTTP/2 without TLS (prior knowledge). Off: only HTTP/1.1 is spoken.
+    pub h2c: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -177,6 +194,13 @@ impl Default for HttpSettings {
                 per_minute: 60,
                 burst: 30,
             },
+            events_max_body_bytes: 4096,
+            trusted_proxies: Vec::new(),
+            header_read_timeout_secs: 10,
+            keep_alive_timeout_secs: 60,
+            max_connections: 4096,
+            shutdown_timeout_secs: 10,
+            h2c: false,
         }
     }
 }

@@ -193,6 +193,13 @@ pub fn record_queue_wait(wait: Duration) {
 
 /// One finished synthesis: `source` is a short static label such as `"direct"`,
 /// `"openai"` or `"article"`. The real-time factor is inference / audio seconds.
+/// A direct synthesis stopped because its client went away (`segments` were made).
+pub fn record_abandoned_synthesis(source: &'static str, segments: usize) {
+    metrics::counter!("audioby_synthesis_abandoned_total", "source" => source).increment(1);
+    metrics::counter!("audioby_synthesis_abandoned_segments_total", "source" => source)
+        .increment(segments as u64);
+}
+
 pub fn record_synthesis(source: &'static str, audio_secs: f64, inference_secs: f64) {
     metrics::counter!("audioby_synthesis_total", "source" => source).increment(1);
     // `metrics` counters are integers: milliseconds keep the precision.

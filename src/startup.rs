@@ -143,13 +143,13 @@ impl Application {
                 )))
             })
             .collect();
-        let max_header_bytes = self.state.settings.http.max_header_bytes;
+        let serve_options = crate::http::ServeOptions::from_settings(&self.state.settings.http);
         let routes = if role.serves_api() {
             router(self.state)
         } else {
             router(self.state).layer(axum::middleware::from_fn(operations_only))
         };
-        crate::http::serve(self.listener, routes, max_header_bytes, shutdown_signal()).await;
+        crate::http::serve(self.listener, routes, serve_options, shutdown_signal()).await;
         if let Some(p) = pruner {
             p.abort();
         }

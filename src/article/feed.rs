@@ -68,11 +68,10 @@ pub async fn fetch_feed(
             "use an http or https URL".into(),
         ));
     }
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| FeedError::InvalidUrl(url.to_string(), "no host".into()))?
-        .to_string();
-    let fetcher = Fetcher::new(&host, settings)?;
+    if parsed.host_str().is_none() {
+        return Err(FeedError::InvalidUrl(url.to_string(), "no host".into()));
+    }
+    let fetcher = Fetcher::new(&parsed, settings)?;
     let fetched = fetcher
         .get(parsed, "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, application/json;q=0.8, */*;q=0.1")
         .await?;

@@ -13,13 +13,17 @@
 //!   that resolves, or re-resolves, to `127.0.0.1` never gets a connection), and literal-IP
 //!   URLs are checked before the request and in the redirect policy (they skip DNS). System
 //!   proxies are ignored: a proxy would connect on our behalf, unchecked.
-//! - **`allow_private`** is an exemption for *the configured host only* (the template's
-//!   host, or a feed's own host): an intranet CMS at `10.0.0.5` works, but a redirect from it
-//!   to any other host, allow-listed or not, must still reach a public address. So a CMS
-//!   answering with a redirect to `127.0.0.1` is refused either by the allow-list
-//!   (`source-host-not-allowed`) or, when `127.0.0.1` is allow-listed, by the address check
-//!   (`source-blocked-address`); only a redirect to the configured host itself may stay
-//!   private, and only with `allow_private`.
+//! - **`allow_private`** is an exemption for *the configured origin only* (the template's,
+//!   or a feed URL's, scheme, host and port): an intranet CMS at `http://10.0.0.5:8080` works,
+//!   but a redirect from it to any other origin (another port on the same host included,
+//!   allow-listed or not) must still reach a public address. Redirects are followed here,
+//!   not by reqwest, so each hop is fetched by the client for its origin: the configured
+//!   origin's resolver lets private addresses through, every other hop's does not.
+//! - **Addresses are parsed as what they mean:** the `url` crate parses hosts the WHATWG
+//!   way, so `2130706433`, `0177.0.0.1`, `0x7f000001` and `127.1` are all `127.0.0.1`, and
+//!   every check uses the parsed host, never the text.
+//! - **Userinfo** (`http://user:pass@host/`, or `http://public.example@10.0.0.1/`) is refused,
+//!   in the configured URL and in redirects: it only ever serves to confuse.
 //! - **Limits:** one timeout covers connect, headers and body; the body is counted while it
 //!   streams (Content-Length is a hint, never trusted) and the fetch stops past `max_bytes`.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -79,6 +83,8 @@ pub enum SourceError {
     HostNotAllowed(String),
     #[error("more than {0} redirects")]
     TooManyRedirects(usize),
+    #[error("refused a URL with a user name or password in it (user@host)")]
+    UserinfoRefused,
     #[error("bad answer from the source: {0}")]
     BadResponse(String),
     #[error("no usable pull source: {0}")]
@@ -97,6 +103,7 @@ impl SourceError {
             SourceError::BlockedAddress(_) => "source-blocked-address",
             SourceError::HostNotAllowed(_) => "source-host-not-allowed",
             SourceError::TooManyRedirects(_) => "source-too-many-redirects",
+            SourceError::UserinfoRefused => "source-userinfo-refused",
             SourceError::BadResponse(_) => "source-bad-response",
             SourceError::NotConfigured(_) => "source-not-configured",
             SourceError::Unusable { code, .. } => code,
@@ -114,13 +121,13 @@ pub struct Fetched {
     pub body: Vec<u8>,
 }
 
-/// Which hosts and addresses one fetcher may reach. Host names are compared lowercased,
-/// without a trailing dot or IPv6 brackets.
+/// Which hosts and addresses one fetcher may reach. Hosts are compared as the `url` crate
+/// parsed them (lowercase names, canonical IP addresses), without a trailing dot.
 #[derive(Debug)]
 struct Guard {
-    /// The host the operator configured (template or feed host): the only one `allow_private`
-    /// exempts.
-    home: String,
+    /// The origin the operator configured (template or feed URL): the only one
+    /// `allow_private` exempts.
+    home: reqwest::Url,
     allowed: Vec<String>,
     allow_private: bool,
 }
@@ -132,23 +139,54 @@ fn norm_host(h: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// The host as parsed: an IP address for every numeric form, else the lowercased name.
+fn parsed_host(url: &Url) -> Option<(String, Option<IpAddr>)> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some((ip.to_string(), Some(IpAddr::V4(ip)))),
+        url::Host::Ipv6(ip) => Some((ip.to_string(), Some(IpAddr::V6(ip)))),
+        url::Host::Domain(d) => Some((norm_host(d), None)),
+    }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && parsed_host(a).map(|h| h.0) == parsed_host(b).map(|h| h.0)
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 impl Guard {
-    fn new(home: &str, extra: &[String], allow_private: bool) -> Guard {
-        let home = norm_host(home);
-        let mut allowed = vec![home.clone()];
-        allowed.extend(extra.iter().map(|h| norm_host(h)).filter(|h| !h.is_empty()));
+    fn new(home: &Url, extra: &[String], allow_private: bool) -> Guard {
+        let mut allowed: Vec<String> = parsed_host(home).map(|h| h.0).into_iter().collect();
+        // Allow-list entries go through the same parser, so `2130706433` means 127.0.0.1.
+        allowed.extend(extra.iter().filter_map(|h| {
+            let h = norm_host(h.trim());
+            if h.is_empty() {
+                return None;
+            }
+            let bracketed = if h.contains(':') {
+                format!("[{h}]")
+            } else {
+                h.clone()
+            };
+            Url::parse(&format!("http://{bracketed}/"))
+                .ok()
+                .and_then(|u| parsed_host(&u).map(|p| p.0))
+                .or(Some(h))
+        }));
         Guard {
-            home,
+            home: home.clone(),
             allowed,
             allow_private,
         }
     }
 
-    fn may_be_private(&self, host: &str) -> bool {
-        self.allow_private && norm_host(host) == self.home
+    /// Private addresses are allowed for this URL: `allow_private` and the configured origin.
+    fn may_be_private(&self, url: &Url) -> bool {
+        self.allow_private && same_origin(url, &self.home)
     }
 
-    /// Before a request and on every redirect: scheme, host allow-list, literal-IP address.
+    /// Before a request and on every redirect: scheme, userinfo, host allow-list, literal-IP
+    /// address.
     fn check_url(&self, url: &Url) -> Result<(), SourceError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(SourceError::BadResponse(format!(
@@ -156,15 +194,16 @@ impl Guard {
                 url.scheme()
             )));
         }
-        let host = url
-            .host_str()
-            .map(norm_host)
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(SourceError::UserinfoRefused);
+        }
+        let (host, ip) = parsed_host(url)
             .ok_or_else(|| SourceError::BadResponse(format!("{url} has no host")))?;
         if !self.allowed.contains(&host) {
             return Err(SourceError::HostNotAllowed(host));
         }
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            if !is_public(ip) && !self.may_be_private(&host) {
+        if let Some(ip) = ip {
+            if !is_public(ip) && !self.may_be_private(url) {
                 return Err(SourceError::BlockedAddress(ip.to_string()));
             }
         }
@@ -172,19 +211,21 @@ impl Guard {
     }
 }
 
-/// DNS resolution that drops the addresses the guard refuses, so no connection, on any hop,
-/// ever reaches them (this is also what defeats DNS rebinding: the check is on the address
-/// actually connected to).
-struct GuardedResolver(Arc<Guard>);
+/// DNS resolution that drops refused addresses, so no connection, on any hop, ever reaches
+/// them (this is also what defeats DNS rebinding: the check is on the address actually
+/// connected to). `exempt_host` is the configured origin's host in the client that fetches
+/// only that origin (with `allow_private`); the other client exempts nothing.
+struct GuardedResolver {
+    exempt_host: Option<String>,
+}
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let guard = Arc::clone(&self.0);
         let host = name.as_str().to_string();
+        let exempt = self.exempt_host.as_deref() == Some(norm_host(&host).as_str());
         Box::pin(async move {
             let resolved: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let exempt = guard.may_be_private(&host);
             let (ok, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = resolved
                 .into_iter()
                 .partition(|a| exempt || is_public(a.ip()));
@@ -200,64 +241,95 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// An HTTP client bound to one configured host and the `[source]` fetch limits.
+/// An HTTP client bound to one configured origin and the `[source]` fetch limits.
 pub struct Fetcher {
+    /// Fetches the configured origin (its resolver lets private addresses through when
+    /// `allow_private`).
+    home_client: reqwest::Client,
+    /// Fetches every other origin: public addresses only.
     client: reqwest::Client,
     guard: Arc<Guard>,
     timeout_secs: u64,
     max_bytes: u64,
+    max_redirects: usize,
 }
 
 impl Fetcher {
-    /// `home` is the configured host (template or feed URL host).
-    pub fn new(home: &str, settings: &FetchSettings) -> Result<Fetcher, SourceError> {
-        let guard = Arc::new(Guard::new(
-            home,
-            &settings.allow_hosts,
-            settings.allow_private,
-        ));
+    /// `home` is the configured URL (the pull template with an ID, or the feed URL): its
+    /// origin is the one `allow_private` exempts and its host the one always allowed.
+    pub fn new(home: &Url, settings: &FetchSettings) -> Result<Fetcher, SourceError> {
+        let guard = Guard::new(home, &settings.allow_hosts, settings.allow_private);
+        if !home.username().is_empty() || home.password().is_some() {
+            return Err(SourceError::UserinfoRefused);
+        }
         let timeout_secs = settings.timeout_secs.max(1);
-        let max_redirects = settings.max_redirects;
-        let policy_guard = Arc::clone(&guard);
-        let policy = Policy::custom(move |attempt| {
-            // `previous` holds every URL already requested, the first one included.
-            if attempt.previous().len() > max_redirects {
-                return attempt.error(SourceError::TooManyRedirects(max_redirects));
-            }
-            match policy_guard.check_url(attempt.url()) {
-                Ok(()) => attempt.follow(),
-                Err(e) => attempt.error(e),
-            }
-        });
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .dns_resolver(GuardedResolver(Arc::clone(&guard)))
-            .redirect(policy)
-            .timeout(Duration::from_secs(timeout_secs))
-            .connect_timeout(Duration::from_secs(timeout_secs))
-            .user_agent(concat!("audioby/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SourceError::NotConfigured(format!("building the HTTP client: {e}")))?;
+        let build = |exempt_host: Option<String>| {
+            reqwest::Client::builder()
+                .no_proxy()
+                .dns_resolver(GuardedResolver { exempt_host })
+                // Redirects are followed in `get`, hop by hop, each with the right client.
+                .redirect(Policy::none())
+                .timeout(Duration::from_secs(timeout_secs))
+                .connect_timeout(Duration::from_secs(timeout_secs))
+                .user_agent(concat!("audioby/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| SourceError::NotConfigured(format!("building the HTTP client: {e}")))
+        };
+        let exempt = guard
+            .allow_private
+            .then(|| parsed_host(home).map(|h| h.0))
+            .flatten();
         Ok(Fetcher {
-            client,
-            guard,
+            home_client: build(exempt)?,
+            client: build(None)?,
+            guard: Arc::new(guard),
             timeout_secs,
             max_bytes: settings.max_bytes,
+            max_redirects: settings.max_redirects,
         })
     }
 
-    /// GET `url` within every limit.
-    #[tracing::instrument(name = "fetching from a source", skip_all, fields(url = %url))]
-    pub async fn get(&self, url: Url, accept: &str) -> Result<Fetched, SourceError> {
-        self.guard.check_url(&url)?;
-        let fetch = async {
-            let mut resp = self
-                .client
+    /// GET `url` and follow up to `max_redirects` redirects, checking every hop.
+    async fn send(&self, mut url: Url, accept: &str) -> Result<reqwest::Response, SourceError> {
+        let mut hops = 0;
+        loop {
+            self.guard.check_url(&url)?;
+            let client = if same_origin(&url, &self.guard.home) {
+                &self.home_client
+            } else {
+                &self.client
+            };
+            let resp = client
                 .get(url.clone())
                 .header(reqwest::header::ACCEPT, accept)
                 .send()
                 .await
                 .map_err(|e| self.classify(e))?;
+            if !resp.status().is_redirection() {
+                return Ok(resp);
+            }
+            let Some(location) = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+            else {
+                return Ok(resp);
+            };
+            if hops >= self.max_redirects {
+                return Err(SourceError::TooManyRedirects(self.max_redirects));
+            }
+            hops += 1;
+            url = url.join(location).map_err(|e| {
+                SourceError::BadResponse(format!("{url} redirected to an invalid URL: {e}"))
+            })?;
+        }
+    }
+
+    /// GET `url` within every limit.
+    #[tracing::instrument(name = "fetching from a source", skip_all, fields(url = %url))]
+    pub async fn get(&self, url: Url, accept: &str) -> Result<Fetched, SourceError> {
+        let fetch = async {
+            let mut resp = self.send(url.clone(), accept).await?;
             let status = resp.status();
             if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
                 return Err(SourceError::NotFound(resp.url().to_string()));
@@ -422,37 +494,121 @@ mod tests {
         }
     }
 
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
     #[test]
     fn the_guard_checks_hosts_and_literal_addresses() {
         let g = Guard::new(
-            "cms.example.com",
+            &url("https://cms.example.com/a"),
             &["127.0.0.1".into(), "cdn.example.com".into()],
             true,
         );
-        assert!(g
-            .check_url(&Url::parse("https://CMS.example.com./x").unwrap())
-            .is_ok());
+        assert!(g.check_url(&url("https://CMS.example.com./x")).is_ok());
         assert!(matches!(
-            g.check_url(&Url::parse("https://evil.example.net/x").unwrap()),
+            g.check_url(&url("https://evil.example.net/x")),
             Err(SourceError::HostNotAllowed(_))
         ));
-        // Allow-listed, but not the configured host: allow_private does not extend to it.
+        // Allow-listed, but not the configured origin: allow_private does not extend to it.
         assert!(matches!(
-            g.check_url(&Url::parse("http://127.0.0.1:9/x").unwrap()),
+            g.check_url(&url("http://127.0.0.1:9/x")),
             Err(SourceError::BlockedAddress(_))
         ));
         assert!(matches!(
-            g.check_url(&Url::parse("file:///etc/passwd").unwrap()),
+            g.check_url(&url("file:///etc/passwd")),
             Err(SourceError::BadResponse(_))
         ));
-        let home = Guard::new("127.0.0.1", &[], true);
-        assert!(home
-            .check_url(&Url::parse("http://127.0.0.1:9/x").unwrap())
-            .is_ok());
-        let strict = Guard::new("127.0.0.1", &[], false);
+        let home = Guard::new(&url("http://127.0.0.1:9/a/{id}"), &[], true);
+        assert!(home.check_url(&url("http://127.0.0.1:9/x")).is_ok());
+        let strict = Guard::new(&url("http://127.0.0.1:9/a"), &[], false);
         assert!(matches!(
-            strict.check_url(&Url::parse("http://127.0.0.1:9/x").unwrap()),
+            strict.check_url(&url("http://127.0.0.1:9/x")),
             Err(SourceError::BlockedAddress(_))
+        ));
+    }
+
+    /// `allow_private` exempts the configured origin exactly: the same host on another port
+    /// or scheme is checked as usual, in every numeric spelling of the address.
+    #[test]
+    fn allow_private_exempts_the_exact_origin_in_every_spelling() {
+        let g = Guard::new(&url("http://127.0.0.1:8080/api/{id}"), &[], true);
+        for same in [
+            "http://127.0.0.1:8080/other",
+            "http://2130706433:8080/x",
+            "http://0177.0.0.1:8080/x",
+            "http://0x7f000001:8080/x",
+            "http://127.1:8080/x",
+        ] {
+            assert!(
+                g.check_url(&url(same)).is_ok(),
+                "{same} is the configured origin"
+            );
+        }
+        for other in [
+            "http://127.0.0.1:6379/",
+            "http://2130706433/",
+            "http://0177.0.0.1:9000/",
+            "http://0x7f000001:22/",
+            "http://127.1/",
+            "https://127.0.0.1:8080/",
+        ] {
+            assert!(
+                matches!(g.check_url(&url(other)), Err(SourceError::BlockedAddress(a)) if a == "127.0.0.1"),
+                "{other} is another origin on a private address"
+            );
+        }
+        // Without the exemption every spelling is the loopback address it means.
+        let strict = Guard::new(
+            &url("https://cms.example.com/"),
+            &["127.0.0.1".into()],
+            false,
+        );
+        for form in [
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://0x7f000001/",
+            "http://127.1/",
+        ] {
+            assert!(
+                matches!(
+                    strict.check_url(&url(form)),
+                    Err(SourceError::BlockedAddress(_))
+                ),
+                "{form}"
+            );
+        }
+        // An allow-list entry in a numeric spelling means the same address.
+        let odd = Guard::new(
+            &url("https://cms.example.com/"),
+            &["2130706433".into()],
+            false,
+        );
+        assert!(matches!(
+            odd.check_url(&url("http://127.0.0.1/")),
+            Err(SourceError::BlockedAddress(_))
+        ));
+    }
+
+    #[test]
+    fn urls_with_userinfo_are_refused() {
+        let g = Guard::new(&url("https://cms.example.com/"), &[], true);
+        for bad in [
+            "https://user:pass@cms.example.com/x",
+            "https://cms.example.com@127.0.0.1/x",
+            "https://user@cms.example.com/x",
+        ] {
+            assert!(
+                matches!(g.check_url(&url(bad)), Err(SourceError::UserinfoRefused)),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            Fetcher::new(
+                &url("https://u:p@cms.example.com/a"),
+                &FetchSettings::default()
+            ),
+            Err(SourceError::UserinfoRefused)
         ));
     }
 }

@@ -138,8 +138,10 @@ impl PullSource {
         let template = settings.url_template.as_deref()?.trim();
         let inner = template_host(template)
             .map_err(|e| e.to_string())
-            .and_then(|host| {
-                let fetcher = Fetcher::new(&host, &settings.fetch).map_err(|e| e.to_string())?;
+            .and_then(|_host| {
+                // template_host checked that the template parses with an ID in it.
+                let home = Url::parse(&template.replace("{id}", "a")).map_err(|e| e.to_string())?;
+                let fetcher = Fetcher::new(&home, &settings.fetch).map_err(|e| e.to_string())?;
                 Ok(Pull {
                     template: template.to_string(),
                     fields: settings.fields.clone(),

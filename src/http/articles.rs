@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::auth::RequireApiKey;
 use super::error::ErrorBody;
-use super::ratelimit::{limit_per_ip, IpRateLimiter};
+use super::ratelimit::{limit_per_ip, IpRateLimiter, TrustedProxies};
 use super::{ApiError, ApiJson, AppState};
 use crate::article::{ArticleId, ArticleInput, ArticleRecord, Block};
 use crate::audio::AudioFormat;
@@ -23,7 +23,8 @@ use crate::queue::{Job, JobId, Priority, Rendition};
 use crate::store::AudioStore;
 
 pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
-    let limiter = IpRateLimiter::new(state.settings.http.rate_limit);
+    let limiter = IpRateLimiter::new(state.settings.http.rate_limit)
+        .with_trusted_proxies(TrustedProxies::parse(&state.settings.http.trusted_proxies));
     let public = OpenApiRouter::new()
         .routes(routes!(get_audio, regenerate))
         .route_layer(axum::middleware::from_fn_with_state(limiter, limit_per_ip));

@@ -22,11 +22,7 @@ impl FromRequestParts<AppState> for RequireApiKey {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
+            .and_then(bearer_token)
             .ok_or_else(|| {
                 ApiError::unauthorized("this endpoint needs `Authorization: Bearer <api key>`")
             })?;
@@ -36,6 +32,14 @@ impl FromRequestParts<AppState> for RequireApiKey {
             Err(ApiError::unauthorized("the API key is not valid"))
         }
     }
+}
+
+/// The token of a `Bearer` credential. Auth schemes are case-insensitive (RFC 9110 §11.1),
+/// so `BEARER x` and `bearer x` are the same credential.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Compare digests, not the keys, so neither a key's content nor its length leaks through
@@ -51,7 +55,17 @@ pub fn key_matches(presented: &str, keys: &[String]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::key_matches;
+    use super::{bearer_token, key_matches};
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        for v in ["Bearer k1", "bearer k1", "BEARER k1", "BeArEr   k1 "] {
+            assert_eq!(bearer_token(v), Some("k1"), "{v}");
+        }
+        for v in ["Basic k1", "Bearer", "Bearer ", "Bearerk1", "k1"] {
+            assert_eq!(bearer_token(v), None, "{v}");
+        }
+    }
 
     #[test]
     fn only_exact_keys_match() {

@@ -249,11 +249,16 @@ impl From<QueueError> for ApiError {
     }
 }
 
-/// A listening event: 400 when invalid, 503 when the counters are full, else a repository error.
+/// A listening event: 400 when invalid, 404 for an article without published audio, 503 when
+/// the counters are full, else a repository error.
 impl From<EventError> for ApiError {
     fn from(e: EventError) -> Self {
         match e {
             EventError::Invalid(_) => ApiError::bad_request(e.code(), e.to_string()),
+            EventError::UnknownArticle(_) | EventError::NotReady(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, e.code(), e.to_string())
+            }
+            EventError::Lookup(e) => e.into(),
             EventError::Full => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string())
             }
@@ -287,6 +292,10 @@ impl From<SourceError> for ApiError {
             SourceError::TooManyRedirects(_) => (
                 StatusCode::BAD_GATEWAY,
                 "the article source redirected too many times",
+            ),
+            SourceError::UserinfoRefused => (
+                StatusCode::BAD_GATEWAY,
+                "the article source led to a URL with a user name or password, which is refused",
             ),
             SourceError::Unusable { .. } => (
                 StatusCode::BAD_GATEWAY,

@@ -39,7 +39,7 @@ pub use auth::RequireApiKey;
 pub use error::{ApiError, ApiJson, ErrorBody};
 pub use openapi::ApiDoc;
 pub use ratelimit::IpRateLimiter;
-pub use serve::serve;
+pub use serve::{serve, ServeOptions};
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.settings.http.max_header_bytes, error::limit_header_bytes))
         .layer(axum::middleware::from_fn(error::json_error_bodies))
         .layer(cors)
+        .layer(axum::middleware::from_fn(mark_probes))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
@@ -99,9 +100,28 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Marks the answer to a probe or scrape (`/healthz`, `/readyz`, `/metrics`) for
+/// [`log_response`]: monitors call them every few seconds, and a flood of them must not
+/// fill the log.
+#[derive(Clone, Copy)]
+struct ProbeAnswer;
+
+async fn mark_probes(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let probe = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
+    let mut res = next.run(req).await;
+    if probe {
+        res.extensions_mut().insert(ProbeAnswer);
+    }
+    res
+}
+
 /// One line per request, inside the request-id span: at info, except answers from immutable
 /// content (audio files, versioned player assets), the hot path a busy site serves
-/// thousands of times a second; those are at debug, and their errors stay at info.
+/// thousands of times a second, and probes; those are at debug (errors from immutable
+/// content stay at info; a failing `/readyz` logs its cause at warn itself).
 fn log_response<B>(res: &axum::http::Response<B>, latency: Duration, _span: &tracing::Span) {
     let status = res.status().as_u16();
     let latency = format_args!("{} ms", latency.as_millis());
@@ -110,7 +130,7 @@ fn log_response<B>(res: &axum::http::Response<B>, latency: Duration, _span: &tra
             .headers()
             .get(header::CACHE_CONTROL)
             .is_some_and(|v| v.as_bytes().ends_with(b"immutable"));
-    if immutable {
+    if immutable || res.extensions().get::<ProbeAnswer>().is_some() {
         tracing::debug!(%latency, status, "finished processing request");
     } else {
         tracing::info!(%latency, status, "finished processing request");
@@ -144,8 +164,30 @@ impl MakeRequestId for SequentialRequestId {
     }
 }
 
-/// CORS for the configured publisher origins (exact `scheme://host[:port]` strings). The
-/// player reads audio with ranges, so range and caching headers are exposed.
+/// The public, credential-free routes the embedded player calls from a publisher's page: the
+/// article-audio status, audio files (live and published audio, manifests, captions), the
+/// script and listening events. `method` is the request's, or for a preflight the one it
+/// asks about.
+pub fn is_public_player_route(method: &Method, path: &str) -> bool {
+    let read = *method == Method::GET || *method == Method::HEAD;
+    let article_audio = path
+        .strip_prefix("/v1/articles/")
+        .and_then(|rest| rest.strip_suffix("/audio"))
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    let script = path == "/player.js"
+        || path
+            .strip_prefix("/player/")
+            .and_then(|rest| rest.strip_suffix("/player.js"))
+            .is_some_and(|v| !v.contains('/'));
+    (read && (article_audio || script || path.starts_with("/audio/")))
+        || (*method == Method::POST && path == "/v1/events")
+}
+
+/// CORS. With no `cors_origins`, the public player routes ([`is_public_player_route`])
+/// answer any origin, so the one-tag embed works on any site; nothing is sent with
+/// credentials (no `Allow-Credentials`), and the keyed routes answer no other origin. With
+/// `cors_origins` (exact `scheme://host[:port]` strings), only those origins are answered, on
+/// every route. The player reads audio with ranges, so range and caching headers are exposed.
 fn cors_layer(origins: &[String]) -> CorsLayer {
     let origins: Vec<HeaderValue> = origins
         .iter()
@@ -159,8 +201,26 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
             },
         )
         .collect();
+    let open_player = origins.is_empty();
+    let allow = AllowOrigin::predicate(
+        move |origin: &HeaderValue, req: &axum::http::request::Parts| {
+            if origins.contains(origin) {
+                return true;
+            }
+            // A preflight asks about the method the real request will use.
+            let method = match req.method {
+                Method::OPTIONS => req
+                    .headers
+                    .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+                    .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+                    .unwrap_or(Method::OPTIONS),
+                ref m => m.clone(),
+            };
+            open_player && is_public_player_route(&method, req.uri.path())
+        },
+    );
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(allow)
         .allow_methods([
             Method::GET,
             Method::HEAD,

@@ -9,12 +9,13 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
 use serde::Serialize;
+use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ErrorBody;
-use super::ratelimit::{limit_per_ip, IpRateLimiter};
+use super::ratelimit::{limit_per_ip, IpRateLimiter, TrustedProxies};
 use super::{ApiError, AppState, RequireApiKey};
 use crate::article::id::ArticleId;
 use crate::player::events::{self, ArticleStats, EventError};
@@ -26,10 +27,16 @@ const SHORT: &str = "public, max-age=300";
 const JS: &str = "text/javascript; charset=utf-8";
 
 pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
-    // Events are public: the API's per-IP limiter with its own budget (`[http] events_rate_limit`).
-    let limiter = IpRateLimiter::new(state.settings.http.events_rate_limit);
+    // Events are public: the API's per-IP limiter with its own budget (`[http] events_rate_limit`),
+    // and a body limit sized to an event (a few hundred bytes), not to an article.
+    let limiter = IpRateLimiter::new(state.settings.http.events_rate_limit)
+        .with_trusted_proxies(TrustedProxies::parse(&state.settings.http.trusted_proxies));
     let (schemas, paths, events) = routes!(post_event);
-    let events = events.route_layer(axum::middleware::from_fn_with_state(limiter, limit_per_ip));
+    let events = events
+        .route_layer(RequestBodyLimitLayer::new(
+            state.settings.http.events_max_body_bytes,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(limiter, limit_per_ip));
     OpenApiRouter::new()
         .routes(routes!(demo_page))
         .routes(routes!(embed_page))
@@ -114,14 +121,17 @@ fn script(headers: &HeaderMap, cache: &'static str) -> Response {
 }
 
 /// `POST /v1/events`: `{article, event, value?}` → 204. Public (the player calls it from any
-/// publisher page, with `sendBeacon`), validated, rate-limited per client IP.
+/// publisher page, with `sendBeacon`), validated, rate-limited per client IP, and counted
+/// only for a stored article with published audio, so made-up IDs never reach the counters.
 #[tracing::instrument(name = "Recording a player event", skip_all)]
-#[utoipa::path(post, path = "/v1/events", tag = "player", request_body(content = serde_json::Value, description = "`{article, event, value?}`"), responses((status = 204, description = "Counted"), (status = 400, description = "Invalid event", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/events", tag = "player", request_body(content = serde_json::Value, description = "`{article, event, value?}`"), responses((status = 204, description = "Counted"), (status = 400, description = "Invalid event", body = ErrorBody), (status = 404, description = "Unknown article (`unknown-article`) or no published audio yet (`audio-not-ready`)", body = ErrorBody), (status = 413, description = "Body over `[http] events_max_body_bytes`", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)))]
 pub async fn post_event(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let event = events::parse(&body)?;
+    let voices = state.engine.voices().map(|v| v.id.clone());
+    events::check_playable(&state.pipeline, voices, &event.article).await?;
     state
         .events
         .record_event(&event)

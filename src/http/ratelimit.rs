@@ -1,14 +1,19 @@
-//! Per-client-IP rate limiting for public endpoints that cost work (the article-audio GET).
-//! A GCRA limiter (`governor`) keyed by the peer address; over the limit a client gets a
-//! JSON 429 with `Retry-After`. Apply it to a route with
+//! Per-client-IP rate limiting for public endpoints that cost work (the article-audio GET,
+//! listening events). A GCRA limiter (`governor`) keyed by the client address; over the
+//! limit a client gets a JSON 429 with `Retry-After`. Apply it to a route with
 //! `.route_layer(axum::middleware::from_fn_with_state(limiter, ratelimit::limit_per_ip))`.
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+//!
+//! The client is the peer, unless the peer is one of `[http] trusted_proxies`: then it is
+//! the nearest address in `Forwarded` (or else `X-Forwarded-For`) that is not a trusted
+//! proxy, read from the right, since only the entries our own proxies added can be believed.
+//! IPv6 clients are keyed by their /64, which one subscriber gets whole.
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::rejection::ExtensionRejection as ConnectInfoRejection;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -17,10 +22,116 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use super::ApiError;
 use crate::config::RateLimitSettings;
 
+/// The reverse proxies whose forwarding headers are believed (`[http] trusted_proxies`).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Arc<Vec<ipnet::IpNet>>);
+
+impl TrustedProxies {
+    /// Parse IPs and CIDRs; an entry that is neither is logged and skipped.
+    pub fn parse(entries: &[String]) -> Self {
+        let nets = entries
+            .iter()
+            .filter_map(|e| {
+                let e = e.trim();
+                let net = e
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| e.parse::<IpAddr>().map(ipnet::IpNet::from));
+                if net.is_err() {
+                    tracing::warn!(entry = %e, "ignoring http.trusted_proxies entry: not an IP or CIDR");
+                }
+                net.ok()
+            })
+            .collect();
+        Self(Arc::new(nets))
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    /// The client address of a request that arrived from `peer`.
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = canonical(peer);
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops: Vec<String> = if headers.contains_key(header::FORWARDED) {
+            headers
+                .get_all(header::FORWARDED)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(|element| {
+                    element
+                        .split(';')
+                        .find_map(|pair| {
+                            let (k, v) = pair.split_once('=')?;
+                            k.trim()
+                                .eq_ignore_ascii_case("for")
+                                .then(|| v.trim().to_string())
+                        })
+                        .unwrap_or_default()
+                })
+                .collect()
+        } else {
+            headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(|v| v.trim().to_string())
+                .collect()
+        };
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            match parse_hop(hop) {
+                Some(ip) if self.trusts(ip) => client = ip,
+                Some(ip) => return ip,
+                // `unknown`, an obfuscated name or garbage: nothing further left is reliable.
+                None => break,
+            }
+        }
+        client
+    }
+}
+
+/// One `for=` value or `X-Forwarded-For` entry: `1.2.3.4`, `1.2.3.4:80`, `"[2001:db8::1]:80"`.
+fn parse_hop(raw: &str) -> Option<IpAddr> {
+    let s = raw.trim().trim_matches('"');
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok().map(canonical);
+    }
+    s.parse::<SocketAddr>().ok().map(|a| canonical(a.ip()))
+}
+
+/// IPv4-mapped IPv6 (`::ffff:1.2.3.4`, a dual-stack socket's view of an IPv4 peer) as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The limiter's key: the address, or for IPv6 its /64 (a subscriber's whole prefix).
+fn limit_key(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
 /// A shared per-IP limiter; cheap to clone.
 #[derive(Clone)]
 pub struct IpRateLimiter {
     inner: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    proxies: TrustedProxies,
 }
 
 impl IpRateLimiter {
@@ -32,13 +143,22 @@ impl IpRateLimiter {
                 Quota::per_minute(per_minute).allow_burst(burst),
             ))
         });
-        Self { inner }
+        Self {
+            inner,
+            proxies: TrustedProxies::default(),
+        }
+    }
+
+    /// Believe the forwarding headers of these proxies.
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
+        self
     }
 
     /// `Ok` if `ip` may proceed now, else the seconds until it may.
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
         let Some(l) = &self.inner else { return Ok(()) };
-        l.check_key(&ip).map_err(|not_until| {
+        l.check_key(&limit_key(ip)).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
         })?;
@@ -50,17 +170,17 @@ impl IpRateLimiter {
     }
 }
 
-/// Middleware: limit by the connection's peer IP (the server is served with connect info).
-/// Behind a reverse proxy every client shares the proxy's IP; put the limit in the proxy.
+/// Middleware: limit by the client IP (the peer, or what a trusted proxy says it forwarded).
 pub async fn limit_per_ip(
     State(limiter): State<IpRateLimiter>,
     peer: Result<ConnectInfo<SocketAddr>, ConnectInfoRejection>,
     req: Request,
     next: Next,
 ) -> Response {
-    let ip = peer
+    let peer = peer
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = limiter.proxies.client_ip(peer, req.headers());
     match limiter.check(ip) {
         Ok(()) => next.run(req).await,
         Err(secs) => ApiError::new(
@@ -127,6 +247,45 @@ mod tests {
             StatusCode::OK,
             "another IP has its own budget"
         );
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxies = TrustedProxies::parse(&["10.0.0.0/8".into(), "::1".into(), "junk".into()]);
+        let h = |pairs: &[(&'static str, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.append(*k, HeaderValue::from_str(v).unwrap());
+            }
+            m
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let xff = h(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.1.1.1")]);
+        // An untrusted peer's headers are ignored: anyone can send them.
+        assert_eq!(
+            proxies.client_ip(ip("198.51.100.1"), &xff),
+            ip("198.51.100.1")
+        );
+        // From a trusted proxy: the nearest untrusted hop, not the client-supplied leftmost.
+        assert_eq!(proxies.client_ip(ip("10.0.0.2"), &xff), ip("203.0.113.7"));
+        assert_eq!(
+            proxies.client_ip(ip("::ffff:10.0.0.2"), &xff),
+            ip("203.0.113.7")
+        );
+        let fwd = h(&[(
+            "forwarded",
+            r#"for=6.6.6.6;proto=https, for="[2001:db8::7]:443";by=x"#,
+        )]);
+        assert_eq!(proxies.client_ip(ip("::1"), &fwd), ip("2001:db8::7"));
+        assert_eq!(
+            proxies.client_ip(ip("10.0.0.2"), &h(&[("forwarded", "for=unknown")])),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            proxies.client_ip(ip("10.0.0.2"), &HeaderMap::new()),
+            ip("10.0.0.2")
+        );
+        assert_eq!(limit_key(ip("2001:db8:1:2:3:4:5:6")), ip("2001:db8:1:2::"));
     }
 
     #[tokio::test]

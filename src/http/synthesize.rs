@@ -2,7 +2,8 @@
 //! Also the shared machinery ([`Speech`], [`respond`]) behind the OpenAI-compatible route:
 //! synthesis runs on a blocking thread; a streamed body starts as soon as the first sentence
 //! is encoded, and errors found before that still get a JSON status.
-use std::io::{Cursor, Write};
+use std::io::{Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -11,6 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
+use tempfile::SpooledData;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use utoipa::ToSchema;
@@ -205,6 +207,48 @@ fn run<W: Write>(
     }
 }
 
+/// A whole (non-streamed) answer is built in memory up to this size, then in an unlinked
+/// temporary file in the data folder, and sent from there: a long WAV (silence is cheap to
+/// ask for) never sits whole in memory.
+const SPOOL_IN_MEMORY: usize = 1 << 20;
+
+/// Set when the request's future is dropped: hyper drops it when the client goes away.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// A sink that fails once the request is cancelled, so the synthesis writing into it stops
+/// at its next segment instead of running on for a client that is gone.
+struct Cancellable<W> {
+    inner: W,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl<W: Write> Write for Cancellable<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.cancelled.load(Ordering::Acquire) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "client went away",
+            ));
+        }
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Seek> Seek for Cancellable<W> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
 async fn whole_audio(state: AppState, job: SpeechJob) -> Result<Response, ApiError> {
     let SpeechJob {
         voice,
@@ -214,22 +258,92 @@ async fn whole_audio(state: AppState, job: SpeechJob) -> Result<Response, ApiErr
         content_type,
         source,
     } = job;
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, SynthError> {
-        let (writer, summary) = run(
-            &state,
-            &voice,
-            speech,
-            &settings,
-            encoder,
-            Cursor::new(Vec::new()),
-            |_| {},
-        )?;
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _cancel_on_drop = CancelOnDrop(Arc::clone(&cancelled));
+    let spool_dir = state.settings.data_dir.clone();
+    let spooled = tokio::task::spawn_blocking(move || -> Result<SpooledData, SynthError> {
+        let sink = Cancellable {
+            inner: tempfile::spooled_tempfile_in(SPOOL_IN_MEMORY, &spool_dir),
+            cancelled: Arc::clone(&cancelled),
+        };
+        let mut segments = 0;
+        let result = run(&state, &voice, speech, &settings, encoder, sink, |p| {
+            segments = p.segments
+        });
+        let (writer, summary) = match result {
+            Err(e) if cancelled.load(Ordering::Acquire) => {
+                tracing::info!(segments, "synthesis stopped: the client went away");
+                crate::metrics::record_abandoned_synthesis(source, segments);
+                return Err(e);
+            }
+            other => other?,
+        };
         crate::metrics::record_synthesis(source, summary.audio_seconds, summary.inference_seconds);
-        Ok(writer.finish_seekable()?.into_inner())
+        let mut file = writer.finish_seekable()?.inner;
+        file.rewind().map_err(crate::audio::AudioError::from)?;
+        Ok(file.into_inner())
     })
     .await
     .map_err(ApiError::internal)??;
-    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+    let body = match spooled {
+        SpooledData::InMemory(cursor) => Body::from(cursor.into_inner()),
+        SpooledData::OnDisk(file) => file_body(file),
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// A body read from `file` in chunks on a blocking thread; reading stops when the client
+/// goes away (the channel closes). The length is known, so it is sent as Content-Length.
+fn file_body(mut file: std::fs::File) -> Body {
+    use std::io::Read;
+    let len = file.metadata().map(|m| m.len()).ok();
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || loop {
+        let mut chunk = vec![0u8; 64 * 1024];
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                chunk.truncate(n);
+                if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                break;
+            }
+        }
+    });
+    let stream = ReceiverStream::new(rx);
+    match len {
+        Some(len) => Body::new(SizedBody {
+            inner: Body::from_stream(stream),
+            len,
+        }),
+        None => Body::from_stream(stream),
+    }
+}
+
+/// A streamed body whose exact length is known, so hyper sends `Content-Length`.
+struct SizedBody {
+    inner: Body,
+    len: u64,
+}
+
+impl hyper::body::Body for SizedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.len)
+    }
 }
 
 /// Fired once, with the first bytes of audio, or with the error that came before them.

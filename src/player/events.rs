@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::article::id::ArticleId;
+use crate::pipeline::Pipeline;
 pub use crate::queue::events::{ArticleStats, EventKind, PlayerEvent};
 use crate::queue::{EventRepo, QueueError};
 
@@ -24,8 +25,14 @@ pub enum EventError {
     Invalid(String),
     #[error("the event store is full")]
     Full,
+    #[error("no article `{0}` is stored")]
+    UnknownArticle(ArticleId),
+    #[error("article `{0}` has no published audio yet")]
+    NotReady(ArticleId),
     #[error(transparent)]
     Repo(QueueError),
+    #[error(transparent)]
+    Lookup(crate::pipeline::PipelineError),
 }
 
 impl EventError {
@@ -33,7 +40,10 @@ impl EventError {
         match self {
             EventError::Invalid(_) => "invalid-event",
             EventError::Full => "store-full",
+            EventError::UnknownArticle(_) => "unknown-article",
+            EventError::NotReady(_) => "audio-not-ready",
             EventError::Repo(e) => e.code(),
+            EventError::Lookup(e) => e.code(),
         }
     }
 }
@@ -96,6 +106,42 @@ pub fn parse(body: &[u8]) -> Result<PlayerEvent, EventError> {
         }
     };
     Ok(PlayerEvent { article, kind })
+}
+
+/// Events count only for a stored article with published audio (its current version, in
+/// its own voice or any loaded one): a player can only have played such an article, and
+/// made-up IDs must not fill the counters. Never pulls from the CMS (an event is no reason
+/// to fetch anything).
+pub async fn check_playable(
+    pipeline: &Pipeline,
+    loaded_voices: impl IntoIterator<Item = String>,
+    id: &ArticleId,
+) -> Result<(), EventError> {
+    let article = pipeline
+        .article(id)
+        .await
+        .map_err(EventError::Lookup)?
+        .ok_or_else(|| EventError::UnknownArticle(id.clone()))?;
+    let mut voices: Vec<String> = Vec::new();
+    if let Ok(v) = pipeline.voice_for(None, &article) {
+        voices.push(v.info().id.clone());
+    }
+    for v in loaded_voices {
+        if !voices.contains(&v) {
+            voices.push(v);
+        }
+    }
+    for voice in &voices {
+        if pipeline
+            .rendition(id, &article.content_hash, voice)
+            .await
+            .map_err(EventError::Lookup)?
+            .is_some()
+        {
+            return Ok(());
+        }
+    }
+    Err(EventError::NotReady(id.clone()))
 }
 
 /// Move the counts of an earlier release's `<data_dir>/events.json` into the repository, then

@@ -8,6 +8,7 @@ mod common;
 
 mod http_api;
 mod http_audio_files;
+mod http_hostile;
 mod http_openapi;
 mod http_ops;
 mod http_process;

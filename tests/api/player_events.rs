@@ -1,6 +1,8 @@
 //! Listening events: `POST /v1/events` (public, validated, rate-limited per client IP),
 //! `GET /v1/articles/{id}/stats` (API key) and `audioby stats`, against the real server.
+//! Events count only for articles with published audio, so each test publishes its own.
 use crate::common;
+use crate::http_hostile::article_with_audio;
 
 use common::app::{spawn_app, API_KEY};
 use serde_json::{json, Value};
@@ -8,6 +10,7 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn events_are_validated_counted_and_shown_by_the_api_and_the_cli() {
     let app = spawn_app().await;
+    article_with_audio(&app, "story-1").await;
     let post = |body: String| {
         app.client
             .post(app.url("/v1/events"))
@@ -111,6 +114,7 @@ async fn events_are_validated_counted_and_shown_by_the_api_and_the_cli() {
 #[tokio::test]
 async fn one_client_is_rate_limited() {
     let app = spawn_app().await;
+    article_with_audio(&app, "busy").await;
     let mut statuses = Vec::new();
     let mut retry_after = None;
     for _ in 0..40 {

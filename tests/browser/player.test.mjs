@@ -350,6 +350,22 @@ for (const [fmt, markup] of [
   });
 }
 
+test('embedded on another site with the default config (no cors_origins), the player plays', { timeout: GEN_TIMEOUT + 30_000 }, async () => {
+  // A publisher's page on an origin of its own (the test serves it; the name never resolves).
+  const origin = 'http://publisher.example';
+  assert.notEqual(new URL(BASE).origin, origin);
+  const { page, context, problems } = await openPage(`${origin}/news/story.html`, { html: playerPage('<audioby-player article="seed" highlight events></audioby-player>') });
+  await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'ready', null, { timeout: GEN_TIMEOUT });
+  assert.equal(await page.evaluate(() => location.origin), origin);
+  await page.locator('audioby-player .play').click();
+  await waitTime(page, 1, 30_000);
+  assert.equal(await page.evaluate(() => document.querySelector('audioby-player').audio.error), null);
+  // The manifest (highlighting) came across origins too.
+  await page.waitForFunction(() => window.__highlights.length > 0, null, { timeout: 30_000 });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('the embed page shows the snippet for this server and a working preview', async () => {
   const { page, context, problems } = await openPage(`${BASE}/embed`);
   const snippet = await page.locator('#snippet').textContent();

@@ -19,6 +19,24 @@ pub fn start_server(data_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
 
 /// [`start_server`] with `--role <role>` (`all`, `api` or `worker`).
 pub fn start_role(role: &str, data_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
+    start_role_with(role, data_dir, envs, |_| {})
+}
+
+/// [`start_server`], with a last say on the command (resource limits, say).
+pub fn start_server_with(
+    data_dir: &Path,
+    envs: &[(&str, &str)],
+    customize: impl FnOnce(&mut Command),
+) -> ServerProcess {
+    start_role_with("all", data_dir, envs, customize)
+}
+
+fn start_role_with(
+    role: &str,
+    data_dir: &Path,
+    envs: &[(&str, &str)],
+    customize: impl FnOnce(&mut Command),
+) -> ServerProcess {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_audioby"));
     cmd.current_dir(super::repo())
         .args([
@@ -39,6 +57,7 @@ pub fn start_role(role: &str, data_dir: &Path, envs: &[(&str, &str)]) -> ServerP
     for (k, v) in envs {
         cmd.env(k, v);
     }
+    customize(&mut cmd);
     let mut child = cmd.spawn().expect("spawn audioby serve");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = mpsc::channel();
