@@ -15,8 +15,8 @@ use crate::startup::{load_engine_with, load_lexicon};
 use crate::tts::{Engine, EngineOptions, TtsError};
 
 mod extract;
-mod migrate_store;
 mod migrate_db;
+mod migrate_store;
 mod normalize;
 mod prefetch;
 mod serve;

@@ -10,8 +10,8 @@ use std::sync::{Arc, OnceLock};
 use audioby::tts::{Engine, EngineOptions, VoiceRegistry};
 
 pub mod app;
-pub mod s3;
 pub mod postgres;
+pub mod s3;
 pub mod server;
 
 pub fn repo() -> PathBuf {
