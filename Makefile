@@ -1,13 +1,14 @@
 # audioby: two commands for a new user.
 #   make run    set up if needed, build in release mode, serve on 127.0.0.1:8080
 #   make test   set up if needed, run every test (real voice, real encoders, real browser)
-# Other targets: make setup, make build, make bench, make fuzz, make lint, make clean
+# Other targets: make setup, make build, make bench, make reliability, make fuzz, make lint,
+# make clean
 
 CARGO ?= cargo
 LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
-.PHONY: run test setup build bench fuzz lint clean
+.PHONY: run test setup build bench fuzz lint clean reliability
 
 setup:
 	@scripts/setup
@@ -21,6 +22,12 @@ run: build
 test: setup
 	@scripts/test-setup
 	$(CARGO) test --locked --no-fail-fast
+
+# The fault tests of docs/RELIABILITY.md on their own (they also run in `make test`). The
+# disk-full test needs root to mount a tmpfs and is skipped with a message otherwise.
+reliability: setup
+	@scripts/test-setup
+	$(CARGO) test --locked --test api -- --nocapture http_hostile storage_faults voices:: pipeline::cancelling pipeline::a_listener pipeline::sigkill
 
 bench: build
 	scripts/bench
