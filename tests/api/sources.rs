@@ -291,16 +291,21 @@ async fn redirects_to_loopback_are_refused_unless_allowed() {
         "the redirect target never was"
     );
 
-    // Allowed: the configured host is 127.0.0.1 and allow_private is set.
+    // Even with allow_private, only the template's exact origin is exempt: a redirect to the
+    // same host on another port (an internal service) is refused, never fetched (issue 19).
     let app = app_pulling_from_loopback(port).await;
     let (status, body) = get_audio(&app, "to-loopback").await;
-    assert!(matches!(status, 200 | 202), "{status} {body}");
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["code"], "source-blocked-address", "{body}");
     assert_eq!(
         other.hits("/api/articles/elsewhere"),
-        1,
-        "the redirect was followed"
+        0,
+        "a redirect off the template's origin is not followed"
     );
-    let stored = app.get_json_with_key("/v1/articles/to-loopback").await;
+    // The template's own origin still works with allow_private (the known articles).
+    let (status, body) = get_audio(&app, "known-1").await;
+    assert!(matches!(status, 200 | 202), "{status} {body}");
+    let stored = app.get_json_with_key("/v1/articles/known-1").await;
     assert_eq!(stored["title"], "Budget approved");
 }
 
