@@ -19,24 +19,6 @@ async fn put_article(app: &TestApp, id: &str, body: Value) -> Value {
     r.json().await.unwrap()
 }
 
-/// Wait for a job through the long-poll endpoint: the server answers when the job is final.
-async fn wait_job(client: &reqwest::Client, base: &str, job: &str) -> Value {
-    for _ in 0..20 {
-        let v: Value = client
-            .get(format!("{base}/v1/jobs/{job}?wait=30"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if ["ready", "failed", "cancelled"].contains(&v["status"].as_str().unwrap_or("")) {
-            return v;
-        }
-    }
-    panic!("job {job} never finished");
-}
-
 async fn get_bytes(app: &TestApp, path: &str) -> Vec<u8> {
     let r = app.client.get(app.url(path)).send().await.unwrap();
     assert_eq!(r.status(), 200, "{path}");

@@ -140,13 +140,7 @@ async fn get_audio(app: &TestApp, id: &str) -> (u16, Value) {
 }
 
 async fn wait_job(app: &TestApp, job: &str) -> Value {
-    for _ in 0..20 {
-        let v: Value = app.get_json(&format!("/v1/jobs/{job}?wait=30")).await;
-        if ["ready", "failed", "cancelled"].contains(&v["status"].as_str().unwrap_or("")) {
-            return v;
-        }
-    }
-    panic!("job {job} never finished");
+    common::app::wait_job(&app.client, &app.base, job).await
 }
 
 #[tokio::test]

@@ -97,3 +97,22 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// Wait for a job through the long-poll endpoint (the server answers when the job is final),
+/// up to 20 polls of 30 s.
+pub async fn wait_job(client: &reqwest::Client, base: &str, job: &str) -> serde_json::Value {
+    for _ in 0..20 {
+        let v: serde_json::Value = client
+            .get(format!("{base}/v1/jobs/{job}?wait=30"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if ["ready", "failed", "cancelled"].contains(&v["status"].as_str().unwrap_or("")) {
+            return v;
+        }
+    }
+    panic!("job {job} never finished");
+}
