@@ -23,11 +23,16 @@ test: setup
 	@scripts/test-setup
 	$(CARGO) test --locked --no-fail-fast
 
-# The fault tests of docs/RELIABILITY.md on their own (they also run in `make test`). The
-# disk-full test needs root to mount a tmpfs and is skipped with a message otherwise.
+# The reliability suite of docs/RELIABILITY.md: its fault tests (they also run in
+# `make test`; the disk-full test needs root to mount a tmpfs and is skipped with a message
+# otherwise), then the load run against the release build: 60 s of mixed load at 200
+# connections, an events fill and a SIGKILL loop (examples/reliability_load.rs).
+RELIABILITY_ARGS ?=
 reliability: setup
 	@scripts/test-setup
 	$(CARGO) test --locked --test api -- --nocapture http_hostile storage_faults voices:: pipeline::cancelling pipeline::a_listener pipeline::sigkill
+	$(CARGO) build --release --locked --bin audioby --example reliability_load
+	./target/release/examples/reliability_load $(RELIABILITY_ARGS)
 
 bench: build
 	scripts/bench

@@ -172,6 +172,7 @@ fn validate(state: &AppState, req: SpeechRequest) -> Result<(SpeechJob, bool), A
         (status = 400, description = "Unknown or unsupported format (aac, flac), bad speed, unknown voice", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 413, description = "Input over the configured limit", body = ErrorBody),
+        (status = 503, description = "`no-synthesis-here`: this process runs with --role api", body = ErrorBody),
     )
 )]
 pub async fn speech(

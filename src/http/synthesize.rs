@@ -147,6 +147,7 @@ fn validate(state: &AppState, req: SynthesizeRequest) -> Result<SpeechJob, ApiEr
         (status = 400, description = "Bad input: unknown voice (lists the voices), format, speed, malformed JSON or SSML", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 413, description = "Text over the configured limit", body = ErrorBody),
+        (status = 503, description = "`no-synthesis-here`: this process runs with --role api", body = ErrorBody),
     )
 )]
 pub async fn synthesize(
@@ -165,6 +166,16 @@ pub(super) async fn respond(
     job: SpeechJob,
     stream: bool,
 ) -> Result<Response, ApiError> {
+    // An `api` process starts no inference sessions (they would take the memory and cores
+    // its host gave to serving); direct synthesis belongs on `all` processes (docs/DEPLOY.md).
+    if !state.settings.role.works() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-synthesis-here",
+            "this process runs with --role api and does not synthesize; send direct synthesis \
+             (/v1/synthesize, /v1/audio/speech) to a process with --role all",
+        ));
+    }
     if stream {
         stream_audio(state, job).await
     } else {

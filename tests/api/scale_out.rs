@@ -183,6 +183,33 @@ async fn an_api_and_two_workers_share_one_queue_and_synthesize_each_segment_once
         w2.pid()
     );
     assert!(!pids.contains(&api.pid()), "the API synthesized nothing");
+
+    // Direct synthesis is refused by an `api` process, and it never started a session
+    // thread (they are named `piper-<voice>-<n>`), not even for the 30 articles.
+    for (path, body) in [
+        ("/v1/synthesize", json!({ "text": "Hello there." })),
+        ("/v1/audio/speech", json!({ "model": "tts-1", "input": "Hello there.", "voice": "alloy" })),
+    ] {
+        let r = client
+            .post(format!("{}{path}", api.base))
+            .bearer_auth(API_KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503, "{path}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "no-synthesis-here", "{path}: {v}");
+    }
+    let session_threads = |pid: u32| {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("piper-"))
+            .count()
+    };
+    assert_eq!(session_threads(api.pid()), 0, "the API started no inference session");
+    assert!(session_threads(w1.pid()) > 0, "a worker's sessions are named piper-*");
 }
 
 /// SIGTERM releases the running job at once (no lease wait, no attempt charged); SIGKILL leaves
