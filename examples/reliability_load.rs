@@ -132,20 +132,37 @@ async fn put_article(client: &reqwest::Client, base: &str, id: &str, text: &str)
         bail!("PUT {id}: {} {}", r.status(), r.text().await?);
     }
     let v: Value = r.json().await?;
-    v["job"]["id"].as_str().map(str::to_string).context("PUT queued no job")
+    v["job"]["id"]
+        .as_str()
+        .map(str::to_string)
+        .context("PUT queued no job")
 }
 
 async fn job(client: &reqwest::Client, base: &str, id: &str) -> Value {
-    match client.get(format!("{base}/v1/jobs/{id}")).bearer_auth(KEY).send().await {
+    match client
+        .get(format!("{base}/v1/jobs/{id}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+    {
         Ok(r) => r.json().await.unwrap_or_default(),
         Err(_) => Value::Null,
     }
 }
 
 /// Poll the public article-audio route until it is ready; `None` when `deadline` passes.
-async fn wait_ready(client: &reqwest::Client, base: &str, id: &str, deadline: Instant) -> Option<Value> {
+async fn wait_ready(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    deadline: Instant,
+) -> Option<Value> {
     while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("{base}/v1/articles/{id}/audio")).send().await {
+        if let Ok(r) = client
+            .get(format!("{base}/v1/articles/{id}/audio"))
+            .send()
+            .await
+        {
             if r.status() == 200 {
                 return r.json().await.ok();
             }
@@ -181,7 +198,8 @@ type Tallies = Arc<Mutex<BTreeMap<&'static str, Tally>>>;
 async fn record(tallies: &Tallies, kind: &'static str, started: Instant, status: String) {
     let mut t = tallies.lock().await;
     let e = t.entry(kind).or_default();
-    e.latencies_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    e.latencies_ms
+        .push(started.elapsed().as_secs_f64() * 1000.0);
     *e.statuses.entry(status).or_default() += 1;
 }
 
@@ -236,7 +254,13 @@ fn short(e: &reqwest::Error) -> &'static str {
     }
 }
 
-async fn synth_client(client: reqwest::Client, base: String, tallies: Tallies, until: Instant, n: u64) {
+async fn synth_client(
+    client: reqwest::Client,
+    base: String,
+    tallies: Tallies,
+    until: Instant,
+    n: u64,
+) {
     let mut i = n;
     while Instant::now() < until {
         i += 2;
@@ -265,7 +289,10 @@ async fn synth_client(client: reqwest::Client, base: String, tallies: Tallies, u
 async fn mixed_load(args: &Args, server: &Server, client: &reqwest::Client) -> Result<bool> {
     let ready: Value = {
         let audio = client
-            .get(format!("{}/v1/articles/seed/audio?format=opus", server.base))
+            .get(format!(
+                "{}/v1/articles/seed/audio?format=opus",
+                server.base
+            ))
             .send()
             .await?
             .json::<Value>()
@@ -278,7 +305,13 @@ async fn mixed_load(args: &Args, server: &Server, client: &reqwest::Client) -> R
     } else {
         format!("{}{path}", server.base)
     };
-    let audio_len = client.head(&audio).send().await?.content_length().unwrap_or(0);
+    // The header, not `content_length()`: a HEAD response's body is empty.
+    let head = client.head(&audio).send().await?;
+    let audio_len: u64 = head
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .context("HEAD on the audio gave no length")?;
     println!(
         "\n## Mixed load: {} connections for {} s (audio file {} KiB)",
         args.connections,
@@ -347,7 +380,11 @@ async fn mixed_load(args: &Args, server: &Server, client: &reqwest::Client) -> R
                 unintended += count;
             }
         }
-        let statuses: Vec<String> = t.statuses.iter().map(|(s, c)| format!("{s}: {c}")).collect();
+        let statuses: Vec<String> = t
+            .statuses
+            .iter()
+            .map(|(s, c)| format!("{s}: {c}"))
+            .collect();
         println!(
             "| {kind} | {n} | {:.0} | {:.1} | {:.1} | {} |",
             n as f64 / elapsed,
@@ -364,7 +401,12 @@ async fn mixed_load(args: &Args, server: &Server, client: &reqwest::Client) -> R
         percentile(&all, 0.99)
     );
     // RSS: after a 10 s warm-up (pools, caches, allocator arenas fill) it should stay flat.
-    let at = |s: u64| rss.iter().find(|(t, _)| *t >= s).map(|(_, r)| *r).unwrap_or(0);
+    let at = |s: u64| {
+        rss.iter()
+            .find(|(t, _)| *t >= s)
+            .map(|(_, r)| *r)
+            .unwrap_or(0)
+    };
     let warm = at(10.min(args.seconds / 2));
     let last = rss.last().map(|(_, r)| *r).unwrap_or(0);
     let peak = rss.iter().map(|(_, r)| *r).max().unwrap_or(0);
@@ -392,8 +434,16 @@ fn db_bytes(data: &Path) -> u64 {
         .sum()
 }
 
-async fn events_fill(args: &Args, server: &Server, client: &reqwest::Client, data: &Path) -> Result<bool> {
-    println!("\n## Events fill: {} events for made-up article IDs", args.fill);
+async fn events_fill(
+    args: &Args,
+    server: &Server,
+    client: &reqwest::Client,
+    data: &Path,
+) -> Result<bool> {
+    println!(
+        "\n## Events fill: {} events for made-up article IDs",
+        args.fill
+    );
     let before = db_bytes(data);
     let statuses: Arc<Mutex<BTreeMap<u16, u64>>> = Arc::default();
     let started = Instant::now();
@@ -437,12 +487,22 @@ async fn events_fill(args: &Args, server: &Server, client: &reqwest::Client, dat
     let refused = statuses.get(&404).copied().unwrap_or(0) == sent;
     // The WAL may grow by a few pages from the run's other writes, never by 20,000 rows.
     let ok = refused && real == 204 && after <= before + 1024 * 1024;
-    println!("{}", if ok { "events fill: ok" } else { "events fill: FAILED" });
+    println!(
+        "{}",
+        if ok {
+            "events fill: ok"
+        } else {
+            "events fill: FAILED"
+        }
+    );
     Ok(ok)
 }
 
 async fn kill_loop(args: &Args, client: &reqwest::Client, data: &Path) -> Result<bool> {
-    println!("\n## SIGKILL loop: 10 articles, {} kills while a job runs", args.kills);
+    println!(
+        "\n## SIGKILL loop: 10 articles, {} kills while a job runs",
+        args.kills
+    );
     let seed = std::fs::read_to_string("player/seed-article.txt")?;
     let sentences: Vec<&str> = seed.split(". ").filter(|s| s.len() > 20).take(12).collect();
     let mut server = Server::start(&args.bin, data)?;
@@ -474,13 +534,20 @@ async fn kill_loop(args: &Args, client: &reqwest::Client, data: &Path) -> Result
     let deadline = Instant::now() + Duration::from_secs(900);
     let mut ready = 0;
     for n in 0..10 {
-        if wait_ready(client, &server.base, &format!("kill-{n}"), deadline).await.is_some() {
+        if wait_ready(client, &server.base, &format!("kill-{n}"), deadline)
+            .await
+            .is_some()
+        {
             ready += 1;
         }
     }
     let mut attempts = Vec::new();
     for id in &jobs {
-        attempts.push(job(client, &server.base, id).await["attempts"].as_u64().unwrap_or(0));
+        attempts.push(
+            job(client, &server.base, id).await["attempts"]
+                .as_u64()
+                .unwrap_or(0),
+        );
     }
     server.terminate();
     println!("{ready} of 10 articles ready after the kills; attempts per job {attempts:?}");
@@ -497,12 +564,22 @@ async fn main() -> Result<()> {
         .pool_max_idle_per_host(args.connections)
         .timeout(Duration::from_secs(60))
         .build()?;
-    println!("server {} (pid {}), data {}", server.base, server.pid(), data.display());
+    println!(
+        "server {} (pid {}), data {}",
+        server.base,
+        server.pid(),
+        data.display()
+    );
     let seed = std::fs::read_to_string("player/seed-article.txt")?;
     put_article(&client, &server.base, "seed", &seed).await?;
-    wait_ready(&client, &server.base, "seed", Instant::now() + Duration::from_secs(600))
-        .await
-        .context("the seed article was not ready within 10 minutes")?;
+    wait_ready(
+        &client,
+        &server.base,
+        "seed",
+        Instant::now() + Duration::from_secs(600),
+    )
+    .await
+    .context("the seed article was not ready within 10 minutes")?;
 
     let load_ok = mixed_load(&args, &server, &client).await?;
     let fill_ok = events_fill(&args, &server, &client, &data).await?;

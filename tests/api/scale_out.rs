@@ -188,7 +188,10 @@ async fn an_api_and_two_workers_share_one_queue_and_synthesize_each_segment_once
     // thread (they are named `piper-<voice>-<n>`), not even for the 30 articles.
     for (path, body) in [
         ("/v1/synthesize", json!({ "text": "Hello there." })),
-        ("/v1/audio/speech", json!({ "model": "tts-1", "input": "Hello there.", "voice": "alloy" })),
+        (
+            "/v1/audio/speech",
+            json!({ "model": "tts-1", "input": "Hello there.", "voice": "alloy" }),
+        ),
     ] {
         let r = client
             .post(format!("{}{path}", api.base))
@@ -208,8 +211,15 @@ async fn an_api_and_two_workers_share_one_queue_and_synthesize_each_segment_once
             .filter(|name| name.starts_with("piper-"))
             .count()
     };
-    assert_eq!(session_threads(api.pid()), 0, "the API started no inference session");
-    assert!(session_threads(w1.pid()) > 0, "a worker's sessions are named piper-*");
+    assert_eq!(
+        session_threads(api.pid()),
+        0,
+        "the API started no inference session"
+    );
+    assert!(
+        session_threads(w1.pid()) > 0,
+        "a worker's sessions are named piper-*"
+    );
 }
 
 /// SIGTERM releases the running job at once (no lease wait, no attempt charged); SIGKILL leaves
