@@ -471,22 +471,8 @@ async fn cors_opens_the_player_routes_only() {
 
 /// The value of `audioby_synthesis_abandoned_total{source="direct"}` in `/metrics`.
 async fn abandoned(app: &TestApp) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
+    app.metric(r#"audioby_synthesis_abandoned_total{source="direct"}"#)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(r#"audioby_synthesis_abandoned_total{source="direct"} "#)?
-                .trim()
-                .parse()
-                .ok()
-        })
         .unwrap_or(0.0)
 }
 

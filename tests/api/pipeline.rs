@@ -25,21 +25,6 @@ async fn get_bytes(app: &TestApp, path: &str) -> Vec<u8> {
     r.bytes().await.unwrap().to_vec()
 }
 
-/// The value of an unlabelled sample in `/metrics`.
-async fn metric(app: &TestApp, name: &str) -> Option<f64> {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-}
-
 #[tokio::test]
 async fn push_wait_fetch_and_edit_one_sentence() {
     let app = spawn_app().await;
@@ -52,20 +37,23 @@ async fn push_wait_fetch_and_edit_one_sentence() {
     .await;
     // The queue gauges are set by the pipeline (the recorder is process-wide and other tests
     // of this binary queue a job or two each, so only plausibility can be checked).
-    let depth = metric(&app, "audioby_queue_depth")
+    let depth = app
+        .metric("audioby_queue_depth")
         .await
         .expect("queue depth gauge in /metrics");
     assert!(
         depth.fract() == 0.0 && (0.0..=10.0).contains(&depth),
         "queue depth {depth}"
     );
-    let age = metric(&app, "audioby_queue_oldest_age_seconds")
+    let age = app
+        .metric("audioby_queue_oldest_age_seconds")
         .await
         .expect("oldest-job age gauge in /metrics");
     assert!((0.0..600.0).contains(&age), "oldest queued job age {age} s");
     let job = wait_job(&app.client, &app.base, put["job"]["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "ready", "{job}");
-    let waited = metric(&app, "audioby_queue_wait_seconds_count")
+    let waited = app
+        .metric("audioby_queue_wait_seconds_count")
         .await
         .expect("queue wait histogram in /metrics");
     assert!(

@@ -62,18 +62,6 @@ async fn wait_job(client: &reqwest::Client, base: &str, job: &str) -> Value {
     panic!("job {job} never finished");
 }
 
-async fn wait_until<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !f().await {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn readyz(client: &reqwest::Client, base: &str) -> u16 {
     match client
         .get(format!("{base}/readyz"))

@@ -5,7 +5,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use crate::common;
 
@@ -76,18 +75,6 @@ async fn put(app: &TestApp, id: &str, text: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-async fn wait_until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_full_disk_gives_clear_errors_and_recovers_without_a_restart() {
     let Some(disk) = Tmpfs::mount("16m") else {
@@ -130,17 +117,8 @@ async fn a_full_disk_gives_clear_errors_and_recovers_without_a_restart() {
     let (status, v) = put(&app, "after", "Trains ran on time on Wednesday.").await;
     assert_eq!(status, 200, "{v}");
     let job = v["job"]["id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let v = app.get_json(&format!("/v1/jobs/{job}?wait=20")).await;
-        if v["status"] == "ready" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the job after the fault never finished: {v}"
-        );
-    }
+    let v = wait_job(&app.client, &app.base, &job).await;
+    assert_eq!(v["status"], "ready", "the job after the fault: {v}");
     let audio = app.get_json("/v1/articles/after/audio").await;
     let url = audio["formats"]["opus"]
         .as_str()

@@ -61,6 +61,27 @@ pub async fn spawn_app_on(engine: Arc<Engine>, customize: impl FnOnce(&mut Setti
 }
 
 impl TestApp {
+    /// The value of one series in `/metrics`: a name, with its labels if it has any
+    /// (`audioby_synthesis_total{source="direct"}`).
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines().find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -203,3 +203,20 @@ pub fn run_measuring_rss(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
 pub fn file_exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// Poll `check` every 100 ms until it holds; fails the test naming `what` after 300 s (a
+/// generous bound for a busy 2-core machine: tests wait for conditions, never for time).
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
