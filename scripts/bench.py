@@ -5,6 +5,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.chdir(ROOT)
 BIN = "./target/release/audioby"
 PIPER = ".deps/bench-venv/bin/piper"
+SHERPA = [".deps/sherpa-venv/bin/python", "scripts/sherpa_tts.py"]
+SHERPA_DIR = ".deps/sherpa-joe"  # the voice with sherpa-onnx's metadata (scripts/bench makes it)
+# The voice's arithmetic per second of audio (issue 18's count: 2.0 GMAC decoder, 0.6 flow,
+# 0.3 text encoder and duration predictor = 2.9 GMAC = 5.7 GFLOP), for GFLOP/s per core.
+GFLOP_PER_AUDIO_SECOND = 5.7
+STEADY_RUNS = int(os.environ.get("BENCH_STEADY_RUNS", "1"))
 VOICE = "voices/en_US-joe-medium.onnx"
 SEED = "player/seed-article.txt"
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -41,10 +47,10 @@ def wav_seconds(path):
 
 
 def synth_vs_piper():
-    say("## Synthesis: audioby synth vs piper-tts 1.8.0 (seed article, en_US-joe-medium)")
+    say("## Synthesis: audioby synth vs piper-tts 1.8.0 and sherpa-onnx 1.13.8 (seed article, en_US-joe-medium)")
     say()
     tmp = tempfile.mkdtemp()
-    rows = {"audioby": [], "audioby, whole graph": [], "piper-tts": []}
+    rows = {"audioby": [], "audioby, whole graph": [], "piper-tts": [], "sherpa-onnx": []}
     whole_env = dict(os.environ, AUDIOBY_ENGINE__SPLIT_VOICE="false")
     for i in range(RUNS):  # alternate, so drift and neighbours hit all alike
         a = os.path.join(tmp, "a.wav")
@@ -57,6 +63,9 @@ def synth_vs_piper():
         p = os.path.join(tmp, "p.wav")
         wall, rss = run_measured([PIPER, "-m", VOICE, "-f", p], SEED)
         rows["piper-tts"].append((wav_seconds(p), wall, rss, LAST_CPU[0]))
+        s = os.path.join(tmp, "s.wav")
+        wall, rss = run_measured(SHERPA + ["synth", SHERPA_DIR, SEED, s])
+        rows["sherpa-onnx"].append((wav_seconds(s), wall, rss, LAST_CPU[0]))
     say("| tool | audio s | wall s (median) | CPU s (median) | real-time factor | audio-s per wall-s | peak RSS MiB (median) |")
     say("|---|---|---|---|---|---|---|")
     thr = {}
@@ -69,7 +78,56 @@ def synth_vs_piper():
         say(f"| {name} | {audio:.1f} | {wall:.2f} | {cpu:.2f} | {wall / audio:.3f} | {thr[name]:.2f} | {rss:.0f} |")
     say()
     say(f"Whole-graph engine / piper-tts: {thr['audioby, whole graph'] / thr['piper-tts']:.2f}x.")
-    say(f"Throughput ratio audioby / piper-tts: **{thr['audioby'] / thr['piper-tts']:.2f}x** (median of {RUNS} alternating runs each, whole process incl. model load).")
+    say(f"Throughput ratio audioby / piper-tts: **{thr['audioby'] / thr['piper-tts']:.2f}x**, "
+        f"audioby / sherpa-onnx: **{thr['audioby'] / thr['sherpa-onnx']:.2f}x** "
+        f"(median of {RUNS} alternating runs each, whole process incl. model load).")
+    say()
+
+
+def steady_state():
+    """Issue 18's steady state: VARIANTS articles through one process each (loading amortized),
+    audio-seconds per CPU-second, and the GFLOP/s per core that implies."""
+    say(f"## Steady state: {VARIANTS} articles through one process (audio-seconds per CPU-second)")
+    say()
+    with open(SEED) as f:
+        seed = f.read()
+    tmp = tempfile.mkdtemp()
+    texts = []
+    for n in range(VARIANTS):
+        path = os.path.join(tmp, f"v{n}.txt")
+        with open(path, "w") as f:
+            f.write(variant(seed, n % len(NUMS)))
+        texts.append(path)
+    everything = os.path.join(tmp, "all.txt")
+    with open(everything, "w") as f:
+        f.write("\n\n".join(open(t).read() for t in texts))
+    rows = {"audioby": [], "piper-tts": [], "sherpa-onnx": []}
+    for _ in range(STEADY_RUNS):  # alternating, like the cold runs
+        a = os.path.join(tmp, "a.wav")
+        wall, rss = run_measured([BIN, "synth", "-q", "--format", "wav", "-o", a], everything)
+        rows["audioby"].append((wav_seconds(a), LAST_CPU[0], wall, rss))
+        p = os.path.join(tmp, "p.wav")
+        wall, rss = run_measured([PIPER, "-m", VOICE, "-f", p], everything)
+        rows["piper-tts"].append((wav_seconds(p), LAST_CPU[0], wall, rss))
+        s = os.path.join(tmp, "s.wav")
+        wall, rss = run_measured(SHERPA + ["synth", SHERPA_DIR, everything, s])
+        rows["sherpa-onnx"].append((wav_seconds(s), LAST_CPU[0], wall, rss))
+    say("| tool | audio s | CPU s | wall s | audio-s per CPU-s | GFLOP/s per core | peak RSS MiB |")
+    say("|---|---|---|---|---|---|---|")
+    eff = {}
+    for name, r in rows.items():
+        audio = statistics.median(x[0] for x in r)
+        cpu = statistics.median(x[1] for x in r)
+        wall = statistics.median(x[2] for x in r)
+        rss = statistics.median(x[3] for x in r)
+        eff[name] = statistics.median(x[0] / x[1] for x in r)
+        say(f"| {name} | {audio:.0f} | {cpu:.1f} | {wall:.1f} | {eff[name]:.2f} | "
+            f"{eff[name] * GFLOP_PER_AUDIO_SECOND:.0f} | {rss:.0f} |")
+    say()
+    say(f"audio-s per CPU-s, audioby / piper-tts: **{eff['audioby'] / eff['piper-tts']:.2f}x**, "
+        f"audioby / sherpa-onnx: **{eff['audioby'] / eff['sherpa-onnx']:.2f}x** "
+        f"({STEADY_RUNS} alternating run(s) of {VARIANTS} articles each; GFLOP/s per core = "
+        f"{GFLOP_PER_AUDIO_SECOND} GFLOP per audio-second × audio-s per CPU-s).")
     say()
 
 
@@ -222,6 +280,8 @@ def main():
     say()
     if "synth" not in SKIP:
         synth_vs_piper()
+    if "steady" not in SKIP:
+        steady_state()
     if "text" not in SKIP:
         text_speed()
     if "pipeline" not in SKIP:
