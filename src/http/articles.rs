@@ -13,8 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::RequireApiKey;
-use super::live;
 use super::error::ErrorBody;
+use super::live;
 use super::ratelimit::{limit_per_ip, IpRateLimiter, TrustedProxies};
 use super::{ApiError, ApiJson, AppState};
 use crate::article::{ArticleId, ArticleInput, ArticleRecord, Block};

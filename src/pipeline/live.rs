@@ -97,7 +97,10 @@ impl Pipeline {
             this.stream_live(job_id, segments, keys, format, rate, tx)
                 .await
         });
-        Ok(LiveAudio::Streaming { job: job.id, chunks })
+        Ok(LiveAudio::Streaming {
+            job: job.id,
+            chunks,
+        })
     }
 
     #[tracing::instrument(name = "streaming a live rendition", skip_all, fields(job = %job, format = %format))]
@@ -130,7 +133,10 @@ impl Pipeline {
                     return;
                 }
                 Wait::JobOver => {
-                    tracing::info!(segment = i, "the job stopped before this segment: live stream ends");
+                    tracing::info!(
+                        segment = i,
+                        "the job stopped before this segment: live stream ends"
+                    );
                     break;
                 }
             };

@@ -45,8 +45,8 @@ async fn segment_log(app: &TestApp, job: Option<&str>) -> (i64, i64) {
     );
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let q = match job {
-        Some(_) => "SELECT COUNT(*), COUNT(DISTINCT segment) FROM segment_log WHERE job_id = ?",
-        None => "SELECT COUNT(*), COUNT(DISTINCT segment) FROM segment_log WHERE ? IS NULL",
+        Some(_) => "SELECT COUNT(*), COUNT(DISTINCT cache_key) FROM segment_log WHERE job_id = ?",
+        None => "SELECT COUNT(*), COUNT(DISTINCT cache_key) FROM segment_log WHERE ? IS NULL",
     };
     let row: (i64, i64) = sqlx::query_as(q).bind(job).fetch_one(&pool).await.unwrap();
     pool.close().await;
@@ -77,9 +77,8 @@ async fn listen(app: &TestApp, id: &str, format: &str) -> (String, Vec<u8>) {
 /// most two MP3 frames (a stream has no LAME tag saying how much encoder delay to trim).
 fn same_audio_up_to_framing(live: &[f32], fin: &[f32], what: &str) {
     assert!(!fin.is_empty(), "{what}: the final file decodes to audio");
-    let found = (0..=2304usize).find(|&off| {
-        off + fin.len() <= live.len() && live[off..off + fin.len()] == *fin
-    });
+    let found = (0..=2304usize)
+        .find(|&off| off + fin.len() <= live.len() && live[off..off + fin.len()] == *fin);
     assert!(
         found.is_some(),
         "{what}: live decodes to {} samples, final {}; no alignment matches exactly",
@@ -133,7 +132,10 @@ async fn ten_live_listeners_share_one_job_and_hear_the_final_file() {
         let what = format!("listener {i} ({format})");
         if *format == "opus" {
             // Same encoder, same samples, same settings: the very same Ogg stream.
-            assert!(*bytes == final_opus, "{what}: live Opus differs from the final file");
+            assert!(
+                *bytes == final_opus,
+                "{what}: live Opus differs from the final file"
+            );
             let d = decode_opus(bytes);
             assert_eq!(d.samples, opus_pcm.samples, "{what}");
         } else {
@@ -142,7 +144,10 @@ async fn ten_live_listeners_share_one_job_and_hear_the_final_file() {
             let first_diff = bytes.iter().zip(&final_mp3).position(|(a, b)| a != b);
             let last_diff = bytes.iter().zip(&final_mp3).rposition(|(a, b)| a != b);
             if let (Some(f), Some(l)) = (first_diff, last_diff) {
-                assert!(l < 1024, "{what}: bytes {f}..={l} differ, beyond the header frame");
+                assert!(
+                    l < 1024,
+                    "{what}: bytes {f}..={l} differ, beyond the header frame"
+                );
             }
             let d = decode_symphonia(bytes, "mp3");
             same_audio_up_to_framing(&d.samples, &mp3_pcm.samples, &what);
@@ -190,14 +195,16 @@ async fn the_live_manifest_follows_the_job_and_matches_the_final_manifest() {
     assert!(m["segments_total"].as_u64().unwrap() > 10, "{m}");
     while r.chunk().await.unwrap().is_some() {}
     let job = m["job_id"].as_str().unwrap();
-    assert_eq!(wait_job(&app.client, &app.base, job).await["status"], "ready");
+    assert_eq!(
+        wait_job(&app.client, &app.base, job).await["status"],
+        "ready"
+    );
     let m = app.get_json("/v1/articles/side/audio/live/manifest").await;
     assert_eq!(m["status"], "ready", "{m}");
     assert!(m["formats"]["opus"].is_string() && m["formats"]["mp3"].is_string());
-    let fin: Value = serde_json::from_slice(
-        &get_bytes(&app, m["manifest_url"].as_str().unwrap()).await,
-    )
-    .unwrap();
+    let fin: Value =
+        serde_json::from_slice(&get_bytes(&app, m["manifest_url"].as_str().unwrap()).await)
+            .unwrap();
     assert_eq!(m["segments"], fin["segments"], "live timing = final timing");
     let declared = fin["duration"].as_f64().unwrap();
     assert!((m["available_seconds"].as_f64().unwrap() - declared).abs() < 0.001);
@@ -304,7 +311,10 @@ async fn live_bad_input_is_refused_with_json() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "not-found", "{v}");
     put_article(&app, "known", json!({"text": "One sentence."})).await;
-    for (q, code) in [("format=wav", "unsupported-live-format"), ("format=flac", "unknown-format")] {
+    for (q, code) in [
+        ("format=wav", "unsupported-live-format"),
+        ("format=flac", "unknown-format"),
+    ] {
         let r = app
             .client
             .get(app.url(&format!("/v1/articles/known/audio/live?{q}")))
