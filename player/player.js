@@ -269,12 +269,14 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       const e = this._el;
       const on = (type, f) => a.addEventListener(type, (ev) => { if (a === this.audio) f(ev); });
       on('play', () => {
-        this._set('playing', this._label());
+        // A live stream may have nothing to play yet: the generating state stays until it does.
+        if (!(this._liveOn && a.readyState < 3)) this._set('playing', this._label());
         this._mediaSession();
         this._emit('play', { currentTime: a.currentTime }, this._played ? null : '');
         this._played = true;
         this._raf();
       });
+      on('playing', () => { if (this.state !== 'playing') this._set('playing', this._label()); });
       on('pause', () => { if (this._info && this.state !== 'error') this._set('paused', this._label()); this._tick(); });
       on('ended', () => { this._tick(); this._set('paused', this._label()); });
       on('timeupdate', () => this._tick());
@@ -413,6 +415,8 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
         old.load(); // closes the live stream (the job is done)
         this._info = { status: 'ready', formats: m.formats, manifest_url: m.manifest_url, duration: next.duration };
         this._setDuration(next.duration);
+        for (const [type, detail, value] of this._held || []) this._beacon(type, detail, value);
+        this._held = null;
         if (playing) next.play().catch(() => {});
         else this._set('paused', this._label());
         if (this.hasAttribute('highlight') && m.manifest_url) this._loadManifest(new URL(m.manifest_url, this.api + '/').href);
@@ -428,6 +432,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
 
     _liveEnd() {
       this._liveOn = false;
+      this._held = null; // never published: nothing to count
     }
 
     // ----- events --------------------------------------------------------------------------
@@ -436,6 +441,12 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
     _emit(type, detail, value) {
       this.dispatchEvent(new CustomEvent(type, { detail: Object.assign({ article: this.article }, detail) }));
       if (!this.hasAttribute('events') || value === null || !this.article) return;
+      // The server counts events of published audio only: a live listen's wait for the final file.
+      if (this._liveOn) return void (this._held || (this._held = [])).push([type, detail, value]);
+      this._beacon(type, detail, value);
+    }
+
+    _beacon(type, detail, value) {
       const body = { article: this.article, event: type };
       if (type === 'progress' || type === 'ratechange') body.value = value;
       if (type === 'error') body.value = String(detail.code || '');

@@ -39,7 +39,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(public)
 }
 
-fn parse_id(raw: &str) -> Result<ArticleId, ApiError> {
+pub(super) fn parse_id(raw: &str) -> Result<ArticleId, ApiError> {
     ArticleId::parse(raw).map_err(|e| ApiError::bad_request("invalid-article-id", e.to_string()))
 }
 

@@ -12,15 +12,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 use utoipa::ToSchema;
 
+use super::articles::parse_id;
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
-use crate::article::ArticleId;
 use crate::audio::AudioFormat;
 use crate::pipeline::{LiveAudio, ManifestSegment};
-
-fn parse_id(raw: &str) -> Result<ArticleId, ApiError> {
-    ArticleId::parse(raw).map_err(|e| ApiError::bad_request("invalid-article-id", e.to_string()))
-}
 
 #[derive(Debug, Deserialize)]
 pub struct LiveQuery {

@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use super::assembly::{Joiner, ManifestSegment};
 use super::request::AudioStatus;
 use super::{Pipeline, PipelineError};
-use crate::article::ArticleId;
+use crate::article::{ArticleId, ArticleRecord};
 use crate::audio::{encoder, AudioError, AudioFormat, StreamEncoder};
 use crate::queue::{Job, JobId, Priority, Rendition};
 use crate::store::ObjectKey;
@@ -83,11 +83,7 @@ impl Pipeline {
             AudioStatus::Ready(r) => return Ok(LiveAudio::Ready(r)),
             AudioStatus::Pending { job, .. } => job,
         };
-        let article = self
-            .articles
-            .article(id)
-            .await?
-            .ok_or_else(|| PipelineError::NotFound(id.clone()))?;
+        let article = self.stored_article(id).await?;
         let voice = self.voice_for(voice, &article)?;
         let (segments, keys) = self.plan(&article, &voice);
         let (tx, chunks) = mpsc::channel(LIVE_BUFFER_CHUNKS);
@@ -216,6 +212,13 @@ impl Pipeline {
         }
     }
 
+    async fn stored_article(&self, id: &ArticleId) -> Result<ArticleRecord, PipelineError> {
+        self.articles
+            .article(id)
+            .await?
+            .ok_or_else(|| PipelineError::NotFound(id.clone()))
+    }
+
     /// Wake live streams of this process: a segment was stored.
     pub(super) fn segment_stored(&self) {
         self.stored.send_modify(|n| *n += 1);
@@ -228,11 +231,7 @@ impl Pipeline {
         id: &ArticleId,
         voice: Option<&str>,
     ) -> Result<LiveProgress, PipelineError> {
-        let article = self
-            .articles
-            .article(id)
-            .await?
-            .ok_or_else(|| PipelineError::NotFound(id.clone()))?;
+        let article = self.stored_article(id).await?;
         let voice = self.voice_for(voice, &article)?;
         let rendition = self
             .articles

@@ -2,26 +2,15 @@
 //! its job makes it. Real server, real voice, real encoders and decoders; every wait is on a
 //! state (job status, bytes received), never on a clock.
 use crate::common;
+use crate::pipeline::{get_bytes, put_article};
 
 use common::app::*;
 use common::*;
 use serde_json::{json, Value};
 
-async fn put_article(app: &TestApp, id: &str, body: Value) -> Value {
-    let r = app
-        .client
-        .put(app.url(&format!("/v1/articles/{id}")))
-        .bearer_auth(API_KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "PUT {id}");
-    r.json().await.unwrap()
-}
-
-/// Store an article without its prefetch job getting to run first: the test then presses
-/// play itself. (A PUT queues a prefetch job; pressing play finds the same job.)
+/// Store the seed article. Its PUT queues a prefetch job, which may start at once; pressing
+/// play joins that same job (raised to interactive), so the first segments may come from the
+/// cache and the rest as they are made: both paths of the live stream.
 async fn seed(app: &TestApp, id: &str) {
     put_article(
         app,
@@ -31,10 +20,9 @@ async fn seed(app: &TestApp, id: &str) {
     .await;
 }
 
-async fn get_bytes(app: &TestApp, url: &str) -> Vec<u8> {
-    let r = app.client.get(app.url(url)).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{url}");
-    r.bytes().await.unwrap().to_vec()
+/// `GET path` (no key).
+async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).send().await.unwrap()
 }
 
 /// (entries, distinct segments) in the segment log, all jobs, or one job.
@@ -55,12 +43,7 @@ async fn segment_log(app: &TestApp, job: Option<&str>) -> (i64, i64) {
 
 /// The live stream of `id` in `format`: (job id, every byte).
 async fn listen(app: &TestApp, id: &str, format: &str) -> (String, Vec<u8>) {
-    let r = app
-        .client
-        .get(app.url(&format!("/v1/articles/{id}/audio/live?format={format}")))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&app, &format!("/v1/articles/{id}/audio/live?format={format}")).await;
     assert_eq!(r.status(), 200);
     let expected = if format == "opus" {
         "audio/ogg; codecs=opus"
@@ -179,12 +162,7 @@ async fn the_live_manifest_follows_the_job_and_matches_the_final_manifest() {
     let m = app.get_json("/v1/articles/nope/audio/live/manifest").await;
     assert_eq!(m["error"]["code"], "not-found", "{m}");
     seed(&app, "side").await;
-    let mut r = app
-        .client
-        .get(app.url("/v1/articles/side/audio/live?format=opus"))
-        .send()
-        .await
-        .unwrap();
+    let mut r = get(&app, "/v1/articles/side/audio/live?format=opus").await;
     assert_eq!(r.status(), 200);
     // The first chunk is here: the manifest already lists at least the first segment.
     let first = r.chunk().await.unwrap().expect("a first chunk");
@@ -241,12 +219,7 @@ async fn a_live_listener_goes_before_a_running_prefetch() {
         json!({"text": "A listener is waiting for this one. It has three sentences. Here is the last."}),
     )
     .await;
-    let mut r = app
-        .client
-        .get(app.url("/v1/articles/listened/audio/live?format=mp3"))
-        .send()
-        .await
-        .unwrap();
+    let mut r = get(&app, "/v1/articles/listened/audio/live?format=mp3").await;
     assert_eq!(r.status(), 200);
     let first = r.chunk().await.unwrap().expect("live audio arrives");
     assert!(!first.is_empty());
@@ -280,12 +253,7 @@ async fn a_live_listener_goes_before_a_running_prefetch() {
 async fn a_listener_leaving_mid_stream_does_not_stop_the_job() {
     let app = spawn_app().await;
     seed(&app, "leaver").await;
-    let mut r = app
-        .client
-        .get(app.url("/v1/articles/leaver/audio/live?format=opus"))
-        .send()
-        .await
-        .unwrap();
+    let mut r = get(&app, "/v1/articles/leaver/audio/live?format=opus").await;
     assert_eq!(r.status(), 200);
     let job = r.headers()["x-audioby-job"].to_str().unwrap().to_string();
     r.chunk().await.unwrap().expect("a first chunk");
@@ -301,12 +269,7 @@ async fn a_listener_leaving_mid_stream_does_not_stop_the_job() {
 #[tokio::test]
 async fn live_bad_input_is_refused_with_json() {
     let app = spawn_app().await;
-    let r = app
-        .client
-        .get(app.url("/v1/articles/nobody/audio/live"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&app, "/v1/articles/nobody/audio/live").await;
     assert_eq!(r.status(), 404);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "not-found", "{v}");
@@ -315,22 +278,12 @@ async fn live_bad_input_is_refused_with_json() {
         ("format=wav", "unsupported-live-format"),
         ("format=flac", "unknown-format"),
     ] {
-        let r = app
-            .client
-            .get(app.url(&format!("/v1/articles/known/audio/live?{q}")))
-            .send()
-            .await
-            .unwrap();
+        let r = get(&app, &format!("/v1/articles/known/audio/live?{q}")).await;
         assert_eq!(r.status(), 400, "{q}");
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["error"]["code"], code, "{q}: {v}");
     }
-    let r = app
-        .client
-        .get(app.url("/v1/articles/bad%20id/audio/live"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&app, "/v1/articles/bad%20id/audio/live").await;
     assert_eq!(r.status(), 400);
 }
 
@@ -345,12 +298,7 @@ async fn a_failed_job_ends_the_live_stream_cleanly() {
     let path = lexicon.path().to_path_buf();
     let app = spawn_app_with(|s| s.lexicon = Some(path)).await;
     put_article(&app, "mute", json!({"text": "Xyzzy. Xyzzy!"})).await;
-    let r = app
-        .client
-        .get(app.url("/v1/articles/mute/audio/live?format=opus"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&app, "/v1/articles/mute/audio/live?format=opus").await;
     assert_eq!(r.status(), 200);
     let job = r.headers()["x-audioby-job"].to_str().unwrap().to_string();
     let bytes = r.bytes().await.expect("the stream ends cleanly, not cut");
@@ -368,12 +316,7 @@ async fn a_failed_job_ends_the_live_stream_cleanly() {
 async fn a_job_cancelled_mid_stream_ends_the_stream_cleanly() {
     let app = spawn_app().await;
     seed(&app, "cut").await;
-    let mut r = app
-        .client
-        .get(app.url("/v1/articles/cut/audio/live?format=opus"))
-        .send()
-        .await
-        .unwrap();
+    let mut r = get(&app, "/v1/articles/cut/audio/live?format=opus").await;
     let job = r.headers()["x-audioby-job"].to_str().unwrap().to_string();
     let mut bytes = r.chunk().await.unwrap().expect("a first chunk").to_vec();
     let c = app

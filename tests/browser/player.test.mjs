@@ -355,11 +355,12 @@ test('live rendition: a failed job shows the error state', async () => {
     body: JSON.stringify({ text: (await pageParagraphs()).replace(/\./g, ` ${Date.now()}.`) }),
   });
   assert.ok(put.ok);
-  const job = (await put.json()).job.id;
   const { page, context } = await openPage(`${BASE}/__test/live-failed.html`, { html: playerPage(`<audioby-player article="${id}"></audioby-player>`) });
   await page.waitForFunction(() => document.querySelector('audioby-player')?.hasAttribute('state'));
   await page.locator('audioby-player .play').click();
-  await page.waitForFunction(() => document.querySelector('audioby-player').audio.currentSrc.includes('/audio/live'), null, { timeout: GEN_TIMEOUT });
+  // Audio plays from the live stream, so the stream has joined the job: cancel that job.
+  await page.waitForFunction(() => { const a = document.querySelector('audioby-player').audio; return a.currentSrc.includes('/audio/live') && a.currentTime > 0; }, null, { timeout: GEN_TIMEOUT, polling: 50 });
+  const job = (await (await fetch(`${BASE}/v1/articles/${id}/audio/live/manifest`)).json()).job_id;
   const del = await api(`/v1/jobs/${job}`, { method: 'DELETE' });
   assert.equal(del.status, 200);
   await page.waitForFunction(() => document.querySelector('audioby-player').getAttribute('state') === 'error', null, { timeout: 60_000 });
