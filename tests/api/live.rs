@@ -43,7 +43,11 @@ async fn segment_log(app: &TestApp, job: Option<&str>) -> (i64, i64) {
 
 /// The live stream of `id` in `format`: (job id, every byte).
 async fn listen(app: &TestApp, id: &str, format: &str) -> (String, Vec<u8>) {
-    let r = get(&app, &format!("/v1/articles/{id}/audio/live?format={format}")).await;
+    let r = get(
+        app,
+        &format!("/v1/articles/{id}/audio/live?format={format}"),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let expected = if format == "opus" {
         "audio/ogg; codecs=opus"
@@ -168,7 +172,7 @@ async fn the_live_manifest_follows_the_job_and_matches_the_final_manifest() {
     let first = r.chunk().await.unwrap().expect("a first chunk");
     assert!(first.starts_with(b"OggS"));
     let m = app.get_json("/v1/articles/side/audio/live/manifest").await;
-    assert!(m["segments"].as_array().unwrap().len() >= 1, "{m}");
+    assert!(!m["segments"].as_array().unwrap().is_empty(), "{m}");
     assert!(m["available_seconds"].as_f64().unwrap() > 0.0, "{m}");
     assert!(m["segments_total"].as_u64().unwrap() > 10, "{m}");
     while r.chunk().await.unwrap().is_some() {}
