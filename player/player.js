@@ -2,7 +2,8 @@
  * <script src="https://AUDIOBY_HOST/player.js" async></script>
  * <audioby-player article="ID"></audioby-player>   or   <div data-audioby-article="ID"></div>
  * Attributes: article, api (server base URL; default: where this script came from), voice,
- * format ("opus" | "mp3": force one), highlight (opt-in; value = CSS selector of the article
+ * format ("opus" | "mp3": force one, for the live stream too), no-live (wait for the finished file
+ * instead of playing the audio as it is made), highlight (opt-in; value = CSS selector of the article
  * text, default the nearest <article> or <body>), events (opt-in: POST events to /v1/events),
  * label (idle text, default "Listen"), theme ("light" | "dark"; default follows the system). */
 (() => {
@@ -12,6 +13,8 @@
   const DEFAULT_API = SCRIPT && SCRIPT.src ? new URL(SCRIPT.src, location.href).origin : location.origin;
   const RATES = [0.75, 1, 1.25, 1.5, 1.75, 2];
   const SKIP = 15, ARROW = 5, HIGHLIGHT = 'audioby', MAX_POLL = 2000;
+  // Live: start at once when at most this many jobs are ahead; side-channel poll in ms.
+  const LIVE_MAX_AHEAD = 1, LIVE_POLL = 1000;
   const reduced = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
 
   const fmt = (s) => {
@@ -108,7 +111,8 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
     get format() {
       const f = this.getAttribute('format');
       if (f === 'opus' || f === 'mp3') return f;
-      return this.audio.canPlayType('audio/ogg; codecs=opus') ? 'opus' : 'mp3';
+      // Only "probably": Safari and iOS answer "maybe" for Ogg Opus and then cannot play it.
+      return this.audio.canPlayType('audio/ogg; codecs=opus') === 'probably' ? 'opus' : 'mp3';
     }
 
     play() { return this._toggle(true); }
@@ -134,6 +138,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       clearTimeout(this._poll);
       this._gen++;
       this._info = null; this._segs = null; this._sent.clear(); this._played = false;
+      this._liveEnd();
       this._clearHighlight();
       this.audio.removeAttribute('src');
       this._set('idle', this.getAttribute('label') || 'Listen');
@@ -165,6 +170,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       if (res.status === 200 && body.status === 'ready') return this._ready(body, wantPlay);
       if (res.status === 202) {
         this._pending = true;
+        if (wantPlay && this._liveOk(body)) return this._live();
         if (wantPlay) {
           const eta = Number(body.eta_seconds);
           const pos = Number(body.position);
@@ -226,6 +232,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
     _seek(t) {
       const a = this.audio;
       if (!this._info) return;
+      if (this._liveOn) t = Math.min(t, this._liveEdge());
       const d = this._dur || a.duration || 0;
       a.currentTime = Math.max(0, Math.min(d ? d - 0.05 : t, t));
       this._tick();
@@ -237,7 +244,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       e.cur.textContent = fmt(t);
       e.seek.setAttribute('aria-valuetext', `${spoken(t)} of ${spoken(this._dur)}`);
       this._highlightAt(t);
-      const d = this._dur || a.duration;
+      const d = this._liveOn ? 0 : this._dur || a.duration;
       if (d > 0) for (const p of [25, 50, 75, 100]) {
         if (t / d >= p / 100 - (p === 100 ? 0.01 : 0) && !this._sent.has(p)) { this._sent.add(p); this._emit('progress', { percent: p }, p); }
       }
@@ -245,31 +252,40 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
 
     // ----- wiring --------------------------------------------------------------------------
     _wire() {
-      const a = this.audio, e = this._el;
+      const e = this._el;
       e.play.addEventListener('click', () => this._toggle());
-      e.back.addEventListener('click', () => this._seek(a.currentTime - SKIP));
-      e.fwd.addEventListener('click', () => this._seek(a.currentTime + SKIP));
+      e.back.addEventListener('click', () => this._seek(this.audio.currentTime - SKIP));
+      e.fwd.addEventListener('click', () => this._seek(this.audio.currentTime + SKIP));
       e.retry.addEventListener('click', () => { this._reset(true); this._el.play.focus(); });
-      e.speed.addEventListener('change', () => { a.playbackRate = Number(e.speed.value); });
+      e.speed.addEventListener('change', () => { this.audio.playbackRate = Number(e.speed.value); });
       e.seek.addEventListener('input', () => { this._dragging = true; e.cur.textContent = fmt(Number(e.seek.value)); });
       e.seek.addEventListener('change', () => { this._dragging = false; this._seek(Number(e.seek.value)); });
-      a.addEventListener('play', () => {
-        this._set('playing', this._label());
+      this._wireMedia(this.audio);
+      this._root.addEventListener('keydown', (ev) => this._key(ev));
+    }
+
+    // Media events of one audio element; ignored once another element has taken its place.
+    _wireMedia(a) {
+      const e = this._el;
+      const on = (type, f) => a.addEventListener(type, (ev) => { if (a === this.audio) f(ev); });
+      on('play', () => {
+        // A live stream may have nothing to play yet: the generating state stays until it does.
+        if (!(this._liveOn && a.readyState < 3)) this._set('playing', this._label());
         this._mediaSession();
         this._emit('play', { currentTime: a.currentTime }, this._played ? null : '');
         this._played = true;
         this._raf();
       });
-      a.addEventListener('pause', () => { if (this._info && this.state !== 'error') this._set('paused', this._label()); this._tick(); });
-      a.addEventListener('ended', () => { this._tick(); this._set('paused', this._label()); });
-      a.addEventListener('timeupdate', () => this._tick());
-      a.addEventListener('loadedmetadata', () => this._setDuration(a.duration));
-      a.addEventListener('ratechange', () => {
+      on('playing', () => { if (this.state !== 'playing') this._set('playing', this._label()); });
+      on('pause', () => { if (this._info && this.state !== 'error') this._set('paused', this._label()); this._tick(); });
+      on('ended', () => { this._tick(); this._set('paused', this._label()); });
+      on('timeupdate', () => this._tick());
+      on('loadedmetadata', () => this._setDuration(a.duration));
+      on('ratechange', () => {
         e.speed.value = String(a.playbackRate);
         this._emit('ratechange', { rate: a.playbackRate }, a.playbackRate);
       });
-      a.addEventListener('error', () => { if (this._info) this._fail('The audio file could not be loaded.', 'media'); });
-      this._root.addEventListener('keydown', (ev) => this._key(ev));
+      on('error', () => { if (this._info) this._fail('The audio file could not be loaded.', 'media'); });
     }
 
     _label() { return `${this.getAttribute('label') || 'Listen'} · ${Math.max(1, Math.round((this._dur || 0) / 60))} min`; }
@@ -316,12 +332,121 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       } catch (_) { /* Media Session is optional */ }
     }
 
+    // ----- live rendition ------------------------------------------------------------------
+    // An article that is not ready plays as it is made (GET …/audio/live streams the segments in
+    // reading order); …/audio/live/manifest gives the timing of what exists (highlighting, the
+    // seek limit) and says when the finished file is published. The player then moves to that
+    // file at the same position: preloaded in a second <audio>, seeked, swapped in on canplay.
+    _liveOk(body) {
+      // A long queue keeps the generating state, with the wait shown, until the job is near.
+      return !this.hasAttribute('no-live') && Number(body.position) <= LIVE_MAX_AHEAD;
+    }
+
+    _liveBase() {
+      const q = new URLSearchParams();
+      const v = this.getAttribute('voice');
+      if (v) q.set('voice', v);
+      return [`${this.api}/v1/articles/${encodeURIComponent(this.article)}/audio/live`, q];
+    }
+
+    _live() {
+      const [url, q] = this._liveBase();
+      q.set('format', this.format);
+      this._liveOn = true;
+      this._liveAvail = 0;
+      this._info = { live: true };
+      const a = this.audio;
+      a.preload = 'auto';
+      a.src = `${url}?${q}`;
+      this._set('generating', 'Generating audio…', { busy: true });
+      this._livePoll(this._gen);
+      this._toggle(true);
+    }
+
+    async _livePoll(gen) {
+      if (gen !== this._gen || !this._liveOn) return;
+      const [url, q] = this._liveBase();
+      let m = null;
+      try {
+        const res = await fetch(`${url}/manifest?${q}`, { credentials: 'omit', cache: 'no-store' });
+        if (res.ok) m = await res.json();
+      } catch (_) { /* the next poll may get through */ }
+      if (gen !== this._gen || !this._liveOn) return;
+      if (m) {
+        if (m.status === 'failed' || m.status === 'cancelled') {
+          this._liveEnd();
+          this.audio.pause();
+          return this._fail(m.error ? `The audio could not be made: ${m.error}` : 'The audio could not be made.', 'job-' + m.status);
+        }
+        this._liveAvail = Number(m.available_seconds) || 0;
+        const segs = (m.segments || []).slice().sort((x, y) => x.start - y.start);
+        if (segs.length && this.hasAttribute('highlight') && (!this._segs || this._segs.length !== segs.length)) {
+          this._segs = this._mapSegments(segs);
+        }
+        if (!(this._dur >= this._liveAvail)) this._setDuration(this._liveAvail);
+        if (m.status === 'ready' && m.formats) return this._liveSwitch(m);
+      }
+      this._poll = setTimeout(() => this._livePoll(gen), LIVE_POLL);
+    }
+
+    // How far a listener may seek: what has been made and what the element holds.
+    _liveEdge() {
+      const b = this.audio.buffered;
+      const held = b && b.length ? b.end(b.length - 1) : 0;
+      return Math.max(0, Math.min(this._liveAvail || 0, held) - 0.25);
+    }
+
+    _liveSwitch(m) {
+      const gen = this._gen;
+      const src = new URL(m.formats[this.format] || Object.values(m.formats)[0], this.api + '/').href;
+      const next = document.createElement('audio');
+      next.preload = 'auto';
+      this._wireMedia(next);
+      const swap = () => {
+        if (gen !== this._gen || !this._liveOn) return;
+        const old = this.audio, playing = !old.paused, from = old.currentTime;
+        next.playbackRate = old.playbackRate;
+        next.currentTime = from;
+        this._liveOn = false;
+        this.audio = next;
+        old.replaceWith(next);
+        old.pause();
+        old.removeAttribute('src');
+        old.load(); // closes the live stream (the job is done)
+        this._info = { status: 'ready', formats: m.formats, manifest_url: m.manifest_url, duration: next.duration };
+        this._setDuration(next.duration);
+        for (const [type, detail, value] of this._held || []) this._beacon(type, detail, value);
+        this._held = null;
+        if (playing) next.play().catch(() => {});
+        else this._set('paused', this._label());
+        if (this.hasAttribute('highlight') && m.manifest_url) this._loadManifest(new URL(m.manifest_url, this.api + '/').href);
+        this.dispatchEvent(new CustomEvent('final', { detail: { src, from, to: next.currentTime } }));
+      };
+      // Seek the new element close to where the live one is, then swap once it can play there.
+      next.addEventListener('loadedmetadata', () => {
+        next.currentTime = this.audio.currentTime;
+        next.addEventListener('canplay', swap, { once: true });
+      }, { once: true });
+      next.src = src;
+    }
+
+    _liveEnd() {
+      this._liveOn = false;
+      this._held = null; // never published: nothing to count
+    }
+
     // ----- events --------------------------------------------------------------------------
     // DOM CustomEvents on the element (not bubbling: "error" must not reach window.onerror);
     // with the `events` attribute also POSTed to /v1/events (beacon: no preflight, no cookies).
     _emit(type, detail, value) {
       this.dispatchEvent(new CustomEvent(type, { detail: Object.assign({ article: this.article }, detail) }));
       if (!this.hasAttribute('events') || value === null || !this.article) return;
+      // The server counts events of published audio only: a live listen's wait for the final file.
+      if (this._liveOn) return void (this._held || (this._held = [])).push([type, detail, value]);
+      this._beacon(type, detail, value);
+    }
+
+    _beacon(type, detail, value) {
       const body = { article: this.article, event: type };
       if (type === 'progress' || type === 'ratechange') body.value = value;
       if (type === 'error') body.value = String(detail.code || '');

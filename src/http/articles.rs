@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use super::auth::RequireApiKey;
 use super::error::ErrorBody;
+use super::live;
 use super::ratelimit::{limit_per_ip, IpRateLimiter, TrustedProxies};
 use super::{ApiError, ApiJson, AppState};
 use crate::article::{ArticleId, ArticleInput, ArticleRecord, Block};
@@ -27,14 +28,18 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .with_trusted_proxies(TrustedProxies::parse(&state.settings.http.trusted_proxies));
     let public = OpenApiRouter::new()
         .routes(routes!(get_audio, regenerate))
+        .routes(routes!(live::get_live_audio))
         .route_layer(axum::middleware::from_fn_with_state(limiter, limit_per_ip));
     OpenApiRouter::new()
         .routes(routes!(put_article, get_article))
         .routes(routes!(get_job, cancel_job))
+        // The live side channel queues nothing (cheap, polled by players): not rate-limited,
+        // like the job it reports on.
+        .routes(routes!(live::get_live_manifest))
         .merge(public)
 }
 
-fn parse_id(raw: &str) -> Result<ArticleId, ApiError> {
+pub(super) fn parse_id(raw: &str) -> Result<ArticleId, ApiError> {
     ArticleId::parse(raw).map_err(|e| ApiError::bad_request("invalid-article-id", e.to_string()))
 }
 

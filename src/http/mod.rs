@@ -4,6 +4,7 @@ mod audio_files;
 pub mod auth;
 pub mod error;
 mod health;
+mod live;
 mod metrics_route;
 mod openai;
 pub mod openapi;

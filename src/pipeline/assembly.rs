@@ -50,11 +50,85 @@ pub(super) struct Assembly<'a> {
     /// Samples of speech per segment (0 until encoded).
     lens: Vec<usize>,
     next: usize,
-    /// Samples written so far, pauses included.
-    clock: usize,
+    joiner: Joiner,
     manifest: Vec<ManifestSegment>,
     writers: Vec<(AudioFormat, EncodingWriter<Cursor<Vec<u8>>>)>,
+}
+
+/// The one per-segment PCM path, shared by the published files ([`Assembly`]) and the live
+/// stream (`pipeline::live`): where segment `i` sits on the rendition's timeline, and the
+/// samples every encoder is fed for it (its speech, then its pause). Both callers feed their
+/// encoders exactly these buffers, in order, so a live listener decodes the same audio the
+/// final file holds. Anything that changes the sound per segment (a loudness gain, say) goes
+/// here, and must depend only on the segment, never on segments not made yet.
+pub(super) struct Joiner {
+    rate: u32,
+    /// Samples placed so far, pauses included.
+    clock: usize,
     buf: Vec<f32>,
+}
+
+impl Joiner {
+    pub(super) fn new(rate: u32) -> Self {
+        Joiner {
+            rate,
+            clock: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Seconds placed so far, pauses included.
+    pub(super) fn seconds(&self) -> f64 {
+        self.clock as f64 / self.rate as f64
+    }
+
+    /// Place segment `i` (of `segments`), `speech` samples long, after those placed before:
+    /// its manifest entry. Timing only; [`Joiner::join`] also makes the samples.
+    pub(super) fn place(
+        &mut self,
+        segments: &[Segment],
+        i: usize,
+        speech: usize,
+    ) -> ManifestSegment {
+        let seg = &segments[i];
+        let rate = self.rate as f64;
+        let entry = ManifestSegment {
+            index: i,
+            text: seg.source.clone(),
+            block: seg.block,
+            start: self.clock as f64 / rate,
+            duration: speech as f64 / rate,
+        };
+        self.clock += speech + self.pause_after(segments, i);
+        entry
+    }
+
+    /// Segment `i`'s manifest entry and the samples the encoders take for it.
+    pub(super) fn join(
+        &mut self,
+        segments: &[Segment],
+        i: usize,
+        samples: &[i16],
+    ) -> (ManifestSegment, &[f32]) {
+        let entry = self.place(segments, i, samples.len());
+        // The encoders take f32; converting the stored i16 (not the engine's f32) makes a
+        // fresh run, a cached run and a live stream encode the same samples.
+        self.buf.clear();
+        self.buf
+            .extend(samples.iter().map(|&s| s as f32 / i16::MAX as f32));
+        let pause = self.pause_after(segments, i);
+        self.buf.resize(self.buf.len() + pause, 0.0);
+        (entry, &self.buf)
+    }
+
+    /// The silence after segment `i`: its pause, none after the last one.
+    fn pause_after(&self, segments: &[Segment], i: usize) -> usize {
+        if i + 1 < segments.len() {
+            pause_samples(&segments[i], self.rate)
+        } else {
+            0
+        }
+    }
 }
 
 impl<'a> Assembly<'a> {
@@ -79,10 +153,9 @@ impl<'a> Assembly<'a> {
             waiting: vec![None; segments.len()],
             lens: vec![0; segments.len()],
             next: 0,
-            clock: 0,
+            joiner: Joiner::new(rate),
             manifest: Vec::with_capacity(segments.len()),
             writers,
-            buf: Vec::new(),
         })
     }
 
@@ -106,28 +179,11 @@ impl<'a> Assembly<'a> {
     }
 
     fn encode(&mut self, i: usize, samples: &[i16]) -> Result<(), AudioError> {
-        let seg = &self.segments[i];
-        let rate = self.rate as f64;
-        self.manifest.push(ManifestSegment {
-            index: i,
-            text: seg.source.clone(),
-            block: seg.block,
-            start: self.clock as f64 / rate,
-            duration: samples.len() as f64 / rate,
-        });
+        let (entry, pcm) = self.joiner.join(self.segments, i, samples);
+        self.manifest.push(entry);
         self.lens[i] = samples.len();
-        // The encoders take f32; converting the stored i16 (not the engine's f32) makes a
-        // fresh run and a cached run encode the same samples.
-        self.buf.clear();
-        self.buf
-            .extend(samples.iter().map(|&s| s as f32 / i16::MAX as f32));
-        if i + 1 < self.segments.len() {
-            self.buf
-                .resize(self.buf.len() + pause_samples(seg, self.rate), 0.0);
-        }
-        self.clock += self.buf.len();
         for (_, w) in &mut self.writers {
-            w.push(&self.buf)?;
+            w.push(pcm)?;
         }
         Ok(())
     }
@@ -148,7 +204,7 @@ impl<'a> Assembly<'a> {
         Ok(Assembled {
             files,
             manifest: self.manifest,
-            duration: self.clock as f64 / self.rate as f64,
+            duration: self.joiner.seconds(),
             sample_rate: self.rate,
         })
     }

@@ -11,6 +11,7 @@
 //! segment cache budget). The backends stay private: other modules call [`Pipeline`] methods.
 mod assembly;
 mod eviction;
+mod live;
 mod request;
 mod settings;
 mod synthesis;
@@ -20,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{broadcast, watch, Notify};
 
 use crate::article::source::{PullSource, SourceError};
 use crate::article::ArticleId;
@@ -31,6 +32,7 @@ use crate::text::lexicon::Lexicon;
 use crate::tts::{Engine, TtsError};
 
 pub use assembly::{Manifest, ManifestSegment};
+pub use live::{LiveAudio, LiveProgress};
 pub use request::{default_formats, AudioStatus};
 pub use settings::{CacheSettings, PipelineSettings, QueueSettings};
 
@@ -73,6 +75,9 @@ pub struct Pipeline {
     wake: Notify,
     /// Job ids whose state became final.
     finished: broadcast::Sender<JobId>,
+    /// Counts segments stored by this process's workers: live streams wait on it (and poll the
+    /// store as well, for segments other processes make).
+    stored: watch::Sender<u64>,
     /// Set on shutdown: workers stop after the segment being synthesized.
     stopping: AtomicBool,
     /// The CMS pull source (`[source].url_template`), when configured.
@@ -103,6 +108,7 @@ impl Pipeline {
             queue,
             wake: Notify::new(),
             finished,
+            stored: watch::Sender::new(0),
             stopping: AtomicBool::new(false),
             source,
         })

@@ -10,6 +10,7 @@ use tokio::runtime::Handle;
 
 use super::assembly::Assembly;
 use super::Pipeline;
+use crate::article::ArticleRecord;
 use crate::queue::{Failure, Job, JobOutcome, Priority, Rendition};
 use crate::store::{ObjectKey, ObjectKind, StoreError};
 use crate::text::segment::segment_blocks;
@@ -62,19 +63,11 @@ impl Pipeline {
             .engine
             .voice(Some(&job.voice))
             .map_err(|e| Failure::Abort(e.to_string()))?;
-        let seg_opts = self.settings.text.clone();
-        let segments: Vec<Segment> = segment_blocks(&article.blocks, &self.lexicon, &seg_opts)
-            .into_iter()
-            .filter(|s| crate::text::segment::has_speech(&s.spoken))
-            .collect();
+        let (segments, keys) = self.plan(&article, &voice);
         if segments.is_empty() {
             return Err(Failure::Abort("the article has no speakable text".into()).into());
         }
         let settings = SynthSettings::default();
-        let keys: Vec<ObjectKey> = segments
-            .iter()
-            .map(|s| segment_key(&voice, &settings, &s.spoken))
-            .collect();
         let mut assembly = Assembly::new(
             &segments,
             &job.formats,
@@ -98,6 +91,26 @@ impl Pipeline {
             audio_seconds: rendition.duration,
         };
         Ok((rendition, outcome))
+    }
+
+    /// An article's speakable segments in reading order and their segment-cache keys, as a
+    /// job makes them and the live stream (`pipeline::live`) looks for them.
+    pub(super) fn plan(
+        &self,
+        article: &ArticleRecord,
+        voice: &LoadedVoice,
+    ) -> (Vec<Segment>, Vec<ObjectKey>) {
+        let segments: Vec<Segment> =
+            segment_blocks(&article.blocks, &self.lexicon, &self.settings.text)
+                .into_iter()
+                .filter(|s| crate::text::segment::has_speech(&s.spoken))
+                .collect();
+        let settings = SynthSettings::default();
+        let keys = segments
+            .iter()
+            .map(|s| segment_key(voice, &settings, &s.spoken))
+            .collect();
+        (segments, keys)
     }
 
     /// Offer every segment to `assembly`: cached ones first (unless the job forces a fresh
@@ -166,6 +179,8 @@ impl Pipeline {
                 return Err(TtsError::Sink(message));
             }
             let _ = rt.block_on(self.queue.log_segment(&keys[i].hash_hex(), &job.id));
+            // Live listeners in this process look for their next segment now.
+            self.segment_stored();
             synthesized += 1;
             if let Err(e) = assembly.offer(i, samples) {
                 sink_err = Some(retry(&e).into());
@@ -207,7 +222,7 @@ impl Pipeline {
         Ok(synthesized)
     }
 
-    async fn cached_pcm(&self, key: &ObjectKey) -> Result<Option<Vec<i16>>, StoreError> {
+    pub(super) async fn cached_pcm(&self, key: &ObjectKey) -> Result<Option<Vec<i16>>, StoreError> {
         match self.store.get_bytes(key).await {
             Ok(bytes) => Ok(Some(
                 bytes

@@ -14,6 +14,7 @@ mod http_ops;
 mod http_process;
 mod http_stream;
 mod http_synth;
+mod live;
 mod openai_sdk;
 mod pipeline;
 mod player_events;

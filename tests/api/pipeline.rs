@@ -6,7 +6,7 @@ use common::server::*;
 use common::*;
 use serde_json::{json, Value};
 
-async fn put_article(app: &TestApp, id: &str, body: Value) -> Value {
+pub(crate) async fn put_article(app: &TestApp, id: &str, body: Value) -> Value {
     let r = app
         .client
         .put(app.url(&format!("/v1/articles/{id}")))
@@ -19,7 +19,7 @@ async fn put_article(app: &TestApp, id: &str, body: Value) -> Value {
     r.json().await.unwrap()
 }
 
-async fn get_bytes(app: &TestApp, path: &str) -> Vec<u8> {
+pub(crate) async fn get_bytes(app: &TestApp, path: &str) -> Vec<u8> {
     let r = app.client.get(app.url(path)).send().await.unwrap();
     assert_eq!(r.status(), 200, "{path}");
     r.bytes().await.unwrap().to_vec()

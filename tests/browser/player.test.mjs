@@ -283,6 +283,92 @@ test('demo page: play passes 1 s, pause stops, speed 1.5, highlight moves to the
   await context.close();
 });
 
+// Listen before it is ready (issue 15): an uncached article plays while its job runs, the
+// highlight follows, and the player moves to the published file without going back to 0.
+// Proven by state: when currentTime first passes 0 the page asks the server (synchronously, at
+// that instant) whether the rendition is published.
+for (const fmt of ['mp3', 'opus']) {
+  test(`live rendition, forced ${fmt}: plays while generating, highlights, moves to the final file`, { timeout: GEN_TIMEOUT + 60_000 }, async () => {
+    const n = Date.now() % 100000;
+    const id = `live-${fmt}-${Date.now()}`;
+    const paragraphs = (await pageParagraphs()).split('\n\n')
+      .map((p) => p.split(/(?<=[.!?][”"]?)\s+/).map((x) => `Live ${fmt} ${n}, ${x}`).join(' '));
+    const put = await api(`/v1/articles/${id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: `Live copy ${fmt} ${n}`, text: paragraphs.join('\n\n') }),
+    });
+    assert.ok(put.ok, `PUT ${id}: ${put.status}`);
+    const esc = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+    const article = `<article><h1>Live copy ${fmt} ${n}</h1>${paragraphs.map((p) => `<p>${esc(p)}</p>`).join('')}</article>`;
+    const html = playerPage(`<audioby-player article="${id}" format="${fmt}" highlight></audioby-player>${article}`);
+    const { page, context, problems } = await openPage(`${BASE}/__test/live-${fmt}.html`, { html });
+    await page.waitForFunction(() => document.querySelector('audioby-player')?.hasAttribute('state'));
+    await page.evaluate((manifestUrl) => {
+      const el = document.querySelector('audioby-player');
+      el.addEventListener('final', (e) => { window.__final = e.detail; });
+      const a = el.audio;
+      const seen = () => {
+        if (a.currentTime > 0) {
+          const x = new XMLHttpRequest();
+          x.open('GET', manifestUrl, false); // at this very instant
+          x.send();
+          window.__firstAudio = { t: a.currentTime, src: a.currentSrc, status: JSON.parse(x.responseText).status };
+        } else requestAnimationFrame(seen);
+      };
+      requestAnimationFrame(seen);
+    }, `${BASE}/v1/articles/${id}/audio/live/manifest`);
+    await page.locator('audioby-player .play').click();
+    await page.waitForFunction(() => window.__firstAudio, null, { timeout: GEN_TIMEOUT, polling: 50 });
+    const first = await page.evaluate(() => window.__firstAudio);
+    assert.notEqual(first.status, 'ready', `playback started while the job ran: ${JSON.stringify(first)}`);
+    assert.match(first.src, new RegExp(`/audio/live\\?format=${fmt}`));
+    // Passes 5 s, and the highlight moved on from the first sentence.
+    await waitTime(page, 5, GEN_TIMEOUT);
+    await page.waitForFunction(() => new Set(window.__highlights.map((h) => h.index)).size >= 2, null, { timeout: 30_000 });
+    const hl = await page.evaluate(() => window.__highlights);
+    assert.ok(hl.some((h) => h.text && fold(h.text).includes(`live ${fmt} ${n}`)), `the page's own text is highlighted: ${JSON.stringify(hl.slice(0, 3))}`);
+    // Seeking past what exists is refused.
+    const edge = await page.evaluate(() => { const el = document.querySelector('audioby-player'); el._seek(1e6); return el.audio.currentTime; });
+    assert.ok(edge < 1e5, `seek clamped: ${edge}`);
+    // The rendition is published: the player moved to the final file, currentTime continuous.
+    await page.waitForFunction(() => window.__final, null, { timeout: GEN_TIMEOUT, polling: 100 });
+    const fin = await page.evaluate(() => window.__final);
+    assert.ok(fin.from > 0 && Math.abs(fin.to - fin.from) < 0.5, `no jump: ${JSON.stringify(fin)}`);
+    const after = await audioState(page);
+    assert.ok(after.src.endsWith('.' + fmt), `on the final ${fmt} file: ${after.src}`);
+    assert.ok(after.t >= fin.from - 0.5, `currentTime continuous: ${after.t} after ${fin.from}`);
+    await waitTime(page, fin.to + 1, 30_000);
+    assert.equal((await audioState(page)).state, 'playing');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}
+
+test('live rendition: a failed job shows the error state', async () => {
+  const id = `live-failed-${Date.now()}`;
+  // This server has no article whose job fails on purpose (tests/api/live.rs fails one with a
+  // lexicon); a job cancelled while the player listens takes the same path (the side channel
+  // reports a job that stopped for good).
+  const put = await api(`/v1/articles/${id}`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text: (await pageParagraphs()).replace(/\./g, ` ${Date.now()}.`) }),
+  });
+  assert.ok(put.ok);
+  const { page, context } = await openPage(`${BASE}/__test/live-failed.html`, { html: playerPage(`<audioby-player article="${id}"></audioby-player>`) });
+  await page.waitForFunction(() => document.querySelector('audioby-player')?.hasAttribute('state'));
+  await page.locator('audioby-player .play').click();
+  // Audio plays from the live stream, so the stream has joined the job: cancel that job.
+  await page.waitForFunction(() => { const a = document.querySelector('audioby-player').audio; return a.currentSrc.includes('/audio/live') && a.currentTime > 0; }, null, { timeout: GEN_TIMEOUT, polling: 50 });
+  const job = (await (await fetch(`${BASE}/v1/articles/${id}/audio/live/manifest`)).json()).job_id;
+  const del = await api(`/v1/jobs/${job}`, { method: 'DELETE' });
+  assert.equal(del.status, 200);
+  await page.waitForFunction(() => document.querySelector('audioby-player').getAttribute('state') === 'error', null, { timeout: 60_000 });
+  const errs = await page.evaluate(() => window.__events.filter((e) => e.type === 'error').map((e) => e.detail.code));
+  assert.ok(errs.includes('job-cancelled') || errs.includes('media'), `error events: ${errs}`);
+  await context.close();
+});
+
 test('an unknown article shows the error state with a retry button, and only the expected 404', async () => {
   const { page, context, problems } = await openPage(`${BASE}/__test/unknown.html`, { html: playerPage('<audioby-player article="no-such-article-1234"></audioby-player>') });
   await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'error');
