@@ -6,18 +6,9 @@
 //! line without punctuation, and a 1000-entry lexicon on 10,000 words.
 use std::time::Instant;
 
-/// Median milliseconds of `runs` calls of `f`.
-fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(|a, b| a.total_cmp(b));
-    times[runs / 2]
-}
+#[path = "util/mod.rs"]
+mod util;
+use util::median_ms;
 
 fn main() {
     let seed =

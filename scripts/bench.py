@@ -144,6 +144,16 @@ def text_speed():
     say()
 
 
+def extraction_quality():
+    # Issue 17: token P/R/F1 of each extraction candidate on the development set
+    # (tests/fixtures/extract/dev), and each one's median time on a 10,000-word page.
+    say("## Extraction: development set (token precision / recall / F1)")
+    say()
+    for line in subprocess.check_output(["./target/release/examples/extract_eval"]).decode().splitlines():
+        say(line)
+    say()
+
+
 def variant(text, n):
     # Every sentence gets a variant-specific word, so no segment is shared between variants:
     # the pipeline must synthesize everything, like plain synth does.
@@ -284,6 +294,8 @@ def main():
         steady_state()
     if "text" not in SKIP:
         text_speed()
+    if "extract" not in SKIP:
+        extraction_quality()
     if "pipeline" not in SKIP:
         pipeline_overhead()
     if "queue" not in SKIP:

@@ -41,7 +41,16 @@ pub struct ExtractOptions {
     /// (about 30,000 words, over three hours of audio) and keeps one article from holding a
     /// worker for the better part of a day.
     pub max_article_chars: usize,
+    /// Class that marks page content not to be read, like the `data-audioby-skip` attribute
+    /// (issue 16 part 7). Empty = the attribute only.
+    pub skip_class: String,
 }
+
+/// Publisher markers (issue 16 part 7): an element with this attribute is never read.
+pub const SKIP_ATTR: &str = "data-audioby-skip";
+/// An element with this attribute is read even where the page hides it (a spoken introduction,
+/// say), at its place in the document, whether or not the article locator chose it.
+pub const ONLY_ATTR: &str = "data-audioby-only";
 
 impl Default for ExtractOptions {
     fn default() -> Self {
@@ -49,6 +58,7 @@ impl Default for ExtractOptions {
             include: Vec::new(),
             exclude: Vec::new(),
             max_article_chars: 200_000,
+            skip_class: "audioby-skip".to_string(),
         }
     }
 }
@@ -115,6 +125,7 @@ pub fn extract_bytes(bytes: &[u8], opts: &ExtractOptions) -> Result<Article, Ext
 pub fn extract_auto(input: &str, opts: &ExtractOptions) -> Result<Article, ExtractError> {
     compile_selectors(&opts.include)?;
     compile_selectors(&opts.exclude)?;
+    skip_selector(&opts.skip_class)?;
     if input.trim().is_empty() {
         return Err(ExtractError::EmptyDocument);
     }
@@ -436,10 +447,32 @@ pub fn extract_markdown(md: &str) -> Article {
     finish(title, None, blocks)
 }
 
+/// What finds the article's region on the page (our walker then reads it). The region is the
+/// smallest element holding most of the page text that the locator's idea of the article
+/// covers, so any extractor's plain-text output can serve as a locator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locator {
+    /// dom_smoothie, a port of Mozilla's Readability (the default; chosen by measurement on
+    /// the development set, see BENCHMARKS.md).
+    Readability,
+    /// The article text as another extractor found it (rs-trafilatura in the evaluation).
+    MainText(String),
+}
+
 /// HTML → article. See the module doc for the pipeline.
 pub fn extract_html(html: &str, opts: &ExtractOptions) -> Result<Article, ExtractError> {
+    extract_html_with(html, opts, &Locator::Readability)
+}
+
+/// [`extract_html`] with a chosen locator (the development-set evaluation compares them).
+pub fn extract_html_with(
+    html: &str,
+    opts: &ExtractOptions,
+    locator: &Locator,
+) -> Result<Article, ExtractError> {
     let include = compile_selectors(&opts.include)?;
-    let exclude = compile_selectors(&opts.exclude)?;
+    let mut exclude = compile_selectors(&opts.exclude)?;
+    exclude.extend(skip_selector(&opts.skip_class)?);
     if html.trim().is_empty() {
         return Err(ExtractError::EmptyDocument);
     }
@@ -478,6 +511,12 @@ pub fn extract_html(html: &str, opts: &ExtractOptions) -> Result<Article, Extrac
 
     let (title, title_node) = find_title(&doc);
     let mut byline = find_byline(&doc);
+    let only: Vec<NodeId> = doc
+        .select(&format!("[{ONLY_ATTR}]"))
+        .nodes()
+        .iter()
+        .map(|n| n.id)
+        .collect();
 
     // Where to walk from.
     let roots: Vec<NodeId> = if !include.is_empty() {
@@ -494,10 +533,18 @@ pub fn extract_html(html: &str, opts: &ExtractOptions) -> Result<Article, Extrac
             );
             None
         } else {
-            locate_main(&doc, &body, &mut byline)
+            locate_main(&doc, &body, &mut byline, locator)
         };
         let root = located.unwrap_or_else(|| fallback_root(&doc, &body));
         vec![extend_to_title(&doc, root, title_node, body.id)]
+    };
+    // Marked-for-audio elements outside the chosen region join it, in document order.
+    let roots = if only.is_empty() {
+        roots
+    } else {
+        let mut all = roots;
+        all.extend(only);
+        outermost_in_doc_order(&doc, all)
     };
 
     // Recompute sizes after exclusion; the walker needs per-element text and link lengths.
@@ -506,12 +553,65 @@ pub fn extract_html(html: &str, opts: &ExtractOptions) -> Result<Article, Extrac
     for r in &roots {
         walker.walk(NodeRef::new(*r, &doc.tree));
     }
-    let article = finish(title, byline, walker.blocks);
+    let mut blocks = walker.blocks;
+    if blocks.is_empty() && include.is_empty() {
+        // Issue 17: a page whose article cannot be found still gets read, best effort, from
+        // its largest block of prose; only a page without any prose is refused.
+        if let Some(text) = largest_prose_block(&doc, &body) {
+            tracing::warn!(
+                words = text.split_whitespace().count(),
+                "no article found on the page; reading its largest block of prose instead"
+            );
+            blocks.push(Block::new(BlockKind::Paragraph, text));
+        }
+    }
+    let article = finish(title, byline, blocks);
     if article.blocks.is_empty() {
         return Err(ExtractError::NoArticle);
     }
     Ok(article)
 }
+
+/// Fewest words a best-effort block needs to count as prose rather than a label or a link.
+const PROSE_MIN_WORDS: usize = 12;
+
+/// The element whose own text (its text children, not its descendants') is the longest run of
+/// prose outside boilerplate containers (nav, footer, cookie banner...), if any.
+fn largest_prose_block(doc: &Document, body: &NodeRef) -> Option<String> {
+    let mut best: Option<String> = None;
+    let mut stack = vec![body.id];
+    while let Some(id) = stack.pop() {
+        let n = NodeRef::new(id, &doc.tree);
+        let mut own = String::new();
+        for c in children(&n) {
+            let c = NodeRef::new(c, &doc.tree);
+            if c.is_text() {
+                own.push_str(&c.text());
+            } else if c.is_element() {
+                let name = tag_name(&c);
+                if INLINE_TEXT.contains(&name.as_str()) {
+                    own.push_str(&c.text());
+                } else if !is_boilerplate_element(&c, &name) {
+                    stack.push(c.id);
+                }
+            }
+        }
+        let text = collapse_ws(&own);
+        if text.split_whitespace().count() >= PROSE_MIN_WORDS
+            && ends_like_sentence(&text)
+            && !is_boilerplate_text(&text)
+            && best.as_ref().map(|b| text.len() > b.len()).unwrap_or(true)
+        {
+            best = Some(text);
+        }
+    }
+    best
+}
+
+/// Inline elements whose text belongs to the surrounding run of prose.
+const INLINE_TEXT: [&str; 10] = [
+    "a", "b", "i", "em", "strong", "span", "font", "q", "abbr", "small",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Shared post-processing
@@ -680,6 +780,27 @@ fn compile_selectors(sels: &[String]) -> Result<Vec<Matcher>, ExtractError> {
             })
         })
         .collect()
+}
+
+/// The matcher for `[data-audioby-skip]` and the configured skip class. A class is a bare
+/// name (letters, digits, `-`, `_`), so a configuration cannot smuggle in a wider selector.
+fn skip_selector(class: &str) -> Result<Vec<Matcher>, ExtractError> {
+    let class = class.trim();
+    let bare = class
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    if !bare || class.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(ExtractError::BadSelector {
+            selector: class.to_string(),
+            reason: "skip_class must be a bare class name (letters, digits, '-', '_')".into(),
+        });
+    }
+    let sel = if class.is_empty() {
+        format!("[{SKIP_ATTR}]")
+    } else {
+        format!("[{SKIP_ATTR}], .{class}")
+    };
+    compile_selectors(&[sel])
 }
 
 fn tag_name(n: &NodeRef) -> String {
@@ -949,8 +1070,23 @@ fn outermost_in_doc_order(doc: &Document, ids: Vec<NodeId>) -> Vec<NodeId> {
 
 /// Ask dom_smoothie (Readability) for the article text, then find the deepest element of *our*
 /// DOM that holds ≥ 80 % of the text it chose (matched by word 4-gram shingles on text nodes).
-fn locate_main(doc: &Document, body: &NodeRef, byline: &mut Option<String>) -> Option<NodeId> {
-    let html = doc.html();
+fn locate_main(
+    doc: &Document,
+    body: &NodeRef,
+    byline: &mut Option<String>,
+    locator: &Locator,
+) -> Option<NodeId> {
+    match locator {
+        Locator::Readability => {
+            let text = readability_text(&doc.html(), byline)?;
+            locate_text(doc, body, &text)
+        }
+        Locator::MainText(text) => locate_text(doc, body, text),
+    }
+}
+
+/// The main text according to dom_smoothie (a Readability port); fills `byline` if unset.
+fn readability_text(html: &str, byline: &mut Option<String>) -> Option<String> {
     let cfg = dom_smoothie::Config {
         max_elements_to_parse: 0,
         ..Default::default()
@@ -964,7 +1100,13 @@ fn locate_main(doc: &Document, body: &NodeRef, byline: &mut Option<String>) -> O
             .map(|b| collapse_ws(&b))
             .filter(|b| !b.is_empty() && b.len() <= 100);
     }
-    let shingles = shingle_set(&art.text_content);
+    Some(art.text_content.to_string())
+}
+
+/// The smallest element holding four fifths of the page text that `text` (a locator's idea
+/// of the article) covers, matched by 4-word shingles.
+fn locate_text(doc: &Document, body: &NodeRef, text: &str) -> Option<NodeId> {
+    let shingles = shingle_set(text);
     if shingles.is_empty() {
         return None;
     }
@@ -1102,6 +1244,8 @@ struct Params {
     /// Explicit text block (`p`, `li`, heading, quote): kept regardless of length.
     strict: bool,
     in_quote: bool,
+    /// Inside a data-table row: its cells are read as one line.
+    in_row: bool,
 }
 
 enum Ev<'a> {
@@ -1177,7 +1321,7 @@ const SKIP_ROLES: [&str; 10] = [
     "toolbar",
 ];
 /// Substrings of class/id/data-testid that mark boilerplate containers.
-const BAD_SUBSTR: [&str; 49] = [
+const BAD_SUBSTR: [&str; 52] = [
     "cookie",
     "consent",
     "gdpr",
@@ -1227,6 +1371,16 @@ const BAD_SUBSTR: [&str; 49] = [
     "tweet",
     "addtoany",
     "you-may",
+    "paywall",
+    "barrier",
+    "regwall",
+];
+/// Class/id substrings that name article content although they contain a boilerplate
+/// substring ("subscri").
+const CONTENT_SUBSTR: [&str; 3] = [
+    "subscriber-preview",
+    "subscriber-only",
+    "subscriber-content",
 ];
 /// Whole `-`/`_`-separated parts of class/id that mark boilerplate (too short for substrings).
 const BAD_PARTS: [&str; 22] = [
@@ -1261,6 +1415,7 @@ impl<'a> Walker<'a> {
                 kind: BlockKind::Paragraph,
                 strict: false,
                 in_quote: false,
+                in_row: false,
             },
         }
     }
@@ -1272,6 +1427,7 @@ impl<'a> Walker<'a> {
             kind: BlockKind::Paragraph,
             strict: false,
             in_quote: false,
+            in_row: false,
         };
         let mut stack: Vec<Ev<'a>> = vec![Ev::Enter(root)];
         let root_id = root.id;
@@ -1323,7 +1479,10 @@ impl<'a> Walker<'a> {
             self.gate_open = true;
             return;
         }
-        if n.id != root_id && !self.title_ancestors.contains(&n.id) && self.is_skippable(&n, &name)
+        if n.id != root_id
+            && !self.title_ancestors.contains(&n.id)
+            && !n.has_attr(ONLY_ATTR)
+            && self.is_skippable(&n, &name)
         {
             return;
         }
@@ -1363,7 +1522,21 @@ impl<'a> Walker<'a> {
                 kind: BlockKind::Quote,
                 strict: true,
                 in_quote: true,
+                in_row: false,
             }),
+            // A row of a data table (short cells, no paragraphs inside) is one spoken line:
+            // "Ashford 5,210 3,980". Layout tables keep the usual container rules.
+            "tr" if is_data_row(&n, self.sizes) => Some(Params {
+                kind: BlockKind::Paragraph,
+                strict: true,
+                in_quote: false,
+                in_row: true,
+            }),
+            "td" | "th" if self.params.in_row => {
+                self.buf.push(' ');
+                push_children(stack);
+                return;
+            }
             _ if BLOCK_CONTAINERS.contains(&name.as_str()) || n.is_document() => Some(self.params),
             _ => None,
         };
@@ -1419,6 +1592,50 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Most characters a data-table row may hold; longer rows are layout.
+const MAX_ROW_CHARS: usize = 400;
+
+/// A table row of short cells with no block structure inside (a data table, not a layout).
+fn is_data_row(n: &NodeRef, sizes: &Sizes) -> bool {
+    if sizes.text(n.id) > MAX_ROW_CHARS {
+        return false;
+    }
+    let mut stack = children(n);
+    let mut seen = 0;
+    while let Some(id) = stack.pop() {
+        seen += 1;
+        if seen > 200 {
+            return false;
+        }
+        let c = NodeRef::new(id, n.tree);
+        if !c.is_element() {
+            continue;
+        }
+        let name = tag_name(&c);
+        if matches!(
+            name.as_str(),
+            "p" | "div"
+                | "table"
+                | "ul"
+                | "ol"
+                | "br"
+                | "h1"
+                | "h2"
+                | "h3"
+                | "h4"
+                | "h5"
+                | "h6"
+                | "blockquote"
+                | "section"
+                | "article"
+        ) {
+            return false;
+        }
+        stack.extend(children(&c));
+    }
+    true
+}
+
 /// Tag, role, visibility and class/id rules for boilerplate containers (no size guard).
 fn is_boilerplate_element(n: &NodeRef, name: &str) -> bool {
     is_boilerplate_attrs(name, |a| n.attr(a).map(|v| v.to_string()))
@@ -1432,6 +1649,9 @@ fn is_boilerplate_attrs(name: &str, attr: impl Fn(&str) -> Option<String>) -> bo
     }
     if name == "header" {
         return true; // headers that hold the title are protected by the walker
+    }
+    if attr(SKIP_ATTR).is_some() {
+        return true;
     }
     if attr("hidden").is_some()
         || attr("aria-hidden")
@@ -1471,6 +1691,10 @@ fn is_boilerplate_attrs(name: &str, attr: impl Fn(&str) -> Option<String>) -> bo
     if attrs.is_empty() {
         return false;
     }
+    // Some CMSs (BLOX, for one) put the article itself in a "subscriber-preview" box.
+    let attrs = CONTENT_SUBSTR
+        .iter()
+        .fold(attrs, |a, good| a.replace(good, " "));
     if BAD_SUBSTR.iter().any(|s| attrs.contains(s)) {
         return true;
     }

@@ -1,6 +1,7 @@
 //! Articles: where text comes from (CMS pulls and feeds, both through the SSRF-guarded
 //! fetcher) and how a page becomes ordered blocks (extraction).
 pub mod block;
+pub mod eval;
 pub mod extract;
 pub mod feed;
 pub mod fetch;

@@ -15,6 +15,7 @@ use crate::startup::{load_engine_with, load_lexicon};
 use crate::tts::{Engine, EngineOptions, TtsError};
 
 mod extract;
+mod lexicon;
 mod migrate_db;
 mod migrate_store;
 mod normalize;
@@ -78,6 +79,8 @@ enum Command {
     /// Prints the title, then one block per line. Navigation, ads, share buttons, captions,
     /// cookie banners and the page's own audio player are dropped.
     Extract(extract::ExtractArgs),
+    /// Check the pronunciation lexicon against espeak-ng (the phonemizer behind the voices).
+    Lexicon(lexicon::LexiconArgs),
     /// Listening events counted per article (play, progress 25/50/75/100 %, speed changes,
     /// errors), as reported by players with the `events` attribute.
     Stats(stats::StatsArgs),
@@ -147,6 +150,7 @@ impl Cli {
             Command::Synth(_)
             | Command::Normalize(_)
             | Command::Extract(_)
+            | Command::Lexicon(_)
             | Command::Voices(_) => {}
         }
         Ok(settings)
@@ -175,6 +179,7 @@ impl Cli {
             Command::Synth(a) => a.run(settings),
             Command::Normalize(a) => a.run(),
             Command::Extract(a) => a.run(),
+            Command::Lexicon(a) => a.run(),
             Command::Stats(a) => a.run(settings),
             Command::Prefetch(a) => a.run(settings),
             Command::Status(a) => a.run(settings),

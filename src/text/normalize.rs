@@ -6,7 +6,9 @@
 //! spans pass through untouched; everything else comes out as letters, spaces, apostrophes and
 //! basic punctuation (`. , ; : ? ! ' " - ( )`) only. Deterministic, no I/O, never panics.
 
+mod address;
 mod numbers;
+mod ranges;
 mod tables;
 
 use numbers::{
@@ -723,6 +725,11 @@ fn step(cx: &Cx, i: usize, out: &mut Out) -> usize {
         _ => {}
     }
     let m = match_phone(cx, i)
+        .or_else(|| address::match_address(cx, i))
+        .or_else(|| address::match_unit(cx, i))
+        .or_else(|| address::match_state_zip(cx, i))
+        .or_else(|| ranges::match_day_range(cx, i))
+        .or_else(|| ranges::match_unit_range(cx, i))
         .or_else(|| match_date(cx, i))
         .or_else(|| match_time(cx, i))
         .or_else(|| match_abbrev(cx, i))
@@ -832,7 +839,38 @@ fn phone_single(core: &str) -> Option<(bool, Vec<&str>)> {
     ok.then_some((plus, groups))
 }
 
+/// A phone number, then an extension if one follows ("ext. 89", "ext 12", "x204"): a
+/// newsreader reads the extension's digits one by one, like the number.
 fn match_phone(cx: &Cx, i: usize) -> Option<Match> {
+    let mut m = match_phone_number(cx, i)?;
+    let last = cx.tok(i + m.used - 1);
+    if !last.post.is_empty() && last.post != "," {
+        return Some(m);
+    }
+    let next = cx.tok(i + m.used);
+    let lower = next.core.to_ascii_lowercase();
+    let (digits, used) = if let Some(d) = lower.strip_prefix('x').filter(|d| all_digits(d)) {
+        (d.to_string(), 1)
+    } else if matches!(lower.as_str(), "ext" | "x" | "extension")
+        && (next.post.is_empty() || next.post == ".")
+    {
+        let d = cx.tok(i + m.used + 1).core;
+        if !all_digits(d) {
+            return Some(m);
+        }
+        (d.to_string(), 2)
+    } else {
+        return Some(m);
+    };
+    if digits.is_empty() || digits.len() > 6 {
+        return Some(m);
+    }
+    m.words = format!("{}, extension {}", m.words, digit_words(&digits));
+    m.used += used;
+    Some(m)
+}
+
+fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     let t = cx.tok(i);
     let core = t.core;
     // (555) 123-4567
@@ -849,6 +887,17 @@ fn match_phone(cx: &Cx, i: usize) -> Option<Match> {
     if let Some((plus, groups)) = phone_single(core) {
         return Some(Match::plain(phone_words(plus, &groups), 1));
     }
+    // 1 (800) 555-0100: a trunk prefix before an area code in brackets.
+    if core == "1" && t.post.is_empty() {
+        let (a, b) = (cx.tok(i + 1), cx.tok(i + 2));
+        if a.pre.ends_with('(') && a.post == ")" && all_digits(a.core) && a.core.len() == 3 {
+            if let Some((false, g)) = phone_single(b.core) {
+                let mut groups = vec!["1", a.core];
+                groups.extend(g);
+                return Some(Match::plain(phone_words(false, &groups), 3));
+            }
+        }
+    }
     // +1 555 123 4567, +44 (0)20 7946 0958, 0800 123 456
     let lead_ok = match core.strip_prefix('+') {
         Some(cc) => all_digits(cc) && cc.len() <= 3,
@@ -861,7 +910,9 @@ fn match_phone(cx: &Cx, i: usize) -> Option<Match> {
     let mut j = i + 1;
     while let Some(n) = cx.toks.get(j) {
         let c = n.core;
-        let g: Vec<&str> = if all_digits(c) && c.len() <= 4 {
+        // After a country code, national groups run up to six digits ("+49 30 901820").
+        let max = if core.starts_with('+') { 6 } else { 4 };
+        let g: Vec<&str> = if all_digits(c) && c.len() <= max {
             vec![c]
         } else if let Some((false, g)) = phone_single(c) {
             g
@@ -1155,7 +1206,52 @@ fn time_core(core: &str) -> Option<String> {
     }
 }
 
+/// One side of a time range: "9", "10:30" (with a following a.m./p.m.) or a whole time.
+fn range_side(s: &str, with_ampm: bool) -> Option<String> {
+    if with_ampm {
+        if let Some((h, m)) = s.split_once(':') {
+            return clock_words(h, m, true);
+        }
+        let hv = small_value(s)?;
+        return (1..=12).contains(&hv).then(|| small(hv as u64));
+    }
+    time_core(s)
+}
+
+/// Time ranges in one token: "9am-5pm", "9:00–10:00", "10:30-11:45 a.m.".
+fn match_time_range(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let (a, b) = t.core.split_once(['-', '\u{2013}'])?;
+    let n = cx.tok(i + 1);
+    if t.post.is_empty() {
+        if let Some(ap) = ampm(n.core) {
+            let (x, y) = (range_side(a, true)?, range_side(b, true)?);
+            let period = if n.core.contains('.') {
+                Period::Abbrev
+            } else {
+                Period::Kept
+            };
+            return Some(Match::with(format!("{x} to {y} {ap}"), 2, period));
+        }
+    }
+    // Without a following a.m./p.m., each side must be a time by itself ("9:00", "5pm").
+    let clockish = |s: &str| s.contains(':') || ampm_suffixed(s);
+    if !(clockish(a) && clockish(b)) {
+        return None;
+    }
+    let (x, y) = (time_core(a)?, time_core(b)?);
+    Some(Match::plain(format!("{x} to {y}"), 1))
+}
+
+fn ampm_suffixed(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    ["am", "pm", "a.m", "p.m"].iter().any(|x| l.ends_with(x))
+}
+
 fn match_time(cx: &Cx, i: usize) -> Option<Match> {
+    if let Some(m) = match_time_range(cx, i) {
+        return Some(m);
+    }
     let t = cx.tok(i);
     let n = cx.tok(i + 1);
     if !t.post.is_empty() {

@@ -3,6 +3,7 @@
 //! bounded pool of ONNX Runtime sessions per voice running on their own threads).
 pub mod engine;
 pub mod graph;
+pub mod lexicon_check;
 pub mod model;
 pub mod phonemize;
 pub mod voices;

@@ -3,9 +3,9 @@
 //! (empty, no article, invalid UTF-8, 100,000-deep nesting, 10 MB paragraph) must not fail badly;
 //! arbitrary input must never panic.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
+use audioby::article::eval::TokenCounts;
 use audioby::article::extract::{
     extract_auto, extract_bytes, extract_html, extract_markdown, extract_text, sniff, Article,
     ExtractError, ExtractOptions, InputKind,
@@ -32,32 +32,10 @@ fn fixture_names() -> Vec<String> {
     names
 }
 
-fn tokens(s: &str) -> HashMap<String, usize> {
-    let mut m = HashMap::new();
-    for t in s
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-    {
-        *m.entry(t.to_lowercase()).or_insert(0) += 1;
-    }
-    m
-}
-
 /// Bag-of-words token F1 between extracted and expected text (used for reporting and as a
 /// regression floor; the main assertion is exact line equality).
 fn token_f1(got: &str, expected: &str) -> f64 {
-    let (g, e) = (tokens(got), tokens(expected));
-    let gn: usize = g.values().sum();
-    let en: usize = e.values().sum();
-    let common: usize = g
-        .iter()
-        .map(|(k, v)| (*v).min(e.get(k).copied().unwrap_or(0)))
-        .sum();
-    if gn == 0 || en == 0 || common == 0 {
-        return 0.0;
-    }
-    let (p, r) = (common as f64 / gn as f64, common as f64 / en as f64);
-    2.0 * p * r / (p + r)
+    TokenCounts::compare(got, expected).f1()
 }
 
 /// Strings that appear in the fixtures' boilerplate and must never be spoken.
@@ -548,4 +526,18 @@ proptest! {
     fn bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = extract_bytes(&b, &ExtractOptions::default());
     }
+}
+
+#[test]
+fn page_without_located_article_reads_its_largest_prose_block() {
+    // The only prose sits before the page's headline, in the headline's own container, where
+    // the walker (which starts reading at the title) finds nothing: best effort, not a refusal.
+    let html = r#"<html><body><nav><a href="/">Home</a></nav><div class="wrap">
+        <div class="x1">The county fair opens on Friday with livestock shows, a pie contest and the return of the Ferris wheel after a year of repairs.</div>
+        <h1>County fair</h1></div>
+        <footer><p>Copyright 2026 Example Media. All rights reserved, every single one of them, forever and always.</p></footer></body></html>"#;
+    let a = extract_html(html, &ExtractOptions::default()).expect("best effort");
+    let text = a.spoken_lines().join("\n");
+    assert!(text.contains("The county fair opens on Friday"), "{text}");
+    assert!(!text.contains("Copyright"), "{text}");
 }

@@ -6,7 +6,10 @@ mod common;
 
 mod config_sample;
 mod extract;
+mod extract_dev;
 mod lexicon;
+mod lexicon_check;
+mod markers;
 mod normalize_golden;
 mod normalize_props;
 mod segment;

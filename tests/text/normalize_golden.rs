@@ -35,9 +35,14 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
+    parse(CORPUS, "normalize.tsv")
+}
+
+/// `input<TAB>expected` lines grouped under `# class: NAME` lines; `file` names errors.
+fn parse(corpus: &str, file: &str) -> Vec<Case> {
     let mut class = String::new();
     let mut out = Vec::new();
-    for (k, raw) in CORPUS.lines().enumerate() {
+    for (k, raw) in corpus.lines().enumerate() {
         let line = k + 1;
         if let Some(c) = raw.strip_prefix("# class:") {
             class = c.trim().to_string();
@@ -48,10 +53,10 @@ fn cases() -> Vec<Case> {
         }
         let (input, expected) = raw
             .split_once('\t')
-            .unwrap_or_else(|| panic!("normalize.tsv:{line}: no TAB between input and expected"));
+            .unwrap_or_else(|| panic!("{file}:{line}: no TAB between input and expected"));
         assert!(
             !class.is_empty(),
-            "normalize.tsv:{line}: case before any '# class:' line"
+            "{file}:{line}: case before any '# class:' line"
         );
         out.push(Case {
             line,
@@ -65,19 +70,22 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn golden_corpus_matches() {
-    let cases = cases();
+    check_all(&cases(), "normalize.tsv");
+}
+
+fn check_all(cases: &[Case], file: &str) {
     let mut failures = Vec::new();
-    for c in &cases {
+    for c in cases {
         let got = normalize(&c.input);
         if got != c.expected {
             failures.push(format!(
-                "normalize.tsv:{} [{}]\n   input: {}\n  expect: {}\n     got: {}",
+                "{file}:{} [{}]\n   input: {}\n  expect: {}\n     got: {}",
                 c.line, c.class, c.input, c.expected, got
             ));
         }
     }
     let passed = cases.len() - failures.len();
-    eprintln!("golden corpus: {passed}/{} cases pass", cases.len());
+    eprintln!("{file}: {passed}/{} cases pass", cases.len());
     assert!(
         failures.is_empty(),
         "{} of {} golden cases failed:\n{}",
@@ -117,7 +125,7 @@ fn golden_corpus_coverage() {
 #[test]
 fn golden_expectations_are_speakable() {
     // The expectations themselves must obey the output contract, or the corpus is wrong.
-    for c in cases() {
+    for c in cases().into_iter().chain(standalone()) {
         for ch in c.expected.chars() {
             assert!(
                 audioby::text::normalize::allowed_char(ch),
@@ -126,4 +134,40 @@ fn golden_expectations_are_speakable() {
             );
         }
     }
+}
+
+/// Standalone items (issue 17): a phone number, URL, address, time, range, measure,
+/// abbreviation or date on its own, as in a table cell, a caption or a headline fragment.
+const STANDALONE: &str = include_str!("golden/standalone.tsv");
+const STANDALONE_CLASSES: [&str; 8] = [
+    "phone",
+    "web",
+    "address",
+    "times",
+    "ranges",
+    "measures",
+    "abbreviations",
+    "dates",
+];
+
+fn standalone() -> Vec<Case> {
+    parse(STANDALONE, "standalone.tsv")
+}
+
+#[test]
+fn standalone_items_match() {
+    check_all(&standalone(), "standalone.tsv");
+}
+
+#[test]
+fn standalone_coverage() {
+    let cases = standalone();
+    assert!(cases.len() >= 300, "{} standalone cases", cases.len());
+    for class in STANDALONE_CLASSES {
+        let n = cases.iter().filter(|c| c.class == class).count();
+        assert!(n >= 15, "standalone class {class} has {n} cases");
+    }
+    assert!(cases
+        .iter()
+        .all(|c| STANDALONE_CLASSES.contains(&c.class.as_str())));
 }

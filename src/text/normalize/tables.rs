@@ -363,6 +363,8 @@ pub fn unit(abbr: &str) -> Option<(&'static str, &'static str)> {
         ("lbs", "pound", "pounds"),
         ("oz", "ounce", "ounces"),
         ("mph", "mile per hour", "miles per hour"),
+        ("tbsp", "tablespoon", "tablespoons"),
+        ("tsp", "teaspoon", "teaspoons"),
         ("kph", "kilometer per hour", "kilometers per hour"),
         ("kmh", "kilometer per hour", "kilometers per hour"),
         ("km/h", "kilometer per hour", "kilometers per hour"),

@@ -1,0 +1,292 @@
+//! Street addresses the way a newsreader says them (issue 17): house numbers in pairs ("1600"
+//! → "sixteen hundred", "123" → "one twenty-three"), compass points and street types spelled
+//! out ("W. 42nd St." → "West Forty-second Street"), unit numbers ("Apt. 4B" → "Apartment
+//! four B") and ZIP codes digit by digit after a state code ("IL 62701" → "Illinois six two
+//! seven zero one"). Each rule needs the whole shape (number, name, street type) before it
+//! fires, so ordinary numbers in prose are left to the number rules.
+use super::numbers::{digit_words, ordinal_of, small, year_words};
+use super::{all_digits, cap_first, ordinal_digits, Cx, Match, Period};
+
+/// Street types: abbreviation or full word → spoken word.
+const STREET_TYPES: [(&str, &str); 36] = [
+    ("St", "Street"),
+    ("Street", "Street"),
+    ("Ave", "Avenue"),
+    ("Avenue", "Avenue"),
+    ("Rd", "Road"),
+    ("Road", "Road"),
+    ("Blvd", "Boulevard"),
+    ("Boulevard", "Boulevard"),
+    ("Dr", "Drive"),
+    ("Drive", "Drive"),
+    ("Ln", "Lane"),
+    ("Lane", "Lane"),
+    ("Ct", "Court"),
+    ("Court", "Court"),
+    ("Pl", "Place"),
+    ("Place", "Place"),
+    ("Way", "Way"),
+    ("Loop", "Loop"),
+    ("Pkwy", "Parkway"),
+    ("Parkway", "Parkway"),
+    ("Ter", "Terrace"),
+    ("Terrace", "Terrace"),
+    ("Sq", "Square"),
+    ("Square", "Square"),
+    ("Cir", "Circle"),
+    ("Circle", "Circle"),
+    ("Hwy", "Highway"),
+    ("Highway", "Highway"),
+    ("Route", "Route"),
+    ("Rte", "Route"),
+    ("Pike", "Pike"),
+    ("Trl", "Trail"),
+    ("Trail", "Trail"),
+    ("Plaza", "Plaza"),
+    ("Alley", "Alley"),
+    ("Row", "Row"),
+];
+
+const COMPASS: [(&str, &str); 8] = [
+    ("N", "North"),
+    ("S", "South"),
+    ("E", "East"),
+    ("W", "West"),
+    ("NE", "Northeast"),
+    ("NW", "Northwest"),
+    ("SE", "Southeast"),
+    ("SW", "Southwest"),
+];
+
+const UNITS: [(&str, &str); 6] = [
+    ("Apt", "Apartment"),
+    ("Apartment", "Apartment"),
+    ("Suite", "Suite"),
+    ("Ste", "Suite"),
+    ("Unit", "Unit"),
+    ("Fl", "Floor"),
+];
+
+/// US state and territory codes (USPS) → names.
+const STATES: [(&str, &str); 52] = [
+    ("AL", "Alabama"),
+    ("AK", "Alaska"),
+    ("AZ", "Arizona"),
+    ("AR", "Arkansas"),
+    ("CA", "California"),
+    ("CO", "Colorado"),
+    ("CT", "Connecticut"),
+    ("DE", "Delaware"),
+    ("DC", "D C"),
+    ("FL", "Florida"),
+    ("GA", "Georgia"),
+    ("HI", "Hawaii"),
+    ("ID", "Idaho"),
+    ("IL", "Illinois"),
+    ("IN", "Indiana"),
+    ("IA", "Iowa"),
+    ("KS", "Kansas"),
+    ("KY", "Kentucky"),
+    ("LA", "Louisiana"),
+    ("ME", "Maine"),
+    ("MD", "Maryland"),
+    ("MA", "Massachusetts"),
+    ("MI", "Michigan"),
+    ("MN", "Minnesota"),
+    ("MS", "Mississippi"),
+    ("MO", "Missouri"),
+    ("MT", "Montana"),
+    ("NE", "Nebraska"),
+    ("NV", "Nevada"),
+    ("NH", "New Hampshire"),
+    ("NJ", "New Jersey"),
+    ("NM", "New Mexico"),
+    ("NY", "New York"),
+    ("NC", "North Carolina"),
+    ("ND", "North Dakota"),
+    ("OH", "Ohio"),
+    ("OK", "Oklahoma"),
+    ("OR", "Oregon"),
+    ("PA", "Pennsylvania"),
+    ("PR", "Puerto Rico"),
+    ("RI", "Rhode Island"),
+    ("SC", "South Carolina"),
+    ("SD", "South Dakota"),
+    ("TN", "Tennessee"),
+    ("TX", "Texas"),
+    ("UT", "Utah"),
+    ("VT", "Vermont"),
+    ("VA", "Virginia"),
+    ("WA", "Washington"),
+    ("WV", "West Virginia"),
+    ("WI", "Wisconsin"),
+    ("WY", "Wyoming"),
+];
+
+fn lookup(table: &[(&str, &'static str)], key: &str) -> Option<&'static str> {
+    table.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+/// House numbers in pairs: 7 → "seven", 123 → "one twenty-three", 101 → "one oh one", 500 →
+/// "five hundred", 1600 → "sixteen hundred", 4059 → "forty fifty-nine"; longer ones digit by
+/// digit. A trailing letter is spelled ("221B" → "two twenty-one B").
+fn house_number(core: &str) -> Option<String> {
+    let (digits, letter) = match core.char_indices().last() {
+        Some((k, c)) if c.is_ascii_uppercase() && k > 0 => (&core[..k], Some(c)),
+        _ => (core, None),
+    };
+    if !all_digits(digits) || digits.is_empty() || digits.len() > 5 || digits.starts_with('0') {
+        return None;
+    }
+    let n: u32 = digits.parse().ok()?;
+    let mut words = match digits.len() {
+        1 | 2 => small(n as u64),
+        3 if n.is_multiple_of(100) => small(n as u64),
+        3 if n % 100 < 10 => format!("{} oh {}", small((n / 100) as u64), small((n % 10) as u64)),
+        3 => format!("{} {}", small((n / 100) as u64), small((n % 100) as u64)),
+        4 => year_words(n),
+        _ => digit_words(digits),
+    };
+    if let Some(l) = letter {
+        words.push(' ');
+        words.push(l);
+    }
+    Some(words)
+}
+
+fn is_name_word(core: &str) -> bool {
+    let mut cs = core.chars();
+    cs.next().is_some_and(|c| c.is_uppercase())
+        && cs.all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+        && core.chars().count() >= 2
+}
+
+/// "123 Main St.", "1234 W. 42nd St.", "1600 Pennsylvania Ave. NW", "2500 Route 9".
+pub(super) fn match_address(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    if !t.post.is_empty() {
+        return None;
+    }
+    let number = house_number(t.core)?;
+    let mut words = vec![number];
+    let mut j = i + 1;
+    // An optional compass point before the name.
+    let c = cx.tok(j);
+    if let Some(w) = lookup(&COMPASS, c.core) {
+        if c.post == "." || (c.post.is_empty() && c.core.len() == 2) {
+            words.push(w.to_string());
+            j += 1;
+        }
+    }
+    let mut names = 0;
+    loop {
+        let n = cx.tok(j);
+        if names > 0 || matches!(n.core, "Route" | "Rte" | "Hwy" | "Highway") {
+            if let Some(ty) = lookup(&STREET_TYPES, n.core) {
+                let dotted = n.post.starts_with('.');
+                let abbr = ty != n.core;
+                // "St" needs its period or a clause end; a full word needs nothing.
+                if abbr && !dotted && !n.post.is_empty() && !matches!(n.core, "Rte" | "Hwy") {
+                    return None;
+                }
+                words.push(ty.to_string());
+                // Numbered roads: "Route 9", "Hwy. 1".
+                if names == 0 {
+                    let num = cx.tok(j + 1);
+                    if !(n.post.is_empty() || n.post == ".") || !all_digits(num.core) {
+                        return None;
+                    }
+                    words.push(small(num.core.parse::<u64>().ok()?));
+                    return Some(Match::plain(words.join(" "), j + 2 - i));
+                }
+                let mut used = j + 1 - i;
+                let mut period = if abbr && dotted {
+                    Period::Abbrev
+                } else {
+                    Period::Kept
+                };
+                // A compass point after the street type: "Ave. NW", "Park Ave. S."
+                if n.post.is_empty() || n.post == "." {
+                    let c = cx.tok(j + 1);
+                    if let Some(w) = lookup(&COMPASS, c.core) {
+                        if c.post.is_empty() || c.post.starts_with(['.', ',']) {
+                            words.push(w.to_string());
+                            used += 1;
+                            period = if c.post.starts_with('.') {
+                                Period::Abbrev
+                            } else {
+                                Period::Kept
+                            };
+                        }
+                    }
+                }
+                return Some(Match::with(words.join(" "), used, period));
+            }
+        }
+        if names >= 3 {
+            return None;
+        }
+        let w = if let Some(d) = ordinal_digits(n.core).filter(|_| n.post.is_empty()) {
+            cap_first(&ordinal_of(&d))
+        } else if n.core == "Mt" && n.post == "." {
+            "Mount".to_string()
+        } else if is_name_word(n.core) && n.post.is_empty() {
+            n.core.to_string()
+        } else {
+            return None;
+        };
+        words.push(w);
+        names += 1;
+        j += 1;
+    }
+}
+
+/// "Apt. 4B" → "Apartment four B", "Suite 200" → "Suite two hundred".
+pub(super) fn match_unit(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let unit = lookup(&UNITS, t.core)?;
+    if !(t.post.is_empty() || t.post == ".") || (t.post.is_empty() && unit != t.core) {
+        return None;
+    }
+    // Only after an address clause: the previous token ends with a comma.
+    if !cx.prev(i).post.ends_with(',') {
+        return None;
+    }
+    let n = cx.tok(i + 1);
+    let (digits, letter) = match n.core.char_indices().last() {
+        Some((k, c)) if c.is_ascii_uppercase() && k > 0 => (&n.core[..k], Some(c)),
+        _ => (n.core, None),
+    };
+    if !all_digits(digits) || digits.is_empty() || digits.len() > 5 {
+        return None;
+    }
+    let mut words = format!("{unit} {}", small(digits.parse::<u64>().ok()?));
+    if let Some(l) = letter {
+        words.push(' ');
+        words.push(l);
+    }
+    Some(Match::plain(words, 2))
+}
+
+/// "IL 62701" / "TX 78701-1234" after a comma → state name and ZIP digits.
+pub(super) fn match_state_zip(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let state = lookup(&STATES, t.core)?;
+    if !t.post.is_empty() || !cx.prev(i).post.ends_with(',') {
+        return None;
+    }
+    let z = cx.tok(i + 1).core;
+    let (five, four) = z.split_once('-').unwrap_or((z, ""));
+    if five.len() != 5
+        || !all_digits(five)
+        || !(four.is_empty() || four.len() == 4 && all_digits(four))
+    {
+        return None;
+    }
+    let mut words = format!("{state} {}", digit_words(five));
+    if !four.is_empty() {
+        words.push_str(", ");
+        words.push_str(&digit_words(four));
+    }
+    Some(Match::plain(words, 2))
+}
