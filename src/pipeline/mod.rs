@@ -11,13 +11,15 @@
 //! segment cache budget). The backends stay private: other modules call [`Pipeline`] methods.
 mod assembly;
 mod eviction;
+mod loudness;
 mod request;
 mod settings;
 mod synthesis;
 mod worker;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, Notify};
@@ -30,7 +32,9 @@ use crate::store::{AudioStore, StoreError};
 use crate::text::lexicon::Lexicon;
 use crate::tts::{Engine, TtsError};
 
-pub use assembly::{Manifest, ManifestSegment};
+pub use assembly::{
+    chapters, webvtt_chapters, Chapter, Manifest, ManifestLoudness, ManifestSegment,
+};
 pub use request::{default_formats, AudioStatus};
 pub use settings::{CacheSettings, PipelineSettings, QueueSettings};
 
@@ -77,6 +81,8 @@ pub struct Pipeline {
     stopping: AtomicBool,
     /// The CMS pull source (`[source].url_template`), when configured.
     source: Option<PullSource>,
+    /// Loudness gain (dB) per voice file and target, measured once (`loudness`).
+    voice_gains: Mutex<HashMap<String, f64>>,
 }
 
 impl Pipeline {
@@ -105,6 +111,7 @@ impl Pipeline {
             finished,
             stopping: AtomicBool::new(false),
             source,
+            voice_gains: Mutex::new(HashMap::new()),
         })
     }
 

@@ -75,11 +75,14 @@ impl Pipeline {
             .iter()
             .map(|s| segment_key(&voice, &settings, &s.spoken))
             .collect();
+        let leveler = self.leveler(&voice, rt)?;
         let mut assembly = Assembly::new(
             &segments,
             &job.formats,
             voice.sample_rate(),
             &self.settings.audio,
+            leveler,
+            &super::assembly::tags(&article, &voice, &self.settings.publication),
         )
         .map_err(retry)?;
         let synthesized = self.fill(job, &voice, &settings, &keys, &mut assembly, rt)?;
@@ -207,7 +210,7 @@ impl Pipeline {
         Ok(synthesized)
     }
 
-    async fn cached_pcm(&self, key: &ObjectKey) -> Result<Option<Vec<i16>>, StoreError> {
+    pub(super) async fn cached_pcm(&self, key: &ObjectKey) -> Result<Option<Vec<i16>>, StoreError> {
         match self.store.get_bytes(key).await {
             Ok(bytes) => Ok(Some(
                 bytes

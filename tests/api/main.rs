@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod feeds;
 mod http_api;
 mod http_audio_files;
 mod http_hostile;
@@ -14,6 +15,7 @@ mod http_ops;
 mod http_process;
 mod http_stream;
 mod http_synth;
+mod loudness;
 mod openai_sdk;
 mod pipeline;
 mod player_events;
