@@ -38,7 +38,7 @@ async fn a_feed_of_three_articles_parses_twice_and_every_link_resolves() {
     let articles = [
         (
             "budget",
-            json!({"html": WITH_HEADINGS, "section": "local", "tags": ["budget"], "published": "2026-11-01T08:00:00Z", "byline": "Ana Writer"}),
+            json!({"html": WITH_HEADINGS, "url": "https://news.example/budget", "section": "local", "tags": ["budget"], "published": "2026-11-01T08:00:00Z", "byline": "Ana Writer"}),
         ),
         (
             "talks",
