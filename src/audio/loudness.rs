@@ -253,7 +253,7 @@ mod tests {
                 let t = i as f32 / rate as f32;
                 let env = if (t * 3.0).fract() < 0.6 { 1.0 } else { 0.05 };
                 let spike = if i % 4001 == 0 { 4.0 } else { 1.0 };
-                amp * env * spike * (0.6 * (t * 220.0 * 6.283).sin() + 0.4 * noise)
+                amp * env * spike * (0.6 * (t * 220.0 * std::f32::consts::TAU).sin() + 0.4 * noise)
             })
             .collect()
     }
@@ -264,7 +264,7 @@ mod tests {
         let rate = 48_000;
         let a = from_db(-20.0) as f32;
         let s: Vec<f32> = (0..rate * 5)
-            .map(|i| a * (i as f32 * 997.0 * 6.283_185 / rate as f32).sin())
+            .map(|i| a * (i as f32 * 997.0 * std::f32::consts::TAU / rate as f32).sin())
             .collect();
         let l = measure(&s, rate).unwrap();
         assert!(
@@ -335,11 +335,11 @@ mod tests {
         let v: Vec<f32> = (0..50).map(|i| ((i * 37) % 11) as f32).collect();
         for w in [1, 2, 5] {
             let got = sliding_min(&v, w);
-            for i in 0..v.len() {
+            for (i, &g) in got.iter().enumerate() {
                 let lo = i.saturating_sub(w);
                 let hi = (i + w).min(v.len() - 1);
                 let want = v[lo..=hi].iter().cloned().fold(f32::INFINITY, f32::min);
-                assert_eq!(got[i], want, "w {w} i {i}");
+                assert_eq!(g, want, "w {w} i {i}");
             }
         }
     }
