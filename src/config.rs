@@ -60,6 +60,8 @@ pub struct Settings {
     pub role: Role,
     /// Where articles and the job queue live: the embedded SQLite file, or PostgreSQL.
     pub database: DatabaseSettings,
+    /// Podcast feeds: the publication and its feeds (`GET /feeds/{name}.xml`).
+    pub feeds: crate::feeds::FeedSettings,
 }
 
 /// The parts of the service one process runs. Many `api` processes behind a load balancer and
@@ -175,6 +177,7 @@ impl Default for Settings {
             openai: OpenAiSettings::default(),
             role: Role::default(),
             database: DatabaseSettings::default(),
+            feeds: Default::default(),
         }
     }
 }
@@ -220,6 +223,7 @@ impl Settings {
             audio: self.audio,
             extract: self.extract.clone(),
             source: self.source.clone(),
+            publication: self.feeds.title.clone(),
         }
     }
 

@@ -9,7 +9,7 @@
 //! - [`tts`]: the voice registry and the Piper engine (espeak-ng phonemes; each voice cut into
 //!   an encoder and a windowed decoder, run in ONNX Runtime sessions). It speaks
 //!   `tts::Utterance`s, not text segments.
-//! - [`audio`]: streaming encoders: WAV, Ogg Opus, MP3.
+//! - [`audio`]: streaming encoders: WAV, Ogg Opus, MP3; loudness (BS.1770 meter, leveler).
 //! - [`synth`]: direct synthesis, text stream → segments → engine → encoder.
 //! - [`store`]: the content-addressed audio store (object_store backends, `[store]`); it also
 //!   names the public URL of every stored object.
@@ -20,8 +20,10 @@
 //!   or CLI) works with, opened in one place.
 //! - [`pipeline`]: article jobs, one module per concern: `request` (enqueue, status, ETA),
 //!   `worker` (claim, heartbeat, run, retry), `synthesis` (segment cache and misses),
-//!   `assembly` (encoders, manifest, WebVTT), `eviction` (cache budget).
+//!   `assembly` (loudness, encoders, manifest, chapters, WebVTT), `loudness` (per-voice
+//!   calibration), `eviction` (cache budget).
 //! - [`prefetch`]: the nightly job over many articles.
+//! - [`feeds`]: podcast feeds (RSS + iTunes + Podcasting 2.0), chapters JSON, cover art.
 //! - [`http`]: routes, one module per resource, thin handlers over the library; one error
 //!   body, typed responses, each route registered once for the router and `/openapi.json`.
 //! - [`player`]: the embeddable play button, demo pages and listening-event validation.
@@ -34,6 +36,7 @@ pub mod audio;
 pub mod backends;
 pub mod cli;
 pub mod config;
+pub mod feeds;
 pub mod http;
 pub mod input;
 pub mod metrics;

@@ -141,6 +141,7 @@ pub fn parse_feed(body: &[u8]) -> Result<Vec<Result<FeedItem, ItemFailure>>, Fee
                 text: (!is_html).then_some(body),
                 url: link.clone(),
                 voice: None,
+                ..Default::default()
             }
         });
         items.push(Ok(FeedItem { id, guid, input }));

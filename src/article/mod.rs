@@ -11,4 +11,4 @@ pub mod source;
 
 pub use block::{Block, BlockKind};
 pub use id::{ArticleId, InvalidArticleId};
-pub use record::{ArticleInput, ArticleRecord};
+pub use record::{ArticleInput, ArticleMeta, ArticleRecord};

@@ -7,7 +7,7 @@ use super::extract::{extract_html, extract_text, ExtractError, ExtractOptions};
 use super::{ArticleId, Block, BlockKind};
 
 /// What a publisher pushes (`PUT /v1/articles/{id}`) or a source yields.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleInput {
     pub title: Option<String>,
@@ -19,6 +19,26 @@ pub struct ArticleInput {
     pub url: Option<String>,
     /// Voice id or alias; default: the server's default voice.
     pub voice: Option<String>,
+    /// Section of the publication (feeds can select by it).
+    #[serde(default)]
+    pub section: Option<String>,
+    /// Tags (feeds can select by them).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Publication date, RFC 3339; default: when the article was last stored.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// An article's optional metadata: what feeds select and sort by. Not part of the content
+/// hash (changing a tag re-synthesizes nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ArticleMeta {
+    pub section: Option<String>,
+    pub tags: Vec<String>,
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +57,8 @@ pub struct ArticleRecord {
     pub voice: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub updated_at: i64,
+    #[serde(default)]
+    pub meta: ArticleMeta,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +145,19 @@ impl ArticleRecord {
             content_hash,
             voice: input.voice,
             updated_at: now_ms,
+            meta: ArticleMeta {
+                section: input
+                    .section
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty()),
+                tags: input
+                    .tags
+                    .iter()
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+                published: input.published,
+            },
         })
     }
 }

@@ -270,6 +270,7 @@ fn input_from_response(f: &Fetched, fields: &SourceFields) -> Result<ArticleInpu
             text,
             url: field(&fields.url),
             voice: None,
+            ..Default::default()
         });
     }
     let text = String::from_utf8_lossy(body).into_owned();
@@ -282,6 +283,7 @@ fn input_from_response(f: &Fetched, fields: &SourceFields) -> Result<ArticleInpu
             text: None,
             url,
             voice: None,
+            ..Default::default()
         }),
         "text/plain" => Ok(ArticleInput {
             title: None,
@@ -290,6 +292,7 @@ fn input_from_response(f: &Fetched, fields: &SourceFields) -> Result<ArticleInpu
             text: Some(text),
             url,
             voice: None,
+            ..Default::default()
         }),
         other => Err(SourceError::BadResponse(format!(
             "unexpected content type `{other}` (want JSON, HTML or plain text)"

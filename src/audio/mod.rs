@@ -4,10 +4,12 @@
 //! CLI and HTTP streaming never hold a whole article's audio. Formats whose header needs the
 //! total length (WAV sizes, MP3's LAME tag) hand back a [`HeaderPatch`] that a seekable sink
 //! applies at the end; a pure stream keeps the streaming-friendly header.
+pub mod loudness;
 mod mp3;
 mod opus;
 mod pcm;
 pub mod resample;
+pub mod tags;
 mod wav;
 
 use std::io::{Seek, SeekFrom, Write};
@@ -104,6 +106,24 @@ pub struct EncoderOptions {
     pub opus_bitrate: i32,
     /// MP3 constant bitrate in kbps (mono).
     pub mp3_kbps: u32,
+    /// Level article renditions to `loudness_target` (segment cache entries stay as the voice
+    /// made them, so changing the target re-encodes without re-synthesizing).
+    pub normalize: bool,
+    /// Integrated loudness target in LUFS: −16 for podcasts (the default), −19 for
+    /// mono-only players, −23 for broadcast (EBU R128).
+    pub loudness_target: f64,
+    /// Highest true peak in dBTP.
+    pub true_peak_max: f64,
+}
+
+impl EncoderOptions {
+    /// The loudness target, when renditions are normalized.
+    pub fn loudness(&self) -> Option<loudness::LoudnessTarget> {
+        self.normalize.then_some(loudness::LoudnessTarget {
+            lufs: self.loudness_target,
+            true_peak: self.true_peak_max,
+        })
+    }
 }
 
 impl Default for EncoderOptions {
@@ -111,6 +131,9 @@ impl Default for EncoderOptions {
         Self {
             opus_bitrate: 32_000,
             mp3_kbps: 64,
+            normalize: true,
+            loudness_target: -16.0,
+            true_peak_max: -1.0,
         }
     }
 }
@@ -140,6 +163,26 @@ pub fn encoder(
         AudioFormat::Wav => Box::new(WavEncoder::new(sample_rate)?),
         AudioFormat::Opus => Box::new(OggOpusEncoder::new(sample_rate, opts.opus_bitrate)?),
         AudioFormat::Mp3 => Box::new(Mp3Encoder::new(sample_rate, opts.mp3_kbps)?),
+    })
+}
+
+/// [`encoder`], with `tags` written into the file: an ID3v2 tag in MP3, Vorbis comments in
+/// Ogg Opus (WAV has none).
+pub fn tagged_encoder(
+    format: AudioFormat,
+    sample_rate: u32,
+    opts: &EncoderOptions,
+    tags: &tags::Tags,
+) -> Result<Box<dyn StreamEncoder>, AudioError> {
+    Ok(match format {
+        AudioFormat::Wav => Box::new(WavEncoder::new(sample_rate)?),
+        AudioFormat::Opus => Box::new(
+            OggOpusEncoder::new(sample_rate, opts.opus_bitrate)?
+                .with_comments(tags.vorbis_comments()),
+        ),
+        AudioFormat::Mp3 => {
+            Box::new(Mp3Encoder::new(sample_rate, opts.mp3_kbps)?.with_id3(tags.id3v2()))
+        }
     })
 }
 

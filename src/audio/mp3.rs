@@ -14,6 +14,10 @@ pub(crate) const QUALITY: Quality = Quality::Ok;
 pub struct Mp3Encoder {
     enc: mp3lame_encoder::Encoder,
     pcm: Vec<i16>,
+    /// An ID3v2 tag still to write, at the very start of the output.
+    id3: Vec<u8>,
+    /// Bytes written before LAME's first frame (the ID3 tag): the LAME tag patch moves by it.
+    prefix: u64,
 }
 
 fn bitrate(kbps: u32) -> Bitrate {
@@ -50,7 +54,16 @@ impl Mp3Encoder {
         Ok(Self {
             enc,
             pcm: Vec::new(),
+            id3: Vec::new(),
+            prefix: 0,
         })
+    }
+
+    /// Start the stream with this ID3v2 tag (`audio::tags`).
+    pub fn with_id3(mut self, tag: Vec<u8>) -> Self {
+        self.prefix = tag.len() as u64;
+        self.id3 = tag;
+        self
     }
 }
 
@@ -61,6 +74,7 @@ fn reserve_for(out: &mut Vec<u8>, samples: usize) {
 
 impl StreamEncoder for Mp3Encoder {
     fn push(&mut self, pcm: &[f32], out: &mut Vec<u8>) -> Result<(), AudioError> {
+        out.append(&mut self.id3);
         if pcm.is_empty() {
             return Ok(());
         }
@@ -74,6 +88,7 @@ impl StreamEncoder for Mp3Encoder {
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) -> Result<Option<HeaderPatch>, AudioError> {
+        out.append(&mut self.id3);
         reserve_for(out, 0);
         self.enc
             .flush_to_vec::<FlushGap>(out)
@@ -87,7 +102,7 @@ impl StreamEncoder for Mp3Encoder {
                     .map(|b| unsafe { b.assume_init() })
                     .collect();
                 Some(HeaderPatch {
-                    offset: self.enc.id3v2_tag_size() as u64,
+                    offset: self.prefix + self.enc.id3v2_tag_size() as u64,
                     bytes,
                 })
             }

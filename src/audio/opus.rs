@@ -41,6 +41,8 @@ pub struct OggOpusEncoder {
     packet: Vec<u8>,
     /// Set by `finish`: no granule may pass the true end, or the last page's trim would go backwards.
     granule_cap: u64,
+    /// Vorbis comments (`KEY=value`) for the OpusTags header.
+    comments: Vec<String>,
 }
 
 impl OggOpusEncoder {
@@ -100,7 +102,14 @@ impl OggOpusEncoder {
             held: None,
             packet: vec![0; MAX_PACKET],
             granule_cap: u64::MAX,
+            comments: vec!["ENCODER=audioby".into()],
         })
+    }
+
+    /// Vorbis comments for the OpusTags header (`KEY=value`, `audio::tags`).
+    pub fn with_comments(mut self, comments: Vec<String>) -> Self {
+        self.comments = comments;
+        self
     }
 
     fn write_headers(&mut self) -> Result<(), AudioError> {
@@ -121,9 +130,8 @@ impl OggOpusEncoder {
         tags.extend_from_slice(b"OpusTags");
         tags.extend_from_slice(&(vendor.len() as u32).to_le_bytes());
         tags.extend_from_slice(vendor.as_bytes());
-        let comments = ["ENCODER=audioby"];
-        tags.extend_from_slice(&(comments.len() as u32).to_le_bytes());
-        for c in comments {
+        tags.extend_from_slice(&(self.comments.len() as u32).to_le_bytes());
+        for c in &self.comments {
             tags.extend_from_slice(&(c.len() as u32).to_le_bytes());
             tags.extend_from_slice(c.as_bytes());
         }

@@ -3,6 +3,7 @@ mod articles;
 mod audio_files;
 pub mod auth;
 pub mod error;
+mod feeds;
 mod health;
 mod live;
 mod metrics_route;
@@ -67,6 +68,7 @@ fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(metrics_route::routes())
         .merge(openapi::routes())
         .merge(player_routes::routes(state))
+        .merge(feeds::routes())
 }
 
 /// Layers, outermost first: request id → trace → CORS → JSON error bodies → body limit →

@@ -9,8 +9,10 @@ use tokio::runtime::Handle;
 
 use super::synthesis::retry;
 use super::Pipeline;
-use crate::article::ArticleRecord;
-use crate::audio::{encoder, AudioError, AudioFormat, EncoderOptions, EncodingWriter};
+use crate::article::{ArticleRecord, Block, BlockKind};
+use crate::audio::loudness::{Leveler, Meter};
+use crate::audio::tags::Tags;
+use crate::audio::{tagged_encoder, AudioError, AudioFormat, EncoderOptions, EncodingWriter};
 use crate::queue::{Failure, Rendition};
 use crate::store::{ObjectKey, ObjectKind};
 use crate::text::Segment;
@@ -35,7 +37,89 @@ pub struct Manifest {
     pub content_hash: String,
     pub duration: f64,
     pub sample_rate: u32,
+    /// Measured on the rendition as encoded (absent in manifests written before loudness
+    /// normalization existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness: Option<ManifestLoudness>,
+    /// Chapters from the article's headings (empty for an article without headings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chapters: Vec<Chapter>,
     pub segments: Vec<ManifestSegment>,
+}
+
+/// A chapter: a heading and where its first sentence starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chapter {
+    pub title: String,
+    /// Seconds from the start of the rendition.
+    pub start: f64,
+}
+
+/// What the audio files' tags say about `article` read by `voice`.
+pub(super) fn tags(article: &ArticleRecord, voice: &LoadedVoice, publication: &str) -> Tags {
+    let date = article
+        .meta
+        .published
+        .or_else(|| chrono::DateTime::from_timestamp_millis(article.updated_at))
+        .map(|d| d.format("%Y-%m-%d").to_string());
+    Tags {
+        title: article.title.clone(),
+        publication: Some(publication.to_string()).filter(|p| !p.is_empty()),
+        author: article.byline.clone(),
+        url: article.url.clone(),
+        date,
+        voice: voice.info().id.clone(),
+    }
+}
+
+/// Chapters for an article with headings: one per heading, at its first sentence, and one
+/// for what comes before the first heading (named after the title). None without headings.
+pub fn chapters(blocks: &[Block], segments: &[ManifestSegment]) -> Vec<Chapter> {
+    let heading = |b: usize| blocks.get(b).map(|b| b.kind) == Some(BlockKind::Heading);
+    if !segments.iter().any(|s| heading(s.block)) {
+        return Vec::new();
+    }
+    let mut out: Vec<Chapter> = Vec::new();
+    let mut last_block = None;
+    for s in segments {
+        if last_block == Some(s.block) {
+            continue;
+        }
+        last_block = Some(s.block);
+        if heading(s.block) {
+            out.push(Chapter {
+                title: blocks[s.block].text.clone(),
+                start: s.start,
+            });
+        } else if out.is_empty() {
+            let title = blocks
+                .iter()
+                .find(|b| b.kind == BlockKind::Title)
+                .map_or_else(|| "Introduction".to_string(), |b| b.text.clone());
+            out.push(Chapter {
+                title,
+                start: s.start,
+            });
+        }
+    }
+    if let Some(first) = out.first_mut() {
+        // Chapters cover the whole rendition.
+        first.start = 0.0;
+    }
+    out
+}
+
+/// The rendition's loudness (ITU-R BS.1770), measured on the PCM the encoders received.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct ManifestLoudness {
+    /// Integrated loudness, LUFS (`null` for audio too short to gate).
+    pub integrated_lufs: Option<f64>,
+    /// Maximum true peak, dBTP.
+    pub true_peak_dbtp: f64,
+    /// The configured target (`null` when normalization is off).
+    pub target_lufs: Option<f64>,
+    /// Gain applied to the voice before the limiter, dB.
+    pub gain_db: f64,
 }
 
 /// Joins an article's segments in order as they become available (cached ones at once,
@@ -53,6 +137,9 @@ pub(super) struct Assembly<'a> {
     joiner: Joiner,
     manifest: Vec<ManifestSegment>,
     writers: Vec<(AudioFormat, EncodingWriter<Cursor<Vec<u8>>>)>,
+    target_lufs: Option<f64>,
+    /// Measures what the encoders are fed (the manifest's loudness figures).
+    meter: Meter,
 }
 
 /// The one per-segment PCM path, shared by the published files ([`Assembly`]) and the live
@@ -66,15 +153,28 @@ pub(super) struct Joiner {
     /// Samples placed so far, pauses included.
     clock: usize,
     buf: Vec<f32>,
+    /// Per-segment gain and limiter (the same for a segment wherever it is assembled).
+    leveler: Leveler,
 }
 
 impl Joiner {
-    pub(super) fn new(rate: u32) -> Self {
+    pub(super) fn new(rate: u32, leveler: Leveler) -> Self {
         Joiner {
             rate,
             clock: 0,
             buf: Vec::new(),
+            leveler,
         }
+    }
+
+    /// Set the leveler before the first segment is joined (a live stream learns the voice's
+    /// calibrated gain once the worker has made it).
+    pub(super) fn set_leveler(&mut self, leveler: Leveler) {
+        self.leveler = leveler;
+    }
+
+    pub(super) fn gain_db(&self) -> f64 {
+        self.leveler.gain_db()
     }
 
     /// Seconds placed so far, pauses included.
@@ -116,6 +216,7 @@ impl Joiner {
         self.buf.clear();
         self.buf
             .extend(samples.iter().map(|&s| s as f32 / i16::MAX as f32));
+        self.leveler.apply(&mut self.buf);
         let pause = self.pause_after(segments, i);
         self.buf.resize(self.buf.len() + pause, 0.0);
         (entry, &self.buf)
@@ -137,13 +238,18 @@ impl<'a> Assembly<'a> {
         formats: &[AudioFormat],
         rate: u32,
         opts: &EncoderOptions,
+        leveler: Leveler,
+        tags: &Tags,
     ) -> Result<Self, AudioError> {
         let writers = formats
             .iter()
             .map(|&f| {
                 Ok((
                     f,
-                    EncodingWriter::new(encoder(f, rate, opts)?, Cursor::new(Vec::new())),
+                    EncodingWriter::new(
+                        tagged_encoder(f, rate, opts, tags)?,
+                        Cursor::new(Vec::new()),
+                    ),
                 ))
             })
             .collect::<Result<_, AudioError>>()?;
@@ -153,9 +259,11 @@ impl<'a> Assembly<'a> {
             waiting: vec![None; segments.len()],
             lens: vec![0; segments.len()],
             next: 0,
-            joiner: Joiner::new(rate),
+            joiner: Joiner::new(rate, leveler),
             manifest: Vec::with_capacity(segments.len()),
             writers,
+            target_lufs: opts.loudness().map(|t| t.lufs),
+            meter: Meter::new(rate)?,
         })
     }
 
@@ -182,6 +290,7 @@ impl<'a> Assembly<'a> {
         let (entry, pcm) = self.joiner.join(self.segments, i, samples);
         self.manifest.push(entry);
         self.lens[i] = samples.len();
+        self.meter.add(pcm)?;
         for (_, w) in &mut self.writers {
             w.push(pcm)?;
         }
@@ -201,7 +310,14 @@ impl<'a> Assembly<'a> {
             .into_iter()
             .map(|(f, w)| Ok((f, w.finish_seekable()?.into_inner())))
             .collect::<Result<_, AudioError>>()?;
+        let measured = self.meter.loudness();
         Ok(Assembled {
+            loudness: ManifestLoudness {
+                integrated_lufs: measured.integrated_lufs,
+                true_peak_dbtp: measured.true_peak_dbtp,
+                target_lufs: self.target_lufs,
+                gain_db: self.joiner.gain_db(),
+            },
             files,
             manifest: self.manifest,
             duration: self.joiner.seconds(),
@@ -216,6 +332,7 @@ pub(super) struct Assembled {
     manifest: Vec<ManifestSegment>,
     duration: f64,
     sample_rate: u32,
+    loudness: ManifestLoudness,
 }
 
 impl Pipeline {
@@ -244,6 +361,8 @@ impl Pipeline {
             content_hash: article.content_hash.clone(),
             duration: assembled.duration,
             sample_rate: assembled.sample_rate,
+            loudness: Some(assembled.loudness),
+            chapters: chapters(&article.blocks, &assembled.manifest),
             segments: assembled.manifest,
         };
         let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(retry)?;
@@ -267,18 +386,37 @@ fn pause_samples(seg: &Segment, rate: u32) -> usize {
     (seg.pause_after_ms as u64 * rate as u64 / 1000) as usize
 }
 
+/// A WebVTT timestamp.
+fn ts(t: f64) -> String {
+    let ms = (t * 1000.0).round() as u64;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+/// A WebVTT chapters track (`<track kind="chapters">`): one cue per chapter, to the next one
+/// or the end.
+pub fn webvtt_chapters(chapters: &[Chapter], duration: f64) -> Vec<u8> {
+    let mut out = String::from("WEBVTT\n\n");
+    for (i, c) in chapters.iter().enumerate() {
+        let end = chapters.get(i + 1).map_or(duration, |n| n.start);
+        out.push_str(&format!(
+            "chapter-{}\n{} --> {}\n{}\n\n",
+            i + 1,
+            ts(c.start),
+            ts(end.max(c.start)),
+            c.title.replace("-->", "->").replace('\n', " ")
+        ));
+    }
+    out.into_bytes()
+}
+
 /// WebVTT captions, one cue per segment.
 pub fn webvtt(segments: &[ManifestSegment]) -> Vec<u8> {
-    fn ts(t: f64) -> String {
-        let ms = (t * 1000.0).round() as u64;
-        format!(
-            "{:02}:{:02}:{:02}.{:03}",
-            ms / 3_600_000,
-            ms / 60_000 % 60,
-            ms / 1000 % 60,
-            ms % 1000
-        )
-    }
     let mut out = String::from("WEBVTT\n\n");
     for s in segments {
         out.push_str(&format!(

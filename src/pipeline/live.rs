@@ -20,10 +20,13 @@ use super::assembly::{Joiner, ManifestSegment};
 use super::request::AudioStatus;
 use super::{Pipeline, PipelineError};
 use crate::article::{ArticleId, ArticleRecord};
-use crate::audio::{encoder, AudioError, AudioFormat, StreamEncoder};
+use crate::audio::loudness::Leveler;
+use crate::audio::tags::Tags;
+use crate::audio::{tagged_encoder, AudioError, AudioFormat, StreamEncoder};
 use crate::queue::{Job, JobId, Priority, Rendition};
 use crate::store::ObjectKey;
 use crate::text::Segment;
+use crate::tts::LoadedVoice;
 
 /// Encoded chunks buffered per listener before the stream waits for the client to read.
 const LIVE_BUFFER_CHUNKS: usize = 8;
@@ -88,10 +91,20 @@ impl Pipeline {
         let (segments, keys) = self.plan(&article, &voice);
         let (tx, chunks) = mpsc::channel(LIVE_BUFFER_CHUNKS);
         let this = Arc::clone(self);
-        let (job_id, rate) = (job.id.clone(), voice.sample_rate());
+        let tags = super::assembly::tags(&article, &voice, &self.settings.publication);
+        let live = LiveEncoder::new(
+            segments,
+            format,
+            voice.sample_rate(),
+            &self.settings.audio,
+            &tags,
+        );
+        let job_id = job.id.clone();
         tokio::spawn(async move {
-            this.stream_live(job_id, segments, keys, format, rate, tx)
-                .await
+            match live {
+                Ok(live) => this.stream_live(job_id, voice, keys, live, tx).await,
+                Err(e) => tracing::error!(error = %e, "live encoder failed to start"),
+            }
         });
         Ok(LiveAudio::Streaming {
             job: job.id,
@@ -99,25 +112,17 @@ impl Pipeline {
         })
     }
 
-    #[tracing::instrument(name = "streaming a live rendition", skip_all, fields(job = %job, format = %format))]
+    #[tracing::instrument(name = "streaming a live rendition", skip_all, fields(job = %job))]
     async fn stream_live(
         self: Arc<Self>,
         job: JobId,
-        segments: Vec<Segment>,
+        voice: Arc<LoadedVoice>,
         keys: Vec<ObjectKey>,
-        format: AudioFormat,
-        rate: u32,
+        mut live: LiveEncoder,
         tx: mpsc::Sender<Bytes>,
     ) {
         let mut stored = self.stored.subscribe();
         let mut finished = self.finished.subscribe();
-        let mut live = match LiveEncoder::new(segments, format, rate, &self.settings.audio) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(error = %e, "live encoder failed to start");
-                return;
-            }
-        };
         for (i, key) in keys.iter().enumerate() {
             let pcm = match self
                 .wait_segment(&job, key, &mut stored, &mut finished, &tx)
@@ -136,6 +141,24 @@ impl Pipeline {
                     break;
                 }
             };
+            if i == 0 {
+                // The voice's loudness gain, as the job applies it. The job's worker
+                // calibrated the voice before making this segment, so the calibration
+                // sentences are in the segment cache by now (on any host).
+                let (this, voice) = (Arc::clone(&self), Arc::clone(&voice));
+                let rt = tokio::runtime::Handle::current();
+                match tokio::task::spawn_blocking(move || this.leveler(&voice, &rt)).await {
+                    Ok(Ok(leveler)) => live.joiner.set_leveler(leveler),
+                    Ok(Err(e)) => {
+                        tracing::error!(error = ?e, "the voice's loudness gain is unknown: live stream ends");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "live leveler task failed");
+                        return;
+                    }
+                }
+            }
             // Encoding is CPU work: off the async runtime, the encoder travelling along.
             let done = tokio::task::spawn_blocking(move || {
                 let r = live.push(i, &pcm);
@@ -243,7 +266,8 @@ impl Pipeline {
             _ => 0,
         };
         let (segments, keys) = self.plan(&article, &voice);
-        let mut joiner = Joiner::new(voice.sample_rate());
+        // Timing only: the gain changes no sample count.
+        let mut joiner = Joiner::new(voice.sample_rate(), Leveler::unity());
         let mut made = Vec::new();
         for (i, key) in keys.iter().enumerate() {
             match self.store.len(key).await {
@@ -278,11 +302,13 @@ impl LiveEncoder {
         format: AudioFormat,
         rate: u32,
         opts: &crate::audio::EncoderOptions,
+        tags: &Tags,
     ) -> Result<Self, AudioError> {
         Ok(LiveEncoder {
             segments,
-            joiner: Joiner::new(rate),
-            encoder: encoder(format, rate, opts)?,
+            // Unity until the first segment: then the voice's gain (`stream_live`).
+            joiner: Joiner::new(rate, Leveler::unity()),
+            encoder: tagged_encoder(format, rate, opts, tags)?,
         })
     }
 

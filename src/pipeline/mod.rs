@@ -12,13 +12,15 @@
 mod assembly;
 mod eviction;
 mod live;
+mod loudness;
 mod request;
 mod settings;
 mod synthesis;
 mod worker;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch, Notify};
@@ -31,7 +33,9 @@ use crate::store::{AudioStore, StoreError};
 use crate::text::lexicon::Lexicon;
 use crate::tts::{Engine, TtsError};
 
-pub use assembly::{Manifest, ManifestSegment};
+pub use assembly::{
+    chapters, webvtt_chapters, Chapter, Manifest, ManifestLoudness, ManifestSegment,
+};
 pub use live::{LiveAudio, LiveProgress};
 pub use request::{default_formats, AudioStatus};
 pub use settings::{CacheSettings, PipelineSettings, QueueSettings};
@@ -82,6 +86,8 @@ pub struct Pipeline {
     stopping: AtomicBool,
     /// The CMS pull source (`[source].url_template`), when configured.
     source: Option<PullSource>,
+    /// Loudness gain (dB) per voice file and target, measured once (`loudness`).
+    voice_gains: Mutex<HashMap<String, f64>>,
 }
 
 impl Pipeline {
@@ -111,6 +117,7 @@ impl Pipeline {
             stored: watch::Sender::new(0),
             stopping: AtomicBool::new(false),
             source,
+            voice_gains: Mutex::new(HashMap::new()),
         })
     }
 

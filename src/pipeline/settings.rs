@@ -20,6 +20,8 @@ pub struct PipelineSettings {
     pub audio: EncoderOptions,
     pub extract: ExtractOptions,
     pub source: SourceSettings,
+    /// The publication's name (`[feeds] title`), written into the audio files' tags.
+    pub publication: String,
 }
 
 /// The `[cache]` section.

@@ -68,11 +68,14 @@ impl Pipeline {
             return Err(Failure::Abort("the article has no speakable text".into()).into());
         }
         let settings = SynthSettings::default();
+        let leveler = self.leveler(&voice, rt)?;
         let mut assembly = Assembly::new(
             &segments,
             &job.formats,
             voice.sample_rate(),
             &self.settings.audio,
+            leveler,
+            &super::assembly::tags(&article, &voice, &self.settings.publication),
         )
         .map_err(retry)?;
         let synthesized = self.fill(job, &voice, &settings, &keys, &mut assembly, rt)?;

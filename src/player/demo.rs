@@ -81,6 +81,7 @@ pub fn demo_input() -> ArticleInput {
         text: Some(a.paragraphs.join("\n\n")),
         url: None,
         voice: None,
+        ..Default::default()
     }
 }
 

@@ -76,6 +76,7 @@ fn article(id: &str, text: &str, now_ms: i64) -> ArticleRecord {
         text: Some(text.into()),
         url: Some(format!("https://news.example/{id}")),
         voice: None,
+        ..Default::default()
     };
     ArticleRecord::build(
         ArticleId::parse(id).unwrap(),

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod feeds;
 mod http_api;
 mod http_audio_files;
 mod http_hostile;
@@ -15,6 +16,7 @@ mod http_process;
 mod http_stream;
 mod http_synth;
 mod live;
+mod loudness;
 mod openai_sdk;
 mod pipeline;
 mod player_events;

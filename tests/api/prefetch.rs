@@ -14,6 +14,7 @@ async fn push(db: &SqliteRepo, id: &str, text: &str) {
         text: Some(text.into()),
         url: None,
         voice: None,
+        ..Default::default()
     };
     let rec = ArticleRecord::build(
         ArticleId::parse(id).unwrap(),

@@ -111,6 +111,21 @@ impl TestApp {
         request.send().await.unwrap().json().await.unwrap()
     }
 
+    /// `PUT /v1/articles/{id}` (asserting 200), then wait for its job; returns the final job.
+    pub async fn put_article_ready(&self, id: &str, body: serde_json::Value) -> serde_json::Value {
+        let r = self
+            .client
+            .put(self.url(&format!("/v1/articles/{id}")))
+            .bearer_auth(API_KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "PUT {id}");
+        let put: serde_json::Value = r.json().await.unwrap();
+        wait_job(&self.client, &self.base, put["job"]["id"].as_str().unwrap()).await
+    }
+
     pub async fn synthesize(&self, body: serde_json::Value) -> reqwest::Response {
         self.post_json("/v1/synthesize", &body)
             .send()

@@ -21,6 +21,8 @@ fn article_from_row(r: &sqlx::postgres::PgRow) -> Result<ArticleRecord, QueueErr
         content_hash: r.get("content_hash"),
         voice: r.get("voice"),
         updated_at: r.get("updated_at"),
+        // Metadata is optional: a row whose JSON does not parse still serves its audio.
+        meta: serde_json::from_str(r.get::<&str, _>("meta")).unwrap_or_default(),
     })
 }
 
@@ -33,11 +35,12 @@ impl ArticleRepo for PgRepo {
         let old: Option<String> = sqlx::query_scalar(
             "WITH old AS (SELECT content_hash FROM articles WHERE id = $1),
                   up AS (
-               INSERT INTO articles (id, title, byline, url, body, body_is_html, blocks, content_hash, voice, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               INSERT INTO articles (id, title, byline, url, body, body_is_html, blocks, content_hash, voice, updated_at, meta)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                ON CONFLICT (id) DO UPDATE SET title = excluded.title, byline = excluded.byline, url = excluded.url,
                  body = excluded.body, body_is_html = excluded.body_is_html, blocks = excluded.blocks,
-                 content_hash = excluded.content_hash, voice = excluded.voice, updated_at = excluded.updated_at
+                 content_hash = excluded.content_hash, voice = excluded.voice, updated_at = excluded.updated_at,
+               meta = excluded.meta
                RETURNING 1)
              SELECT (SELECT content_hash FROM old) FROM up",
         )
@@ -51,6 +54,7 @@ impl ArticleRepo for PgRepo {
         .bind(&a.content_hash)
         .bind(&a.voice)
         .bind(a.updated_at)
+        .bind(encode(&a.meta)?)
         .fetch_one(&self.pool)
         .await?;
         Ok(old.as_deref() != Some(a.content_hash.as_str()))

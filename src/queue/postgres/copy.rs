@@ -205,7 +205,7 @@ async fn insert_batch(
     let mut q = match table {
         "articles" => {
             let mut q = QueryBuilder::new(
-                "INSERT INTO articles (id, title, byline, url, body, body_is_html, blocks, content_hash, voice, updated_at) ",
+                "INSERT INTO articles (id, title, byline, url, body, body_is_html, blocks, content_hash, voice, updated_at, meta) ",
             );
             q.push_values(rows, |mut b, r| {
                 b.push_bind(r.get::<String, _>("id"))
@@ -217,7 +217,8 @@ async fn insert_batch(
                     .push_bind(r.get::<String, _>("blocks"))
                     .push_bind(r.get::<String, _>("content_hash"))
                     .push_bind(r.get::<Option<String>, _>("voice"))
-                    .push_bind(r.get::<i64, _>("updated_at"));
+                    .push_bind(r.get::<i64, _>("updated_at"))
+                    .push_bind(r.get::<String, _>("meta"));
             });
             q.push(" ON CONFLICT (id) DO NOTHING");
             q

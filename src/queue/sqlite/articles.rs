@@ -21,6 +21,8 @@ fn article_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ArticleRecord, QueueE
         content_hash: r.get("content_hash"),
         voice: r.get("voice"),
         updated_at: r.get("updated_at"),
+        // Metadata is optional: a row whose JSON does not parse still serves its audio.
+        meta: serde_json::from_str(r.get::<&str, _>("meta")).unwrap_or_default(),
     })
 }
 
@@ -38,11 +40,12 @@ impl ArticleRepo for SqliteRepo {
                 .await?;
         let blocks = encode(&a.blocks)?;
         sqlx::query(
-            "INSERT INTO articles (id, title, byline, url, body, body_is_html, blocks, content_hash, voice, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO articles (id, title, byline, url, body, body_is_html, blocks, content_hash, voice, updated_at, meta)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(id) DO UPDATE SET title = excluded.title, byline = excluded.byline, url = excluded.url,
                body = excluded.body, body_is_html = excluded.body_is_html, blocks = excluded.blocks,
-               content_hash = excluded.content_hash, voice = excluded.voice, updated_at = excluded.updated_at",
+               content_hash = excluded.content_hash, voice = excluded.voice, updated_at = excluded.updated_at,
+               meta = excluded.meta",
         )
         .bind(a.id.as_str())
         .bind(&a.title)
@@ -54,6 +57,7 @@ impl ArticleRepo for SqliteRepo {
         .bind(&a.content_hash)
         .bind(&a.voice)
         .bind(a.updated_at)
+        .bind(encode(&a.meta)?)
         .execute(&self.pool())
         .await?;
         Ok(old.as_deref() != Some(a.content_hash.as_str()))
