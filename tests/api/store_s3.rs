@@ -289,8 +289,10 @@ async fn two_servers_making_the_same_segment_at_once_store_it_once() {
     let server = S3Server::shared();
     let prefix = unique_prefix("race");
     let mut env = server.env(&prefix);
-    // Only this article's work: no demo article.
+    // Only this article's work: no demo article, and no loudness calibration (its
+    // sentences are segments too; tests/api/loudness.rs covers it).
     env.push(("AUDIOBY_DEMO".into(), "false".into()));
+    env.push(("AUDIOBY_AUDIO__NORMALIZE".into(), "false".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     // Two hosts: each its own data folder and queue, one bucket.
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
@@ -626,6 +628,8 @@ async fn eviction_deletes_unused_segments_from_the_bucket_never_published_files(
     let app = spawn_app_with(move |s| {
         s.store = settings;
         s.cache.max_segment_bytes = 1;
+        // Only the articles' segments: the loudness calibration's are kept for the voice.
+        s.audio.normalize = false;
     })
     .await;
     let segments = |listed: &[(String, u64)]| -> Vec<String> {
