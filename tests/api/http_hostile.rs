@@ -4,6 +4,7 @@
 //! whole synthesis whose client leaves. Deadlines are generous upper bounds of configured
 //! timeouts, never speed claims.
 use crate::common;
+use crate::common::wait_until;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -495,25 +496,19 @@ async fn a_whole_synthesis_stops_when_its_client_leaves() {
         .json(&json!({"text": text, "format": "wav"}))
         .send();
     let client = tokio::spawn(request);
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while voice
-        .stats
-        .segments
-        .load(std::sync::atomic::Ordering::Relaxed)
-        < 2
-    {
-        assert!(Instant::now() < deadline, "synthesis never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let segments = || {
+        voice
+            .stats
+            .segments
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    wait_until("synthesis started", || async { segments() >= 2 }).await;
     client.abort();
     let _ = client.await;
-    while abandoned(&app).await <= before {
-        assert!(
-            Instant::now() < deadline,
-            "the synthesis never noticed its client left"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("the synthesis noticed its client left", || async {
+        abandoned(&app).await > before
+    })
+    .await;
     let made = voice
         .stats
         .segments
