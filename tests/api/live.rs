@@ -2,7 +2,7 @@
 //! its job makes it. Real server, real voice, real encoders and decoders; every wait is on a
 //! state (job status, bytes received), never on a clock.
 use crate::common;
-use crate::pipeline::{get_bytes, put_article};
+use crate::pipeline::get_bytes;
 
 use common::app::*;
 use common::*;
@@ -12,8 +12,7 @@ use serde_json::{json, Value};
 /// play joins that same job (raised to interactive), so the first segments may come from the
 /// cache and the rest as they are made: both paths of the live stream.
 async fn seed(app: &TestApp, id: &str) {
-    put_article(
-        app,
+    app.put_article(
         id,
         json!({"title": "Ukraine peace talks", "text": seed_article()}),
     )
@@ -203,7 +202,9 @@ async fn a_live_listener_goes_before_a_running_prefetch() {
             "Bulletin {i}. The council met again on Tuesday. It approved the harbour plan \
              after a long debate. Work starts in the spring."
         );
-        let put = put_article(&app, &format!("night-{i}"), json!({"text": text})).await;
+        let put = app
+            .put_article(&format!("night-{i}"), json!({"text": text}))
+            .await;
         prefetch.push(put["job"]["id"].as_str().unwrap().to_string());
     }
     // The prefetch is under way: its first job runs.
@@ -217,9 +218,7 @@ async fn a_live_listener_goes_before_a_running_prefetch() {
             .await;
     }
     // The listener arrives after the whole prefetch was queued.
-    put_article(
-        &app,
-        "listened",
+    app.put_article("listened",
         json!({"text": "A listener is waiting for this one. It has three sentences. Here is the last."}),
     )
     .await;
@@ -277,7 +276,8 @@ async fn live_bad_input_is_refused_with_json() {
     assert_eq!(r.status(), 404);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "not-found", "{v}");
-    put_article(&app, "known", json!({"text": "One sentence."})).await;
+    app.put_article("known", json!({"text": "One sentence."}))
+        .await;
     for (q, code) in [
         ("format=wav", "unsupported-live-format"),
         ("format=flac", "unknown-format"),
@@ -301,7 +301,8 @@ async fn a_failed_job_ends_the_live_stream_cleanly() {
     std::fs::write(lexicon.path(), "[words]\nXyzzy = \".\"\n").unwrap();
     let path = lexicon.path().to_path_buf();
     let app = spawn_app_with(|s| s.lexicon = Some(path)).await;
-    put_article(&app, "mute", json!({"text": "Xyzzy. Xyzzy!"})).await;
+    app.put_article("mute", json!({"text": "Xyzzy. Xyzzy!"}))
+        .await;
     let r = get(&app, "/v1/articles/mute/audio/live?format=opus").await;
     assert_eq!(r.status(), 200);
     let job = r.headers()["x-audioby-job"].to_str().unwrap().to_string();

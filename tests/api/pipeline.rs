@@ -6,19 +6,6 @@ use common::server::*;
 use common::*;
 use serde_json::{json, Value};
 
-pub(crate) async fn put_article(app: &TestApp, id: &str, body: Value) -> Value {
-    let r = app
-        .client
-        .put(app.url(&format!("/v1/articles/{id}")))
-        .bearer_auth(API_KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "PUT {id}");
-    r.json().await.unwrap()
-}
-
 pub(crate) async fn get_bytes(app: &TestApp, path: &str) -> Vec<u8> {
     let r = app.client.get(app.url(path)).send().await.unwrap();
     assert_eq!(r.status(), 200, "{path}");
@@ -29,12 +16,12 @@ pub(crate) async fn get_bytes(app: &TestApp, path: &str) -> Vec<u8> {
 async fn push_wait_fetch_and_edit_one_sentence() {
     let app = spawn_app().await;
     let seed = seed_article();
-    let put = put_article(
-        &app,
-        "seed",
-        json!({"title": "Ukraine peace talks", "text": seed}),
-    )
-    .await;
+    let put = app
+        .put_article(
+            "seed",
+            json!({"title": "Ukraine peace talks", "text": seed}),
+        )
+        .await;
     // The queue gauges are set by the pipeline (the recorder is process-wide and other tests
     // of this binary queue a job or two each, so only plausibility can be checked).
     let depth = app
@@ -137,24 +124,24 @@ async fn push_wait_fetch_and_edit_one_sentence() {
     // Edit one sentence: exactly one segment is synthesized again.
     let edited = seed.replacen("Yet Ukrainian officials familiar with the discussions described a more complicated picture.", "Yet officials in Kyiv described a far more complicated picture.", 1);
     assert_ne!(edited, seed);
-    let put = put_article(
-        &app,
-        "seed",
-        json!({"title": "Ukraine peace talks", "text": edited}),
-    )
-    .await;
+    let put = app
+        .put_article(
+            "seed",
+            json!({"title": "Ukraine peace talks", "text": edited}),
+        )
+        .await;
     assert_eq!(put["changed"], true);
     let job = wait_job(&app.client, &app.base, put["job"]["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "ready");
     assert_eq!(job["segments_synthesized"], 1, "{job}");
 
     // The same version again changes nothing and queues nothing.
-    let put = put_article(
-        &app,
-        "seed",
-        json!({"title": "Ukraine peace talks", "text": edited}),
-    )
-    .await;
+    let put = app
+        .put_article(
+            "seed",
+            json!({"title": "Ukraine peace talks", "text": edited}),
+        )
+        .await;
     assert_eq!(put["changed"], false);
     assert!(put["job"].is_null());
 }
@@ -217,8 +204,7 @@ async fn unknown_and_invalid_articles_get_json_errors() {
 #[tokio::test]
 async fn first_press_enqueues_interactively_and_dedupes() {
     let app = spawn_app().await;
-    put_article(
-        &app,
+    app.put_article(
         "a1",
         json!({"text": "The first article has one short sentence."}),
     )
@@ -304,7 +290,7 @@ async fn cache_budget_evicts_only_unused_segments() {
     let run = |id: &'static str, text: &'static str| {
         let app = &app;
         async move {
-            let put = put_article(app, id, json!({"text": text})).await;
+            let put = app.put_article(id, json!({"text": text})).await;
             let job = wait_job(&app.client, &app.base, put["job"]["id"].as_str().unwrap()).await;
             assert_eq!(job["status"], "ready", "{job}");
             job["segments_synthesized"].as_u64().unwrap()
@@ -358,7 +344,9 @@ async fn job_ids_are_random_and_integers_are_refused() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for n in 0..3 {
-        let put = put_article(&app, &format!("idcheck{n}"), json!({"text": "Short one."})).await;
+        let put = app
+            .put_article(&format!("idcheck{n}"), json!({"text": "Short one."}))
+            .await;
         let id = put["job"]["id"]
             .as_str()
             .expect("a string job ID")
@@ -398,7 +386,9 @@ async fn job_ids_are_random_and_integers_are_refused() {
 #[tokio::test]
 async fn cancelling_a_running_job_stops_its_synthesis() {
     let app = spawn_app().await;
-    let put = put_article(&app, "cancelme", json!({"text": seed_article()})).await;
+    let put = app
+        .put_article("cancelme", json!({"text": seed_article()}))
+        .await;
     let job = put["job"]["id"].as_str().unwrap().to_owned();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     while segments_logged(&app.data_dir, &job).await == 0 {
@@ -458,7 +448,9 @@ async fn cancelling_a_running_job_stops_its_synthesis() {
 #[tokio::test]
 async fn a_listener_never_waits_behind_a_long_prefetch_job() {
     let app = spawn_app().await;
-    let put = put_article(&app, "longread", json!({"text": seed_article()})).await;
+    let put = app
+        .put_article("longread", json!({"text": seed_article()}))
+        .await;
     let long = put["job"]["id"].as_str().unwrap().to_owned();
     assert_eq!(put["job"]["priority"], "prefetch", "{put}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
@@ -470,8 +462,7 @@ async fn a_listener_never_waits_behind_a_long_prefetch_job() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // The publisher pushes a short article; a listener presses play on it.
-    put_article(
-        &app,
+    app.put_article(
         "breaking",
         json!({"text": "Breaking news. The bridge is open again."}),
     )
@@ -535,5 +526,6 @@ async fn an_article_over_the_size_limit_is_refused_with_413() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404, "nothing was stored");
-    put_article(&app, "short", json!({"text": "The council met again."})).await;
+    app.put_article("short", json!({"text": "The council met again."}))
+        .await;
 }

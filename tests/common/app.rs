@@ -111,8 +111,8 @@ impl TestApp {
         request.send().await.unwrap().json().await.unwrap()
     }
 
-    /// `PUT /v1/articles/{id}` (asserting 200), then wait for its job; returns the final job.
-    pub async fn put_article_ready(&self, id: &str, body: serde_json::Value) -> serde_json::Value {
+    /// `PUT /v1/articles/{id}` with the API key, asserting 200; returns the answer.
+    pub async fn put_article(&self, id: &str, body: serde_json::Value) -> serde_json::Value {
         let r = self
             .client
             .put(self.url(&format!("/v1/articles/{id}")))
@@ -122,7 +122,12 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), 200, "PUT {id}");
-        let put: serde_json::Value = r.json().await.unwrap();
+        r.json().await.unwrap()
+    }
+
+    /// [`TestApp::put_article`], then wait for its job; returns the final job.
+    pub async fn put_article_ready(&self, id: &str, body: serde_json::Value) -> serde_json::Value {
+        let put = self.put_article(id, body).await;
         wait_job(&self.client, &self.base, put["job"]["id"].as_str().unwrap()).await
     }
 
