@@ -15,6 +15,11 @@ const FRAME: usize = 960;
 /// End an Ogg page after this many packets (1 s) so a stream never waits long for bytes.
 const PACKETS_PER_PAGE: usize = 50;
 const MAX_PACKET: usize = 4000;
+/// Size of a padded packet at a live stream's start (see `with_start_padding`): 1 s of
+/// packets then carries 100 KB, so even a one-word first segment fills the padded start.
+const PADDED_PACKET: usize = 2000;
+/// Packets per page inside the padded start: pages of 20 KB rather than 100 KB.
+const PADDED_PACKETS_PER_PAGE: usize = 10;
 /// libopus complexity (0–10). Speech at 24–32 kbps mono sounds the same at 5 as at the default
 /// 10 (SILK/hybrid modes gain little from the extra search) and encodes about twice as fast,
 /// which matters on a small machine where the encoder competes with inference.
@@ -43,6 +48,11 @@ pub struct OggOpusEncoder {
     granule_cap: u64,
     /// Vorbis comments (`KEY=value`) for the OpusTags header.
     comments: Vec<String>,
+    /// Pad audio packets until this many audio bytes have been written (live streams only:
+    /// see [`OggOpusEncoder::with_start_padding`]).
+    pad_until: u64,
+    /// Audio packet bytes written so far, padding included.
+    audio_bytes: u64,
 }
 
 impl OggOpusEncoder {
@@ -103,7 +113,42 @@ impl OggOpusEncoder {
             packet: vec![0; MAX_PACKET],
             granule_cap: u64::MAX,
             comments: vec!["ENCODER=audioby".into()],
+            pad_until: 0,
+            audio_bytes: 0,
         })
+    }
+
+    /// Pad the stream's first audio packets (Opus packet padding, RFC 6716 §3.2.5, which every
+    /// decoder discards) until `bytes` of audio data have been written. For live streams:
+    /// Chromium's `<audio>` does not report metadata for a progressive Ogg Opus stream until
+    /// about 34–38 KB of audio pages have arrived (measured: 8 s of speech at 32 kbps kept it
+    /// waiting, 10 s started at once, and so did 2 s padded to 40 KB; padding the OpusTags
+    /// header did not help; one 50 KB page of the first second plus a small page still waited,
+    /// 74 KB in two pages did not). Without padding a listener waits for ~10 s of audio to be
+    /// synthesized before the first sound; with it, for the first segment only. The decoded
+    /// samples are unchanged; the cost is those bytes once per live listen. Pages inside the
+    /// padded start hold fewer packets, so no single page is large.
+    pub fn with_start_padding(mut self, bytes: u64) -> Self {
+        self.pad_until = bytes;
+        self
+    }
+
+    /// A packet on its way out: padded while the stream is inside its padded start.
+    fn outgoing(&mut self, mut packet: Vec<u8>) -> Vec<u8> {
+        if self.audio_bytes < self.pad_until {
+            let want = (self.pad_until - self.audio_bytes).min(PADDED_PACKET as u64) as usize;
+            if want > packet.len() {
+                let len = packet.len();
+                packet.resize(want, 0);
+                match opus::packet::pad(&mut packet, len) {
+                    Ok(_) => {}
+                    // Padding is an optimisation for one browser: never worth a broken packet.
+                    Err(_) => packet.truncate(len),
+                }
+            }
+        }
+        self.audio_bytes += packet.len() as u64;
+        packet
     }
 
     /// Vorbis comments for the OpusTags header (`KEY=value`, `audio::tags`).
@@ -167,9 +212,15 @@ impl OggOpusEncoder {
             offset += FRAME;
             let packet = self.packet[..n].to_vec();
             if let Some(prev) = self.held.replace(packet) {
+                let prev = self.outgoing(prev);
                 self.encoded += FRAME as u64;
                 self.packets_in_page += 1;
-                let end = if self.packets_in_page >= PACKETS_PER_PAGE {
+                let per_page = if self.audio_bytes < self.pad_until {
+                    PADDED_PACKETS_PER_PAGE
+                } else {
+                    PACKETS_PER_PAGE
+                };
+                let end = if self.packets_in_page >= per_page {
                     self.packets_in_page = 0;
                     PacketWriteEndInfo::EndPage
                 } else {
@@ -187,6 +238,7 @@ impl OggOpusEncoder {
     fn flush_page(&mut self) -> Result<(), AudioError> {
         if self.packets_in_page > 0 {
             if let Some(prev) = self.held.take() {
+                let prev = self.outgoing(prev);
                 self.encoded += FRAME as u64;
                 self.packets_in_page = 0;
                 let granule = self.granule();
@@ -243,11 +295,72 @@ impl StreamEncoder for OggOpusEncoder {
                 self.packet[..n].to_vec()
             }
         };
+        let last = self.outgoing(last);
         self.encoded += FRAME as u64;
         // The final granule marks where decoded audio ends: trailing padding is discarded.
         let granule = self.granule();
         self.write(last, PacketWriteEndInfo::EndStream, granule)?;
         out.append(self.writer.inner_mut());
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(enc: OggOpusEncoder, pcm: &[f32]) -> Vec<u8> {
+        let mut enc: Box<dyn StreamEncoder> = Box::new(enc);
+        let mut out = Vec::new();
+        // Two pushes, as a live stream sends segment by segment.
+        let (a, b) = pcm.split_at(pcm.len() / 3);
+        enc.push(a, &mut out).unwrap();
+        enc.push(b, &mut out).unwrap();
+        enc.finish(&mut out).unwrap();
+        out
+    }
+
+    /// Every packet's decoded samples, and the packets' sizes.
+    fn decode(bytes: &[u8]) -> (Vec<i16>, Vec<usize>) {
+        let mut reader = ogg::reading::PacketReader::new(std::io::Cursor::new(bytes));
+        let mut dec = opus::Decoder::new(RATE, Channels::Mono).unwrap();
+        let (mut pcm, mut sizes, mut n) = (Vec::new(), Vec::new(), 0);
+        let mut frame = vec![0i16; 5760];
+        while let Some(p) = reader.read_packet().unwrap() {
+            n += 1;
+            if n <= 2 {
+                continue; // OpusHead, OpusTags
+            }
+            sizes.push(p.data.len());
+            let got = dec.decode(&p.data, &mut frame, false).unwrap();
+            pcm.extend_from_slice(&frame[..got]);
+        }
+        (pcm, sizes)
+    }
+
+    #[test]
+    fn start_padding_changes_bytes_but_not_samples() {
+        let rate = 22_050;
+        let pcm: Vec<f32> = (0..rate * 3)
+            .map(|i| 0.3 * (i as f32 * 0.05).sin() * (i as f32 * 0.0007).sin())
+            .collect();
+        let plain = encode(OggOpusEncoder::new(rate as u32, 32_000).unwrap(), &pcm);
+        let padded = encode(
+            OggOpusEncoder::new(rate as u32, 32_000)
+                .unwrap()
+                .with_start_padding(96 * 1024),
+            &pcm,
+        );
+        let (plain_pcm, plain_sizes) = decode(&plain);
+        let (padded_pcm, padded_sizes) = decode(&padded);
+        assert_eq!(plain_pcm, padded_pcm, "padding is discarded by the decoder");
+        assert_eq!(plain_sizes.len(), padded_sizes.len());
+        let audio: usize = padded_sizes.iter().sum();
+        let plain_audio: usize = plain_sizes.iter().sum();
+        assert!(audio >= 96 * 1024, "padded audio bytes {audio}");
+        assert!(plain_audio < 20 * 1024, "3 s at 32 kbps: {plain_audio}");
+        // Only the start is padded: the last packets are the plain ones.
+        assert_eq!(padded_sizes.last(), plain_sizes.last());
+        assert!(padded_sizes[0] == PADDED_PACKET, "{:?}", &padded_sizes[..3]);
     }
 }

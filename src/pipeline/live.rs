@@ -5,8 +5,10 @@
 //! still one job, and a listener who leaves cancels nothing.
 //!
 //! Every segment goes through the same [`Joiner`] as the published files, into the same
-//! encoder with the same settings: the live bytes decode to the final file's samples (only the
-//! MP3 LAME tag, which needs the final length, stays in its streaming form).
+//! encoder with the same settings: the live bytes decode to the final file's samples (the MP3
+//! LAME tag, which needs the final length, stays in its streaming form, and a live Ogg Opus
+//! stream pads its first packets so that browsers start playing after the first segment:
+//! [`crate::audio::live_encoder`]).
 //!
 //! Wake-ups: workers of this process bump a `watch` after every stored segment, and a job
 //! reaching a final state is announced on the `finished` broadcast; the store is also polled
@@ -22,7 +24,7 @@ use super::{Pipeline, PipelineError};
 use crate::article::{ArticleId, ArticleRecord};
 use crate::audio::loudness::Leveler;
 use crate::audio::tags::Tags;
-use crate::audio::{tagged_encoder, AudioError, AudioFormat, StreamEncoder};
+use crate::audio::{live_encoder, AudioError, AudioFormat, StreamEncoder};
 use crate::queue::{Job, JobId, Priority, Rendition};
 use crate::store::ObjectKey;
 use crate::text::Segment;
@@ -308,7 +310,7 @@ impl LiveEncoder {
             segments,
             // Unity until the first segment: then the voice's gain (`stream_live`).
             joiner: Joiner::new(rate, Leveler::unity()),
-            encoder: tagged_encoder(format, rate, opts, tags)?,
+            encoder: live_encoder(format, rate, opts, tags)?,
         })
     }
 

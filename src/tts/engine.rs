@@ -6,7 +6,7 @@
 //! sentences in flight, so audio comes out in order, as soon as each sentence is ready, and
 //! memory does not grow with the length of the text.
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
@@ -150,6 +150,23 @@ struct Job {
     reply: Sender<InferenceResult>,
     /// Released when inference ends, whatever the outcome.
     permit: Permit,
+    /// Set when the `synthesize` call that sent this job has returned: nobody waits for the
+    /// result, so the session skips it, or stops between decoder windows.
+    abandoned: Arc<AtomicBool>,
+    /// [`VoiceStats::abandoned`].
+    abandoned_count: Arc<AtomicU64>,
+}
+
+/// Marks a `synthesize` call's jobs abandoned when the call returns, however it returns.
+/// A sink that stops early (a prefetch job yielding to a listener, a cancelled job, a client
+/// gone) would otherwise leave up to `sessions` inferences running for nobody, and a
+/// listener's first segment would queue behind them.
+struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// A counting budget (phoneme characters in flight), blocking until enough is free.
@@ -200,6 +217,10 @@ impl Drop for Permit {
 #[derive(Debug, Default)]
 pub struct VoiceStats {
     pub segments: AtomicU64,
+    /// Inferences skipped, or stopped between decoder windows, because the `synthesize` call
+    /// that asked for them had already returned (its sink stopped early). Shared with the
+    /// session threads.
+    pub abandoned: Arc<AtomicU64>,
     pub audio_ms: AtomicU64,
     pub inference_ms: AtomicU64,
 }
@@ -435,6 +456,7 @@ impl LoadedVoice {
         let speaker_id = self.speaker_id(settings.speaker.as_deref())?;
         let rate = self.info.sample_rate as f64;
         let window = self.sessions + 1;
+        let abandoned = AbandonOnDrop(Arc::new(AtomicBool::new(false)));
         // Per utterance in flight: its pause after, and its inference (none if nothing to say).
         let mut in_flight: VecDeque<(u32, Option<Receiver<InferenceResult>>)> = VecDeque::new();
         let mut summary = SynthSummary::default();
@@ -489,6 +511,8 @@ impl LoadedVoice {
                     scales,
                     reply: tx,
                     permit,
+                    abandoned: abandoned.0.clone(),
+                    abandoned_count: self.stats.abandoned.clone(),
                 })
                 .map_err(|_| TtsError::ShuttingDown)?;
                 Some(rx)
@@ -619,11 +643,19 @@ fn register_cpu_arena() -> Result<(), String> {
 
 fn worker(mut runner: Runner, jobs: Receiver<Job>) {
     while let Ok(job) = jobs.recv() {
+        if job.abandoned.load(Ordering::Relaxed) {
+            // Its caller has gone: the permit and the reply drop here.
+            job.abandoned_count.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         let started = Instant::now();
         let result = runner
-            .run(&job.ids, job.scales, job.speaker_id)
+            .run(&job.ids, job.scales, job.speaker_id, &job.abandoned)
             .map(|samples| (samples, started.elapsed().as_secs_f64()))
             .map_err(TtsError::Inference);
+        if result.is_err() && job.abandoned.load(Ordering::Relaxed) {
+            job.abandoned_count.fetch_add(1, Ordering::Relaxed);
+        }
         drop(job.permit);
         let _ = job.reply.send(result);
     }

@@ -6,6 +6,7 @@
 //! the runner decodes the latent in windows of at most [`MAX_WINDOW_FRAMES`], so the
 //! decoder's activation memory is bounded by the window, not by the sentence.
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ort::session::Session;
@@ -154,8 +155,15 @@ impl Runner {
         self
     }
 
-    /// Synthesize one sentence's phoneme ids to mono f32 samples.
-    pub fn run(&mut self, ids: &[i64], scales: Scales, speaker: i64) -> Result<Vec<f32>, String> {
+    /// Synthesize one sentence's phoneme ids to mono f32 samples. `stop` is checked between
+    /// decoder windows: set, the rest of the sentence is not decoded (an error, "abandoned").
+    pub fn run(
+        &mut self,
+        ids: &[i64],
+        scales: Scales,
+        speaker: i64,
+        stop: &AtomicBool,
+    ) -> Result<Vec<f32>, String> {
         let e = |x: ort::Error| x.to_string();
         let sid = || Tensor::from_array(([1usize], vec![speaker])).map_err(e);
         match self {
@@ -186,6 +194,9 @@ impl Runner {
                 let (channels, frames) = (channels as usize, frames as usize);
                 let mut samples = Vec::with_capacity(frames * *hop);
                 for (start, end) in windows(frames, *max_window) {
+                    if stop.load(Ordering::Relaxed) {
+                        return Err("abandoned".into());
+                    }
                     let from = start.saturating_sub(*context);
                     let to = (end + *context).min(frames);
                     let len = to - from;
@@ -333,7 +344,8 @@ mod tests {
             length_scale: 1.0,
             noise_w: 0.0,
         };
-        let a = whole.run(&ids, scales, 0).unwrap();
+        let go = AtomicBool::new(false);
+        let a = whole.run(&ids, scales, 0, &go).unwrap();
         let rms = (a.iter().map(|x| x * x).sum::<f32>() / a.len() as f32).sqrt();
         assert!(rms > 0.01, "the whole voice is silent: rms {rms}");
         assert!(
@@ -341,8 +353,8 @@ mod tests {
             "the sentence must need several default windows"
         );
         for (name, b) in [
-            ("default", split_default.run(&ids, scales, 0).unwrap()),
-            ("40-frame", split_small.run(&ids, scales, 0).unwrap()),
+            ("default", split_default.run(&ids, scales, 0, &go).unwrap()),
+            ("40-frame", split_small.run(&ids, scales, 0, &go).unwrap()),
         ] {
             assert_eq!(a.len(), b.len(), "{name} windows");
             let worst = a
@@ -352,6 +364,12 @@ mod tests {
                 .fold(0.0f32, f32::max);
             assert!(worst < 1e-3, "{name} windows differ by up to {worst}");
         }
+        // An abandoned sentence stops before its next decoder window.
+        let stop = AtomicBool::new(true);
+        assert_eq!(
+            split_small.run(&ids, scales, 0, &stop),
+            Err("abandoned".to_string())
+        );
     }
 
     #[test]

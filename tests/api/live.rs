@@ -117,10 +117,11 @@ async fn ten_live_listeners_share_one_job_and_hear_the_final_file() {
     for (i, (format, _, bytes)) in streams.iter().enumerate() {
         let what = format!("listener {i} ({format})");
         if *format == "opus" {
-            // Same encoder, same samples, same settings: the very same Ogg stream.
+            // Same encoder, same samples, same settings; the live stream's first packets are
+            // padded (so browsers start after the first segment), which decoders discard.
             assert!(
-                *bytes == final_opus,
-                "{what}: live Opus differs from the final file"
+                bytes.len() > final_opus.len(),
+                "{what}: the live stream carries its start padding"
             );
             let d = decode_opus(bytes);
             assert_eq!(d.samples, opus_pcm.samples, "{what}");

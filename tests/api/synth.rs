@@ -339,3 +339,33 @@ fn a_huge_input_streams_without_being_loaded_first() {
         "audio arrived only after {written_when_audio_arrived} bytes of input were accepted"
     );
 }
+
+/// A caller that stops early (a prefetch job yielding to a listener, a cancelled job, a client
+/// gone) leaves nothing running for nobody: the sentences it had in flight are skipped or stop
+/// between decoder windows, counted by the voice's `abandoned` counter, not timed.
+#[tokio::test]
+async fn an_early_stop_abandons_the_sentences_in_flight() {
+    let engine = own_engine();
+    let voice = engine.voice(None).unwrap();
+    // Long sentences: several decoder windows each, so even one already running stops early.
+    let long = "The council met again on Monday evening to discuss the long-delayed plan for \
+        the river crossing, and after three hours of debate the members voted to send the \
+        whole proposal back to the planning committee for another year of study.";
+    let s = SynthSettings::new(1.0, None).unwrap();
+    let sent_before = voice.stats.segments.load(Ordering::Relaxed);
+    let err = voice
+        .synthesize((0..6).map(|_| seg(long)), &s, |_| {
+            Err(audioby::tts::TtsError::Sink("stop after the first".into()))
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("stop after the first"), "{err}");
+    let sent = voice.stats.segments.load(Ordering::Relaxed) - sent_before;
+    assert!(sent >= 2, "{sent} sentences were in flight");
+    // The sentence behind the first (queued, or started just as the first ended) has nobody
+    // waiting for it: it is skipped or stops at its next decoder window.
+    wait_until("the sentences in flight to be abandoned", || {
+        let abandoned = voice.stats.abandoned.load(Ordering::Relaxed);
+        async move { abandoned >= 1 }
+    })
+    .await;
+}
