@@ -95,6 +95,10 @@ fn describe() {
     );
     metrics::describe_counter!("audioby_synthesis_total", "Completed syntheses by source");
     metrics::describe_counter!(
+        "audioby_jobs_interrupted_total",
+        "Running jobs stopped mid-sentence, by reason (listener: a prefetch job gave way to a listener's job; cancelled)"
+    );
+    metrics::describe_counter!(
         "audioby_cache_lookups_total",
         "Audio cache lookups by result (hit, miss)"
     );
@@ -198,6 +202,10 @@ pub fn record_abandoned_synthesis(source: &'static str, segments: usize) {
     metrics::counter!("audioby_synthesis_abandoned_total", "source" => source).increment(1);
     metrics::counter!("audioby_synthesis_abandoned_segments_total", "source" => source)
         .increment(segments as u64);
+}
+
+pub fn record_interrupted(reason: &'static str) {
+    metrics::counter!("audioby_jobs_interrupted_total", "reason" => reason).increment(1);
 }
 
 pub fn record_synthesis(source: &'static str, audio_secs: f64, inference_secs: f64) {

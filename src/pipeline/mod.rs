@@ -11,6 +11,7 @@
 //! segment cache budget). The backends stay private: other modules call [`Pipeline`] methods.
 mod assembly;
 mod eviction;
+mod interrupt;
 mod live;
 mod loudness;
 mod request;
@@ -88,6 +89,8 @@ pub struct Pipeline {
     source: Option<PullSource>,
     /// Loudness gain (dB) per voice file and target, measured once (`loudness`).
     voice_gains: Mutex<HashMap<String, f64>>,
+    /// Jobs this process's workers are running, with their stop switches (`interrupt`).
+    running: Mutex<Vec<interrupt::Running>>,
 }
 
 impl Pipeline {
@@ -118,6 +121,7 @@ impl Pipeline {
             stopping: AtomicBool::new(false),
             source,
             voice_gains: Mutex::new(HashMap::new()),
+            running: Mutex::new(Vec::new()),
         })
     }
 

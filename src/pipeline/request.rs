@@ -10,7 +10,7 @@ use super::{Pipeline, PipelineError};
 use crate::article::source::{PullSource, SourceError};
 use crate::article::{ArticleId, ArticleRecord};
 use crate::audio::AudioFormat;
-use crate::queue::{Job, JobId, NewJob, Priority, QueueError, QueueStats, Rendition};
+use crate::queue::{Job, JobId, JobState, NewJob, Priority, QueueError, QueueStats, Rendition};
 use crate::tts::{LoadedVoice, TtsError};
 
 /// Seconds of speech per word at a natural reading pace (150 words a minute); only for ETAs.
@@ -104,6 +104,9 @@ impl Pipeline {
             .await?;
         self.wake.notify_waiters();
         self.wake.notify_one();
+        if priority == Priority::Interactive && job.state == JobState::Queued {
+            self.preempt_for_listener();
+        }
         self.refresh_queue_gauges().await;
         Ok(job)
     }
@@ -278,6 +281,7 @@ impl Pipeline {
     pub async fn cancel(&self, job_id: &JobId) -> Result<Option<Job>, PipelineError> {
         let job = self.queue.cancel(job_id).await?;
         if job.is_some() {
+            self.interrupt_cancelled(job_id);
             let _ = self.finished.send(job_id.clone());
         }
         Ok(job)

@@ -160,7 +160,10 @@ impl Pipeline {
         let mut sink_err: Option<Halt> = None;
         let claim = job.claim();
         let lease_ms = self.lease_ms();
-        let summary = voice.synthesize(todo, settings, |audio| {
+        // Set from outside when a listener's job needs this worker or the job is cancelled.
+        let interrupt = self.interrupt_of(&job.id);
+        let stop = interrupt.as_ref().map(|i| i.flag()).unwrap_or_default();
+        let summary = voice.synthesize_until(todo, settings, stop, |audio| {
             let i = misses[audio.index];
             if audio.samples.iter().any(|s| !s.is_finite()) {
                 // Broken weights make NaN; published, they would be silence marked ready.
@@ -213,6 +216,9 @@ impl Pipeline {
             }
             Ok(())
         });
+        if let Some(halt) = interrupt.and_then(|i| i.halt()) {
+            return Err(halt);
+        }
         if let Some(f) = sink_err {
             return Err(f);
         }

@@ -120,6 +120,8 @@ impl Pipeline {
                 }
             })
         };
+        // Stopped from outside mid-sentence (a listener's job, a cancel): `interrupt`.
+        self.start_running(&job.id, job.priority);
         let this = Arc::clone(self);
         let rt = Handle::current();
         let result = tokio::task::spawn_blocking(move || {
@@ -138,6 +140,7 @@ impl Pipeline {
             ))))
         });
         heartbeat.abort();
+        self.finished_running(&job_id);
         match result {
             Ok((rendition, outcome)) => {
                 match self.queue.complete(&claim, &rendition, &outcome).await {

@@ -446,6 +446,25 @@ impl LoadedVoice {
         &self,
         utterances: I,
         settings: &SynthSettings,
+        sink: F,
+    ) -> Result<SynthSummary, TtsError>
+    where
+        I: IntoIterator,
+        I::Item: Into<Utterance>,
+        F: FnMut(SegmentAudio) -> Result<(), TtsError>,
+    {
+        self.synthesize_until(utterances, settings, Arc::new(AtomicBool::new(false)), sink)
+    }
+
+    /// [`LoadedVoice::synthesize`], stopped from outside: once `stop` is set, sentences not
+    /// started are skipped and the running ones stop at their next decoder window (about a
+    /// fifth of a second of work), and the call returns an error. The flag is set when the
+    /// call returns, whatever the outcome: one flag per call.
+    pub fn synthesize_until<I, F>(
+        &self,
+        utterances: I,
+        settings: &SynthSettings,
+        stop: Arc<AtomicBool>,
         mut sink: F,
     ) -> Result<SynthSummary, TtsError>
     where
@@ -456,7 +475,7 @@ impl LoadedVoice {
         let speaker_id = self.speaker_id(settings.speaker.as_deref())?;
         let rate = self.info.sample_rate as f64;
         let window = self.sessions + 1;
-        let abandoned = AbandonOnDrop(Arc::new(AtomicBool::new(false)));
+        let abandoned = AbandonOnDrop(stop);
         // Per utterance in flight: its pause after, and its inference (none if nothing to say).
         let mut in_flight: VecDeque<(u32, Option<Receiver<InferenceResult>>)> = VecDeque::new();
         let mut summary = SynthSummary::default();
@@ -485,6 +504,9 @@ impl LoadedVoice {
             sink(audio)
         };
         for utterance in utterances {
+            if abandoned.0.load(Ordering::Relaxed) {
+                return Err(TtsError::Sink("stopped".into()));
+            }
             let u: Utterance = utterance.into();
             let phonemes = phonemize(&u.text, &self.info.espeak_voice)?;
             let rx = if phonemes.is_empty() {

@@ -390,6 +390,8 @@ async fn cancelling_a_running_job_stops_its_synthesis() {
         .put_article("cancelme", json!({"text": seed_article()}))
         .await;
     let job = put["job"]["id"].as_str().unwrap().to_owned();
+    let interrupted = r#"audioby_jobs_interrupted_total{reason="cancelled"}"#;
+    let before = app.metric(interrupted).await.unwrap_or(0.0);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     while segments_logged(&app.data_dir, &job).await == 0 {
         assert!(
@@ -409,6 +411,9 @@ async fn cancelling_a_running_job_stops_its_synthesis() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "cancelled", "{v}");
     let at_cancel = segments_logged(&app.data_dir, &job).await;
+    // Running in this process: its synthesis was stopped at once, mid-sentence (the counter
+    // is the test process's, shared with the tests beside this one).
+    assert!(app.metric(interrupted).await.unwrap_or(0.0) >= before + 1.0);
 
     // One worker: the re-run below starts only after the cancelled run has stopped. A
     // listener's GET (not the forcing POST) queues it, so the cache is used.
@@ -462,6 +467,8 @@ async fn a_listener_never_waits_behind_a_long_prefetch_job() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // The publisher pushes a short article; a listener presses play on it.
+    let interrupted = r#"audioby_jobs_interrupted_total{reason="listener"}"#;
+    let before = app.metric(interrupted).await.unwrap_or(0.0);
     app.put_article(
         "breaking",
         json!({"text": "Breaking news. The bridge is open again."}),
@@ -476,6 +483,9 @@ async fn a_listener_never_waits_behind_a_long_prefetch_job() {
     assert_eq!(r.status(), 202);
     let v: Value = r.json().await.unwrap();
     let urgent = v["job_id"].as_str().unwrap().to_owned();
+    // The only worker was busy with the long read: it was stopped mid-sentence, not after
+    // it (the counter is the test process's, shared with the tests beside this one).
+    assert!(app.metric(interrupted).await.unwrap_or(0.0) >= before + 1.0);
     let done = wait_job(&app.client, &app.base, &urgent).await;
     assert_eq!(done["status"], "ready", "{done}");
     let meanwhile: Value = app.get_json(&format!("/v1/jobs/{long}")).await;
