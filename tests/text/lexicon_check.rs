@@ -38,5 +38,5 @@ fn every_shipped_entry_changes_the_phonemes() {
     assert!(checks.len() >= MIN_ENTRIES, "{} entries", checks.len());
 }
 
-/// Entries in the shipped lexicon (293 today; issue 17 asks for at least 200).
+/// Entries in the shipped lexicon (319 today; issue 17 asks for at least 200).
 const MIN_ENTRIES: usize = 200;
