@@ -175,6 +175,9 @@ pub(crate) const STATS_COLUMNS: &str =
 /// One row of [`STATS_COLUMNS`]: the seven counters, unique listens, sentences.
 pub(crate) type StatsRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64);
 
+/// A row of `SELECT article_id, {STATS_COLUMNS}`.
+pub(crate) type ArticleStatsRow = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
 impl ArticleStats {
     /// From a row of [`COUNTER_COLUMNS`] (negative counts, impossible, read as 0).
     pub(crate) fn from_counts(c: CounterRow) -> ArticleStats {
@@ -251,7 +254,7 @@ impl ArticleStats {
 /// Every article's stats from the rows of `SELECT article_id, {STATS_COLUMNS}` and of
 /// `SELECT article_id, sentence, listens FROM listen_reach`, both ordered by article.
 pub(crate) fn join_stats(
-    rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64, i64, i64)>,
+    rows: Vec<ArticleStatsRow>,
     reach: Vec<(String, i64, i64)>,
 ) -> BTreeMap<String, ArticleStats> {
     let mut by_article: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();

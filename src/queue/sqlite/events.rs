@@ -282,8 +282,7 @@ impl EventRepo for SqliteRepo {
     }
 
     async fn all_stats(&self) -> Result<BTreeMap<String, ArticleStats>, QueueError> {
-        type Row = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<crate::queue::events::ArticleStatsRow> = sqlx::query_as(&format!(
             "SELECT article_id, {STATS_COLUMNS} FROM listen_events ORDER BY article_id"
         ))
         .fetch_all(&self.pool())
