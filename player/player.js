@@ -4,7 +4,8 @@
  * Attributes: article, api (server base URL; default: where this script came from), voice,
  * format ("opus" | "mp3": force one, for the live stream too), no-live (wait for the finished file
  * instead of playing the audio as it is made), highlight (opt-in; value = CSS selector of the article
- * text, default the nearest <article> or <body>), events (opt-in: POST events to /v1/events),
+ * text, default the nearest <article> or <body>), events (opt-in: POST events to /v1/events, with
+ * how far each listen got: a random listen ID per load, kept in memory only),
  * label (idle text, default "Listen"), theme ("light" | "dark"; default follows the system). */
 (() => {
   'use strict';
@@ -15,6 +16,8 @@
   const SKIP = 15, ARROW = 5, HIGHLIGHT = 'audioby', MAX_POLL = 2000;
   // Live: start at once when at most this many jobs are ahead; side-channel poll in ms.
   const LIVE_MAX_AHEAD = 1, LIVE_POLL = 1000;
+  // `reach` reports per listen, at most (a tenth of the article each, the end, leaving the page).
+  const REACH_MAX = 16;
   const reduced = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
 
   const fmt = (s) => {
@@ -139,6 +142,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       this._gen++;
       this._info = null; this._segs = null; this._sent.clear(); this._played = false;
       this._liveEnd();
+      this._reachReset();
       this._clearHighlight();
       this.audio.removeAttribute('src');
       this._set('idle', this.getAttribute('label') || 'Listen');
@@ -197,6 +201,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       this._setDuration(Number(info.duration) || 0);
       this._set('ready', this._label(), { busy: false });
       if (this.hasAttribute('highlight') && info.manifest_url) this._loadManifest(new URL(info.manifest_url, this.api + '/').href);
+      this._reachManifest(info.manifest_url);
       if (wantPlay) this._toggle(true);
     }
 
@@ -244,6 +249,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       e.cur.textContent = fmt(t);
       e.seek.setAttribute('aria-valuetext', `${spoken(t)} of ${spoken(this._dur)}`);
       this._highlightAt(t);
+      this._reachTick(t);
       const d = this._liveOn ? 0 : this._dur || a.duration;
       if (d > 0) for (const p of [25, 50, 75, 100]) {
         if (t / d >= p / 100 - (p === 100 ? 0.01 : 0) && !this._sent.has(p)) { this._sent.add(p); this._emit('progress', { percent: p }, p); }
@@ -262,6 +268,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       e.seek.addEventListener('change', () => { this._dragging = false; this._seek(Number(e.seek.value)); });
       this._wireMedia(this.audio);
       this._root.addEventListener('keydown', (ev) => this._key(ev));
+      addEventListener('pagehide', () => this._reachSend(true));
     }
 
     // Media events of one audio element; ignored once another element has taken its place.
@@ -420,6 +427,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
         if (playing) next.play().catch(() => {});
         else this._set('paused', this._label());
         if (this.hasAttribute('highlight') && m.manifest_url) this._loadManifest(new URL(m.manifest_url, this.api + '/').href);
+        this._reachManifest(m.manifest_url);
         this.dispatchEvent(new CustomEvent('final', { detail: { src, from, to: next.currentTime } }));
       };
       // Seek the new element close to where the live one is, then swap once it can play there.
@@ -450,10 +458,55 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       const body = { article: this.article, event: type };
       if (type === 'progress' || type === 'ratechange') body.value = value;
       if (type === 'error') body.value = String(detail.code || '');
+      this._post(body);
+    }
+
+    _post(body) {
       const url = `${this.api}/v1/events`, data = JSON.stringify(body);
       try {
         if (!(navigator.sendBeacon && navigator.sendBeacon(url, data))) fetch(url, { method: 'POST', body: data, keepalive: true, credentials: 'omit' }).catch(() => {});
       } catch (_) { /* analytics never break playback */ }
+    }
+
+    // ----- listen analytics: how far a listen got -----------------------------------------
+    // With `events`: a random listen ID per load of an article (in memory only, never stored)
+    // and a `reach` event carrying the furthest sentence of the published manifest reached so
+    // far: on entering a new tenth of the article, at its last sentence, and on pagehide
+    // (sendBeacon). At most REACH_MAX per listen. A live listen reports once the file is final.
+    _reachReset() {
+      const b = new Uint8Array(12);
+      if (window.crypto && crypto.getRandomValues) crypto.getRandomValues(b);
+      else for (let i = 0; i < b.length; i++) b[i] = Math.floor(Math.random() * 256);
+      this._listen = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+      this._reachAt = null; this._reachFar = -1; this._reachSent = -1; this._reachN = 0;
+    }
+
+    async _reachManifest(url) {
+      if (!this.hasAttribute('events') || !url || this._reachAt) return;
+      const gen = this._gen;
+      try {
+        const res = await fetch(new URL(url, this.api + '/').href, { credentials: 'omit' });
+        const m = res.ok ? await res.json() : null;
+        if (gen !== this._gen || !m) return;
+        this._reachAt = (m.segments || []).map((s) => Number(s.start) || 0).sort((x, y) => x - y);
+        this._reachSend(false);
+      } catch (_) { /* analytics never break playback */ }
+    }
+
+    _reachTick(t) {
+      if (this._played && t > this._reachFar) { this._reachFar = t; this._reachSend(false); }
+    }
+
+    _reachSend(leaving) {
+      const at = this._reachAt, n = at ? at.length : 0, sent = this._reachSent;
+      if (!n || this._liveOn || this._reachFar < 0 || this._reachN >= REACH_MAX || !this.article || !this.hasAttribute('events')) return;
+      let lo = 0, hi = n - 1, i = 0;
+      while (lo <= hi) { const mid = (lo + hi) >> 1; if (at[mid] <= this._reachFar + 0.02) { i = mid; lo = mid + 1; } else hi = mid - 1; }
+      if (i <= sent) return;
+      if (!leaving && sent >= 0 && i < n - 1 && Math.floor((i * 10) / n) === Math.floor((sent * 10) / n)) return;
+      this._reachSent = i;
+      this._reachN++;
+      this._post({ article: this.article, event: 'reach', value: i, listen: this._listen });
     }
 
     // ----- highlighting --------------------------------------------------------------------

@@ -134,6 +134,28 @@ impl Application {
                 Arc::clone(&pipeline).prune_finished_jobs(std::time::Duration::from_secs(keep)),
             )
         });
+        // The day's listener salt and hashes go once the day is over, even on a day without
+        // events (otherwise the next day's first play would delete them).
+        let forgetter = role.serves_api().then(|| {
+            let events = Arc::clone(&self.state.events);
+            tokio::spawn(async move {
+                use crate::queue::events::{day_of, MS_PER_DAY};
+                loop {
+                    let wait_ms = match events.forget_past_listeners().await {
+                        // Just after the next UTC midnight.
+                        Ok(()) => {
+                            let now = crate::queue::now_ms();
+                            (day_of(now) + 1) * MS_PER_DAY - now + 1_000
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "deleting past days' listener data failed; retrying in a minute");
+                            60_000
+                        }
+                    };
+                    tokio::time::sleep(std::time::Duration::from_millis(wait_ms.max(1_000) as u64)).await;
+                }
+            })
+        });
         let workers: Vec<_> = (0..worker_count)
             .map(|n| {
                 tokio::spawn(Arc::clone(&pipeline).run_worker(format!(
@@ -152,6 +174,9 @@ impl Application {
         crate::http::serve(self.listener, routes, serve_options, shutdown_signal()).await;
         if let Some(p) = pruner {
             p.abort();
+        }
+        if let Some(f) = forgetter {
+            f.abort();
         }
         // Requests are done; let the article being synthesized stop after its current segment.
         pipeline.stop();

@@ -1,5 +1,6 @@
 //! The player's routes: the script (`/player.js`, short cache; `/player/{version}/player.js`,
-//! cached forever), the demo article page `/`, the embed page `/embed`, and listening events
+//! cached forever), the demo article page `/`, the embed page `/embed`, the stats page
+//! `/stats`, and listening events
 //! (`POST /v1/events`, public and rate-limited; `GET /v1/articles/{id}/stats`, API key).
 
 use axum::body::Bytes;
@@ -7,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Serialize;
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::ToSchema;
@@ -15,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ErrorBody;
-use super::ratelimit::{limit_per_ip, IpRateLimiter, TrustedProxies};
+use super::ratelimit::{limit_per_ip, ClientIp, IpRateLimiter, TrustedProxies};
 use super::{ApiError, AppState, RequireApiKey};
 use crate::article::id::ArticleId;
 use crate::player::events::{self, ArticleStats, EventError};
@@ -40,6 +41,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(demo_page))
         .routes(routes!(embed_page))
+        .routes(routes!(stats_page))
         .routes(routes!(player_js))
         .routes(routes!(versioned_player_js))
         .routes((schemas, paths, events))
@@ -54,6 +56,11 @@ pub async fn demo_page() -> Response {
 #[utoipa::path(get, path = "/embed", tag = "player", responses((status = 200, description = "Embed snippet and API quick start", content_type = "text/html")))]
 pub async fn embed_page(headers: HeaderMap) -> Response {
     page(demo::embed_page(&origin(&headers)))
+}
+
+#[utoipa::path(get, path = "/stats", tag = "player", responses((status = 200, description = "Listening stats page: an article's drop-off drawn over its sentences (asks for the API key)", content_type = "text/html")))]
+pub async fn stats_page() -> Response {
+    page(demo::stats_page())
 }
 
 fn page(html: String) -> Response {
@@ -120,27 +127,36 @@ fn script(headers: &HeaderMap, cache: &'static str) -> Response {
     }
 }
 
-/// `POST /v1/events`: `{article, event, value?}` → 204. Public (the player calls it from any
-/// publisher page, with `sendBeacon`), validated, rate-limited per client IP, and counted
-/// only for a stored article with published audio, so made-up IDs never reach the counters.
+/// `POST /v1/events`: `{article, event, value?, listen?}` → 204. Public (the player calls it
+/// from any publisher page, with `sendBeacon`), validated, rate-limited per client IP, and
+/// counted only for a stored article with published audio, so made-up IDs never reach the
+/// counters. A play also counts the listener for unique listens (a salted hash of the client
+/// IP the limiter settled on and the user agent; neither is stored); `reach` moves the
+/// listen's furthest sentence.
 #[tracing::instrument(name = "Recording a player event", skip_all)]
-#[utoipa::path(post, path = "/v1/events", tag = "player", request_body(content = serde_json::Value, description = "`{article, event, value?}`"), responses((status = 204, description = "Counted"), (status = 400, description = "Invalid event", body = ErrorBody), (status = 404, description = "Unknown article (`unknown-article`) or no published audio yet (`audio-not-ready`)", body = ErrorBody), (status = 413, description = "Body over `[http] events_max_body_bytes`", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/events", tag = "player", request_body(content = serde_json::Value, description = "`{article, event, value?, listen?}`: event `play`, `progress` (value 25/50/75/100), `ratechange` (value 0.25-4), `error` (value: a short code), or `reach` (value: the furthest sentence index of the published manifest this listen reached; `listen`: the player's random ID of the listen, 8-64 of `A-Za-z0-9_-`)"), responses((status = 204, description = "Counted"), (status = 400, description = "Invalid event, or a `reach` past the article's sentences", body = ErrorBody), (status = 404, description = "Unknown article (`unknown-article`) or no published audio yet (`audio-not-ready`)", body = ErrorBody), (status = 413, description = "Body over `[http] events_max_body_bytes`", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody), (status = 503, description = "The event store is full (`store-full`): article cap, or the day's cap of new listens", body = ErrorBody)))]
 pub async fn post_event(
     State(state): State<AppState>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let event = events::parse(&body)?;
     let voices = state.engine.voices().map(|v| v.id.clone());
-    events::check_playable(&state.pipeline, voices, &event.article).await?;
-    state
-        .events
-        .record_event(&event)
-        .await
-        .map_err(EventError::from)?;
+    let sentences = events::check_playable(&state.pipeline, voices, &event.article).await?;
+    // The client address the rate limiter settled on (this route always has the limiter).
+    let listener = events::Listener {
+        ip,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default(),
+    };
+    events::record(state.events.as_ref(), &event, Some(&listener), sentences).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v1/articles/{id}/stats`: one article's event counts.
+/// `GET /v1/articles/{id}/stats`: one article's event counts and listen analytics.
 #[derive(Serialize, ToSchema)]
 pub struct StatsBody {
     #[schema(value_type = String)]
@@ -148,8 +164,9 @@ pub struct StatsBody {
     pub events: ArticleStats,
 }
 
-/// `GET /v1/articles/{id}/stats` (API key): the event counts of one article.
-#[utoipa::path(get, path = "/v1/articles/{id}/stats", tag = "player", security(("api_key" = [])), params(("id" = String, Path, description = "Article ID")), responses((status = 200, description = "Event counts for the article", body = StatsBody), (status = 400, description = "Invalid ID", body = ErrorBody), (status = 401, description = "Missing or wrong API key", body = ErrorBody)))]
+/// `GET /v1/articles/{id}/stats` (API key): the event counts of one article, its unique
+/// listens, average completion and drop-off (share of listens reaching each sentence).
+#[utoipa::path(get, path = "/v1/articles/{id}/stats", tag = "player", security(("api_key" = [])), params(("id" = String, Path, description = "Article ID")), responses((status = 200, description = "Event counts, unique listens, average completion and drop-off for the article", body = StatsBody), (status = 400, description = "Invalid ID", body = ErrorBody), (status = 401, description = "Missing or wrong API key", body = ErrorBody)))]
 pub async fn article_stats(
     State(state): State<AppState>,
     _key: RequireApiKey,

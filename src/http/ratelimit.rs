@@ -170,17 +170,23 @@ impl IpRateLimiter {
     }
 }
 
+/// The client address the limiter used, as a request extension for the handler (listen
+/// analytics hash it; it is never stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
 /// Middleware: limit by the client IP (the peer, or what a trusted proxy says it forwarded).
 pub async fn limit_per_ip(
     State(limiter): State<IpRateLimiter>,
     peer: Result<ConnectInfo<SocketAddr>, ConnectInfoRejection>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     let peer = peer
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let ip = limiter.proxies.client_ip(peer, req.headers());
+    req.extensions_mut().insert(ClientIp(ip));
     match limiter.check(ip) {
         Ok(()) => next.run(req).await,
         Err(secs) => ApiError::new(

@@ -1,12 +1,14 @@
 //! The demo pages: `/` shows the seed article as a news page with the player in its "Audio By"
-//! slot, `/embed` the snippet to copy and an API quick start. The article's headline, byline
+//! slot, `/embed` the snippet to copy and an API quick start, `/stats` an article's listening
+//! stats with its drop-off drawn over its sentences (an SVG bar chart; the page asks for the
+//! API key and keeps it in memory). The article's headline, byline
 //! and paragraphs come from [`extract_text`] on the committed copy of the seed article.
 use std::sync::OnceLock;
 
 use crate::article::extract::extract_text;
 use crate::article::ArticleInput;
 
-use super::{escape_html, versioned_path, DEMO_HTML, EMBED_HTML, SEED_ARTICLE};
+use super::{escape_html, versioned_path, DEMO_HTML, EMBED_HTML, SEED_ARTICLE, STATS_HTML};
 
 /// The article ID the demo page plays; `make run` makes sure it exists.
 pub const DEMO_ARTICLE_ID: &str = "seed";
@@ -129,6 +131,11 @@ pub fn embed_page(origin: &str) -> String {
         .replace("{{article}}", DEMO_ARTICLE_ID)
 }
 
+/// `/stats`: the listening stats page, opened on the demo article.
+pub fn stats_page() -> String {
+    STATS_HTML.replace("{{article}}", DEMO_ARTICLE_ID)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +197,14 @@ mod tests {
         assert!(html.contains(r#"<p data-audioby-block="6">"#));
         assert!(!html.contains("{{"));
         assert!(!embed_page("http://x").contains("{{"));
+    }
+
+    #[test]
+    fn the_stats_page_opens_on_the_demo_article_and_the_demo_links_to_it() {
+        let html = stats_page();
+        assert!(!html.contains("{{"));
+        assert!(html.contains(&format!(r#"value="{DEMO_ARTICLE_ID}""#)));
+        assert!(html.contains("<svg id=\"chart\""));
+        assert!(demo_page().contains(r#"href="/stats""#));
     }
 }

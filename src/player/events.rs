@@ -1,5 +1,5 @@
-//! Listening events from the player (`play`, `progress` 25/50/75/100, `ratechange`, `error`):
-//! validation of what `POST /v1/events` receives. The counts live in the repository
+//! Listening events from the player (`play`, `progress` 25/50/75/100, `ratechange`, `error`,
+//! `reach`): validation of what `POST /v1/events` receives, and [`record`], which counts one. The counts live in the repository
 //! ([`crate::queue::EventRepo`], table `listen_events`), reached through the server's state;
 //! clients are rate-limited by the API's one per-IP limiter (`[http] events_rate_limit`).
 //! Earlier releases kept the counts in `<data_dir>/events.json`: [`import_legacy_file`]
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::article::id::ArticleId;
 use crate::pipeline::Pipeline;
-pub use crate::queue::events::{ArticleStats, EventKind, PlayerEvent};
+pub use crate::queue::events::{ArticleStats, EventKind, ListenId, Listener, PlayerEvent};
 use crate::queue::{EventRepo, QueueError};
 
 /// File name of the counts of earlier releases inside the data folder.
@@ -57,8 +57,11 @@ impl From<QueueError> for EventError {
     }
 }
 
-/// Parse and validate a `POST /v1/events` body: `{article, event, value?}`. The body is read as
-/// JSON whatever its content type, so `navigator.sendBeacon` (text/plain, no preflight) works.
+/// Parse and validate a `POST /v1/events` body: `{article, event, value?, listen?}`. The body
+/// is read as JSON whatever its content type, so `navigator.sendBeacon` (text/plain, no
+/// preflight) works. `reach` needs `listen` (the player's random ID for this listen) and a
+/// sentence index as `value`; whether the index exists is checked against the article
+/// ([`record`]).
 pub fn parse(body: &[u8]) -> Result<PlayerEvent, EventError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -67,10 +70,18 @@ pub fn parse(body: &[u8]) -> Result<PlayerEvent, EventError> {
         event: String,
         #[serde(default)]
         value: Option<serde_json::Value>,
+        #[serde(default)]
+        listen: Option<String>,
     }
     let raw: Raw = serde_json::from_slice(body)
         .map_err(|e| EventError::Invalid(format!("malformed event: {e}")))?;
     let article = ArticleId::parse(&raw.article).map_err(|e| EventError::Invalid(e.to_string()))?;
+    let listen = raw
+        .listen
+        .as_deref()
+        .map(ListenId::parse)
+        .transpose()
+        .map_err(EventError::Invalid)?;
     let number = || raw.value.as_ref().and_then(|v| v.as_f64());
     let kind = match raw.event.as_str() {
         "play" => EventKind::Play,
@@ -99,24 +110,69 @@ pub fn parse(body: &[u8]) -> Result<PlayerEvent, EventError> {
                 ))
             }
         },
+        "reach" => match raw.value.as_ref().and_then(|v| v.as_u64()) {
+            Some(i) if listen.is_some() && i <= u64::from(u32::MAX) => EventKind::Reach(i as u32),
+            _ => {
+                return Err(EventError::Invalid(
+                    "reach needs a listen ID and value: a sentence index (0, 1, 2 …)".into(),
+                ))
+            }
+        },
         other => {
             return Err(EventError::Invalid(format!(
-                "unknown event {other:?}: expected play, progress, ratechange or error"
+                "unknown event {other:?}: expected play, progress, ratechange, error or reach"
             )))
         }
     };
-    Ok(PlayerEvent { article, kind })
+    Ok(PlayerEvent {
+        article,
+        kind,
+        listen,
+    })
+}
+
+/// Count one validated event of a playable article with `sentences` sentences: the counter,
+/// and for a play the listener (unique listens), for a reach the listen's furthest sentence.
+/// `listener` is `None` when the request carried no usable identity (no unique is counted).
+pub async fn record(
+    repo: &dyn EventRepo,
+    event: &PlayerEvent,
+    listener: Option<&Listener>,
+    sentences: u32,
+) -> Result<(), EventError> {
+    match (event.kind, &event.listen) {
+        (EventKind::Reach(i), Some(listen)) => {
+            if i >= sentences {
+                return Err(EventError::Invalid(format!(
+                    "reach {i} is past the article's {sentences} sentences"
+                )));
+            }
+            repo.record_reach(&event.article, listen, i, sentences)
+                .await?;
+        }
+        (EventKind::Reach(_), None) => {
+            return Err(EventError::Invalid("reach needs a listen ID".into()))
+        }
+        (kind, _) => {
+            repo.record_event(event).await?;
+            if let (EventKind::Play, Some(who)) = (kind, listener) {
+                repo.record_listener(&event.article, who).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Events count only for a stored article with published audio (its current version, in
 /// its own voice or any loaded one): a player can only have played such an article, and
 /// made-up IDs must not fill the counters. Never pulls from the CMS (an event is no reason
-/// to fetch anything).
+/// to fetch anything). Returns the sentence count of that audio (the segments of its
+/// manifest, one cache key each), which bounds `reach`.
 pub async fn check_playable(
     pipeline: &Pipeline,
     loaded_voices: impl IntoIterator<Item = String>,
     id: &ArticleId,
-) -> Result<(), EventError> {
+) -> Result<u32, EventError> {
     let article = pipeline
         .article(id)
         .await
@@ -132,13 +188,12 @@ pub async fn check_playable(
         }
     }
     for voice in &voices {
-        if pipeline
+        if let Some(r) = pipeline
             .rendition(id, &article.content_hash, voice)
             .await
             .map_err(EventError::Lookup)?
-            .is_some()
         {
-            return Ok(());
+            return Ok(u32::try_from(r.segments.len()).unwrap_or(u32::MAX));
         }
     }
     Err(EventError::NotReady(id.clone()))
@@ -200,6 +255,10 @@ mod tests {
             ok(r#"{"article":"a","event":"error","value":"network"}"#),
             EventKind::Error
         );
+        let reach =
+            parse(br#"{"article":"a","event":"reach","value":7,"listen":"abcdefgh12"}"#).unwrap();
+        assert_eq!(reach.kind, EventKind::Reach(7));
+        assert_eq!(reach.listen.unwrap().as_str(), "abcdefgh12");
         for bad in [
             r#"{"article":"a","event":"progress","value":30}"#,
             r#"{"article":"a","event":"ratechange","value":9}"#,
@@ -208,6 +267,11 @@ mod tests {
             r#"{"article":"","event":"play"}"#,
             r#"{"article":"a","event":"play","extra":1}"#,
             r#"not json"#,
+            r#"{"article":"a","event":"reach","value":3}"#,
+            r#"{"article":"a","event":"reach","listen":"abcdefgh12"}"#,
+            r#"{"article":"a","event":"reach","value":-1,"listen":"abcdefgh12"}"#,
+            r#"{"article":"a","event":"reach","value":1.5,"listen":"abcdefgh12"}"#,
+            r#"{"article":"a","event":"reach","value":2,"listen":"no spaces!"}"#,
         ] {
             assert!(
                 matches!(parse(bad.as_bytes()), Err(EventError::Invalid(_))),

@@ -1,4 +1,4 @@
-//! The embeddable player: `player.js` and the two pages (`/` demo article, `/embed`) compiled
+//! The embeddable player: `player.js` and the pages (`/` demo article, `/embed`, `/stats`) compiled
 //! into the binary, a content hash that versions the script's URL, and listening events
 //! (`events`). The sources live in `player/` at the repository root; nothing is built.
 pub mod demo;
@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 pub const PLAYER_JS: &str = include_str!("../../player/player.js");
 pub(crate) const DEMO_HTML: &str = include_str!("../../player/demo.html");
 pub(crate) const EMBED_HTML: &str = include_str!("../../player/embed.html");
+pub(crate) const STATS_HTML: &str = include_str!("../../player/stats.html");
 /// The demo article's text (a copy of the shared seed article).
 pub const SEED_ARTICLE: &str = include_str!("../../player/seed-article.txt");
 

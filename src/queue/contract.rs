@@ -46,6 +46,8 @@ macro_rules! repo_contract_tests {
             stats_count_jobs_by_state_and_age_the_oldest_queued,
             completing_publishes_the_rendition_with_the_job,
             segments_are_evicted_least_recently_used_first_never_while_current,
+            unique_listeners_count_once_a_day_and_the_days_salt_and_hashes_go_with_it,
+            a_listen_only_moves_forward_and_the_dropoff_follows_furthest_sentences,
         );
     };
     (@each $open:expr; $($name:ident),* $(,)?) => {$(
@@ -953,4 +955,114 @@ pub async fn segments_are_evicted_least_recently_used_first_never_while_current(
     assert_eq!(repo.segment_bytes().await.unwrap(), 150);
     assert_eq!(keys(&repo.eviction_candidates(10).await.unwrap()), ["k1"]);
     repo.forget_segments(&[]).await.unwrap();
+}
+
+fn play(article: &str) -> events::PlayerEvent {
+    events::PlayerEvent {
+        article: ArticleId::parse(article).unwrap(),
+        kind: events::EventKind::Play,
+        listen: None,
+    }
+}
+
+fn listener(ip: &str, ua: &str) -> events::Listener {
+    events::Listener {
+        ip: ip.parse().unwrap(),
+        user_agent: ua.into(),
+    }
+}
+
+/// A play by the same listener (IP + user agent) counts once a day per article; the next
+/// day it counts again, and the day before's salt and hashes are gone.
+pub async fn unique_listeners_count_once_a_day_and_the_days_salt_and_hashes_go_with_it(
+    repo: &dyn Repo,
+    clock: &ManualClock,
+) {
+    let story = ArticleId::parse("story").unwrap();
+    let other = ArticleId::parse("other").unwrap();
+    let alice = listener("203.0.113.7", "Firefox/140");
+    let bob_same_ip = listener("203.0.113.7", "Chrome/130");
+    let day = events::day_of(clock.now_ms());
+    clock.advance(3_600_000);
+    let mut news = Vec::new();
+    for (article, who) in [
+        (&story, &alice),
+        (&story, &alice),
+        (&story, &bob_same_ip),
+        (&other, &alice),
+    ] {
+        repo.record_event(&play(article.as_str())).await.unwrap();
+        news.push(repo.record_listener(article, who).await.unwrap());
+    }
+    assert_eq!(news, [true, false, true, true]);
+    let s = repo.article_stats(&story).await.unwrap();
+    assert_eq!((s.play, s.unique_listens), (3, 2));
+    assert_eq!(repo.article_stats(&other).await.unwrap().unique_listens, 1);
+    let rows = repo.transient_rows().await.unwrap();
+    assert_eq!(rows.salt_days, [day]);
+    assert_eq!(rows.listeners, 3);
+
+    // Late the same day: still known.
+    clock.advance(20 * 3_600_000);
+    assert!(!repo.record_listener(&story, &alice).await.unwrap());
+    // The next day: nothing links it to yesterday, so it counts again, and yesterday's salt
+    // and hashes are deleted by the day's first listener.
+    clock.advance(4 * 3_600_000);
+    repo.record_event(&play("story")).await.unwrap();
+    assert!(repo.record_listener(&story, &alice).await.unwrap());
+    assert_eq!(repo.article_stats(&story).await.unwrap().unique_listens, 3);
+    let rows = repo.transient_rows().await.unwrap();
+    assert_eq!(rows.salt_days, [day + 1]);
+    assert_eq!(rows.listeners, 1, "only today's hash");
+    // A day with no listener at all: the periodic clean-up deletes the salt anyway.
+    clock.advance(events::MS_PER_DAY);
+    repo.forget_past_listeners().await.unwrap();
+    assert_eq!(
+        repo.transient_rows().await.unwrap(),
+        events::TransientRows::default()
+    );
+    assert_eq!(
+        repo.article_stats(&story).await.unwrap().unique_listens,
+        3,
+        "the counts stay"
+    );
+}
+
+/// Each listen counts once, at its furthest sentence: a report behind it changes nothing, one
+/// ahead moves it. The drop-off and the average completion follow exactly.
+pub async fn a_listen_only_moves_forward_and_the_dropoff_follows_furthest_sentences(
+    repo: &dyn Repo,
+    clock: &ManualClock,
+) {
+    let story = ArticleId::parse("story").unwrap();
+    let l1 = events::ListenId::parse("listen-one-1").unwrap();
+    let l2 = events::ListenId::parse("listen-two-2").unwrap();
+    let l3 = events::ListenId::parse("listen-three").unwrap();
+    for (listen, sentence) in [(&l1, 0), (&l1, 2), (&l1, 1), (&l2, 0), (&l3, 0), (&l3, 3)] {
+        repo.record_reach(&story, listen, sentence, 4)
+            .await
+            .unwrap();
+    }
+    let s = repo.article_stats(&story).await.unwrap();
+    assert_eq!((s.listens, s.sentences, s.play), (3, 4, 0));
+    // Furthest: l1 at 2, l2 at 0, l3 at 3.
+    assert_eq!(s.dropoff, vec![1.0, 2.0 / 3.0, 2.0 / 3.0, 1.0 / 3.0]);
+    assert_eq!(s.average_completion, (3.0 + 1.0 + 4.0) / 12.0);
+    assert_eq!(repo.all_stats().await.unwrap()["story"], s);
+    assert_eq!(repo.transient_rows().await.unwrap().listens, 3);
+
+    // A listen that crosses midnight keeps its place; listens end after their second day.
+    clock.advance(events::MS_PER_DAY);
+    repo.record_reach(&story, &l2, 1, 4).await.unwrap();
+    let s = repo.article_stats(&story).await.unwrap();
+    assert_eq!(s.listens, 3, "the same listen, moved");
+    assert_eq!(s.dropoff, vec![1.0, 1.0, 2.0 / 3.0, 1.0 / 3.0]);
+    clock.advance(events::MS_PER_DAY);
+    repo.forget_past_listeners().await.unwrap();
+    assert_eq!(repo.transient_rows().await.unwrap().listens, 0);
+    assert_eq!(
+        repo.article_stats(&story).await.unwrap().listens,
+        3,
+        "the histogram stays"
+    );
 }

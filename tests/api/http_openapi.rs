@@ -28,6 +28,7 @@ const LIVE_ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/jobs/{id}"),
     ("get", "/"),
     ("get", "/embed"),
+    ("get", "/stats"),
     ("get", "/player.js"),
     ("get", "/player/{version}/player.js"),
     ("post", "/v1/events"),

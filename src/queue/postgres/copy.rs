@@ -61,13 +61,16 @@ pub async fn source_counts(sqlite: &Path) -> Result<Vec<(&'static str, u64)>, Co
     Ok(out)
 }
 
-const TABLES: [&str; 6] = [
+/// The day-scoped listener tables (`listen_days`, `listen_listeners`, `listen_progress`)
+/// are not copied: they hold one day's salt and hashes, which the target makes afresh.
+const TABLES: [&str; 7] = [
     "articles",
     "jobs",
     "renditions",
     "segment_cache",
     "segment_log",
     "listen_events",
+    "listen_reach",
 ];
 
 /// Open the SQLite file read-only: the copy never changes its source.
@@ -286,7 +289,7 @@ async fn insert_batch(
         }
         "listen_events" => {
             let mut q = QueryBuilder::new(
-                "INSERT INTO listen_events (article_id, play, progress_25, progress_50, progress_75, progress_100, ratechange, error, updated_at) ",
+                "INSERT INTO listen_events (article_id, play, progress_25, progress_50, progress_75, progress_100, ratechange, error, updated_at, unique_listens, sentences) ",
             );
             q.push_values(rows, |mut b, r| {
                 b.push_bind(r.get::<String, _>("article_id"));
@@ -299,9 +302,22 @@ async fn insert_batch(
                     "ratechange",
                     "error",
                     "updated_at",
+                    "unique_listens",
+                    "sentences",
                 ] {
                     b.push_bind(r.get::<i64, _>(c));
                 }
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q
+        }
+        "listen_reach" => {
+            let mut q =
+                QueryBuilder::new("INSERT INTO listen_reach (article_id, sentence, listens) ");
+            q.push_values(rows, |mut b, r| {
+                b.push_bind(r.get::<String, _>("article_id"))
+                    .push_bind(r.get::<i64, _>("sentence"))
+                    .push_bind(r.get::<i64, _>("listens"));
             });
             q.push(" ON CONFLICT DO NOTHING");
             q
