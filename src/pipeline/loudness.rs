@@ -7,7 +7,7 @@ use tokio::runtime::Handle;
 
 use super::synthesis::{retry, segment_key};
 use super::Pipeline;
-use crate::audio::loudness::{calibration_gain, Leveler};
+use crate::audio::loudness::{calibration_gain, Leveler, LoudnessTarget};
 use crate::queue::Failure;
 use crate::text::segment::{has_speech, segment_text};
 use crate::tts::{LoadedVoice, SynthSettings, TtsError};
@@ -59,7 +59,21 @@ impl Pipeline {
                 gain
             }
         };
-        Ok(Leveler::new(gain + CODEC_LOSS_LU, target.true_peak, rate))
+        // The calibrated gain is the fallback (segments too short to measure) and the centre
+        // each segment's own gain stays near; the aim makes every measurable segment land on
+        // the target whatever the article's text (see `Leveler::with_aim`).
+        Ok(Leveler::new(gain + CODEC_LOSS_LU, target.true_peak, rate)
+            .with_aim(target.lufs + CODEC_LOSS_LU))
+    }
+
+    /// What a clip is levelled to (`audio::clips::match_clip`): the loudness the speech is
+    /// aimed at, codec loss included, and the target's true-peak limit. None when
+    /// normalization is off: clips then play as the publisher made them.
+    pub(super) fn clip_level(&self) -> Option<(f64, LoudnessTarget)> {
+        self.settings
+            .audio
+            .loudness()
+            .map(|t| (t.lufs + CODEC_LOSS_LU, t))
     }
 
     /// The calibration text's segments as `voice` speaks them (unnormalized), from the
@@ -101,6 +115,16 @@ impl Pipeline {
                 })
                 .map_err(retry)?;
         }
+        // In the segment bookkeeping like an article's segments: counted against `[cache]
+        // max_segment_bytes`, and evictable (least recently used) once no process needs them;
+        // a process that calibrated keeps the gain in memory.
+        let touched: Vec<(String, u64)> = keys
+            .iter()
+            .zip(&pcm)
+            .map(|(k, p)| (k.hash_hex(), p.as_ref().map_or(0, |s| s.len() as u64 * 2)))
+            .collect();
+        rt.block_on(self.queue.touch_segments(&touched))
+            .map_err(retry)?;
         // The same i16 → f32 conversion as assembly, so calibration sees what articles get.
         Ok(pcm
             .into_iter()
