@@ -204,6 +204,13 @@ pub fn decode_bytes(bytes: &[u8], ext: Option<&str>) -> Result<(u32, Vec<f32>), 
     use symphonia::core::probe::Hint;
 
     let corrupt = |e: &dyn std::fmt::Display| DecodeFailure::Corrupt(e.to_string());
+    if !known_signature(bytes) {
+        // Not handed to symphonia's prober, which would scan the whole file for an MP3 frame
+        // sync (and log its own error line).
+        return Err(DecodeFailure::Unsupported(
+            "no MP3, WAV, FLAC or Ogg signature at the start of the file".into(),
+        ));
+    }
     let is_ogg = bytes.starts_with(b"OggS");
     if is_ogg {
         check_ogg(bytes)?;
@@ -278,6 +285,16 @@ pub fn decode_bytes(bytes: &[u8], ext: Option<&str>) -> Result<(u32, Vec<f32>), 
         return Err(DecodeFailure::Corrupt("non-finite samples".into()));
     }
     Ok((rate, samples))
+}
+
+/// The file starts the way one of the supported containers does: an ID3v2 tag or an MPEG
+/// audio frame sync (MP3), RIFF/RF64 (WAV), `fLaC`, or an Ogg page.
+fn known_signature(bytes: &[u8]) -> bool {
+    let mpeg_sync = bytes.len() >= 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0;
+    mpeg_sync
+        || [&b"ID3"[..], b"RIFF", b"RF64", b"fLaC", b"OggS"]
+            .iter()
+            .any(|m| bytes.starts_with(m))
 }
 
 /// An Ogg file is whole when every page is complete and the last one ends the stream:

@@ -102,15 +102,7 @@ pub struct Leveler {
     /// Per-sample multiplicative recovery of the gain after a peak.
     release: f32,
     rate: u32,
-    /// Loudness (LUFS) each segment is brought to, within [`SEGMENT_SPREAD_DB`] of `gain`;
-    /// `None`: `gain` as it is.
-    aim: Option<f64>,
 }
-
-/// How far a segment's own gain may stray from the voice's calibrated gain, in dB: enough to
-/// even out an article that reads louder or softer than the calibration text, not so much
-/// that an odd segment (a shout, a whisper, a heading) is pushed to extremes.
-const SEGMENT_SPREAD_DB: f64 = 4.0;
 
 impl Leveler {
     /// A leveler applying `gain_db` with a ceiling below `true_peak` dBTP.
@@ -123,16 +115,7 @@ impl Leveler {
             // 6 dB of recovery in 60 ms.
             release: from_db(6.0 / (rate * 0.06)) as f32,
             rate: rate as u32,
-            aim: None,
         }
-    }
-
-    /// Bring each segment to `lufs` on its own (measured on the segment, corrected for what
-    /// the limiter takes), within [`SEGMENT_SPREAD_DB`] of the fixed gain; a segment too short
-    /// to measure (under 0.4 s of sound) gets the fixed gain.
-    pub fn with_aim(mut self, lufs: f64) -> Self {
-        self.aim = Some(lufs);
-        self
     }
 
     /// No change at all.
@@ -143,7 +126,6 @@ impl Leveler {
             window: 1,
             release: 1.0,
             rate: 0,
-            aim: None,
         }
     }
 
@@ -163,41 +145,12 @@ impl Leveler {
     /// measured -2.5 dBFS sample peak but -1.0 dBTP. So the segment's true peak is measured
     /// after limiting, and while it is above the ceiling the limiting is redone from the
     /// gained samples with a ceiling lowered by the excess (a few rounds at most).
-    ///
-    /// With an aim ([`Leveler::with_aim`]) the gain is the segment's own: what brings its
-    /// integrated loudness to the aim, measured again after limiting and corrected once (a
-    /// limited segment is quieter than its gain says). It depends on the segment alone, so
-    /// the live stream and the final file still get the same samples.
     pub fn apply(&self, pcm: &mut [f32]) {
         if self.gain == 1.0 && self.ceiling.is_infinite() {
             return;
         }
-        let fixed = to_db(self.gain as f64);
-        let aim = self
-            .aim
-            .and_then(|aim| loudness_of(pcm, self.rate).map(|raw| (aim, raw)));
-        let Some((aim, raw)) = aim else {
-            self.apply_gain(pcm, self.gain);
-            return;
-        };
-        let clamp = |g: f64| g.clamp(fixed - SEGMENT_SPREAD_DB, fixed + SEGMENT_SPREAD_DB);
-        let original = pcm.to_vec();
-        let mut gain = clamp(aim - raw);
-        self.apply_gain(pcm, from_db(gain) as f32);
-        if let Some(got) = loudness_of(pcm, self.rate) {
-            let corrected = clamp(gain + (aim - got));
-            if (corrected - gain).abs() > 0.05 {
-                gain = corrected;
-                pcm.copy_from_slice(&original);
-                self.apply_gain(pcm, from_db(gain) as f32);
-            }
-        }
-    }
-
-    /// `gain`, then the limiter (see [`Leveler::apply`]).
-    fn apply_gain(&self, pcm: &mut [f32], gain: f32) {
         for s in pcm.iter_mut() {
-            *s *= gain;
+            *s *= self.gain;
         }
         let gained = pcm.to_vec();
         let mut ceiling = self.ceiling;
@@ -251,13 +204,6 @@ impl Leveler {
             *s = (*s * g).clamp(-ceiling, ceiling);
         }
     }
-}
-
-/// Integrated loudness (LUFS) of a mono buffer; `None` when too short or quiet to gate.
-fn loudness_of(pcm: &[f32], rate: u32) -> Option<f64> {
-    let mut m = ebur128::EbuR128::new(1, rate, ebur128::Mode::I).ok()?;
-    m.add_frames_f32(pcm).ok()?;
-    m.loudness_global().ok().filter(|l| l.is_finite())
 }
 
 /// The true peak (linear, 4× oversampled, BS.1770) of a mono buffer; `None` if unmeasurable.
@@ -414,36 +360,6 @@ mod tests {
         if !near_peak {
             assert!((a[quiet] - seg[quiet] * g).abs() < 1e-6);
         }
-    }
-
-    #[test]
-    fn with_an_aim_louder_and_softer_segments_both_land_on_it() {
-        let rate = 22_050;
-        let target = LoudnessTarget::default();
-        // Calibrated on speech between the two: the fixed gain alone misses both by ~3 dB.
-        let gain = calibration_gain(&[bursts(rate, 4.0, 0.042)], rate, &target)
-            .unwrap()
-            .unwrap();
-        let lev = Leveler::new(gain, target.true_peak, rate).with_aim(target.lufs);
-        for amp in [0.03f32, 0.06] {
-            let mut s = bursts(rate, 3.0, amp);
-            let mut again = s.clone();
-            lev.apply(&mut s);
-            lev.apply(&mut again);
-            assert_eq!(s, again, "deterministic");
-            let l = measure(&s, rate).unwrap();
-            assert!(
-                (l.integrated_lufs.unwrap() - target.lufs).abs() < 0.3,
-                "amp {amp}: {l:?}"
-            );
-            assert!(s.iter().all(|v| v.abs() <= lev.ceiling + 1e-6));
-        }
-        // Too short to measure: the fixed gain.
-        let short = bursts(rate, 0.2, 0.03);
-        let (mut a, mut b) = (short.clone(), short.clone());
-        lev.apply(&mut a);
-        Leveler::new(gain, target.true_peak, rate).apply(&mut b);
-        assert_eq!(a, b);
     }
 
     #[test]

@@ -59,11 +59,7 @@ impl Pipeline {
                 gain
             }
         };
-        // The calibrated gain is the fallback (segments too short to measure) and the centre
-        // each segment's own gain stays near; the aim makes every measurable segment land on
-        // the target whatever the article's text (see `Leveler::with_aim`).
-        Ok(Leveler::new(gain + CODEC_LOSS_LU, target.true_peak, rate)
-            .with_aim(target.lufs + CODEC_LOSS_LU))
+        Ok(Leveler::new(gain + CODEC_LOSS_LU, target.true_peak, rate))
     }
 
     /// What a clip is levelled to (`audio::clips::match_clip`): the loudness the speech is
