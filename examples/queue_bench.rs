@@ -46,6 +46,7 @@ fn rendition(j: &audioby::queue::Job) -> Rendition {
         captions: "c.vtt".into(),
         created_at: 0,
         segments: vec![],
+        assembly: String::new(),
     }
 }
 

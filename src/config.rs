@@ -62,6 +62,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Podcast feeds: the publication and its feeds (`GET /feeds/{name}.xml`).
     pub feeds: crate::feeds::FeedSettings,
+    /// Intros, outros and sponsor messages around every article's speech (`[clips]`).
+    pub clips: crate::audio::clips::ClipSettings,
 }
 
 /// The parts of the service one process runs. Many `api` processes behind a load balancer and
@@ -178,6 +180,7 @@ impl Default for Settings {
             role: Role::default(),
             database: DatabaseSettings::default(),
             feeds: Default::default(),
+            clips: Default::default(),
         }
     }
 }
@@ -224,6 +227,8 @@ impl Settings {
             extract: self.extract.clone(),
             source: self.source.clone(),
             publication: self.feeds.title.clone(),
+            // Decoded at startup (`startup::load_clips`): this is I/O and may fail.
+            clips: Default::default(),
         }
     }
 

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::audio::clips::ClipLibrary;
 use crate::backends::Backends;
 use crate::config::{Role, Settings};
 use crate::http::{router, AppState};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::text::lexicon::Lexicon;
 use crate::tts::{Engine, TtsError, VoiceRegistry};
 
@@ -52,8 +53,18 @@ pub fn load_lexicon(settings: &Settings) -> anyhow::Result<Lexicon> {
     }
 }
 
+/// Decode every clip `[clips]` names (off the async runtime): a missing, truncated or
+/// unsupported file is an error naming it, so it stops the service at startup instead of
+/// ever reaching a rendition.
+pub async fn load_clips(settings: &Settings) -> anyhow::Result<ClipLibrary> {
+    let clips = settings.clips.clone();
+    Ok(tokio::task::spawn_blocking(move || ClipLibrary::load(&clips)).await??)
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        // Before the voices: a bad clip is reported at once, not after seconds of loading.
+        let clips = load_clips(&settings).await?;
         let s = settings.clone();
         let engine = tokio::task::spawn_blocking(move || match s.role {
             // The API hashes the voice files (cache keys, voice checks) but starts no sessions:
@@ -68,13 +79,22 @@ impl Application {
             Role::All | Role::Worker => load_engine(&s),
         })
         .await??;
-        Self::build_with_engine(settings, Arc::new(engine)).await
+        Self::build_parts(settings, Arc::new(engine), clips).await
     }
 
     /// Build around an already loaded engine (tests share one across many apps).
     pub async fn build_with_engine(
+        settings: Settings,
+        engine: Arc<Engine>,
+    ) -> anyhow::Result<Application> {
+        let clips = load_clips(&settings).await?;
+        Self::build_parts(settings, engine, clips).await
+    }
+
+    async fn build_parts(
         mut settings: Settings,
         engine: Arc<Engine>,
+        clips: ClipLibrary,
     ) -> anyhow::Result<Application> {
         // Creates the data folder, where the generated API key goes.
         let backends = Backends::open(&settings).await?;
@@ -89,7 +109,10 @@ impl Application {
         let events = backends.queue.clone();
         let settings = Arc::new(settings);
         let pipeline = Pipeline::new(
-            settings.pipeline(),
+            PipelineSettings {
+                clips,
+                ..settings.pipeline()
+            },
             Arc::clone(&engine),
             Arc::clone(&lexicon),
             backends,

@@ -4,6 +4,7 @@
 //! CLI and HTTP streaming never hold a whole article's audio. Formats whose header needs the
 //! total length (WAV sizes, MP3's LAME tag) hand back a [`HeaderPatch`] that a seekable sink
 //! applies at the end; a pure stream keeps the streaming-friendly header.
+pub mod clips;
 pub mod loudness;
 mod mp3;
 mod opus;

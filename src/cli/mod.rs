@@ -226,6 +226,10 @@ pub fn error_code(e: &anyhow::Error) -> &'static str {
                     c.downcast_ref::<crate::queue::copy::CopyError>()
                         .map(|x| x.code())
                 })
+                .or_else(|| {
+                    c.downcast_ref::<crate::audio::clips::ClipError>()
+                        .map(|x| x.code())
+                })
         })
         .unwrap_or("error")
 }
@@ -235,12 +239,16 @@ pub fn error_code(e: &anyhow::Error) -> &'static str {
 async fn offline_pipeline(settings: Settings) -> anyhow::Result<Arc<Pipeline>> {
     // Sessions start on the first cache miss: a nightly run with nothing new to say never
     // pays for ONNX Runtime (the voice file is still read and hashed for the cache keys).
+    let clips = crate::startup::load_clips(&settings).await?;
     let s = settings.clone();
     let engine = Arc::new(tokio::task::spawn_blocking(move || load_engine_lazily(&s)).await??);
     let lexicon = Arc::new(load_lexicon(&settings)?);
     let backends = Backends::open(&settings).await?;
     Ok(Pipeline::new(
-        settings.pipeline(),
+        crate::pipeline::PipelineSettings {
+            clips,
+            ..settings.pipeline()
+        },
         engine,
         lexicon,
         backends,

@@ -41,10 +41,22 @@ pub struct Manifest {
     /// normalization existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loudness: Option<ManifestLoudness>,
+    /// The publisher's clips around the speech, when the article has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clips: Option<ManifestClips>,
     /// Chapters from the article's headings (empty for an article without headings).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chapters: Vec<Chapter>,
     pub segments: Vec<ManifestSegment>,
+}
+
+/// Where the speech sits between the clips: sentence times already include `lead`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ManifestClips {
+    /// Seconds before the first sentence: intro, sponsor messages and their gaps.
+    pub lead: f64,
+    /// Seconds after the last sentence: gaps, sponsor messages, outro.
+    pub tail: f64,
 }
 
 /// A chapter: a heading and where its first sentence starts.
@@ -155,6 +167,16 @@ pub(super) struct Joiner {
     buf: Vec<f32>,
     /// Per-segment gain and limiter (the same for a segment wherever it is assembled).
     leveler: Leveler,
+    /// The publisher's clips around the speech (none by default).
+    bookends: Bookends,
+}
+
+/// What goes before the first segment and after the last one: the article's clips (intro,
+/// sponsor messages, outro) with their gaps, already at the voice's rate and loudness.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Bookends {
+    pub(super) lead: std::sync::Arc<Vec<f32>>,
+    pub(super) tail: std::sync::Arc<Vec<f32>>,
 }
 
 impl Joiner {
@@ -164,7 +186,13 @@ impl Joiner {
             clock: 0,
             buf: Vec::new(),
             leveler,
+            bookends: Bookends::default(),
         }
+    }
+
+    /// Set the clips before the first segment is joined.
+    pub(super) fn set_bookends(&mut self, bookends: Bookends) {
+        self.bookends = bookends;
     }
 
     /// Set the leveler before the first segment is joined (a live stream learns the voice's
@@ -192,6 +220,9 @@ impl Joiner {
     ) -> ManifestSegment {
         let seg = &segments[i];
         let rate = self.rate as f64;
+        if i == 0 {
+            self.clock += self.bookends.lead.len();
+        }
         let entry = ManifestSegment {
             index: i,
             text: seg.source.clone(),
@@ -200,6 +231,9 @@ impl Joiner {
             duration: speech as f64 / rate,
         };
         self.clock += speech + self.pause_after(segments, i);
+        if i + 1 == segments.len() {
+            self.clock += self.bookends.tail.len();
+        }
         entry
     }
 
@@ -214,11 +248,18 @@ impl Joiner {
         // The encoders take f32; converting the stored i16 (not the engine's f32) makes a
         // fresh run, a cached run and a live stream encode the same samples.
         self.buf.clear();
+        if i == 0 {
+            self.buf.extend_from_slice(&self.bookends.lead);
+        }
+        let speech = self.buf.len();
         self.buf
             .extend(samples.iter().map(|&s| s as f32 / i16::MAX as f32));
-        self.leveler.apply(&mut self.buf);
+        self.leveler.apply(&mut self.buf[speech..]);
         let pause = self.pause_after(segments, i);
         self.buf.resize(self.buf.len() + pause, 0.0);
+        if i + 1 == segments.len() {
+            self.buf.extend_from_slice(&self.bookends.tail);
+        }
         (entry, &self.buf)
     }
 
@@ -239,6 +280,7 @@ impl<'a> Assembly<'a> {
         rate: u32,
         opts: &EncoderOptions,
         leveler: Leveler,
+        bookends: Bookends,
         tags: &Tags,
     ) -> Result<Self, AudioError> {
         let writers = formats
@@ -259,7 +301,11 @@ impl<'a> Assembly<'a> {
             waiting: vec![None; segments.len()],
             lens: vec![0; segments.len()],
             next: 0,
-            joiner: Joiner::new(rate, leveler),
+            joiner: {
+                let mut j = Joiner::new(rate, leveler);
+                j.set_bookends(bookends);
+                j
+            },
             manifest: Vec::with_capacity(segments.len()),
             writers,
             target_lufs: opts.loudness().map(|t| t.lufs),
@@ -311,7 +357,15 @@ impl<'a> Assembly<'a> {
             .map(|(f, w)| Ok((f, w.finish_seekable()?.into_inner())))
             .collect::<Result<_, AudioError>>()?;
         let measured = self.meter.loudness();
+        let rate = self.rate as f64;
+        let clips = (!self.joiner.bookends.lead.is_empty()
+            || !self.joiner.bookends.tail.is_empty())
+        .then(|| ManifestClips {
+            lead: self.joiner.bookends.lead.len() as f64 / rate,
+            tail: self.joiner.bookends.tail.len() as f64 / rate,
+        });
         Ok(Assembled {
+            clips,
             loudness: ManifestLoudness {
                 integrated_lufs: measured.integrated_lufs,
                 true_peak_dbtp: measured.true_peak_dbtp,
@@ -328,6 +382,7 @@ impl<'a> Assembly<'a> {
 
 /// An assembled article: each format's bytes, the timing manifest entries, the duration (s).
 pub(super) struct Assembled {
+    clips: Option<ManifestClips>,
     files: Vec<(AudioFormat, Vec<u8>)>,
     manifest: Vec<ManifestSegment>,
     duration: f64,
@@ -355,6 +410,7 @@ impl Pipeline {
         for (format, bytes) in assembled.files {
             files.push((format, put(bytes, format.into())?));
         }
+        let assembly = self.assembly_key(article);
         let manifest = Manifest {
             article: article.id.to_string(),
             voice: voice.info().id.clone(),
@@ -362,6 +418,7 @@ impl Pipeline {
             duration: assembled.duration,
             sample_rate: assembled.sample_rate,
             loudness: Some(assembled.loudness),
+            clips: assembled.clips,
             chapters: chapters(&article.blocks, &assembled.manifest),
             segments: assembled.manifest,
         };
@@ -378,6 +435,7 @@ impl Pipeline {
             captions,
             created_at: crate::queue::now_ms(),
             segments: keys.iter().map(|k| k.hash_hex()).collect(),
+            assembly,
         })
     }
 }

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use super::assembly::{Joiner, ManifestSegment};
+use super::assembly::{Bookends, Joiner, ManifestSegment};
+use super::clips::lay_out;
 use super::request::AudioStatus;
 use super::{Pipeline, PipelineError};
 use crate::article::{ArticleId, ArticleRecord};
@@ -104,7 +105,10 @@ impl Pipeline {
         let job_id = job.id.clone();
         tokio::spawn(async move {
             match live {
-                Ok(live) => this.stream_live(job_id, voice, keys, live, tx).await,
+                Ok(live) => {
+                    this.stream_live(job_id, voice, Arc::new(article), keys, live, tx)
+                        .await
+                }
                 Err(e) => tracing::error!(error = %e, "live encoder failed to start"),
             }
         });
@@ -119,6 +123,7 @@ impl Pipeline {
         self: Arc<Self>,
         job: JobId,
         voice: Arc<LoadedVoice>,
+        article: Arc<ArticleRecord>,
         keys: Vec<ObjectKey>,
         mut live: LiveEncoder,
         tx: mpsc::Sender<Bytes>,
@@ -146,11 +151,22 @@ impl Pipeline {
             if i == 0 {
                 // The voice's loudness gain, as the job applies it. The job's worker
                 // calibrated the voice before making this segment, so the calibration
-                // sentences are in the segment cache by now (on any host).
-                let (this, voice) = (Arc::clone(&self), Arc::clone(&voice));
+                // sentences are in the segment cache by now (on any host). And the
+                // article's clips, as the job lays them out.
+                let (this, voice, article) =
+                    (Arc::clone(&self), Arc::clone(&voice), Arc::clone(&article));
                 let rt = tokio::runtime::Handle::current();
-                match tokio::task::spawn_blocking(move || this.leveler(&voice, &rt)).await {
-                    Ok(Ok(leveler)) => live.joiner.set_leveler(leveler),
+                let made = tokio::task::spawn_blocking(move || {
+                    Ok::<_, crate::queue::Failure>((
+                        this.leveler(&voice, &rt)?,
+                        this.bookends(&article, &voice)?,
+                    ))
+                });
+                match made.await {
+                    Ok(Ok((leveler, bookends))) => {
+                        live.joiner.set_leveler(leveler);
+                        live.joiner.set_bookends(bookends);
+                    }
                     Ok(Err(e)) => {
                         tracing::error!(error = ?e, "the voice's loudness gain is unknown: live stream ends");
                         return;
@@ -244,6 +260,23 @@ impl Pipeline {
             .ok_or_else(|| PipelineError::NotFound(id.clone()))
     }
 
+    /// [`Pipeline::bookends`] on a blocking thread (clips are resampled and levelled the
+    /// first time).
+    async fn bookends_off_runtime(
+        &self,
+        article: &ArticleRecord,
+        voice: &LoadedVoice,
+    ) -> Result<Bookends, PipelineError> {
+        // The library is shared behind an `Arc`: cloning it is cheap.
+        let library = self.settings.clips.clone();
+        let section = article.meta.section.clone();
+        let (rate, level) = (voice.sample_rate(), self.clip_level());
+        tokio::task::spawn_blocking(move || lay_out(&library, section.as_deref(), rate, level))
+            .await
+            .map_err(|e| crate::audio::AudioError::encoder("clips", e))?
+            .map_err(PipelineError::from)
+    }
+
     /// Wake live streams of this process: a segment was stored.
     pub(super) fn segment_stored(&self) {
         self.stored.send_modify(|n| *n += 1);
@@ -258,18 +291,16 @@ impl Pipeline {
     ) -> Result<LiveProgress, PipelineError> {
         let article = self.stored_article(id).await?;
         let voice = self.voice_for(voice, &article)?;
-        let rendition = self
-            .articles
-            .rendition(id, &article.content_hash, &voice.info().id)
-            .await?;
+        let rendition = self.current_rendition(&article, &voice).await?;
         let job = self.queue.latest_job(id).await?;
         let position = match &job {
             Some(j) if !j.state.is_final() => self.queue.position(&j.id).await?,
             _ => 0,
         };
         let (segments, keys) = self.plan(&article, &voice);
-        // Timing only: the gain changes no sample count.
+        // Timing only: the gain changes no sample count, but the clips do.
         let mut joiner = Joiner::new(voice.sample_rate(), Leveler::unity());
+        joiner.set_bookends(self.bookends_off_runtime(&article, &voice).await?);
         let mut made = Vec::new();
         for (i, key) in keys.iter().enumerate() {
             match self.store.len(key).await {

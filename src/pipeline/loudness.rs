@@ -7,7 +7,7 @@ use tokio::runtime::Handle;
 
 use super::synthesis::{retry, segment_key};
 use super::Pipeline;
-use crate::audio::loudness::{calibration_gain, Leveler};
+use crate::audio::loudness::{calibration_gain, Leveler, LoudnessTarget};
 use crate::queue::Failure;
 use crate::text::segment::{has_speech, segment_text};
 use crate::tts::{LoadedVoice, SynthSettings, TtsError};
@@ -22,10 +22,11 @@ called the vote a fair compromise. A final reading is planned for next month, wh
 will also be able to comment on the details.";
 
 /// Loudness the published files lose to the codecs' band limit (MP3 and Opus at their default
-/// bitrates cut the sibilants that K-weighting counts most): measured 0.45 LU below the PCM
-/// on the seed article with ffmpeg's `ebur128`. Aiming the PCM this much higher centres the
-/// files, not the PCM, on the target.
-const CODEC_LOSS_LU: f64 = 0.3;
+/// bitrates cut the sibilants that K-weighting counts most): the seed article's PCM measured
+/// -16.45 LUFS (manifest), its MP3 and Opus -16.9 with ffmpeg's `ebur128` (2026-12-02), so
+/// 0.45 LU on both (this constant was 0.3, under that measurement). Aiming the PCM this much
+/// higher centres the files, not the PCM, on the target.
+const CODEC_LOSS_LU: f64 = 0.45;
 
 impl Pipeline {
     /// The leveler for `voice`'s renditions: unity when normalization is off, else the voice's
@@ -60,6 +61,16 @@ impl Pipeline {
             }
         };
         Ok(Leveler::new(gain + CODEC_LOSS_LU, target.true_peak, rate))
+    }
+
+    /// What a clip is levelled to (`audio::clips::match_clip`): the loudness the speech is
+    /// aimed at, codec loss included, and the target's true-peak limit. None when
+    /// normalization is off: clips then play as the publisher made them.
+    pub(super) fn clip_level(&self) -> Option<(f64, LoudnessTarget)> {
+        self.settings
+            .audio
+            .loudness()
+            .map(|t| (t.lufs + CODEC_LOSS_LU, t))
     }
 
     /// The calibration text's segments as `voice` speaks them (unnormalized), from the
@@ -101,6 +112,16 @@ impl Pipeline {
                 })
                 .map_err(retry)?;
         }
+        // In the segment bookkeeping like an article's segments: counted against `[cache]
+        // max_segment_bytes`, and evictable (least recently used) once no process needs them;
+        // a process that calibrated keeps the gain in memory.
+        let touched: Vec<(String, u64)> = keys
+            .iter()
+            .zip(&pcm)
+            .map(|(k, p)| (k.hash_hex(), p.as_ref().map_or(0, |s| s.len() as u64 * 2)))
+            .collect();
+        rt.block_on(self.queue.touch_segments(&touched))
+            .map_err(retry)?;
         // The same i16 → f32 conversion as assembly, so calibration sees what articles get.
         Ok(pcm
             .into_iter()

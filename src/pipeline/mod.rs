@@ -10,6 +10,7 @@
 //! lookups and misses), `assembly` (joining, encoding, manifest, WebVTT) and `eviction` (the
 //! segment cache budget). The backends stay private: other modules call [`Pipeline`] methods.
 mod assembly;
+mod clips;
 mod eviction;
 mod interrupt;
 mod live;
@@ -35,7 +36,7 @@ use crate::text::lexicon::Lexicon;
 use crate::tts::{Engine, TtsError};
 
 pub use assembly::{
-    chapters, webvtt_chapters, Chapter, Manifest, ManifestLoudness, ManifestSegment,
+    chapters, webvtt_chapters, Chapter, Manifest, ManifestClips, ManifestLoudness, ManifestSegment,
 };
 pub use live::{LiveAudio, LiveProgress};
 pub use request::{default_formats, AudioStatus};
@@ -54,6 +55,9 @@ pub enum PipelineError {
     /// The pull source failed for an article we do not have.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// Laying out the article's clips failed (resampling).
+    #[error(transparent)]
+    Audio(#[from] crate::audio::AudioError),
 }
 
 impl PipelineError {
@@ -64,6 +68,7 @@ impl PipelineError {
             PipelineError::Tts(e) => e.code(),
             PipelineError::Store(e) => e.code(),
             PipelineError::Source(e) => e.code(),
+            PipelineError::Audio(e) => e.code(),
         }
     }
 }

@@ -49,13 +49,7 @@ impl Pipeline {
     ) -> Result<(bool, Option<Job>), PipelineError> {
         let changed = self.articles.upsert_article(article).await?;
         let voice = self.voice_for(None, article)?;
-        let job = if changed
-            || self
-                .articles
-                .rendition(&article.id, &article.content_hash, &voice.info().id)
-                .await?
-                .is_none()
-        {
+        let job = if changed || self.current_rendition(article, &voice).await?.is_none() {
             Some(
                 self.enqueue(
                     article,
@@ -122,11 +116,9 @@ impl Pipeline {
         let article = self.ensure_article(id).await?;
         let voice = self.voice_for(voice, &article)?;
         if !force {
-            if let Some(r) = self
-                .articles
-                .rendition(id, &article.content_hash, &voice.info().id)
-                .await?
-            {
+            // A rendition made with other assembly settings (clips, loudness) is not current:
+            // the job below re-assembles it from cached segments.
+            if let Some(r) = self.current_rendition(&article, &voice).await? {
                 return Ok(AudioStatus::Ready(r));
             }
         }

@@ -22,6 +22,8 @@ pub struct PipelineSettings {
     pub source: SourceSettings,
     /// The publication's name (`[feeds] title`), written into the audio files' tags.
     pub publication: String,
+    /// The `[clips]`, decoded (`ClipLibrary::load`, at startup; the default has none).
+    pub clips: crate::audio::clips::ClipLibrary,
 }
 
 /// The `[cache]` section.

@@ -69,12 +69,14 @@ impl Pipeline {
         }
         let settings = SynthSettings::default();
         let leveler = self.leveler(&voice, rt)?;
+        let bookends = self.bookends(&article, &voice)?;
         let mut assembly = Assembly::new(
             &segments,
             &job.formats,
             voice.sample_rate(),
             &self.settings.audio,
             leveler,
+            bookends,
             &super::assembly::tags(&article, &voice, &self.settings.publication),
         )
         .map_err(retry)?;

@@ -107,6 +107,7 @@ fn rendition(a: &ArticleRecord, voice: &str, name: &str, segments: &[&str]) -> R
         captions: format!("{name}.vtt"),
         created_at: 0,
         segments: segments.iter().map(|s| s.to_string()).collect(),
+        assembly: String::new(),
     }
 }
 

@@ -251,6 +251,10 @@ pub struct Rendition {
     pub created_at: i64,
     /// Segment cache keys (hex) this rendition was assembled from: they stay while it is current.
     pub segments: Vec<String>,
+    /// The assembly settings it was made with (loudness, clips: `pipeline::clips`); empty
+    /// for renditions published before the key existed.
+    #[serde(default)]
+    pub assembly: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

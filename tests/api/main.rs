@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod clips;
 mod feeds;
 mod http_api;
 mod http_audio_files;

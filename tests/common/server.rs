@@ -77,7 +77,7 @@ fn start_role_with(
         }
     });
     let addr = rx
-        .recv_timeout(Duration::from_secs(60))
+        .recv_timeout(Duration::from_secs(300))
         .expect("server starts listening");
     ServerProcess {
         child,

@@ -89,7 +89,7 @@ impl ArticleRepo for PgRepo {
     ) -> Result<Option<Rendition>, QueueError> {
         let row = sqlx::query(
             "SELECT content_hash, voice, duration, files, manifest, captions, created_at,
-               segments::text AS segments
+               segments::text AS segments, assembly
              FROM renditions WHERE article_id = $1 AND content_hash = $2 AND voice = $3",
         )
         .bind(id.as_str())
@@ -110,6 +110,7 @@ impl ArticleRepo for PgRepo {
                 created_at: r.get("created_at"),
                 segments: serde_json::from_str(r.get::<&str, _>("segments"))
                     .map_err(|_| QueueError::Corrupt("rendition segments".into()))?,
+                assembly: r.get("assembly"),
             })
         })
         .transpose()

@@ -259,7 +259,7 @@ async fn insert_batch(
         }
         "renditions" => {
             let mut q = QueryBuilder::new(
-                "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments) ",
+                "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments, assembly) ",
             );
             q.push_values(rows, |mut b, r| {
                 b.push_bind(r.get::<String, _>("article_id"))
@@ -271,7 +271,8 @@ async fn insert_batch(
                     .push_bind(r.get::<String, _>("captions"))
                     .push_bind(r.get::<i64, _>("created_at"))
                     .push_bind(r.get::<String, _>("segments"))
-                    .push_unseparated("::jsonb");
+                    .push_unseparated("::jsonb")
+                    .push_bind(r.get::<String, _>("assembly"));
             });
             q.push(" ON CONFLICT DO NOTHING");
             q

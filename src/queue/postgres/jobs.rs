@@ -189,11 +189,11 @@ impl JobRepo for PgRepo {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
+            "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments, assembly)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
              ON CONFLICT (article_id, content_hash, voice) DO UPDATE SET duration = excluded.duration,
                files = excluded.files, manifest = excluded.manifest, captions = excluded.captions,
-               created_at = excluded.created_at, segments = excluded.segments",
+               created_at = excluded.created_at, segments = excluded.segments, assembly = excluded.assembly",
         )
         .bind(r.article.as_str())
         .bind(&r.content_hash)
@@ -204,6 +204,7 @@ impl JobRepo for PgRepo {
         .bind(&r.captions)
         .bind(now)
         .bind(segments)
+        .bind(&r.assembly)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -97,6 +97,7 @@ fn done(job: &Job) -> Rendition {
         captions: format!("{}.vtt", job.article),
         created_at: 0,
         segments: vec![],
+        assembly: String::new(),
     }
 }
 

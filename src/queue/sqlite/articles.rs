@@ -109,6 +109,7 @@ impl ArticleRepo for SqliteRepo {
                 captions: r.get("captions"),
                 created_at: r.get("created_at"),
                 segments: serde_json::from_str(r.get::<&str, _>("segments")).unwrap_or_default(),
+                assembly: r.get("assembly"),
             })
         })
         .transpose()

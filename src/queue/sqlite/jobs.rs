@@ -189,11 +189,11 @@ impl JobRepo for SqliteRepo {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments, assembly)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(article_id, content_hash, voice) DO UPDATE SET duration = excluded.duration,
                files = excluded.files, manifest = excluded.manifest, captions = excluded.captions,
-               created_at = excluded.created_at, segments = excluded.segments",
+               created_at = excluded.created_at, segments = excluded.segments, assembly = excluded.assembly",
         )
         .bind(r.article.as_str())
         .bind(&r.content_hash)
@@ -204,6 +204,7 @@ impl JobRepo for SqliteRepo {
         .bind(&r.captions)
         .bind(now)
         .bind(segments)
+        .bind(&r.assembly)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

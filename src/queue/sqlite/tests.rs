@@ -261,6 +261,7 @@ async fn a_database_from_before_migrations_is_upgraded_in_place() {
         captions: "new.vtt".into(),
         created_at: 0,
         segments: vec![fixture_key(3)],
+        assembly: String::new(),
     };
     let o = JobOutcome::default();
     assert!(repo.complete(&waiting.claim(), &made, &o).await.unwrap());
