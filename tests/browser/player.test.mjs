@@ -502,6 +502,12 @@ const recordSeeks = (page) => page.evaluate(() => {
   document.querySelector('audioby-player').audio.addEventListener('seeked', (e) => window.__seeks.push(e.target.currentTime));
 });
 const seekedTo = (page, t) => page.waitForFunction((x) => window.__seeks.some((s) => Math.abs(s - x) < 0.5), t, { timeout: 30_000 });
+/** Waits for the mini-player to be docked: shown, and slid in to the bottom of the viewport. */
+const miniDocked = (page) => page.waitForFunction(() => {
+  const m = document.querySelector('[data-audioby-mini]');
+  const r = m && !m.hidden && m.shadowRoot.querySelector('.mini').getBoundingClientRect();
+  return r && r.bottom <= innerHeight && r.bottom > innerHeight - 40 && r.top > innerHeight / 2 && r.width > 300;
+}, null, { timeout: 10_000 });
 const miniShown = (page) => page.evaluate(() => { const m = document.querySelector('[data-audioby-mini]'); return !!m && !m.hidden && m.getBoundingClientRect().height > 0; });
 
 test('chapters, sticky mini-player and download: an article with headings', { timeout: GEN_TIMEOUT + 60_000 }, async () => {
@@ -557,12 +563,20 @@ test('chapters, sticky mini-player and download: an article with headings', { ti
   assert.equal(await items.nth(1).getAttribute('aria-current'), 'true');
   assert.equal(await items.nth(0).getAttribute('aria-current'), 'false');
 
-  // Media Session next/previous track, through the handlers the player registered.
+  // Media Session next/previous track, through the handlers the player registered. (Moves
+  // start paused at a known point, so a slow machine cannot play on into the next chapter.)
+  const pauseAt = async (t) => {
+    await page.evaluate((x) => { const a = document.querySelector('audioby-player').audio; a.pause(); a.currentTime = x; }, t);
+    await seekedTo(page, t);
+  };
   assert.equal(await page.evaluate(() => typeof window.__ms.nexttrack), 'function', 'nexttrack handler registered');
+  await pauseAt(chapters[1].start + 1);
   await page.evaluate(() => window.__ms.nexttrack({ action: 'nexttrack' }));
   await seekedTo(page, chapters[2].start);
   await page.waitForFunction(() => document.querySelector('audioby-player').shadowRoot.querySelectorAll('.ch')[2].getAttribute('aria-current') === 'true');
-  await page.evaluate(() => window.__ms.previoustrack({ action: 'previoustrack' })); // within 3 s of its start: the chapter before
+  // Previous track within the first 3 s of a chapter goes to the chapter before.
+  await pauseAt(chapters[2].start + 1);
+  await page.evaluate(() => window.__ms.previoustrack({ action: 'previoustrack' }));
   await page.waitForFunction((t) => window.__seeks.filter((s) => Math.abs(s - t) < 0.5).length >= 2, chapters[1].start, { timeout: 30_000 });
 
   // Keyboard: Enter opens the list on the current chapter, arrows move, Escape closes it.
@@ -579,12 +593,7 @@ test('chapters, sticky mini-player and download: an article with headings', { ti
   // Sticky: no mini-player while the inline one is in view; docked at the bottom once it is not.
   assert.equal(await miniShown(page), false);
   await page.evaluate(() => window.scrollTo(0, 1500));
-  await page.waitForFunction(() => { const m = document.querySelector('[data-audioby-mini]'); return m && !m.hidden; }, null, { timeout: 10_000 });
-  // (It slides in: wait for it to arrive.)
-  await page.waitForFunction(() => {
-    const r = document.querySelector('[data-audioby-mini]').shadowRoot.querySelector('.mini').getBoundingClientRect();
-    return r.bottom <= innerHeight && r.bottom > innerHeight - 40 && r.top > innerHeight / 2 && r.width > 300;
-  }, null, { timeout: 10_000 });
+  await miniDocked(page);
   assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('[data-audioby-mini]')).position), 'fixed');
   assert.equal(await page.evaluate(() => window.__cls), 0, 'no layout shift');
   const mini = page.locator('[data-audioby-mini] .mini');
@@ -631,7 +640,7 @@ test('sticky="always": docked before the first play once scrolled past, and its 
   await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'ready');
   assert.equal(await miniShown(page), false, 'not while the player is in view');
   await page.evaluate(() => window.scrollTo(0, 2000));
-  await page.waitForFunction(() => { const m = document.querySelector('[data-audioby-mini]'); return m && !m.hidden; }, null, { timeout: 10_000 });
+  await miniDocked(page);
   await page.screenshot({ path: path.join(ARTIFACTS, 'sticky-mini.png') });
   const mini = page.locator('[data-audioby-mini] .mini');
   assert.equal(await mini.locator('.label').textContent(), 'Test page', "the page's headline");
