@@ -6,7 +6,10 @@
  * instead of playing the audio as it is made), highlight (opt-in; value = CSS selector of the article
  * text, default the nearest <article> or <body>), events (opt-in: POST events to /v1/events, with
  * how far each listen got: a random listen ID per load, kept in memory only),
- * label (idle text, default "Listen"), theme ("light" | "dark"; default follows the system). */
+ * label (idle text, default "Listen"), theme ("light" | "dark"; default follows the system),
+ * sticky (opt-in: a mini-player docked at the bottom of the viewport while the inline one is out of
+ * view; "always" also before the first play), download (opt-in: a link to the MP3 rendition).
+ * Articles with headings get a chapter list; Media Session previous/next track jump between chapters. */
 (() => {
   'use strict';
   if (window.customElements && customElements.get('audioby-player')) return;
@@ -19,6 +22,9 @@
   // `reach` reports per listen, at most (a tenth of the article each, the end, leaving the page).
   const REACH_MAX = 16;
   const reduced = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
+  // Media Session handlers are page-wide: the player that played last owns them. At most one
+  // player's mini-player is docked at a time.
+  let sessionOwner = null, docked = null;
 
   const fmt = (s) => {
     s = Math.max(0, Math.floor(s || 0));
@@ -63,17 +69,40 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
 @keyframes r{to{transform:rotate(1turn)}}
 @media (prefers-reduced-motion:reduce){.spin{animation:none;border-color:var(--_on);border-style:dotted}*{transition:none!important}}
 [hidden]{display:none!important}
+.top{display:flex;align-items:center;gap:6px;height:18px}
+.top .label{flex:1;min-width:0}
+.chbtn{flex:none;font-size:12px;font-weight:600;color:var(--_accent);min-height:24px;margin:-3px 0;padding:0 6px}
+.tool{flex:none;width:32px;padding:4px;display:grid;place-items:center;color:var(--_muted);border-radius:8px}
+.tool svg{width:20px;height:20px;fill:currentColor}
+a.tool:not([href]){visibility:hidden}
+.chap{position:absolute;z-index:10;top:calc(100% + 4px);right:0;width:min(340px,92vw);max-height:min(50vh,360px);overflow:auto;box-sizing:border-box;background:var(--_bg);color:var(--_fg);border-radius:var(--audioby-radius,12px);box-shadow:0 6px 24px rgb(0 0 0/.25)}
+.chap ol{list-style:none;margin:0;padding:4px}
+.ch{display:flex;width:100%;gap:12px;justify-content:space-between;text-align:left}
+.ch .at{flex:none;color:var(--_muted);font-variant-numeric:tabular-nums}
+.ch[aria-current=true]{box-shadow:inset 3px 0 var(--_accent);font-weight:600}
 :host([state=idle]) .row,:host([state=error]) .row,:host([state=generating]) .seekbits{visibility:hidden}
 @media (max-width:360px){.skip{display:none}}`;
+
+  // The docked mini-player: a fixed bar at the bottom of the viewport (CSS_TEXT's :host rules
+  // give way to these).
+  const MINI_CSS = `
+:host([hidden]){display:none}
+:host{position:fixed;left:0;right:0;bottom:0;z-index:2147483000;height:auto;contain:none;box-sizing:border-box;padding:0 8px max(8px,env(safe-area-inset-bottom));pointer-events:none}
+.mini{pointer-events:auto;height:56px;max-width:760px;margin:0 auto;box-shadow:0 4px 24px rgb(0 0 0/.3);animation:up .2s ease-out}
+@keyframes up{from{transform:translateY(100%)}}
+@media (prefers-reduced-motion:reduce){.mini{animation:none}}`;
+  const THEME_VARS = ['bg', 'fg', 'muted', 'accent', 'on-accent', 'track', 'focus', 'error', 'radius', 'font'].map((v) => '--audioby-' + v);
 
   const ICON = {
     play: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M8 5v14l11-7z"/></svg>',
     pause: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 5h4v14H6zm8 0h4v14h-4z"/></svg>',
     spin: '<span class="spin" aria-hidden="true"></span>',
+    download: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M11 3h2v10.2l3.3-3.3 1.4 1.4-5.7 5.7-5.7-5.7 1.4-1.4 3.3 3.3zM5 19h14v2H5z"/></svg>',
+    close: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6.4 5 5 6.4l5.6 5.6L5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z"/></svg>',
   };
 
   class AudiobyPlayer extends HTMLElement {
-    static get observedAttributes() { return ['article', 'voice', 'format']; }
+    static get observedAttributes() { return ['article', 'voice', 'format', 'sticky', 'download']; }
 
     constructor() {
       super();
@@ -82,7 +111,8 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
 <div class="bar" part="bar">
  <button class="play" part="play" type="button" aria-label="Play">${ICON.play}</button>
  <div class="main">
-  <div class="label" part="label" aria-live="polite"></div>
+  <div class="top"><div class="label" part="label" aria-live="polite"></div>
+   <button class="chbtn" part="chapters-button" type="button" aria-expanded="false" aria-controls="chapters" hidden>Chapters</button></div>
   <div class="row"><span class="seekbits cur">0:00</span>
    <input class="seek seekbits" type="range" min="0" max="0" step="0.1" value="0" aria-label="Seek">
    <span class="seekbits dur">0:00</span></div>
@@ -90,11 +120,13 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
  <button class="skip back" type="button" aria-label="Back ${SKIP} seconds">−${SKIP}</button>
  <button class="skip fwd" type="button" aria-label="Forward ${SKIP} seconds">+${SKIP}</button>
  <select class="speed" aria-label="Playback speed">${RATES.map((r) => `<option value="${r}"${r === 1 ? ' selected' : ''}>${r}×</option>`).join('')}</select>
+ <a class="tool dl" part="download" aria-label="Download the audio (MP3)" title="Download (MP3)" hidden>${ICON.download}</a>
  <button class="retry" type="button" hidden>Retry</button>
  <audio preload="none"></audio>
-</div>`;
+</div>
+<div class="chap" id="chapters" part="chapters" role="group" aria-label="Chapters" hidden><ol></ol></div>`;
       const $ = (s) => this._root.querySelector(s);
-      this._el = { play: $('.play'), label: $('.label'), cur: $('.cur'), dur: $('.dur'), seek: $('.seek'), back: $('.back'), fwd: $('.fwd'), speed: $('.speed'), retry: $('.retry') };
+      this._el = { play: $('.play'), label: $('.label'), cur: $('.cur'), dur: $('.dur'), seek: $('.seek'), back: $('.back'), fwd: $('.fwd'), speed: $('.speed'), retry: $('.retry'), chbtn: $('.chbtn'), chap: $('.chap'), chlist: $('.chap ol'), dl: $('.dl') };
       this.audio = $('audio');
       this._info = null; this._poll = 0; this._gen = 0; this._sent = new Set(); this._segs = null; this._cur = -1;
       this._wire();
@@ -104,9 +136,15 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       if (!this.hasAttribute('role')) this.setAttribute('role', 'region');
       if (!this.hasAttribute('aria-label')) this.setAttribute('aria-label', 'Listen to this article');
       if (!this._started) { this._started = true; this._reset(); }
+      this._stickyStart();
     }
-    disconnectedCallback() { clearTimeout(this._poll); this.audio.pause(); }
-    attributeChangedCallback(name, old, val) { if (this._started && old !== val) this._reset(); }
+    disconnectedCallback() { clearTimeout(this._poll); this.audio.pause(); this._stickyStop(); }
+    attributeChangedCallback(name, old, val) {
+      if (!this._started || old === val) return;
+      // The opt-in extras change in place; anything else is another rendition.
+      if (name === 'sticky') { this._stickyStop(); this._stickyStart(); } else if (name === 'download') this._download();
+      else this._reset();
+    }
 
     get article() { return this.getAttribute('article') || ''; }
     get api() { return (this.getAttribute('api') || DEFAULT_API).replace(/\/$/, ''); }
@@ -135,6 +173,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       const noMedia = !this._info;
       e.seek.disabled = e.back.disabled = e.fwd.disabled = noMedia;
       if (opts.busy !== undefined) this.setAttribute('aria-busy', String(opts.busy));
+      this._miniSync();
     }
 
     _reset(wantPlay = false) {
@@ -144,6 +183,8 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       this._liveEnd();
       this._reachReset();
       this._clearHighlight();
+      this._setChapters(null);
+      this._download();
       this.audio.removeAttribute('src');
       this._set('idle', this.getAttribute('label') || 'Listen');
       if (!this.article) return this._fail('No article given to the player.', 'config');
@@ -200,7 +241,9 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       a.preload = wantPlay ? 'auto' : 'metadata';
       this._setDuration(Number(info.duration) || 0);
       this._set('ready', this._label(), { busy: false });
-      if (this.hasAttribute('highlight') && info.manifest_url) this._loadManifest(new URL(info.manifest_url, this.api + '/').href);
+      this._download();
+      // The manifest has the highlight's timing and the chapters.
+      if (info.manifest_url) this._loadManifest(new URL(info.manifest_url, this.api + '/').href);
       this._reachManifest(info.manifest_url);
       if (wantPlay) this._toggle(true);
     }
@@ -232,6 +275,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       this._dur = d;
       this._el.seek.max = String(d);
       this._el.dur.textContent = fmt(d);
+      this._miniTick();
     }
 
     _seek(t) {
@@ -250,6 +294,8 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       e.seek.setAttribute('aria-valuetext', `${spoken(t)} of ${spoken(this._dur)}`);
       this._highlightAt(t);
       this._reachTick(t);
+      this._chapMark(t);
+      this._miniTick();
       const d = this._liveOn ? 0 : this._dur || a.duration;
       if (d > 0) for (const p of [25, 50, 75, 100]) {
         if (t / d >= p / 100 - (p === 100 ? 0.01 : 0) && !this._sent.has(p)) { this._sent.add(p); this._emit('progress', { percent: p }, p); }
@@ -269,6 +315,7 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
       this._wireMedia(this.audio);
       this._root.addEventListener('keydown', (ev) => this._key(ev));
       addEventListener('pagehide', () => this._reachSend(true));
+      this._wireChapters();
     }
 
     // Media events of one audio element; ignored once another element has taken its place.
@@ -336,6 +383,8 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
           seekto: (d) => this._seek(d.seekTime),
         };
         for (const k in h) { try { ms.setActionHandler(k, h[k]); } catch (_) { /* action not supported */ } }
+        sessionOwner = this;
+        this._chapterHandlers();
       } catch (_) { /* Media Session is optional */ }
     }
 
@@ -422,11 +471,12 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
         old.load(); // closes the live stream (the job is done)
         this._info = { status: 'ready', formats: m.formats, manifest_url: m.manifest_url, duration: next.duration };
         this._setDuration(next.duration);
+        this._download();
         for (const [type, detail, value] of this._held || []) this._beacon(type, detail, value);
         this._held = null;
         if (playing) next.play().catch(() => {});
         else this._set('paused', this._label());
-        if (this.hasAttribute('highlight') && m.manifest_url) this._loadManifest(new URL(m.manifest_url, this.api + '/').href);
+        if (m.manifest_url) this._loadManifest(new URL(m.manifest_url, this.api + '/').href);
         this._reachManifest(m.manifest_url);
         this.dispatchEvent(new CustomEvent('final', { detail: { src, from, to: next.currentTime } }));
       };
@@ -441,6 +491,231 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
     _liveEnd() {
       this._liveOn = false;
       this._held = null; // never published: nothing to count
+    }
+
+    // ----- chapters ------------------------------------------------------------------------
+    // From the manifest's `chapters` (the article's headings): a list behind the "Chapters"
+    // button (click or Enter seeks there and plays; the current one is marked), and Media
+    // Session previous/next track (headset and lock-screen buttons) jump between them.
+    get chapters() { return (this._chapters || []).map((c) => ({ ...c })); }
+
+    /** Play from the start of chapter `i`. */
+    chapter(i) {
+      const c = this._chapters && this._chapters[i];
+      if (!c || !this._info) return;
+      this._seek(c.start);
+      this._toggle(true);
+    }
+
+    nextChapter() {
+      const i = this._chapAt(this.audio.currentTime || 0);
+      if (this._chapters && i + 1 < this._chapters.length) this.chapter(i + 1);
+    }
+
+    /** To the previous chapter, or back to the start of this one after its first 3 s (as a CD player). */
+    previousChapter() {
+      const t = this.audio.currentTime || 0, i = this._chapAt(t);
+      if (i >= 0) this.chapter(i > 0 && t - this._chapters[i].start < 3 ? i - 1 : i);
+    }
+
+    _chapAt(t) {
+      const ch = this._chapters || [];
+      let i = -1;
+      while (i + 1 < ch.length && ch[i + 1].start <= t + 0.05) i++;
+      return i;
+    }
+
+    _setChapters(list) {
+      const ch = (Array.isArray(list) ? list : [])
+        .map((c) => ({ title: String((c && c.title) || '').trim(), start: Number(c && c.start) }))
+        .filter((c) => c.title && c.start >= 0)
+        .sort((x, y) => x.start - y.start);
+      this._chapters = ch.length ? ch : null;
+      this._chap = -1;
+      const e = this._el;
+      e.chlist.textContent = '';
+      ch.forEach((c, i) => {
+        const li = document.createElement('li'), b = document.createElement('button'), t = document.createElement('span'), at = document.createElement('span');
+        b.type = 'button';
+        b.className = 'ch';
+        t.textContent = c.title;
+        at.className = 'at';
+        at.textContent = fmt(c.start);
+        b.setAttribute('aria-label', `Chapter ${i + 1} of ${ch.length}: ${c.title}, at ${spoken(c.start)}`);
+        b.addEventListener('click', () => { this.chapter(i); this._chapOpen(false, true); });
+        b.append(t, at);
+        li.append(b);
+        e.chlist.append(li);
+      });
+      e.chbtn.hidden = !this._chapters;
+      if (!this._chapters) this._chapOpen(false);
+      this._chapMark(this.audio.currentTime || 0);
+      if (sessionOwner === this) this._chapterHandlers();
+    }
+
+    // Marks the chapter playing at `t` (aria-current) and dispatches `chapter` when it changes.
+    _chapMark(t) {
+      if (!this._chapters) return;
+      const i = this._chapAt(t);
+      if (i === this._chap) return;
+      this._chap = i;
+      const c = this._chapters[i];
+      this._el.chlist.querySelectorAll('.ch').forEach((b, k) => b.setAttribute('aria-current', String(k === i)));
+      this._el.chbtn.title = c ? `Chapter ${i + 1}: ${c.title}` : 'Chapters';
+      this._miniSync();
+      if (c) this.dispatchEvent(new CustomEvent('chapter', { detail: { index: i, title: c.title, start: c.start } }));
+    }
+
+    _chapOpen(open, focusButton) {
+      const e = this._el;
+      if (open === undefined) open = e.chap.hidden;
+      if (open && !this._chapters) return;
+      e.chap.hidden = !open;
+      e.chbtn.setAttribute('aria-expanded', String(open));
+      if (open) (e.chlist.querySelectorAll('.ch')[Math.max(0, this._chap)] || e.chbtn).focus();
+      else if (focusButton) e.chbtn.focus();
+    }
+
+    _wireChapters() {
+      const e = this._el;
+      e.chbtn.addEventListener('click', () => this._chapOpen());
+      e.chap.addEventListener('keydown', (ev) => {
+        const items = [...e.chlist.querySelectorAll('.ch')], at = items.indexOf(ev.composedPath()[0]);
+        const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[ev.key];
+        if (ev.key === 'Escape') { ev.preventDefault(); this._chapOpen(false, true); } else if (to !== undefined && items.length) {
+          ev.preventDefault();
+          items[(to + items.length) % items.length].focus();
+        }
+      });
+      // A click anywhere else closes the list.
+      document.addEventListener('pointerdown', (ev) => { if (!e.chap.hidden && !ev.composedPath().includes(this)) this._chapOpen(false); }, true);
+    }
+
+    _chapterHandlers() {
+      const ms = navigator.mediaSession;
+      if (!ms) return;
+      const on = !!this._chapters;
+      for (const [k, f] of [['previoustrack', () => this.previousChapter()], ['nexttrack', () => this.nextChapter()]]) {
+        try { ms.setActionHandler(k, on ? f : null); } catch (_) { /* action not supported */ }
+      }
+    }
+
+    // ----- download ------------------------------------------------------------------------
+    // With the `download` attribute: a link to the MP3 rendition. Its place is kept from the
+    // start (invisible until the file exists), so nothing moves when it appears.
+    _download() {
+      const a = this._el.dl, f = this._info && this._info.formats;
+      a.hidden = !this.hasAttribute('download');
+      const mp3 = !a.hidden && !this._liveOn && f && f.mp3;
+      if (!mp3) return void a.removeAttribute('href');
+      a.href = new URL(mp3, this.api + '/').href;
+      // Honoured for a file on the page's own origin; across origins the browser opens it.
+      a.setAttribute('download', `${this.article}.mp3`);
+    }
+
+    // ----- sticky mini-player --------------------------------------------------------------
+    // With the `sticky` attribute: once the listener has pressed play (or at once with
+    // sticky="always", after the player has scrolled up out of view), a mini-player docks at the
+    // bottom of the viewport while the inline player is out of view. It is a fixed overlay in a
+    // shadow root of its own under <body> (so no page ancestor's transform or containment moves
+    // it, and nothing in the page's layout shifts); its close button keeps it away for the rest
+    // of the page view.
+    _stickyStart() {
+      if (!this.hasAttribute('sticky') || this._io || !window.IntersectionObserver) return;
+      this._io = new IntersectionObserver((entries) => {
+        const en = entries[entries.length - 1];
+        this._away = !en.isIntersecting;
+        this._above = en.boundingClientRect.bottom <= (en.rootBounds ? en.rootBounds.top : 0);
+        this._miniSync();
+      });
+      this._io.observe(this);
+    }
+
+    _stickyStop() {
+      if (this._io) this._io.disconnect();
+      this._io = null;
+      if (this._mini) this._mini.host.remove();
+      this._mini = null;
+      if (docked === this) docked = null;
+    }
+
+    _miniWanted() {
+      if (!this._io || this._miniGone || !this._away || !this._info || this.state === 'error') return false;
+      return this._played || this.state === 'playing' || (this.getAttribute('sticky') === 'always' && this._above);
+    }
+
+    _miniSync() {
+      if (!this._io) return;
+      let show = this._miniWanted();
+      // One docked player at a time: the one being listened to takes the place.
+      if (show && docked && docked !== this) {
+        if (this.state === 'playing') docked._miniShow(false);
+        else show = false;
+      }
+      this._miniShow(show);
+    }
+
+    _miniShow(show) {
+      if (show && !this._mini) this._miniBuild();
+      const m = this._mini;
+      if (!m) return;
+      if (!show) {
+        if (!m.host.hidden && m.root.activeElement) this._el.play.focus({ preventScroll: true });
+        m.host.hidden = true;
+        if (docked === this) docked = null;
+        return;
+      }
+      docked = this;
+      m.host.hidden = false;
+      for (const a of ['state', 'theme']) { const v = this.getAttribute(a); if (v) m.host.setAttribute(a, v); else m.host.removeAttribute(a); }
+      const playing = this.state === 'playing', gen = this.state === 'generating';
+      m.play.innerHTML = gen ? ICON.spin : playing ? ICON.pause : ICON.play;
+      m.play.setAttribute('aria-label', gen ? 'Generating audio' : playing ? 'Pause' : 'Play');
+      const title = ((document.querySelector('h1') || {}).textContent || document.title || '').trim();
+      const c = this._chapters && this._chapters[this._chap];
+      m.label.textContent = c && c.title !== title ? `${c.title} · ${title}` : title || this._label();
+      this._miniTick();
+    }
+
+    _miniTick() {
+      const m = this._mini;
+      if (!m || m.host.hidden) return;
+      const t = this.audio.currentTime || 0, d = this._dur || 0;
+      m.seek.max = String(d);
+      if (!m.dragging) m.seek.value = String(t);
+      m.seek.setAttribute('aria-valuetext', `${spoken(t)} of ${spoken(d)}`);
+      m.cur.textContent = fmt(t);
+      m.dur.textContent = fmt(d);
+    }
+
+    _miniBuild() {
+      const host = document.createElement('div');
+      host.setAttribute('data-audioby-mini', '');
+      host.hidden = true;
+      const root = host.attachShadow({ mode: 'open' });
+      root.innerHTML = `<style>${CSS_TEXT}${MINI_CSS}</style>
+<div class="bar mini" part="mini" role="region" aria-label="Audio player, docked">
+ <button class="play" type="button" aria-label="Play">${ICON.play}</button>
+ <div class="main">
+  <div class="label"></div>
+  <div class="row"><span class="cur">0:00</span>
+   <input class="seek" type="range" min="0" max="0" step="0.1" value="0" aria-label="Seek">
+   <span class="dur">0:00</span></div>
+ </div>
+ <button class="tool close" type="button" aria-label="Close the docked player" title="Close">${ICON.close}</button>
+</div>`;
+      const $ = (s) => root.querySelector(s);
+      const m = { host, root, play: $('.play'), label: $('.label'), seek: $('.seek'), cur: $('.cur'), dur: $('.dur') };
+      // The inline player's own publisher styles reach the docked one too.
+      const cs = getComputedStyle(this);
+      for (const v of THEME_VARS) { const x = cs.getPropertyValue(v); if (x) host.style.setProperty(v, x); }
+      m.play.addEventListener('click', () => this._toggle());
+      m.seek.addEventListener('input', () => { m.dragging = true; m.cur.textContent = fmt(Number(m.seek.value)); });
+      m.seek.addEventListener('change', () => { m.dragging = false; this._seek(Number(m.seek.value)); });
+      $('.close').addEventListener('click', () => { this._miniGone = true; this._miniShow(false); });
+      root.addEventListener('keydown', (ev) => this._key(ev));
+      this._mini = m;
+      document.body.append(host);
     }
 
     // ----- events --------------------------------------------------------------------------
@@ -517,9 +792,11 @@ button:hover,select:hover{background:color-mix(in srgb,var(--_fg) 10%,transparen
         if (!res.ok) return;
         const m = await res.json();
         if (gen !== this._gen) return;
+        this._setChapters(m.chapters);
+        if (!this.hasAttribute('highlight')) return;
         this._segs = this._mapSegments((m.segments || []).slice().sort((x, y) => x.start - y.start));
         this._highlightAt(this.audio.currentTime || 0);
-      } catch (_) { /* highlighting is an extra */ }
+      } catch (_) { /* highlighting and chapters are extras */ }
     }
 
     _scope() {

@@ -18,6 +18,7 @@ mod http_stream;
 mod http_synth;
 mod live;
 mod loudness;
+mod markers;
 mod openai_sdk;
 mod pipeline;
 mod player_events;

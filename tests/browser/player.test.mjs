@@ -2,11 +2,12 @@
 // audioby server with the real voice. tests/browser.rs starts the server and runs this file with
 // AUDIOBY_URL and AUDIOBY_API_KEY set; by hand:
 //   AUDIOBY_URL=http://127.0.0.1:8080 AUDIOBY_API_KEY=... node --test tests/browser/
-// Benchmarks are printed as lines starting with "BENCH ".
+// Benchmarks are printed as lines starting with "BENCH ". With AUDIOBY_PLAYER_JS=path/to/player.js
+// the pages get that file instead of the server's script (trying a change without a rebuild).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -14,6 +15,7 @@ import { chromium } from 'playwright-core';
 const BASE = (process.env.AUDIOBY_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const KEY = process.env.AUDIOBY_API_KEY || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const PLAYER_JS = process.env.AUDIOBY_PLAYER_JS ? readFileSync(process.env.AUDIOBY_PLAYER_JS) : null;
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-artifacts');
 // Generating a whole article with the real voice on two cores takes a while.
 const GEN_TIMEOUT = 240_000;
@@ -38,6 +40,7 @@ after(async () => { await browser?.close(); });
 async function openPage(url, { html } = {}) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
   const page = await context.newPage();
+  if (PLAYER_JS) await page.route(/\/player(\/[0-9a-f]{16}\/player)?\.js$/, (r) => r.fulfill({ status: 200, contentType: 'text/javascript', body: PLAYER_JS }));
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
   page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
@@ -48,6 +51,12 @@ async function openPage(url, { html } = {}) {
     window.__events = [];
     window.__highlights = [];
     window.__loadId = Math.random();
+    // The Media Session handlers the player registers, as the browser would call them.
+    window.__ms = {};
+    if (window.MediaSession) {
+      const set = MediaSession.prototype.setActionHandler;
+      MediaSession.prototype.setActionHandler = function (action, handler) { window.__ms[action] = handler; return set.call(this, action, handler); };
+    }
     new MutationObserver((muts) => {
       for (const m of muts) {
         if (m.attributeName !== 'state') continue;
@@ -466,6 +475,183 @@ test('the embed page shows the snippet for this server and a working preview', a
   assert.match(snippet, /height:64px/, 'the snippet reserves the height');
   await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'ready');
   assert.match(await page.locator('body').textContent(), /v1\/articles\/seed\/audio/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+// Issue 16, parts 4 and 6: chapters from headings, the sticky mini-player, the download link.
+async function putReady(id, body) {
+  const put = await api(`/v1/articles/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = await put.text();
+  assert.ok(put.ok, `PUT ${id}: ${put.status} ${answer}`);
+  const job = JSON.parse(answer).job.id;
+  for (let i = 0; i < 20; i++) {
+    const j = await (await fetch(`${BASE}/v1/jobs/${job}?wait=30`)).json();
+    if (['ready', 'failed', 'cancelled'].includes(j.status)) {
+      assert.equal(j.status, 'ready', JSON.stringify(j));
+      const info = await (await fetch(`${BASE}/v1/articles/${id}/audio`)).json();
+      return { info, manifest: await (await fetch(new URL(info.manifest_url, BASE))).json() };
+    }
+  }
+  assert.fail(`job ${job} never finished`);
+}
+
+/** Each `seeked` of the player's audio, with where it landed. */
+const recordSeeks = (page) => page.evaluate(() => {
+  window.__seeks = [];
+  document.querySelector('audioby-player').audio.addEventListener('seeked', (e) => window.__seeks.push(e.target.currentTime));
+});
+const seekedTo = (page, t) => page.waitForFunction((x) => window.__seeks.some((s) => Math.abs(s - x) < 0.5), t, { timeout: 30_000 });
+/** Waits for the mini-player to be docked: shown, and slid in to the bottom of the viewport. */
+const miniDocked = (page) => page.waitForFunction(() => {
+  const m = document.querySelector('[data-audioby-mini]');
+  const r = m && !m.hidden && m.shadowRoot.querySelector('.mini').getBoundingClientRect();
+  return r && r.bottom <= innerHeight && r.bottom > innerHeight - 40 && r.top > innerHeight / 2 && r.width > 300;
+}, null, { timeout: 10_000 });
+const miniShown = (page) => page.evaluate(() => { const m = document.querySelector('[data-audioby-mini]'); return !!m && !m.hidden && m.getBoundingClientRect().height > 0; });
+
+test('chapters, sticky mini-player and download: an article with headings', { timeout: GEN_TIMEOUT + 60_000 }, async () => {
+  const n = Date.now() % 100000;
+  const id = `chapters-${Date.now()}`;
+  const filler = (w) => `<p>${`The ${w} committee reviewed the plan in detail and asked for a second reading. `.repeat(6)}</p>`;
+  const body = `<h1>How the budget ${n} was made</h1>
+<p>The council met on Tuesday to approve budget ${n} for the coming year, after a long debate.</p>
+<h2>What the money buys</h2><p>Most of the money goes to schools. The rest pays for buses and for the repair of two bridges.</p>
+<h2>What comes next</h2><p>A final reading is planned for next month. Residents can comment on the plan until then.</p>`;
+  const { info, manifest } = await putReady(id, { html: `<html><body><article>${body}</article></body></html>` });
+  const chapters = manifest.chapters;
+  assert.deepEqual(chapters.map((c) => c.title), [`How the budget ${n} was made`, 'What the money buys', 'What comes next']);
+  assert.ok(info.formats.mp3, 'an MP3 rendition exists');
+
+  // The player at the top of a long page, then the article and more text below it.
+  const html = playerPage(`<audioby-player article="${id}" sticky download></audioby-player>
+<article>${body}${['finance', 'transport', 'schools', 'planning', 'housing', 'parks'].map(filler).join('')}</article>
+<div style="height:2500px"></div>`);
+  const { page, context, problems } = await openPage(`${BASE}/__test/chapters.html`, { html });
+  await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'ready');
+  const el = 'audioby-player';
+
+  // Download: a link to the MP3 rendition, with the download attribute.
+  await page.locator(`${el} a.dl`).waitFor({ state: 'visible' });
+  const dl = await page.evaluate(() => { const a = document.querySelector('audioby-player').shadowRoot.querySelector('a.dl'); return { href: a.href, download: a.getAttribute('download'), label: a.getAttribute('aria-label') }; });
+  assert.equal(dl.href, new URL(info.formats.mp3, BASE).href);
+  assert.ok(dl.href.endsWith('.mp3'), dl.href);
+  assert.equal(dl.download, `${id}.mp3`);
+  assert.match(dl.label, /download/i);
+  const mp3 = await fetch(dl.href);
+  assert.equal(mp3.status, 200);
+  assert.match(mp3.headers.get('content-type'), /audio\/mpeg/);
+
+  // Chapters: the list opens from its button, in order, with start times.
+  await page.locator(`${el} .chbtn`).waitFor({ state: 'visible' });
+  await recordSeeks(page);
+  await page.locator(`${el} .chbtn`).click();
+  assert.equal(await page.locator(`${el} .chbtn`).getAttribute('aria-expanded'), 'true');
+  const items = page.locator(`${el} .chap .ch`);
+  assert.equal(await items.count(), 3);
+  for (let i = 0; i < 3; i++) {
+    const text = await items.nth(i).textContent();
+    assert.ok(text.startsWith(chapters[i].title), `${text} vs ${chapters[i].title}`);
+    assert.match(await items.nth(i).getAttribute('aria-label'), new RegExp(`^Chapter ${i + 1} of 3: `));
+  }
+  await page.screenshot({ path: path.join(ARTIFACTS, 'chapters-list.png') });
+  // A click on the second chapter seeks to its start, plays, marks it current and closes the list.
+  await items.nth(1).click();
+  await seekedTo(page, chapters[1].start);
+  await page.waitForFunction(() => document.querySelector('audioby-player').getAttribute('state') === 'playing', null, { timeout: 30_000 });
+  assert.equal(await page.locator(`${el} .chbtn`).getAttribute('aria-expanded'), 'false');
+  assert.equal(await items.nth(1).getAttribute('aria-current'), 'true');
+  assert.equal(await items.nth(0).getAttribute('aria-current'), 'false');
+
+  // Media Session next/previous track, through the handlers the player registered. (Moves
+  // start paused at a known point, so a slow machine cannot play on into the next chapter.)
+  const pauseAt = async (t) => {
+    await page.evaluate((x) => { const a = document.querySelector('audioby-player').audio; a.pause(); a.currentTime = x; }, t);
+    await seekedTo(page, t);
+  };
+  assert.equal(await page.evaluate(() => typeof window.__ms.nexttrack), 'function', 'nexttrack handler registered');
+  await pauseAt(chapters[1].start + 1);
+  await page.evaluate(() => window.__ms.nexttrack({ action: 'nexttrack' }));
+  await seekedTo(page, chapters[2].start);
+  await page.waitForFunction(() => document.querySelector('audioby-player').shadowRoot.querySelectorAll('.ch')[2].getAttribute('aria-current') === 'true');
+  // Previous track within the first 3 s of a chapter goes to the chapter before.
+  await pauseAt(chapters[2].start + 1);
+  await page.evaluate(() => window.__ms.previoustrack({ action: 'previoustrack' }));
+  await page.waitForFunction((t) => window.__seeks.filter((s) => Math.abs(s - t) < 0.5).length >= 2, chapters[1].start, { timeout: 30_000 });
+
+  // Keyboard: Enter opens the list on the current chapter, arrows move, Escape closes it.
+  await page.locator(`${el} .chbtn`).focus();
+  await page.keyboard.press('Enter');
+  const focusedChapter = () => page.evaluate(() => { const r = document.querySelector('audioby-player').shadowRoot; return [...r.querySelectorAll('.ch')].indexOf(r.activeElement); });
+  assert.equal(await focusedChapter(), 1);
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await focusedChapter(), 2);
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator(`${el} .chbtn`).getAttribute('aria-expanded'), 'false');
+  assert.equal(await page.evaluate(() => document.querySelector('audioby-player').shadowRoot.activeElement?.className), 'chbtn');
+
+  // Sticky: no mini-player while the inline one is in view; docked at the bottom once it is not.
+  assert.equal(await miniShown(page), false);
+  await page.evaluate(() => window.scrollTo(0, 1500));
+  await miniDocked(page);
+  assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('[data-audioby-mini]')).position), 'fixed');
+  assert.equal(await page.evaluate(() => window.__cls), 0, 'no layout shift');
+  const mini = page.locator('[data-audioby-mini] .mini');
+  // Its play button pauses and resumes the audio.
+  assert.equal(await mini.locator('.play').getAttribute('aria-label'), 'Pause');
+  await mini.locator('.play').click();
+  await page.waitForFunction(() => document.querySelector('audioby-player').audio.paused);
+  assert.equal((await audioState(page)).state, 'paused');
+  assert.equal(await mini.locator('.play').getAttribute('aria-label'), 'Play');
+  const t = (await audioState(page)).t;
+  await mini.locator('.play').click();
+  await waitTime(page, t + 0.5, 30_000);
+  assert.equal((await audioState(page)).state, 'playing');
+  // Its progress follows the audio.
+  await page.waitForFunction(() => {
+    const el = document.querySelector('audioby-player'), s = document.querySelector('[data-audioby-mini]').shadowRoot.querySelector('.seek');
+    return Number(s.max) > 0 && Math.abs(Number(s.value) - el.audio.currentTime) < 1;
+  });
+  // Back in view, it leaves; away again, it returns.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForFunction(() => document.querySelector('[data-audioby-mini]').hidden);
+  await page.evaluate(() => window.scrollTo(0, 1500));
+  await page.waitForFunction(() => !document.querySelector('[data-audioby-mini]').hidden);
+  // Dismissed, it stays away for this page view: scrolling back and away again brings it no more.
+  await mini.locator('.close').click();
+  assert.equal(await miniShown(page), false);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.evaluate(() => window.scrollTo(0, 1800));
+  // An observer made after the player's reports after it: once this one has seen the player
+  // out of view, so has the player.
+  await page.evaluate(() => new Promise((done) => {
+    const io = new IntersectionObserver((es) => { if (!es[es.length - 1].isIntersecting) { io.disconnect(); done(); } });
+    io.observe(document.querySelector('audioby-player'));
+  }));
+  assert.equal(await miniShown(page), false, 'dismissed for this page view');
+  assert.equal((await audioState(page)).state, 'playing', 'dismissing does not stop the audio');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('sticky="always": docked before the first play once scrolled past, and its play button plays', async () => {
+  const html = playerPage(`<audioby-player article="seed" sticky="always"></audioby-player><div style="height:3000px"></div>`);
+  const { page, context, problems } = await openPage(`${BASE}/__test/sticky-always.html`, { html });
+  await page.waitForFunction(() => document.querySelector('audioby-player')?.getAttribute('state') === 'ready');
+  assert.equal(await miniShown(page), false, 'not while the player is in view');
+  await page.evaluate(() => window.scrollTo(0, 2000));
+  await miniDocked(page);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'sticky-mini.png') });
+  const mini = page.locator('[data-audioby-mini] .mini');
+  assert.equal(await mini.locator('.label').textContent(), 'Test page', "the page's headline");
+  await mini.locator('.play').click();
+  await waitTime(page, 0.5, 30_000);
+  assert.equal((await audioState(page)).state, 'playing');
+  // Keyboard in the docked player: Space on its focused play button pauses.
+  await mini.locator('.play').focus();
+  await page.keyboard.press('Space');
+  await page.waitForFunction(() => document.querySelector('audioby-player').audio.paused);
+  assert.equal(await page.evaluate(() => window.__cls), 0, 'no layout shift');
   assert.deepEqual(problems, []);
   await context.close();
 });
