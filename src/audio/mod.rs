@@ -177,10 +177,7 @@ pub fn tagged_encoder(
 ) -> Result<Box<dyn StreamEncoder>, AudioError> {
     Ok(match format {
         AudioFormat::Wav => Box::new(WavEncoder::new(sample_rate)?),
-        AudioFormat::Opus => Box::new(
-            OggOpusEncoder::new(sample_rate, opts.opus_bitrate)?
-                .with_comments(tags.vorbis_comments()),
-        ),
+        AudioFormat::Opus => Box::new(tagged_opus(sample_rate, opts, tags)?),
         AudioFormat::Mp3 => {
             Box::new(Mp3Encoder::new(sample_rate, opts.mp3_kbps)?.with_id3(tags.id3v2()))
         }
@@ -202,12 +199,18 @@ pub fn live_encoder(
 ) -> Result<Box<dyn StreamEncoder>, AudioError> {
     Ok(match format {
         AudioFormat::Opus => Box::new(
-            OggOpusEncoder::new(sample_rate, opts.opus_bitrate)?
-                .with_comments(tags.vorbis_comments())
-                .with_start_padding(LIVE_OPUS_START_BYTES),
+            tagged_opus(sample_rate, opts, tags)?.with_start_padding(LIVE_OPUS_START_BYTES),
         ),
         other => tagged_encoder(other, sample_rate, opts, tags)?,
     })
+}
+
+fn tagged_opus(
+    sample_rate: u32,
+    opts: &EncoderOptions,
+    tags: &tags::Tags,
+) -> Result<OggOpusEncoder, AudioError> {
+    Ok(OggOpusEncoder::new(sample_rate, opts.opus_bitrate)?.with_comments(tags.vorbis_comments()))
 }
 
 /// Convert a float sample to 16-bit PCM with clipping.
