@@ -608,9 +608,13 @@ a.tool:not([href]){visibility:hidden}
       a.hidden = !this.hasAttribute('download');
       const mp3 = !a.hidden && !this._liveOn && f && f.mp3;
       if (!mp3) return void a.removeAttribute('href');
-      a.href = new URL(mp3, this.api + '/').href;
-      // Honoured for a file on the page's own origin; across origins the browser opens it.
-      a.setAttribute('download', `${this.article}.mp3`);
+      // `download` is honoured on the page's own origin only; `?download=` makes the server
+      // send the file as an attachment, so an embedded player's link saves it too.
+      const name = `${this.article.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\./, '_').slice(0, 96) || 'audio'}.mp3`;
+      const u = new URL(mp3, this.api + '/');
+      u.searchParams.set('download', name);
+      a.href = u.href;
+      a.setAttribute('download', name);
     }
 
     // ----- sticky mini-player --------------------------------------------------------------

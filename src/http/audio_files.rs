@@ -161,7 +161,7 @@ fn none_match(headers: &HeaderMap, etag: &str) -> bool {
     get,
     path = "/audio/{file}",
     tag = "audio",
-    params(("file" = String, Path, description = "`<sha256 hex>.<opus|mp3|wav|json|vtt>`", example = "3f…9c.opus")),
+    params(("file" = String, Path, description = "`<sha256 hex>.<opus|mp3|wav|json|vtt>`", example = "3f…9c.opus"), ("download" = Option<String>, Query, description = "Save-as name (1 to 100 of `A-Z a-z 0-9 . _ -`): answers with `Content-Disposition: attachment` (the player's download link; ignored in redirect mode)")),
     responses(
         (status = 200, description = "The whole file, streamed: audio, the timing manifest (`.json`) or WebVTT captions (`.vtt`)", content(("audio/ogg; codecs=opus"), ("audio/mpeg"), ("audio/wav"), (Object = "application/json"), ("text/vtt"))),
         (status = 206, description = "One byte range (`Range: bytes=…`) of the file", content(("audio/ogg; codecs=opus"), ("audio/mpeg"), ("audio/wav"), ("application/json"), ("text/vtt"))),
@@ -180,6 +180,7 @@ pub async fn serve_file(
 ) -> Result<Response, ApiError> {
     let Path(name) = file.map_err(|e| ApiError::bad_request("invalid-key", e.body_text()))?;
     let key = ObjectKey::parse_file_name(&name)?;
+    let attachment = download_name(req.uri().query())?;
     if let Some(url) = files.store.public_url(&key) {
         return redirect(&url);
     }
@@ -217,6 +218,7 @@ pub async fn serve_file(
         }
         let mut res = response(StatusCode::OK, etag, Body::from_stream(body.stream));
         content_headers(res.headers_mut(), key, body.len);
+        attach(&mut res, attachment);
         return Ok(res);
     }
     let len = match &known {
@@ -241,6 +243,7 @@ pub async fn serve_file(
     };
     let mut res = response(status, etag, body);
     content_headers(res.headers_mut(), key, body_len);
+    attach(&mut res, attachment);
     if let Some(r) = range {
         let cr = format!("bytes {}-{}/{len}", r.start, r.end - 1);
         res.headers_mut().insert(
@@ -249,6 +252,39 @@ pub async fn serve_file(
         );
     }
     Ok(res)
+}
+
+/// `?download=NAME`: the player's download link. Browsers honour `<a download>` only on the
+/// page's own origin; an embedded player's link points at this server, so the file itself
+/// says "save me as NAME" (`Content-Disposition: attachment`). NAME is 1 to 100 of
+/// `A-Z a-z 0-9 . _ -`, so it needs no quoting or encoding in the header.
+fn download_name(query: Option<&str>) -> Result<Option<HeaderValue>, ApiError> {
+    let Some(name) = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "download")
+        .map(|(_, v)| v.into_owned())
+    else {
+        return Ok(None);
+    };
+    let ok = (1..=100).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && !name.starts_with('.');
+    if !ok {
+        return Err(ApiError::bad_request(
+            "invalid-download-name",
+            "download: 1 to 100 of A-Z a-z 0-9 . _ -, not starting with a dot",
+        ));
+    }
+    HeaderValue::try_from(format!("attachment; filename=\"{name}\""))
+        .map(Some)
+        .map_err(ApiError::internal)
+}
+
+fn attach(res: &mut Response, attachment: Option<HeaderValue>) {
+    if let Some(v) = attachment {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
 }
 
 /// `307` to where the object is served directly; the method and `Range` carry over.

@@ -310,3 +310,44 @@ async fn answers_from_known_metadata_match_and_a_removed_object_is_forgotten() {
     let r = get_with(&app, &url, &[("if-none-match", &etag)]).await;
     assert_eq!(r.status(), 404, "forgotten once found missing");
 }
+
+/// `?download=NAME` (the player's download link): the same bytes as an attachment named NAME,
+/// for whole and ranged requests; a name that would need quoting is a JSON 400.
+#[tokio::test]
+async fn a_download_name_makes_the_file_an_attachment() {
+    let app = spawn_app().await;
+    let (key, bytes) = stored_opus(&app).await;
+    let url = app.url(&format!("{}?download=budget-vote_2.opus", path(&key)));
+    let r = get_with(&app, &url, &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename=\"budget-vote_2.opus\""
+    );
+    assert_eq!(r.bytes().await.unwrap().to_vec(), bytes);
+    let r = get_with(&app, &url, &[("range", "bytes=0-9")]).await;
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename=\"budget-vote_2.opus\""
+    );
+    // Without the parameter: no attachment.
+    let r = get_with(&app, &app.url(&path(&key)), &[]).await;
+    assert!(r.headers().get("content-disposition").is_none());
+    for bad in [
+        "",
+        "a%22b.mp3",
+        "..%2Fx.mp3",
+        ".hidden",
+        "x%0d%0aSet-Cookie:a.mp3",
+    ] {
+        let r = get_with(
+            &app,
+            &app.url(&format!("{}?download={bad}", path(&key))),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status(), 400, "{bad}");
+        assert_eq!(json_code(r).await, "invalid-download-name", "{bad}");
+    }
+}
