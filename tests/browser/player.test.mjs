@@ -281,13 +281,20 @@ test('demo page: play passes 1 s, pause stops, speed 1.5, highlight moves to the
   await page.locator('audioby-player .play').click();
 
   // The page has the `events` attribute: the server counted them.
+  // Listen analytics (issue 16 part 8): this listen reached the last block's first sentence,
+  // so it is counted as a (unique) listen and the drop-off has listens that far.
+  const reached = manifest.segments.indexOf(firstOfLast);
+  const counted = (s) => s.events.play >= 1 && s.events.progress_50 >= 1 && s.events.ratechange >= 1
+    && s.events.listens >= 1 && s.events.unique_listens >= 1 && (s.events.dropoff || [])[reached] > 0;
   let stats;
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 300; i++) {
     stats = await (await api('/v1/articles/seed/stats')).json();
-    if (stats.events.play >= 1 && stats.events.progress_50 >= 1 && stats.events.ratechange >= 1) break;
+    if (counted(stats)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.ok(stats.events.play >= 1 && stats.events.progress_25 >= 1 && stats.events.progress_50 >= 1 && stats.events.ratechange >= 1, JSON.stringify(stats));
+  assert.ok(counted(stats), `listens and drop-off to sentence ${reached}: ${JSON.stringify(stats)}`);
+  assert.equal(stats.events.sentences, manifest.segments.length);
   assert.deepEqual(problems, []);
   await context.close();
 });
