@@ -295,6 +295,15 @@ test('demo page: play passes 1 s, pause stops, speed 1.5, highlight moves to the
   assert.ok(stats.events.play >= 1 && stats.events.progress_25 >= 1 && stats.events.progress_50 >= 1 && stats.events.ratechange >= 1, JSON.stringify(stats));
   assert.ok(counted(stats), `listens and drop-off to sentence ${reached}: ${JSON.stringify(stats)}`);
   assert.equal(stats.events.sentences, manifest.segments.length);
+  // The demo's stats page draws the drop-off: one bar per sentence.
+  const statsPage = await context.newPage();
+  await statsPage.goto(`${BASE}/stats`);
+  await statsPage.fill('#article', 'seed');
+  await statsPage.fill('#key', KEY);
+  await statsPage.click('#ask button[type=submit]');
+  await statsPage.waitForFunction((n) => document.querySelectorAll('#chart rect.bar').length === n, manifest.segments.length);
+  await statsPage.screenshot({ path: path.join(ARTIFACTS, 'stats-dropoff.png'), fullPage: false });
+  await statsPage.close();
   assert.deepEqual(problems, []);
   await context.close();
 });
