@@ -619,7 +619,8 @@ test('chapters, sticky mini-player and download: an article with headings', { ti
   // Its play button pauses and resumes the audio.
   assert.equal(await mini.locator('.play').getAttribute('aria-label'), 'Pause');
   await mini.locator('.play').click();
-  await page.waitForFunction(() => document.querySelector('audioby-player').audio.paused);
+  // audio.paused turns true at once; the player's state follows on the `pause` event.
+  await page.waitForFunction(() => { const el = document.querySelector('audioby-player'); return el.audio.paused && el.getAttribute('state') === 'paused'; });
   assert.equal((await audioState(page)).state, 'paused');
   assert.equal(await mini.locator('.play').getAttribute('aria-label'), 'Play');
   const t = (await audioState(page)).t;
