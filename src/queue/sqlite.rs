@@ -59,8 +59,26 @@ impl SqliteRepo {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = pool_options().connect_with(opts.clone()).await?;
-        migrate(&pool).await?;
+        // Processes opening one new file together can see SQLITE_BUSY without the busy handler
+        // being asked (switching a fresh file to WAL, for one): a few retries with a growing
+        // pause settle it. Any other error, or BUSY five times over, is returned.
+        let mut attempt = 0u32;
+        let pool = loop {
+            let opened = async {
+                let pool = pool_options().connect_with(opts.clone()).await?;
+                migrate(&pool).await?;
+                Ok::<_, QueueError>(pool)
+            }
+            .await;
+            match opened {
+                Err(e) if attempt < 4 && is_busy(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * 2u64.pow(attempt)))
+                        .await;
+                }
+                other => break other?,
+            }
+        };
         Ok(SqliteRepo {
             inner: Arc::new(Inner {
                 pool: RwLock::new(pool),
@@ -185,6 +203,16 @@ async fn migrate(pool: &SqlitePool) -> Result<(), QueueError> {
     MIGRATOR.run_direct(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// SQLITE_BUSY, or one of its extended codes.
+fn is_busy(e: &QueueError) -> bool {
+    match e {
+        QueueError::Db(sqlx::Error::Database(d)) => {
+            super::primary_sqlite_code(&d.code().unwrap_or_default()) == Some(5)
+        }
+        _ => false,
+    }
 }
 
 /// A JSON column could not be written: only reachable with a type serde cannot encode.
