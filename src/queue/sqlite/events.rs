@@ -403,8 +403,8 @@ mod tests {
         assert_eq!((s.play, s.error), (8, 2));
     }
 
-    #[tokio::test]
-    async fn the_table_is_bounded_but_known_articles_keep_counting() {
+    /// A new database with counts for `MAX_EVENT_ARTICLES` articles `a0`, `a1`, …: the cap.
+    async fn repo_at_the_article_cap() -> (tempfile::TempDir, SqliteRepo) {
         let dir = tempfile::tempdir().unwrap();
         let repo = SqliteRepo::open(&dir.path().join("audioby.db"))
             .await
@@ -416,6 +416,12 @@ mod tests {
             repo.import_stats(&filler).await.unwrap(),
             MAX_EVENT_ARTICLES
         );
+        (dir, repo)
+    }
+
+    #[tokio::test]
+    async fn the_table_is_bounded_but_known_articles_keep_counting() {
+        let (_dir, repo) = repo_at_the_article_cap().await;
         let err = repo
             .record_event(&ev("one-too-many", EventKind::Play))
             .await
@@ -469,14 +475,7 @@ mod tests {
     /// Reach events for new articles obey the article cap like the counters do.
     #[tokio::test]
     async fn a_reach_for_a_new_article_past_the_article_cap_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = SqliteRepo::open(&dir.path().join("audioby.db"))
-            .await
-            .unwrap();
-        let filler: BTreeMap<String, ArticleStats> = (0..MAX_EVENT_ARTICLES)
-            .map(|i| (format!("a{i}"), ArticleStats::default()))
-            .collect();
-        repo.import_stats(&filler).await.unwrap();
+        let (_dir, repo) = repo_at_the_article_cap().await;
         let listen = crate::queue::events::ListenId::parse("listen-1234").unwrap();
         let err = repo
             .record_reach(&ArticleId::parse("one-too-many").unwrap(), &listen, 0, 2)
