@@ -8,6 +8,9 @@ fn main() {
     let ort = format!("{root}/.deps/onnxruntime/lib");
     // $ORIGIN first: an installed binary can ship the library beside itself.
     println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN:$ORIGIN/lib:{ort}");
+    // Relink when setup installs another ONNX Runtime release: a binary only loads the exact
+    // release it was linked against (symbol versions such as VERS_1.32.0).
+    println!("cargo:rerun-if-changed={ort}/libonnxruntime.so.1");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=migrations");
 }

@@ -24,14 +24,15 @@ pub struct Application {
 
 /// Scan and load voices, logging every voice that was skipped and why.
 pub fn load_engine(settings: &Settings) -> Result<Engine, TtsError> {
-    load_engine_with(settings, settings.engine)
+    load_engine_with(settings, settings.engine.clone())
 }
 
 /// [`load_engine`] with explicit engine options (the CLI's `prefetch` starts sessions lazily).
 pub fn load_engine_with(
     settings: &Settings,
-    opts: crate::tts::EngineOptions,
+    mut opts: crate::tts::EngineOptions,
 ) -> Result<Engine, TtsError> {
+    opts.session_cache_dir = Some(settings.data_dir.join("sessions"));
     let registry = VoiceRegistry::scan_with_user_dir(&settings.voices_dir);
     for p in &registry.problems {
         tracing::warn!(path = %p.path.display(), reason = %p.reason, "voice skipped");
@@ -73,7 +74,7 @@ impl Application {
                 &s,
                 crate::tts::EngineOptions {
                     lazy_sessions: true,
-                    ..s.engine
+                    ..s.engine.clone()
                 },
             ),
             Role::All | Role::Worker => load_engine(&s),

@@ -167,6 +167,14 @@ where
     let mut writer = open()?;
     let mut sink_err: Option<AudioError> = None;
     let summary = voice.synthesize(&mut segments, settings, |audio: SegmentAudio| {
+        // The voice's load-time probe may be off (the CLI's `synth`): a broken model shows
+        // here instead, before it reaches the output.
+        if let Some(bad) = audio.samples.iter().find(|s| !s.is_finite()) {
+            return Err(TtsError::Inference(format!(
+                "sentence {} synthesized to non-finite samples ({bad}): broken model weights?",
+                audio.index + 1
+            )));
+        }
         let r = writer
             .push(&audio.samples)
             .and_then(|_| push_silence(&mut writer, audio.pause_samples));

@@ -260,7 +260,7 @@ fn load_engine_lazily(settings: &Settings) -> Result<Engine, TtsError> {
         settings,
         EngineOptions {
             lazy_sessions: true,
-            ..settings.engine
+            ..settings.engine.clone()
         },
     )
 }

@@ -73,6 +73,10 @@ impl SynthArgs {
             settings.engine.sessions_per_voice = n.max(1);
         }
 
+        // No probe sentence at load: the first real sentence is as good a check
+        // (`synthesize_segments` refuses non-finite audio), and it saves a second of
+        // inference before the first sentence.
+        settings.engine.probe = false;
         let engine = load_engine(&settings)?;
         let voice = engine.voice(self.voice.as_deref())?;
         let lexicon = Arc::new(load_lexicon(&settings)?);

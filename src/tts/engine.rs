@@ -16,15 +16,18 @@ use ort::session::Session;
 use piper_rs::ModelConfig;
 use serde::{Deserialize, Serialize};
 
-use super::model::{phoneme_ids, PreparedVoice, Runner, Scales};
+use super::model::{
+    phoneme_ids, Graph, Optimize, PreparedVoice, Runner, Scales, CACHED_ENCODER_FAILED,
+};
 use super::phonemize::phonemize;
+use super::session_cache::SessionCache;
 use super::voices::{VoiceInfo, VoiceRegistry};
 use super::TtsError;
 
 /// How many inference sessions each voice gets, and how many threads each uses. Also the
 /// `[engine]` config section, deserialized directly; the engine applies the floors (at least
 /// one session, one thread, one phoneme in flight).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EngineOptions {
     /// Inference sessions per voice; 0 = one per CPU core (see [`EngineOptions::sessions`]).
@@ -45,6 +48,20 @@ pub struct EngineOptions {
     /// Cut each voice into encoder and decoder at load (see `tts::graph`); `false` runs the
     /// graph whole, one full session per worker.
     pub split_voice: bool,
+    /// Keep each voice's cut, with its encoder as ONNX Runtime optimized it, in
+    /// [`EngineOptions::session_cache_dir`], so later loads skip the optimization (about
+    /// 0.3 s of the 0.4-0.5 s it takes to build the encoder session; see
+    /// `tts::session_cache`).
+    pub session_cache: bool,
+    /// Where the session cache lives (`sessions/` in the data folder, set at startup);
+    /// `None` turns it off. Not a config key.
+    #[serde(skip)]
+    pub session_cache_dir: Option<std::path::PathBuf>,
+    /// Speak a test sentence when a voice loads, and refuse the voice if it comes out
+    /// silent or not finite. The CLI's `synth` turns it off and checks its own sentences
+    /// instead. Not a config key.
+    #[serde(skip)]
+    pub probe: bool,
 }
 
 impl Default for EngineOptions {
@@ -55,6 +72,9 @@ impl Default for EngineOptions {
             inflight_phonemes: 800,
             lazy_sessions: false,
             split_voice: true,
+            session_cache: true,
+            session_cache_dir: None,
+            probe: true,
         }
     }
 }
@@ -233,6 +253,8 @@ pub struct LoadedVoice {
     pool: std::sync::OnceLock<Result<Sender<Job>, TtsError>>,
     threads_per_session: usize,
     split_voice: bool,
+    /// This voice's entry in the session cache, if it is on.
+    session_cache: Option<SessionCache>,
     length_scale: f32,
     noise_scale: f32,
     noise_w: f32,
@@ -297,15 +319,27 @@ impl LoadedVoice {
     }
 
     fn load(info: VoiceInfo, opts: &EngineOptions) -> Result<LoadedVoice, TtsError> {
+        let id = info.id.clone();
         let fail = |reason: String| TtsError::VoiceLoad {
-            voice: info.id.clone(),
+            voice: id.clone(),
             reason,
         };
         let config_text =
             std::fs::read_to_string(&info.config_path).map_err(|e| fail(e.to_string()))?;
         let config: ModelConfig =
             serde_json::from_str(&config_text).map_err(|e| fail(e.to_string()))?;
-        let model = std::fs::read(&info.model_path).map_err(|e| fail(e.to_string()))?;
+        let read = Instant::now();
+        let cache_root = opts
+            .session_cache_dir
+            .as_deref()
+            .filter(|_| opts.session_cache && opts.split_voice);
+        let hint = cache_root.and_then(|root| SessionCache::hint(root, &info.model_path));
+        // With a hint from an earlier load, the voice file is hashed on another thread (in
+        // chunks: the bytes are not needed) while the sessions start from the session cache.
+        let hasher = hint.as_ref().filter(|_| !opts.lazy_sessions).map(|_| {
+            let path = info.model_path.clone();
+            std::thread::spawn(move || sha256_file(&path))
+        });
         let sessions = opts.sessions();
         let mut voice = LoadedVoice {
             length_scale: config.inference.length_scale,
@@ -318,13 +352,52 @@ impl LoadedVoice {
             pool: std::sync::OnceLock::new(),
             threads_per_session: opts.threads_per_session.max(1),
             split_voice: opts.split_voice,
+            session_cache: None,
             sessions,
             budget: Budget::new(opts.inflight_phonemes),
             model_hash: String::new(),
             stats: VoiceStats::default(),
         };
-        voice.model_hash = sha256_hex(&model);
-        if !opts.lazy_sessions {
+        let mut model = None;
+        match (hasher, hint) {
+            (Some(hasher), Some((entry, hinted))) => {
+                voice.session_cache = Some(entry);
+                // No model bytes: a usable entry needs none, and any failure falls back below.
+                let jobs = voice.start_sessions(Vec::new()).and_then(|wait| wait());
+                voice.model_hash = hasher
+                    .join()
+                    .map_err(|_| fail("the thread hashing the voice file panicked".into()))?
+                    .map_err(|e| fail(e.to_string()))?;
+                match jobs {
+                    Ok(jobs) if hinted == voice.model_hash => {
+                        let _ = voice.pool.set(Ok(jobs));
+                    }
+                    // Sessions started from a hint that turned out wrong (the file changed in
+                    // place) are dropped with their queue; start again from the file.
+                    _ => {
+                        model = Some(
+                            std::fs::read(&voice.info.model_path)
+                                .map_err(|e| fail(e.to_string()))?,
+                        )
+                    }
+                }
+            }
+            _ => {
+                let bytes =
+                    std::fs::read(&voice.info.model_path).map_err(|e| fail(e.to_string()))?;
+                voice.model_hash = sha256_hex(&bytes);
+                model = Some(bytes);
+            }
+        }
+        tracing::debug!(voice = %voice.info.id, ms = read.elapsed().as_millis() as u64, "voice hashed");
+        voice.session_cache = cache_root.map(|root| SessionCache::new(root, &voice.model_hash));
+        if let Some(root) = cache_root {
+            if let Err(e) = SessionCache::remember(root, &voice.info.model_path, &voice.model_hash)
+            {
+                tracing::warn!(dir = %root.display(), error = %e, "session cache not writable");
+            }
+        }
+        if let (Some(model), false) = (model, opts.lazy_sessions) {
             let jobs = voice.start_sessions(model).and_then(|wait| wait())?;
             let _ = voice.pool.set(Ok(jobs));
         }
@@ -346,10 +419,20 @@ impl LoadedVoice {
         // one pre-packed weights container.
         let threads = self.threads_per_session;
         let prepacked = PrepackedWeights::new();
-        let build = move |bytes: &[u8]| build_session(bytes, threads, &prepacked);
-        let prepared = Arc::new(
-            PreparedVoice::new(&self.info.id, model, self.split_voice, &build).map_err(&fail)?,
-        );
+        let build =
+            move |graph: Graph, opt: Optimize| build_session(graph, threads, &prepacked, opt);
+        let voice = self.info.id.as_str();
+        let cache = self.session_cache.as_ref();
+        let prepared = match PreparedVoice::new(voice, model, self.split_voice, &build, cache) {
+            Err(reason) if reason.starts_with(CACHED_ENCODER_FAILED) => {
+                tracing::warn!(voice, %reason, "rebuilding the voice's cut");
+                let model =
+                    std::fs::read(&self.info.model_path).map_err(|e| fail(e.to_string()))?;
+                PreparedVoice::new(voice, model, self.split_voice, &build, cache)
+            }
+            other => other,
+        };
+        let prepared = Arc::new(prepared.map_err(&fail)?);
         let multi_speaker = self.multi_speaker;
         let (ready_tx, ready_rx) = bounded::<Result<(), String>>(self.sessions);
         for n in 0..self.sessions {
@@ -560,19 +643,38 @@ impl LoadedVoice {
     }
 }
 
+/// sha256 of a file, read in chunks.
+fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut hasher = sha2::Sha256::new();
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
 pub(crate) fn build_session(
-    model: &[u8],
+    model: Graph,
     threads: usize,
     prepacked: &PrepackedWeights,
+    optimize: Optimize,
 ) -> Result<Session, String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let shared_arena = shared_cpu_arena();
-    let mut builder = Session::builder()
+    let builder = Session::builder()
         .map_err(|x| e(&x))?
         .with_intra_threads(threads)
         .map_err(|x| e(&x))?
@@ -581,15 +683,36 @@ pub(crate) fn build_session(
         .with_config_entry("session.intra_op.allow_spinning", "0")
         .map_err(|x| e(&x))?
         .with_memory_pattern(false)
-        .map_err(|x| e(&x))?
-        .with_prepacked_weights(prepacked)
         .map_err(|x| e(&x))?;
+    let mut builder = if std::env::var_os("X_NOPREPACK").is_none() {
+        builder
+            .with_prepacked_weights(prepacked)
+            .map_err(|x| e(&x))?
+    } else {
+        builder
+    };
+    let shared_arena = shared_arena && std::env::var_os("X_NOARENA").is_none();
+    match optimize {
+        Optimize::Here => {}
+        Optimize::SaveTo(path) => {
+            builder = builder.with_optimized_model_path(path).map_err(|x| e(&x))?
+        }
+        Optimize::Already => {
+            builder = builder
+                .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Disable)
+                .map_err(|x| e(&x))?
+        }
+    }
     if shared_arena {
         builder = builder
             .with_config_entry("session.use_env_allocators", "1")
             .map_err(|x| e(&x))?;
     }
-    builder.commit_from_memory(model).map_err(|x| e(&x))
+    match model {
+        Graph::Bytes(bytes) => builder.commit_from_memory(bytes),
+        Graph::File(path) => builder.commit_from_file(path),
+    }
+    .map_err(|x| e(&x))
 }
 
 /// One CPU arena for every session in the process, registered on ONNX Runtime's environment.
@@ -721,10 +844,13 @@ impl Engine {
             // Lazy sessions (the CLI's prefetch, which may find everything cached) skip the
             // probe; the pipeline still refuses non-finite audio segment by segment.
             let loaded = LoadedVoice::load(info.clone(), opts).and_then(|v| {
-                if opts.lazy_sessions {
+                if opts.lazy_sessions || !opts.probe {
                     Ok(v)
                 } else {
-                    v.probe().map(|()| v)
+                    let probe = Instant::now();
+                    v.probe()?;
+                    tracing::debug!(voice = %info.id, ms = probe.elapsed().as_millis() as u64, "probe sentence spoken");
+                    Ok(v)
                 }
             });
             match loaded {

@@ -6,6 +6,7 @@ pub mod graph;
 pub mod lexicon_check;
 pub mod model;
 pub mod phonemize;
+pub mod session_cache;
 pub mod voices;
 
 pub use engine::{

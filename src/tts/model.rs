@@ -13,6 +13,7 @@ use ort::session::Session;
 use ort::value::Tensor;
 
 use super::graph::split_voice;
+use super::session_cache::{CutShape, SessionCache};
 
 /// Largest decoder window, in latent frames (86 per second of speech at 22.05 kHz). Measured
 /// on this machine (single-threaded decoder): per-frame cost is flat from 48 to 256 frames,
@@ -42,20 +43,74 @@ pub enum PreparedVoice {
     Whole(Vec<u8>),
 }
 
-/// Builds an ONNX Runtime session from model bytes.
-pub type BuildSession<'a> = &'a dyn Fn(&[u8]) -> Result<Session, String>;
+/// The start of [`PreparedVoice::new`]'s error when the session cache's encoder would not
+/// load (the entry is removed; load the voice again, without the cache or to rebuild it).
+pub const CACHED_ENCODER_FAILED: &str = "the session cache's encoder did not load";
+
+/// How a session's graph gets optimized.
+#[derive(Debug, Clone, Copy)]
+pub enum Optimize<'a> {
+    /// By ONNX Runtime, while the session is built (every optimization).
+    Here,
+    /// Here, and the optimized graph is also written to this file.
+    SaveTo(&'a std::path::Path),
+    /// Not at all: the graph is one ONNX Runtime optimized and saved earlier.
+    Already,
+}
+
+/// A graph to build a session from.
+#[derive(Debug, Clone, Copy)]
+pub enum Graph<'a> {
+    Bytes(&'a [u8]),
+    File(&'a std::path::Path),
+}
+
+/// Builds an ONNX Runtime session from a graph.
+pub type BuildSession<'a> = &'a dyn Fn(Graph, Optimize) -> Result<Session, String>;
 
 impl PreparedVoice {
     /// Split the voice (if `split`) and build its encoder session if its graph allows;
-    /// otherwise keep it whole and log why.
+    /// otherwise keep it whole and log why. With a `cache`, a cut saved by an earlier load
+    /// is used (its encoder already optimized: see [`super::session_cache`]), and a new cut
+    /// is saved there.
     pub fn new(
         voice: &str,
         model: Vec<u8>,
         split: bool,
         build: BuildSession,
+        cache: Option<&SessionCache>,
     ) -> Result<PreparedVoice, String> {
         if !split {
             return Ok(PreparedVoice::Whole(model));
+        }
+        let started = std::time::Instant::now();
+        if let Some(cut) = cache.and_then(SessionCache::load) {
+            // Not needed any more: free it before the encoder's weights are loaded.
+            drop(model);
+            match build(Graph::File(&cut.encoder), Optimize::Already) {
+                Ok(encoder) => {
+                    tracing::debug!(
+                        voice,
+                        ms = started.elapsed().as_millis() as u64,
+                        "encoder session built from the session cache"
+                    );
+                    let shape = cut.shape;
+                    return Ok(PreparedVoice::Split {
+                        encoder: Arc::new(Mutex::new(encoder)),
+                        decoder: cut.decoder,
+                        planar: shape.planar,
+                        decoder_takes_speaker: shape.decoder_takes_speaker,
+                        hop: shape.hop,
+                        context: shape.context,
+                    });
+                }
+                Err(reason) => {
+                    if let Some(c) = cache {
+                        c.remove();
+                    }
+                    return Err(format!("{CACHED_ENCODER_FAILED}: {reason}"));
+                }
+            }
         }
         match split_voice(model) {
             Ok(s) => {
@@ -64,9 +119,34 @@ impl PreparedVoice {
                     hop = s.hop,
                     context = s.context,
                     planar = s.planar,
+                    ms = started.elapsed().as_millis() as u64,
                     "voice split into encoder and decoder"
                 );
-                let encoder = build(&s.encoder)?;
+                let started = std::time::Instant::now();
+                let scratch = cache.and_then(|c| {
+                    c.encoder_scratch()
+                        .inspect_err(|e| tracing::warn!(voice, dir = %c.dir().display(), error = %e, "session cache not writable"))
+                        .ok()
+                });
+                let encoder = build(
+                    Graph::Bytes(&s.encoder),
+                    scratch.as_deref().map_or(Optimize::Here, Optimize::SaveTo),
+                )?;
+                tracing::debug!(
+                    voice,
+                    ms = started.elapsed().as_millis() as u64,
+                    "encoder session built"
+                );
+                if let (Some(c), Some(scratch)) = (cache, &scratch) {
+                    match c.store(scratch, &s.decoder, CutShape::from(&s)) {
+                        Ok(()) => {
+                            tracing::debug!(voice, dir = %c.dir().display(), "cut saved in the session cache")
+                        }
+                        Err(e) => {
+                            tracing::warn!(voice, dir = %c.dir().display(), error = %e, "could not save the cut in the session cache")
+                        }
+                    }
+                }
                 Ok(PreparedVoice::Split {
                     encoder: Arc::new(Mutex::new(encoder)),
                     decoder: s.decoder,
@@ -123,7 +203,7 @@ impl Runner {
     ) -> Result<Runner, String> {
         Ok(match voice {
             PreparedVoice::Whole(model) => Runner::Whole {
-                session: build(model)?,
+                session: build(Graph::Bytes(model), Optimize::Here)?,
                 multi_speaker,
             },
             PreparedVoice::Split {
@@ -135,7 +215,15 @@ impl Runner {
                 context,
             } => Runner::Split {
                 encoder: Arc::clone(encoder),
-                decoder: build(decoder)?,
+                decoder: {
+                    let started = std::time::Instant::now();
+                    let session = build(Graph::Bytes(decoder), Optimize::Here)?;
+                    tracing::debug!(
+                        ms = started.elapsed().as_millis() as u64,
+                        "decoder session built"
+                    );
+                    session
+                },
                 multi_speaker,
                 decoder_takes_speaker: *decoder_takes_speaker,
                 planar: *planar,
@@ -311,9 +399,10 @@ mod tests {
         )
         .unwrap();
         let prepacked = ort::session::builder::PrepackedWeights::new();
-        let build = |b: &[u8]| super::super::engine::build_session(b, 1, &prepacked);
+        let build =
+            |g: Graph, o: Optimize| super::super::engine::build_session(g, 1, &prepacked, o);
         let mut whole = Runner::new(&PreparedVoice::Whole(model.clone()), false, &build).unwrap();
-        let prepared = PreparedVoice::new("joe", model, true, &build).unwrap();
+        let prepared = PreparedVoice::new("joe", model, true, &build, None).unwrap();
         assert!(prepared.is_split());
         let PreparedVoice::Split {
             hop,
