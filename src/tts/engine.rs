@@ -674,7 +674,7 @@ pub(crate) fn build_session(
 ) -> Result<Session, String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let shared_arena = shared_cpu_arena();
-    let builder = Session::builder()
+    let mut builder = Session::builder()
         .map_err(|x| e(&x))?
         .with_intra_threads(threads)
         .map_err(|x| e(&x))?
@@ -683,15 +683,9 @@ pub(crate) fn build_session(
         .with_config_entry("session.intra_op.allow_spinning", "0")
         .map_err(|x| e(&x))?
         .with_memory_pattern(false)
+        .map_err(|x| e(&x))?
+        .with_prepacked_weights(prepacked)
         .map_err(|x| e(&x))?;
-    let mut builder = if std::env::var_os("X_NOPREPACK").is_none() {
-        builder
-            .with_prepacked_weights(prepacked)
-            .map_err(|x| e(&x))?
-    } else {
-        builder
-    };
-    let shared_arena = shared_arena && std::env::var_os("X_NOARENA").is_none();
     match optimize {
         Optimize::Here => {}
         Optimize::SaveTo(path) => {
