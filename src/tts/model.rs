@@ -461,6 +461,80 @@ mod tests {
         );
     }
 
+    /// The session cache: a voice loaded from a saved cut (its encoder as ONNX Runtime
+    /// optimized it, built with optimizations off) speaks exactly like one cut and optimized
+    /// in the process, with the noise off; a damaged entry is refused with
+    /// [`CACHED_ENCODER_FAILED`] and forgotten.
+    #[test]
+    fn a_voice_from_the_session_cache_speaks_exactly_like_a_fresh_cut() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("voices");
+        let model = std::fs::read(dir.join("en_US-joe-medium.onnx"))
+            .expect("the default voice (run `make setup`)");
+        let config: piper_rs::ModelConfig = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("en_US-joe-medium.onnx.json")).unwrap(),
+        )
+        .unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let cache = SessionCache::new(root.path(), "joe-test");
+        let prepacked = ort::session::builder::PrepackedWeights::new();
+        let build =
+            |g: Graph, o: Optimize| super::super::engine::build_session(g, 1, &prepacked, o);
+
+        assert!(cache.load().is_none());
+        let fresh = PreparedVoice::new("joe", model.clone(), true, &build, Some(&cache)).unwrap();
+        let saved = cache.load().expect("the first load saves the cut");
+        let warm = PreparedVoice::new("joe", Vec::new(), true, &build, Some(&cache))
+            .expect("a saved cut needs no model bytes");
+        let PreparedVoice::Split {
+            decoder,
+            hop,
+            context,
+            ..
+        } = &warm
+        else {
+            panic!("the cached voice is split")
+        };
+        assert_eq!(decoder, &saved.decoder);
+        assert_eq!((*hop, *context), (saved.shape.hop, saved.shape.context));
+
+        let text = "Officials said on Tuesday that the bridge would reopen in March.";
+        let phonemes = super::super::phonemize::phonemize(text, &config.espeak.voice).unwrap();
+        let ids = phoneme_ids(&config.phoneme_id_map, &phonemes);
+        let scales = Scales {
+            noise_scale: 0.0,
+            length_scale: 1.0,
+            noise_w: 0.0,
+        };
+        let go = AtomicBool::new(false);
+        let a = Runner::new(&fresh, false, &build)
+            .unwrap()
+            .run(&ids, scales, 0, &go)
+            .unwrap();
+        let b = Runner::new(&warm, false, &build)
+            .unwrap()
+            .run(&ids, scales, 0, &go)
+            .unwrap();
+        assert!(
+            a.len() > 22_050,
+            "a sentence of speech, got {} samples",
+            a.len()
+        );
+        assert_eq!(a, b, "the cached encoder must give the same samples");
+
+        // A damaged entry: refused with the marker, and gone afterwards.
+        std::fs::write(saved.encoder, b"not a graph").unwrap();
+        let err = PreparedVoice::new("joe", Vec::new(), true, &build, Some(&cache))
+            .err()
+            .expect("a damaged entry cannot load");
+        assert!(err.starts_with(CACHED_ENCODER_FAILED), "{err}");
+        assert!(cache.load().is_none(), "the damaged entry is forgotten");
+        let again = PreparedVoice::new("joe", model, true, &build, Some(&cache)).unwrap();
+        assert!(
+            again.is_split() && cache.load().is_some(),
+            "rebuilt and saved again"
+        );
+    }
+
     #[test]
     fn phoneme_ids_intersperse_padding_like_piper() {
         let map: HashMap<char, Vec<i64>> = [
