@@ -2,7 +2,7 @@
 //! binary finds the voices setup installed from any working directory.
 use crate::common;
 
-use audioby::tts::{Engine, EngineOptions, VoiceRegistry};
+use audioby::tts::{Engine, EngineOptions, SynthSettings, Utterance, VoiceRegistry};
 use common::*;
 
 /// Read a protobuf varint at `*i`.
@@ -144,4 +144,73 @@ fn the_binary_finds_setup_voices_from_any_directory() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     assert!(stdout.contains("en_US-joe-medium"), "{stdout}");
+}
+
+/// The session cache (`[engine] session_cache`): the first load saves the voice's cut, and a
+/// load whose hint points at the wrong entry (a voice file rewritten in place with the same
+/// length and time) still ends with the file's real hash, so segment cache keys stay right,
+/// and still speaks.
+#[test]
+fn a_wrong_session_cache_hint_is_caught_by_the_hash() {
+    use audioby::tts::session_cache::SessionCache;
+    let voices = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("voices");
+    let reg = VoiceRegistry::scan(&voices);
+    let root = tempfile::tempdir().unwrap();
+    let opts = EngineOptions {
+        session_cache_dir: Some(root.path().to_path_buf()),
+        ..EngineOptions::default()
+    };
+    let (engine, _) = Engine::load(&reg, &opts, None).unwrap();
+    let voice = engine.voice(None).unwrap();
+    let hash = voice.model_hash().to_string();
+    let model = voice.info().model_path.clone();
+    drop(voice);
+    drop(engine);
+    let entry = SessionCache::new(root.path(), &hash);
+    assert!(entry.load().is_some(), "the first load saved the cut");
+    let (hinted, hinted_hash) =
+        SessionCache::hint(root.path(), &model).expect("the first load left a hint");
+    assert_eq!(
+        (hinted.dir(), hinted_hash.as_str()),
+        (entry.dir(), hash.as_str())
+    );
+
+    // Make the hint lie: another hash, whose entry is a copy of the real one.
+    let wrong = "0".repeat(64);
+    let fake = SessionCache::new(root.path(), &wrong);
+    std::fs::create_dir_all(fake.dir()).unwrap();
+    for f in ["encoder.onnx", "decoder.onnx", "split.json"] {
+        std::fs::copy(entry.dir().join(f), fake.dir().join(f)).unwrap();
+    }
+    SessionCache::remember(root.path(), &model, &wrong).unwrap();
+    assert_eq!(SessionCache::hint(root.path(), &model).unwrap().1, wrong);
+
+    let (engine, _) = Engine::load(&reg, &opts, None).unwrap();
+    let voice = engine.voice(None).unwrap();
+    assert_eq!(
+        voice.model_hash(),
+        hash,
+        "the real hash, not the hinted one"
+    );
+    assert_eq!(
+        SessionCache::hint(root.path(), &model).unwrap().1,
+        hash,
+        "the hint is corrected"
+    );
+    let mut samples = 0;
+    voice
+        .synthesize(
+            [Utterance {
+                text: "Still speaking.".into(),
+                rate: 1.0,
+                pause_after_ms: 0,
+            }],
+            &SynthSettings::default(),
+            |a| {
+                samples += a.samples.len();
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert!(samples > 10_000, "{samples} samples");
 }
