@@ -120,6 +120,7 @@ impl SessionCache {
     /// temporary name in the entry's folder (created here), renamed by [`Self::store`].
     pub fn encoder_scratch(&self) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(&self.dir)?;
+        self.remove_stale_scratch();
         Ok(self
             .dir
             .join(format!(".encoder.{}.part", std::process::id())))
@@ -138,6 +139,25 @@ impl SessionCache {
             let _ = std::fs::remove_file(scratch);
         }
         result
+    }
+
+    /// Delete temporary files that a process killed while writing this entry left behind
+    /// (their names carry the writer's pid; a live writer's files are kept).
+    fn remove_stale_scratch(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name.strip_suffix(".part") else {
+                continue;
+            };
+            let pid = stem.rsplit('.').next().and_then(|p| p.parse::<u32>().ok());
+            let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+            if !alive {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 
     /// Forget the entry (it failed to load): the next load rebuilds it.
@@ -211,7 +231,14 @@ mod tests {
         assert_ne!(a.dir(), SessionCache::new(root.path(), "bbbb").dir());
         assert_eq!(a.dir(), SessionCache::new(root.path(), "aaaa").dir());
         assert!(a.load().is_none(), "empty cache");
+        // What a writer killed mid-way leaves (pid 0 is never a live process's): cleared.
+        std::fs::create_dir_all(a.dir()).unwrap();
+        std::fs::write(a.dir().join(".encoder.0.part"), b"half").unwrap();
         let scratch = a.encoder_scratch().unwrap();
+        assert!(
+            !a.dir().join(".encoder.0.part").exists(),
+            "stale scratch removed"
+        );
         std::fs::write(&scratch, b"optimized encoder").unwrap();
         assert!(a.load().is_none(), "a scratch file is not an entry");
         let shape = CutShape {
