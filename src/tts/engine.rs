@@ -423,12 +423,19 @@ impl LoadedVoice {
             move |graph: Graph, opt: Optimize| build_session(graph, threads, &prepacked, opt);
         let voice = self.info.id.as_str();
         let cache = self.session_cache.as_ref();
-        let prepared = match PreparedVoice::new(voice, model, self.split_voice, &build, cache) {
+        let prepared = match PreparedVoice::new(
+            voice,
+            model,
+            self.split_voice,
+            &build,
+            cache,
+            self.sessions,
+        ) {
             Err(reason) if reason.starts_with(CACHED_ENCODER_FAILED) => {
                 tracing::warn!(voice, %reason, "rebuilding the voice's cut");
                 let model =
                     std::fs::read(&self.info.model_path).map_err(|e| fail(e.to_string()))?;
-                PreparedVoice::new(voice, model, self.split_voice, &build, cache)
+                PreparedVoice::new(voice, model, self.split_voice, &build, cache, self.sessions)
             }
             other => other,
         };

@@ -39,6 +39,9 @@ pub enum PreparedVoice {
         decoder_takes_speaker: bool,
         hop: usize,
         context: usize,
+        /// Decoder sessions built while the encoder was (one per session thread, taken by
+        /// [`Runner::new`]; a thread that finds none builds its own).
+        built_decoders: Mutex<Vec<Session>>,
     },
     Whole(Vec<u8>),
 }
@@ -66,7 +69,29 @@ pub enum Graph<'a> {
 }
 
 /// Builds an ONNX Runtime session from a graph.
-pub type BuildSession<'a> = &'a dyn Fn(Graph, Optimize) -> Result<Session, String>;
+pub type BuildSession<'a> = &'a (dyn Fn(Graph, Optimize) -> Result<Session, String> + Sync);
+
+/// Build the encoder session with `build` on this thread and `decoders` decoder sessions on
+/// another, at the same time: the encoder is the slow one, and the decoders (10-90 ms each)
+/// would otherwise wait for it. A decoder that fails to build is left out (the thread that
+/// needs it builds it again and reports the error).
+fn build_together(
+    build: BuildSession,
+    encoder: Graph,
+    optimize: Optimize,
+    decoder: &[u8],
+    decoders: usize,
+) -> (Result<Session, String>, Vec<Session>) {
+    std::thread::scope(|scope| {
+        let others = scope.spawn(|| {
+            (0..decoders)
+                .filter_map(|_| build(Graph::Bytes(decoder), Optimize::Here).ok())
+                .collect::<Vec<_>>()
+        });
+        let encoder = build(encoder, optimize);
+        (encoder, others.join().unwrap_or_default())
+    })
+}
 
 impl PreparedVoice {
     /// Split the voice (if `split`) and build its encoder session if its graph allows;
@@ -79,6 +104,7 @@ impl PreparedVoice {
         split: bool,
         build: BuildSession,
         cache: Option<&SessionCache>,
+        decoders: usize,
     ) -> Result<PreparedVoice, String> {
         if !split {
             return Ok(PreparedVoice::Whole(model));
@@ -87,7 +113,14 @@ impl PreparedVoice {
         if let Some(cut) = cache.and_then(SessionCache::load) {
             // Not needed any more: free it before the encoder's weights are loaded.
             drop(model);
-            match build(Graph::File(&cut.encoder), Optimize::Already) {
+            let (encoder, built) = build_together(
+                build,
+                Graph::File(&cut.encoder),
+                Optimize::Already,
+                &cut.decoder,
+                decoders,
+            );
+            match encoder {
                 Ok(encoder) => {
                     tracing::debug!(
                         voice,
@@ -98,6 +131,7 @@ impl PreparedVoice {
                     return Ok(PreparedVoice::Split {
                         encoder: Arc::new(Mutex::new(encoder)),
                         decoder: cut.decoder,
+                        built_decoders: Mutex::new(built),
                         planar: shape.planar,
                         decoder_takes_speaker: shape.decoder_takes_speaker,
                         hop: shape.hop,
@@ -128,10 +162,14 @@ impl PreparedVoice {
                         .inspect_err(|e| tracing::warn!(voice, dir = %c.dir().display(), error = %e, "session cache not writable"))
                         .ok()
                 });
-                let encoder = build(
+                let (encoder, built) = build_together(
+                    build,
                     Graph::Bytes(&s.encoder),
                     scratch.as_deref().map_or(Optimize::Here, Optimize::SaveTo),
-                )?;
+                    &s.decoder,
+                    decoders,
+                );
+                let encoder = encoder?;
                 tracing::debug!(
                     voice,
                     ms = started.elapsed().as_millis() as u64,
@@ -150,6 +188,7 @@ impl PreparedVoice {
                 Ok(PreparedVoice::Split {
                     encoder: Arc::new(Mutex::new(encoder)),
                     decoder: s.decoder,
+                    built_decoders: Mutex::new(built),
                     planar: s.planar,
                     decoder_takes_speaker: s.decoder_takes_speaker,
                     hop: s.hop,
@@ -213,9 +252,16 @@ impl Runner {
                 decoder_takes_speaker,
                 hop,
                 context,
+                built_decoders,
             } => Runner::Split {
                 encoder: Arc::clone(encoder),
-                decoder: {
+                decoder: if let Some(session) = built_decoders
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .pop()
+                {
+                    session
+                } else {
                     let started = std::time::Instant::now();
                     let session = build(Graph::Bytes(decoder), Optimize::Here)?;
                     tracing::debug!(
@@ -402,7 +448,7 @@ mod tests {
         let build =
             |g: Graph, o: Optimize| super::super::engine::build_session(g, 1, &prepacked, o);
         let mut whole = Runner::new(&PreparedVoice::Whole(model.clone()), false, &build).unwrap();
-        let prepared = PreparedVoice::new("joe", model, true, &build, None).unwrap();
+        let prepared = PreparedVoice::new("joe", model, true, &build, None, 0).unwrap();
         assert!(prepared.is_split());
         let PreparedVoice::Split {
             hop,
@@ -481,9 +527,10 @@ mod tests {
             |g: Graph, o: Optimize| super::super::engine::build_session(g, 1, &prepacked, o);
 
         assert!(cache.load().is_none());
-        let fresh = PreparedVoice::new("joe", model.clone(), true, &build, Some(&cache)).unwrap();
+        let fresh =
+            PreparedVoice::new("joe", model.clone(), true, &build, Some(&cache), 1).unwrap();
         let saved = cache.load().expect("the first load saves the cut");
-        let warm = PreparedVoice::new("joe", Vec::new(), true, &build, Some(&cache))
+        let warm = PreparedVoice::new("joe", Vec::new(), true, &build, Some(&cache), 1)
             .expect("a saved cut needs no model bytes");
         let PreparedVoice::Split {
             decoder,
@@ -523,12 +570,12 @@ mod tests {
 
         // A damaged entry: refused with the marker, and gone afterwards.
         std::fs::write(saved.encoder, b"not a graph").unwrap();
-        let err = PreparedVoice::new("joe", Vec::new(), true, &build, Some(&cache))
+        let err = PreparedVoice::new("joe", Vec::new(), true, &build, Some(&cache), 1)
             .err()
             .expect("a damaged entry cannot load");
         assert!(err.starts_with(CACHED_ENCODER_FAILED), "{err}");
         assert!(cache.load().is_none(), "the damaged entry is forgotten");
-        let again = PreparedVoice::new("joe", model, true, &build, Some(&cache)).unwrap();
+        let again = PreparedVoice::new("joe", model, true, &build, Some(&cache), 0).unwrap();
         assert!(
             again.is_split() && cache.load().is_some(),
             "rebuilt and saved again"
