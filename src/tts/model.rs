@@ -433,17 +433,35 @@ mod tests {
         assert_eq!(windows(400, 192).len(), 3);
     }
 
+    /// The default voice's model bytes and config.
+    fn joe() -> (Vec<u8>, piper_rs::ModelConfig) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("voices");
+        let model = std::fs::read(dir.join("en_US-joe-medium.onnx"))
+            .expect("the default voice (run `make setup`)");
+        let config = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("en_US-joe-medium.onnx.json")).unwrap(),
+        )
+        .unwrap();
+        (model, config)
+    }
+
+    /// `text`'s phoneme ids for `config`'s voice, and scales with the noise off (so a
+    /// voice's output is deterministic).
+    fn silent_noise_ids(config: &piper_rs::ModelConfig, text: &str) -> (Vec<i64>, Scales) {
+        let phonemes = super::super::phonemize::phonemize(text, &config.espeak.voice).unwrap();
+        let scales = Scales {
+            noise_scale: 0.0,
+            length_scale: 1.0,
+            noise_w: 0.0,
+        };
+        (phoneme_ids(&config.phoneme_id_map, &phonemes), scales)
+    }
+
     /// The real voice, cut and whole, with the noise turned off so both are deterministic:
     /// the windowed decoder must give the same samples as one run of the original graph.
     #[test]
     fn the_split_voice_speaks_exactly_like_the_whole_voice() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("voices");
-        let model = std::fs::read(dir.join("en_US-joe-medium.onnx"))
-            .expect("the default voice (run `make setup`)");
-        let config: piper_rs::ModelConfig = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("en_US-joe-medium.onnx.json")).unwrap(),
-        )
-        .unwrap();
+        let (model, config) = joe();
         let prepacked = ort::session::builder::PrepackedWeights::new();
         let build =
             |g: Graph, o: Optimize| super::super::engine::build_session(g, 1, &prepacked, o);
@@ -472,13 +490,7 @@ mod tests {
         let text = "The council met again on Monday evening to discuss the long-delayed plan \
             for the river crossing, and after three hours of debate the members voted to \
             send the whole proposal back to the planning committee for another year.";
-        let phonemes = super::super::phonemize::phonemize(text, &config.espeak.voice).unwrap();
-        let ids = phoneme_ids(&config.phoneme_id_map, &phonemes);
-        let scales = Scales {
-            noise_scale: 0.0,
-            length_scale: 1.0,
-            noise_w: 0.0,
-        };
+        let (ids, scales) = silent_noise_ids(&config, text);
         let go = AtomicBool::new(false);
         let a = whole.run(&ids, scales, 0, &go).unwrap();
         let rms = (a.iter().map(|x| x * x).sum::<f32>() / a.len() as f32).sqrt();
@@ -513,13 +525,7 @@ mod tests {
     /// [`CACHED_ENCODER_FAILED`] and forgotten.
     #[test]
     fn a_voice_from_the_session_cache_speaks_exactly_like_a_fresh_cut() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("voices");
-        let model = std::fs::read(dir.join("en_US-joe-medium.onnx"))
-            .expect("the default voice (run `make setup`)");
-        let config: piper_rs::ModelConfig = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("en_US-joe-medium.onnx.json")).unwrap(),
-        )
-        .unwrap();
+        let (model, config) = joe();
         let root = tempfile::tempdir().unwrap();
         let cache = SessionCache::new(root.path(), "joe-test");
         let prepacked = ort::session::builder::PrepackedWeights::new();
@@ -545,13 +551,7 @@ mod tests {
         assert_eq!((*hop, *context), (saved.shape.hop, saved.shape.context));
 
         let text = "Officials said on Tuesday that the bridge would reopen in March.";
-        let phonemes = super::super::phonemize::phonemize(text, &config.espeak.voice).unwrap();
-        let ids = phoneme_ids(&config.phoneme_id_map, &phonemes);
-        let scales = Scales {
-            noise_scale: 0.0,
-            length_scale: 1.0,
-            noise_w: 0.0,
-        };
+        let (ids, scales) = silent_noise_ids(&config, text);
         let go = AtomicBool::new(false);
         let a = Runner::new(&fresh, false, &build)
             .unwrap()
