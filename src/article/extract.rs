@@ -1971,19 +1971,7 @@ fn is_boilerplate_attrs_inner(
             return true;
         }
     }
-    let mut attrs = String::new();
-    for a in [
-        "class",
-        "id",
-        "data-testid",
-        "data-component",
-        "data-module",
-    ] {
-        if let Some(v) = attr(a) {
-            attrs.push(' ');
-            attrs.push_str(&v.to_ascii_lowercase());
-        }
-    }
+    let attrs = hint_attrs(attr);
     if attrs.is_empty() {
         return false;
     }
@@ -2014,19 +2002,7 @@ fn is_weak_element(n: &NodeRef, name: &str) -> bool {
     if WEAK_TAGS.contains(&name) {
         return true;
     }
-    let mut attrs = String::new();
-    for a in [
-        "class",
-        "id",
-        "data-testid",
-        "data-component",
-        "data-gu-name",
-    ] {
-        if let Some(v) = n.attr(a) {
-            attrs.push(' ');
-            attrs.push_str(&v.to_ascii_lowercase());
-        }
-    }
+    let attrs = hint_attrs(|a| n.attr(a).map(|v| v.to_string()));
     WEAK_SUBSTR.iter().any(|w| attrs.contains(w))
 }
 
@@ -2223,6 +2199,25 @@ fn has_word(text: &str) -> bool {
         }
     }
     false
+}
+
+/// The attributes that name what an element is (class, id, test and component names),
+/// lowercased and space-joined.
+fn hint_attrs(attr: impl Fn(&str) -> Option<String>) -> String {
+    let mut attrs = String::new();
+    for a in [
+        "class",
+        "id",
+        "data-testid",
+        "data-component",
+        "data-module",
+    ] {
+        if let Some(v) = attr(a) {
+            attrs.push(' ');
+            attrs.push_str(&v.to_ascii_lowercase());
+        }
+    }
+    attrs
 }
 
 fn ends_like_sentence(t: &str) -> bool {
