@@ -3,7 +3,8 @@
 //! `dom_smoothie` Readability port only *locates* the main content (its text is matched back onto
 //! our own DOM); a hand-written, iterative walker then produces typed blocks from that region and
 //! drops what a listener must never hear: navigation, ads, share bars, related links, newsletter
-//! boxes, cookie banners, captions, comments and the page's own audio-player slot. Publisher CSS
+//! boxes, cookie banners, captions (but on gallery pages), comments, timestamps, boxes after the
+//! article body and the page's own audio-player slot. Publisher CSS
 //! selectors (`include` / `exclude`) override the heuristics. Nothing here does I/O or recursion
 //! over the DOM, so hostile input (100,000 nested elements, 10 MB paragraphs) cannot overflow the
 //! stack.
@@ -539,6 +540,7 @@ pub fn extract_html_with(
         vec![extend_to_title(&doc, root, title_node, body.id)]
     };
     // Marked-for-audio elements outside the chosen region join it, in document order.
+    let has_only = !only.is_empty();
     let roots = if only.is_empty() {
         roots
     } else {
@@ -553,7 +555,15 @@ pub fn extract_html_with(
     for r in &roots {
         walker.walk(NodeRef::new(*r, &doc.tree));
     }
-    let mut blocks = walker.blocks;
+    let structural = include.is_empty() && roots.len() == 1 && !has_only;
+    let mut blocks = prune(
+        &doc,
+        &sizes,
+        roots.first().copied().filter(|_| structural),
+        walker.blocks,
+        &walker.meta,
+        title_node,
+    );
     if blocks.is_empty() && include.is_empty() {
         // Issue 17: a page whose article cannot be found still gets read, best effort, from
         // its largest block of prose; only a page without any prose is refused.
@@ -571,6 +581,193 @@ pub fn extract_html_with(
     }
     Ok(article)
 }
+
+/// Share of the article's words the body container holds (see [`prune`]).
+const BODY_SHARE: f64 = 0.6;
+/// Blocks before the body container with fewer words than this are furniture (bylines,
+/// verdict boxes, disclosures); a lead paragraph set apart from the body is longer.
+const HEAD_MAX_WORDS: usize = 20;
+
+/// Rules that need the whole reading and the markup it came from:
+/// - weak blocks (captions) are kept only when they outweigh the rest, as on a gallery page
+///   whose captions are the story;
+/// - a heading whose section kept nothing else (its list of links was dropped) goes, unless
+///   the section holds the title;
+/// - with `root` (one located region, no publisher selectors): the body container is the
+///   deepest element holding three fifths of the words; short blocks before it (but the
+///   first, the standfirst's place) and all blocks after it go (verdict boxes, disclosures,
+///   support asks, guest books, "about" boxes, meters, comments), unless they sit in an
+///   element of the body container's own tag and class (a body split in two) or loose beside
+///   it.
+fn prune(
+    doc: &Document,
+    sizes: &Sizes,
+    root: Option<NodeId>,
+    blocks: Vec<Block>,
+    meta: &[BlockMeta],
+    title: Option<NodeId>,
+) -> Vec<Block> {
+    let words: Vec<usize> = blocks
+        .iter()
+        .map(|b| b.text.split_whitespace().count())
+        .collect();
+    let (mut weak, mut strong) = (0, 0);
+    for (m, w) in meta.iter().zip(&words) {
+        if m.weak {
+            weak += w;
+        } else {
+            strong += w;
+        }
+    }
+    let gallery = weak > strong;
+    let mut keep: Vec<bool> = meta.iter().map(|m| gallery || !m.weak).collect();
+    let tree = &doc.tree;
+    let inside = |node: Option<NodeId>, anc: NodeId| -> bool {
+        let mut cur = node.map(|n| NodeRef::new(n, tree));
+        while let Some(c) = cur {
+            if c.id == anc {
+                return true;
+            }
+            cur = c.parent();
+        }
+        false
+    };
+
+    // Orphan headings.
+    for i in 0..blocks.len() {
+        let (Some(node), true) = (meta[i].node, meta[i].level > 0 && keep[i]) else {
+            continue;
+        };
+        let own = sizes.text(node);
+        let mut section = NodeRef::new(node, tree);
+        while section.id != root.unwrap_or(section.id) && sizes.text(section.id) <= own {
+            match section.parent() {
+                Some(p) if p.is_element() => section = p,
+                _ => break,
+            }
+        }
+        // A heading beside the title (a standfirst set as an `h2`) is no section heading.
+        if section.id == node || sizes.text(section.id) <= own || inside(title, section.id) {
+            continue;
+        }
+        let alone = (0..blocks.len())
+            .filter(|&j| j != i && keep[j])
+            .all(|j| !inside(meta[j].node, section.id));
+        if alone {
+            keep[i] = false;
+        }
+    }
+
+    // Head and tail around the body container.
+    if let (Some(root), false) = (root, gallery) {
+        let mut acc: HashMap<NodeId, usize> = HashMap::new();
+        let mut total = 0;
+        for i in (0..blocks.len()).filter(|&i| keep[i]) {
+            total += words[i];
+            let mut cur = meta[i].node.map(|n| NodeRef::new(n, tree));
+            while let Some(c) = cur {
+                *acc.entry(c.id).or_insert(0) += words[i];
+                if c.id == root {
+                    break;
+                }
+                cur = c.parent();
+            }
+        }
+        let need = (total as f64 * BODY_SHARE).ceil() as usize;
+        let mut body = root;
+        while let Some(c) = children(&NodeRef::new(body, tree))
+            .into_iter()
+            .find(|c| acc.get(c).copied().unwrap_or(0) >= need.max(1))
+        {
+            body = c;
+        }
+        if body != root {
+            let b = NodeRef::new(body, tree);
+            let (tag, class) = (tag_name(&b), b.attr("class").map(|c| c.to_string()));
+            // A continuation of the body: an element of the body container's own markup, or
+            // paragraphs and lists sitting loose beside it (not wrapped in a box of their own).
+            let continues = |node: Option<NodeId>| -> bool {
+                let mut cur = node.map(|n| NodeRef::new(n, tree));
+                while let Some(c) = cur.filter(|c| TEXT_STRUCTURE.contains(&tag_name(c).as_str())) {
+                    cur = c.parent();
+                }
+                if let Some(c) = &cur {
+                    if c.id == root
+                        || NodeRef::new(body, tree)
+                            .ancestors_it(None)
+                            .any(|a| a.id == c.id)
+                    {
+                        return true;
+                    }
+                }
+                let mut cur = node.map(|n| NodeRef::new(n, tree));
+                while let Some(c) = cur {
+                    if c.id == root {
+                        return false;
+                    }
+                    if c.is_element()
+                        && tag_name(&c) == tag
+                        && c.attr("class").map(|c| c.to_string()) == class
+                    {
+                        return true;
+                    }
+                    cur = c.parent();
+                }
+                false
+            };
+            let ins: Vec<usize> = (0..blocks.len())
+                .filter(|&i| keep[i] && inside(meta[i].node, body))
+                .collect();
+            // The first block after the title, unless a byline, is where a standfirst sits.
+            let lead = (0..blocks.len())
+                .find(|&i| keep[i])
+                .filter(|&i| strip_by_prefix(&blocks[i].text).is_none());
+            if let (Some(&first), Some(&last)) = (ins.first(), ins.last()) {
+                for i in 0..blocks.len() {
+                    let head = i < first && words[i] < HEAD_MAX_WORDS && Some(i) != lead;
+                    let outside = head || i > last;
+                    if keep[i] && outside && !continues(meta[i].node) {
+                        keep[i] = false;
+                    }
+                }
+            }
+        }
+    }
+    blocks
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(b, k)| k.then_some(b))
+        .collect()
+}
+
+/// Elements that structure text inside a container (a paragraph, a list, a table).
+const TEXT_STRUCTURE: [&str; 25] = [
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "blockquote",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "td",
+    "th",
+    "b",
+    "strong",
+    "em",
+    "i",
+    "span",
+];
 
 /// Fewest words a best-effort block needs to count as prose rather than a label or a link.
 const PROSE_MIN_WORDS: usize = 12;
@@ -636,6 +833,13 @@ fn finish(title: Option<String>, mut byline: Option<String>, blocks: Vec<Block>)
                     && (&bk == tk || (bk.split(' ').count() >= 3 && tk.contains(bk.as_str())))
                 {
                     continue;
+                }
+                // The title run together with its byline and date (a table layout's loose
+                // text): "Trustees approve new truck By Ed Novak April 3, 2026".
+                if let Some(rest) = bk.strip_prefix(tk.as_str()) {
+                    if !tk.is_empty() && rest.starts_with(' ') && rest.split(' ').count() <= 13 {
+                        continue;
+                    }
                 }
             }
         }
@@ -949,7 +1153,22 @@ fn find_title(doc: &Document) -> (Option<String>, Option<NodeId>) {
     let page_title = first_match(doc, "title")
         .map(|t| element_text(&t))
         .filter(|t| !t.is_empty());
-    let meta_keys: Vec<String> = og.iter().chain(page_title.iter()).map(|s| key(s)).collect();
+    let og_key = og.as_deref().map(key);
+    // The page title's longest segment ("Headline | Site" → "Headline"); a site-name `h1`
+    // is a segment too, but not the longest, and a "Blog name: Post" title's `h1` (the blog
+    // name) covers less than half of it.
+    let pt_key = page_title.as_deref().map(|t| key(&clean_page_title(t)));
+    let agrees = |t: &str| -> bool {
+        let k = key(t);
+        if k.is_empty() || k.split(' ').count() < 2 {
+            return false;
+        }
+        og_key.as_deref().map(|m| m.contains(&k)).unwrap_or(false)
+            || pt_key
+                .as_deref()
+                .map(|m| m.contains(&k) && 2 * k.len() >= m.len())
+                .unwrap_or(false)
+    };
 
     let h1s: Vec<(NodeId, String)> = Matcher::new("h1")
         .map(|m| {
@@ -963,9 +1182,19 @@ fn find_title(doc: &Document) -> (Option<String>, Option<NodeId>) {
         .unwrap_or_default();
 
     for (id, t) in &h1s {
-        let k = key(t);
-        if !k.is_empty() && meta_keys.iter().any(|m| m.contains(&k)) && k.split(' ').count() >= 2 {
+        if agrees(t) {
             return (Some(t.clone()), Some(*id));
+        }
+    }
+    // Blog engines put the site name in the `h1` and the post's title in an `h2`/`h3`.
+    if let Ok(m) = Matcher::new(
+        r#"[itemprop="headline"], [class*="entry-title"], [class*="post-title"], [class*="headline"]"#,
+    ) {
+        for n in doc.select_matcher(&m).nodes() {
+            let t = element_text(n);
+            if agrees(&t) {
+                return (Some(t), Some(n.id));
+            }
         }
     }
     if let Ok(m) = Matcher::new("article h1, main h1, [role=main] h1") {
@@ -1246,6 +1475,36 @@ struct Params {
     in_quote: bool,
     /// Inside a data-table row: its cells are read as one line.
     in_row: bool,
+    /// Inside a caption: read only when the page has little other prose (a gallery, whose
+    /// captions are the story), see [`prune`].
+    weak: bool,
+    /// The element whose text the next block comes from (for [`prune`]'s structure rules).
+    node: Option<NodeId>,
+    /// Heading level (1-6), 0 for other blocks.
+    level: u8,
+}
+
+/// Where a block came from, beside it in [`Walker::blocks`]: the element, whether it is weak
+/// (a caption) and the heading level.
+#[derive(Clone, Copy, Debug)]
+struct BlockMeta {
+    node: Option<NodeId>,
+    weak: bool,
+    level: u8,
+}
+
+impl Params {
+    fn top(node: Option<NodeId>) -> Params {
+        Params {
+            kind: BlockKind::Paragraph,
+            strict: false,
+            in_quote: false,
+            in_row: false,
+            weak: false,
+            node,
+            level: 0,
+        }
+    }
 }
 
 enum Ev<'a> {
@@ -1263,6 +1522,7 @@ struct Walker<'a> {
     gate_open: bool,
     root_text: usize,
     blocks: Vec<Block>,
+    meta: Vec<BlockMeta>,
     buf: String,
     buf_link: usize,
     in_link: usize,
@@ -1407,28 +1667,19 @@ impl<'a> Walker<'a> {
             gate_open: true,
             root_text: 0,
             blocks: Vec::new(),
+            meta: Vec::new(),
             buf: String::new(),
             buf_link: 0,
             in_link: 0,
             last_br: false,
-            params: Params {
-                kind: BlockKind::Paragraph,
-                strict: false,
-                in_quote: false,
-                in_row: false,
-            },
+            params: Params::top(None),
         }
     }
 
     fn walk(&mut self, root: NodeRef<'a>) {
         self.root_text = self.sizes.text(root.id);
         self.gate_open = !self.title_ancestors.contains(&root.id) || self.title_node.is_none();
-        self.params = Params {
-            kind: BlockKind::Paragraph,
-            strict: false,
-            in_quote: false,
-            in_row: false,
-        };
+        self.params = Params::top(Some(root.id));
         let mut stack: Vec<Ev<'a>> = vec![Ev::Enter(root)];
         let root_id = root.id;
         while let Some(ev) = stack.pop() {
@@ -1469,7 +1720,7 @@ impl<'a> Walker<'a> {
             }
             return;
         }
-        if HARD_SKIP.contains(&name.as_str())
+        if (HARD_SKIP.contains(&name.as_str()) && !WEAK_TAGS.contains(&name.as_str()))
             || (name.starts_with("amp-") && name != "amp-fit-text")
         {
             return;
@@ -1486,6 +1737,7 @@ impl<'a> Walker<'a> {
         {
             return;
         }
+        let weak = self.params.weak || (n.id != root_id && is_weak_element(&n, &name));
         let push_children = |stack: &mut Vec<Ev<'a>>| {
             let mut ch = children(&n);
             ch.reverse();
@@ -1523,6 +1775,7 @@ impl<'a> Walker<'a> {
                 strict: true,
                 in_quote: true,
                 in_row: false,
+                ..self.params
             }),
             // A row of a data table (short cells, no paragraphs inside) is one spoken line:
             // "Ashford 5,210 3,980". Layout tables keep the usual container rules.
@@ -1531,15 +1784,35 @@ impl<'a> Walker<'a> {
                 strict: true,
                 in_quote: false,
                 in_row: true,
+                ..self.params
             }),
             "td" | "th" if self.params.in_row => {
                 self.buf.push(' ');
                 push_children(stack);
                 return;
             }
-            _ if BLOCK_CONTAINERS.contains(&name.as_str()) || n.is_document() => Some(self.params),
+            _ if BLOCK_CONTAINERS.contains(&name.as_str())
+                || WEAK_TAGS.contains(&name.as_str())
+                || n.is_document() =>
+            {
+                Some(self.params)
+            }
             _ => None,
         };
+        let level = match name.as_bytes() {
+            [b'h', d @ b'1'..=b'6'] => d - b'0',
+            _ => self.params.level,
+        };
+        let new_params = new_params.map(|p| Params {
+            weak,
+            node: Some(n.id),
+            level,
+            ..p
+        });
+        if weak && !self.params.weak && new_params.is_none() {
+            // An inline caption inside a paragraph: dropped, as before (not worth a block).
+            return;
+        }
         match new_params {
             Some(p) => {
                 self.flush();
@@ -1563,6 +1836,9 @@ impl<'a> Walker<'a> {
         if big {
             return false;
         }
+        if is_weak_element(n, name) {
+            return is_boilerplate_attrs_inner(name, |a| n.attr(a).map(|v| v.to_string()), true);
+        }
         is_boilerplate_element(n, name)
     }
 
@@ -1585,10 +1861,19 @@ impl<'a> Walker<'a> {
         if link as f64 / chars as f64 > MAX_LINK_DENSITY {
             return;
         }
-        if is_boilerplate_text(&text) {
+        if is_boilerplate_text(&text) || is_page_furniture(&text, self.params.in_row) {
             return;
         }
         self.blocks.push(Block::new(self.params.kind, text));
+        self.meta.push(BlockMeta {
+            node: self.params.node,
+            weak: self.params.weak,
+            level: if self.params.kind == BlockKind::Heading {
+                self.params.level
+            } else {
+                0
+            },
+        });
     }
 }
 
@@ -1644,7 +1929,18 @@ fn is_boilerplate_element(n: &NodeRef, name: &str) -> bool {
 /// Tag, role, visibility and class/id rules for boilerplate containers (no size guard); `attr`
 /// looks an attribute up, so the DOM walker and the streaming fallback share the rules.
 fn is_boilerplate_attrs(name: &str, attr: impl Fn(&str) -> Option<String>) -> bool {
-    if SOFT_SKIP.contains(&name) || HARD_SKIP.contains(&name) {
+    is_boilerplate_attrs_inner(name, attr, false)
+}
+
+/// [`is_boilerplate_attrs`]; with `weak_ok`, captions and standfirsts ([`is_weak_attrs`]) are
+/// not boilerplate by themselves (the walker reads them as weak blocks), other rules still apply.
+fn is_boilerplate_attrs_inner(
+    name: &str,
+    attr: impl Fn(&str) -> Option<String>,
+    weak_ok: bool,
+) -> bool {
+    let weak_tag = weak_ok && WEAK_TAGS.contains(&name);
+    if SOFT_SKIP.contains(&name) || (HARD_SKIP.contains(&name) && !weak_tag) {
         return true;
     }
     if name == "header" {
@@ -1675,6 +1971,239 @@ fn is_boilerplate_attrs(name: &str, attr: impl Fn(&str) -> Option<String>) -> bo
             return true;
         }
     }
+    let attrs = hint_attrs(attr);
+    if attrs.is_empty() {
+        return false;
+    }
+    // Some CMSs (BLOX, for one) put the article itself in a "subscriber-preview" box.
+    let attrs = CONTENT_SUBSTR
+        .iter()
+        .fold(attrs, |a, good| a.replace(good, " "));
+    let attrs = if weak_ok {
+        WEAK_SUBSTR.iter().fold(attrs, |a, w| a.replace(w, " "))
+    } else {
+        attrs
+    };
+    if BAD_SUBSTR.iter().any(|s| attrs.contains(s)) {
+        return true;
+    }
+    attrs
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .any(|part| BAD_PARTS.contains(&part))
+}
+
+/// Tags of captions: read as weak blocks (a gallery's story), not skipped outright.
+const WEAK_TAGS: [&str; 2] = ["figure", "figcaption"];
+/// Class/id substrings of captions. (Standfirsts are read: the fixture suite speaks them.)
+const WEAK_SUBSTR: [&str; 2] = ["caption", "cutline"];
+
+/// A caption: its text is read only when the page has little other prose.
+fn is_weak_element(n: &NodeRef, name: &str) -> bool {
+    if WEAK_TAGS.contains(&name) {
+        return true;
+    }
+    let attrs = hint_attrs(|a| n.attr(a).map(|v| v.to_string()));
+    WEAK_SUBSTR.iter().any(|w| attrs.contains(w))
+}
+
+/// Words of dates and times: a line made only of these is a timestamp, not prose.
+const DATE_WORDS: [&str; 60] = [
+    "jan",
+    "january",
+    "feb",
+    "february",
+    "mar",
+    "march",
+    "apr",
+    "april",
+    "may",
+    "jun",
+    "june",
+    "jul",
+    "july",
+    "aug",
+    "august",
+    "sep",
+    "sept",
+    "september",
+    "oct",
+    "october",
+    "nov",
+    "november",
+    "dec",
+    "december",
+    "mon",
+    "monday",
+    "tue",
+    "tuesday",
+    "wed",
+    "wednesday",
+    "thu",
+    "thursday",
+    "fri",
+    "friday",
+    "sat",
+    "saturday",
+    "sun",
+    "sunday",
+    "am",
+    "pm",
+    "a",
+    "m",
+    "p",
+    "gmt",
+    "utc",
+    "bst",
+    "cet",
+    "cest",
+    "est",
+    "edt",
+    "cst",
+    "cdt",
+    "mst",
+    "mdt",
+    "pst",
+    "pdt",
+    "et",
+    "pt",
+    "ct",
+    "th",
+];
+/// Words that introduce a timestamp ("Updated 2 hours ago", "Published: 3 May 2026").
+const STAMP_WORDS: [&str; 19] = [
+    "updated",
+    "posted",
+    "published",
+    "last",
+    "modified",
+    "on",
+    "at",
+    "ago",
+    "hours",
+    "hour",
+    "minutes",
+    "minute",
+    "mins",
+    "min",
+    "days",
+    "day",
+    "yesterday",
+    "today",
+    "now",
+];
+
+/// A line that only gives a date or time ("Last updated: November 3, 2026", "14:52 GMT").
+fn is_timestamp_line(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() || words.len() > 24 {
+        return false;
+    }
+    let (mut number, mut date_word, mut stamp) = (false, false, false);
+    for w in &words {
+        let digits = w.trim_end_matches(['s', 't', 'n', 'd', 'r', 'h']);
+        if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+            number = true;
+        } else if DATE_WORDS.contains(&w.as_str()) {
+            date_word |= w.len() > 2;
+        } else if STAMP_WORDS.contains(&w.as_str()) {
+            stamp = true;
+        } else {
+            return false;
+        }
+    }
+    // "Saturday" alone may be a listicle's subheading; "Saturday 14:00" or "Updated
+    // Saturday" is a timestamp.
+    number || (date_word && stamp)
+}
+
+/// Phrases of page furniture that sits inside article markup on many sites: copyright and
+/// syndication lines, affiliate disclosures, print-edition notes, app and meter prompts.
+const FURNITURE_PHRASES: [&str; 14] = [
+    "all rights reserved",
+    "may not be published broadcast rewritten",
+    "earn a commission",
+    "earn an affiliate commission",
+    "affiliate links",
+    "appears in print",
+    "a version of this article appears",
+    "this article originally appeared",
+    "not a substitute for professional medical advice",
+    "already a subscriber",
+    "free articles this month",
+    "unlimited digital access",
+    "thank you for reading",
+    "continue reading your article",
+];
+
+/// Page furniture a listener must not hear, judged from a block's text alone: timestamps,
+/// lines without words (counters "1 / 6", rules "###", "1.2K" like counts; a data-table row
+/// keeps its numbers), chart source notes, and the [`FURNITURE_PHRASES`] in short blocks.
+fn is_page_furniture(text: &str, in_row: bool) -> bool {
+    if !in_row && !has_word(text) {
+        return true;
+    }
+    if !in_row && is_timestamp_line(text) {
+        return true;
+    }
+    let words = text.split_whitespace().count();
+    if words > 40 {
+        return false;
+    }
+    let k = key(text);
+    if FURNITURE_PHRASES.iter().any(|p| k.contains(p)) {
+        return true;
+    }
+    if k.starts_with("copyright ") || text.starts_with('©') {
+        return true;
+    }
+    // A wire story's sign-off: "Reporting by A; Editing by B".
+    if [
+        "reporting by ",
+        "additional reporting by ",
+        "writing by ",
+        "editing by ",
+    ]
+    .iter()
+    .any(|p| k.starts_with(p))
+        && (k.contains("editing by") || k.contains("writing by"))
+    {
+        return true;
+    }
+    if words <= 16 {
+        // "Source: AAA." under a chart or table; "Download the News 5 app for alerts".
+        if text.contains("Source: ") || text.contains("Sources: ") {
+            return true;
+        }
+        if k.starts_with("download ") && k.contains(" app") {
+            return true;
+        }
+    }
+    false
+}
+
+/// Has a run of at least two letters (a word, not a number, counter or rule).
+fn has_word(text: &str) -> bool {
+    let mut run = 0;
+    for c in text.chars() {
+        if c.is_alphabetic() {
+            run += 1;
+            if run >= 2 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// The attributes that name what an element is (class, id, test and component names),
+/// lowercased and space-joined.
+fn hint_attrs(attr: impl Fn(&str) -> Option<String>) -> String {
     let mut attrs = String::new();
     for a in [
         "class",
@@ -1688,19 +2217,7 @@ fn is_boilerplate_attrs(name: &str, attr: impl Fn(&str) -> Option<String>) -> bo
             attrs.push_str(&v.to_ascii_lowercase());
         }
     }
-    if attrs.is_empty() {
-        return false;
-    }
-    // Some CMSs (BLOX, for one) put the article itself in a "subscriber-preview" box.
-    let attrs = CONTENT_SUBSTR
-        .iter()
-        .fold(attrs, |a, good| a.replace(good, " "));
-    if BAD_SUBSTR.iter().any(|s| attrs.contains(s)) {
-        return true;
-    }
     attrs
-        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
-        .any(|part| BAD_PARTS.contains(&part))
 }
 
 fn ends_like_sentence(t: &str) -> bool {

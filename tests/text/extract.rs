@@ -541,3 +541,133 @@ fn page_without_located_article_reads_its_largest_prose_block() {
     assert!(text.contains("The county fair opens on Friday"), "{text}");
     assert!(!text.contains("Copyright"), "{text}");
 }
+
+fn spoken(html: &str) -> String {
+    extract_html(html, &ExtractOptions::default())
+        .expect("extracts")
+        .spoken_lines()
+        .join("\n")
+}
+
+const PROSE: [&str; 6] = [
+    "The council voted on Tuesday to rebuild the old stone bridge over the river, ending a debate that has run for more than a decade in the town.",
+    "Engineers had warned that the bridge, built in 1887, could no longer carry delivery lorries safely, and it has been closed to heavy traffic since the spring.",
+    "The work will cost about four million pounds, most of it paid for by a national fund for ageing infrastructure, the council said in a statement.",
+    "Residents who spoke at the meeting were divided: some wanted a modern crossing, while others asked for the stone arches to be kept and repaired.",
+    "The council chose a repair that keeps the arches but strengthens the deck, and work is expected to start next summer and last about a year.",
+    "A temporary footbridge will keep the two halves of the town connected while the work goes on, the council's engineer told the meeting.",
+];
+
+fn body(paras: &[&str]) -> String {
+    paras.iter().map(|p| format!("<p>{p}</p>")).collect()
+}
+
+#[test]
+fn gallery_captions_are_read_when_they_are_the_story() {
+    let captions = [
+        "A dog runs through fresh snow in a park in Buxton on Monday morning.",
+        "Children sledge down a hill near Hebden Bridge after their school closed for the day.",
+        "A gritter lorry clears the main road near Keswick, where deep snow fell overnight.",
+    ];
+    let slides: String = captions
+        .iter()
+        .map(|c| format!(r#"<figure class="slide"><img src="/a.jpg"><figcaption>{c}</figcaption><span class="photo-credit">PA Media</span></figure>"#))
+        .collect();
+    let gallery = format!(
+        r#"<html><head><title>In pictures: snow</title></head><body><main><h1>In pictures: the first snow of winter</h1><p class="dek">Snow fell across the north overnight.</p><div class="slides">{slides}</div></main></body></html>"#
+    );
+    let text = spoken(&gallery);
+    for c in captions {
+        assert!(text.contains(c), "{text}");
+    }
+    assert!(!text.contains("PA Media"), "{text}");
+
+    // In an article, the same caption is not read (the standfirst is).
+    let article = format!(
+        r#"<html><body><main><article><h1>Council votes to rebuild the old bridge</h1><p class="standfirst">Work starts next summer.</p><figure><img src="/b.jpg"><figcaption>{}</figcaption></figure>{}</article></main></body></html>"#,
+        captions[0],
+        body(&PROSE)
+    );
+    let text = spoken(&article);
+    assert!(text.contains(PROSE[5]), "{text}");
+    assert!(!text.contains("fresh snow"), "{text}");
+    assert!(text.contains("Work starts next summer"), "{text}");
+}
+
+#[test]
+fn timestamps_counters_and_furniture_lines_are_not_read() {
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1><p class="updated">Last updated: November 3, 2026</p><div class="stamp">14:52 GMT</div><p>Updated 2 hours ago</p>{}<p>1 / 6</p><p>###</p><p>Source: County Board of Elections.</p><p>Reporting by Jane Doe; Editing by John Roe</p><p><em>Copyright 2026 Example Media Inc. All rights reserved. This material may not be published, broadcast, rewritten, or redistributed.</em></p><p>We may earn a commission if you buy through links on this page.</p><h2>Saturday</h2><p>The market opens at nine.</p></article></body></html>"#,
+        body(&PROSE)
+    );
+    let text = spoken(&html);
+    for bad in [
+        "November 3",
+        "14:52",
+        "hours ago",
+        "1 / 6",
+        "###",
+        "Source:",
+        "Editing by",
+        "Copyright",
+        "commission",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
+    }
+    // A day name alone is a subheading, not a timestamp; the prose around is all read.
+    assert!(text.contains("\nSaturday\n"), "{text}");
+    for p in PROSE {
+        assert!(text.contains(p), "{text}");
+    }
+}
+
+#[test]
+fn boxes_after_the_body_go_and_a_split_body_stays() {
+    let html = format!(
+        r#"<html><body><main><article><h1>Council votes to rebuild the old bridge</h1><p class="dek">A long-awaited repair for the town.</p><div class="verdict"><p>Our verdict: a sensible repair.</p></div><div class="story-body">{}</div><div class="ad-break"></div><div class="story-body">{}</div><p>{}</p>
+        <div class="support-box"><h2>Before you go</h2><p>Every gift keeps our small newsroom free to read.</p></div>
+        <div class="guest-book"><p>He was the best neighbour anyone could ask for.</p></div></article></main></body></html>"#,
+        body(&PROSE[..5]),
+        body(&PROSE[5..]),
+        "The bridge will reopen to lorries once the work is finished, the council added."
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    assert!(text.contains("reopen to lorries"), "{text}");
+    assert!(text.contains("long-awaited repair"), "{text}");
+    for bad in [
+        "verdict",
+        "Before you go",
+        "small newsroom",
+        "best neighbour",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
+    }
+}
+
+#[test]
+fn a_heading_whose_section_kept_nothing_is_not_read() {
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1>{}<div class="links"><h2>More on this story</h2><ul><li><a href="/1">Bridge closed to lorries</a></li><li><a href="/2">Town debates the arches</a></li></ul></div><h2>What happens next</h2>{}</article></body></html>"#,
+        body(&PROSE[..3]),
+        body(&PROSE[3..])
+    );
+    let text = spoken(&html);
+    assert!(!text.contains("More on this story"), "{text}");
+    assert!(text.contains("What happens next"), "{text}");
+}
+
+#[test]
+fn a_blog_title_under_the_site_name_heading_is_the_title() {
+    let html = format!(
+        r#"<html><head><title>Notes from the Fjord: The last ferry of the season</title></head><body><header><h1 class="title">Notes from the Fjord</h1><p>Small journeys on the west coast</p></header><div class="post"><h3 class="post-title entry-title">The last ferry of the season</h3><div class="post-body">{}</div></div></body></html>"#,
+        body(&PROSE)
+    );
+    let a = extract_html(&html, &ExtractOptions::default()).expect("extracts");
+    assert_eq!(a.title.as_deref(), Some("The last ferry of the season"));
+    let text = a.spoken_lines().join("\n");
+    assert!(!text.contains("Notes from the Fjord"), "{text}");
+    assert!(!text.contains("Small journeys"), "{text}");
+}

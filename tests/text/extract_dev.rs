@@ -1,5 +1,6 @@
-//! The extraction development set (issue 17): 41 news pages in many site layouts
-//! (`tests/fixtures/extract/dev/NAME.html` → `NAME.expected.txt`, written by the team), scored
+//! The extraction development set (issue 17): 55 news pages in many site layouts
+//! (`tests/fixtures/extract/dev/NAME.html` → `NAME.expected.txt`, written by the team; the 14 of
+//! `batch2.txt` were written before the extractor was tuned on them), scored
 //! by pooled token precision, recall and F1. The floors are the figures measured when the
 //! extractor was chosen (BENCHMARKS.md), less a small margin: a change that loses text
 //! quality fails here. `cargo run --release --example extract_eval` prints every candidate.
@@ -42,6 +43,6 @@ fn dev_set_scores_hold() {
     assert!(f >= F1_FLOOR, "F1 {f:.3}");
 }
 
-const PRECISION_FLOOR: f64 = 0.93;
+const PRECISION_FLOOR: f64 = 0.96;
 const RECALL_FLOOR: f64 = 0.97;
-const F1_FLOOR: f64 = 0.95;
+const F1_FLOOR: f64 = 0.97;
