@@ -18,7 +18,7 @@ schools and to the repair of old bridges, which cannot wait.";
 
 /// Make `name` in `dir` with ffmpeg from a lavfi `source`, `secs` long, with extra output
 /// arguments (codec, rate, channels).
-fn make_clip(dir: &Path, name: &str, source: &str, secs: f64, args: &[&str]) -> PathBuf {
+pub(crate) fn make_clip(dir: &Path, name: &str, source: &str, secs: f64, args: &[&str]) -> PathBuf {
     let path = dir.join(name);
     let out = std::process::Command::new("nice")
         .args([
@@ -132,6 +132,9 @@ fn a_bad_clip_stops_the_server_at_startup_with_one_line_naming_it() {
             &missing,
             "clip-unreadable",
         ),
+        // A feed's own clips are checked at startup too.
+        ("AUDIOBY_FEEDS__DEFINE__PODCAST__INTRO", &text, "clip-unsupported"),
+        ("AUDIOBY_FEEDS__DEFINE__PODCAST__OUTRO", &truncated, "clip-corrupt"),
     ] {
         let data = tempfile::tempdir().unwrap();
         let out = audioby()

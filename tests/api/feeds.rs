@@ -283,7 +283,7 @@ async fn a_feed_of_three_articles_parses_twice_and_every_link_resolves() {
 }
 
 /// Every tag ffprobe reads (format and stream level), keys lowercased except custom ones.
-fn ffprobe_tags(path: &std::path::Path) -> Value {
+pub(crate) fn ffprobe_tags(path: &std::path::Path) -> Value {
     let out = Command::new("ffprobe")
         .args([
             "-v",
