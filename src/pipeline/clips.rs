@@ -171,7 +171,11 @@ impl Pipeline {
 
     /// The feeds with clips of their own that list `article` in `voice` (its feed voice, the
     /// one feeds use): their renditions are made with the article's.
-    pub(super) fn feeds_listing(&self, article: &ArticleRecord, voice: &LoadedVoice) -> Vec<String> {
+    pub(super) fn feeds_listing(
+        &self,
+        article: &ArticleRecord,
+        voice: &LoadedVoice,
+    ) -> Vec<String> {
         let feed_voice = self.voice_for(None, article).map(|v| v.info().id.clone());
         if feed_voice.ok().as_deref() != Some(voice.info().id.as_str()) {
             return Vec::new();
@@ -204,7 +208,10 @@ impl Pipeline {
             return Ok(None);
         };
         let variant = self.settings.clips.feed_has_clips(feed).then_some(feed);
-        if let Some(r) = self.current_variant(article, &voice.info().id, variant).await? {
+        if let Some(r) = self
+            .current_variant(article, &voice.info().id, variant)
+            .await?
+        {
             return Ok(Some(r));
         }
         // Only an article that was made once (any settings) is re-made from here: one that
@@ -215,9 +222,10 @@ impl Pipeline {
             .rendition(&article.id, &article.content_hash, &voice.info().id)
             .await?
             .is_some();
-        let failed = self.queue.latest_job(&article.id).await?.is_some_and(|j| {
-            j.state == JobState::Failed && j.content_hash == article.content_hash
-        });
+        let failed =
+            self.queue.latest_job(&article.id).await?.is_some_and(|j| {
+                j.state == JobState::Failed && j.content_hash == article.content_hash
+            });
         if made_once && !failed {
             let formats = super::default_formats();
             if let Err(e) = self

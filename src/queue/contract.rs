@@ -947,7 +947,13 @@ pub async fn a_rendition_published_without_a_job_replaces_its_own_key_only(
     assert_eq!(
         live,
         [
-            "f2.json", "f2.mp3", "f2.vtt", "main.json", "main.mp3", "main.opus", "main.vtt"
+            "f2.json",
+            "f2.mp3",
+            "f2.vtt",
+            "main.json",
+            "main.mp3",
+            "main.opus",
+            "main.vtt"
         ]
     );
 }

@@ -133,8 +133,16 @@ fn a_bad_clip_stops_the_server_at_startup_with_one_line_naming_it() {
             "clip-unreadable",
         ),
         // A feed's own clips are checked at startup too.
-        ("AUDIOBY_FEEDS__DEFINE__PODCAST__INTRO", &text, "clip-unsupported"),
-        ("AUDIOBY_FEEDS__DEFINE__PODCAST__OUTRO", &truncated, "clip-corrupt"),
+        (
+            "AUDIOBY_FEEDS__DEFINE__PODCAST__INTRO",
+            &text,
+            "clip-unsupported",
+        ),
+        (
+            "AUDIOBY_FEEDS__DEFINE__PODCAST__OUTRO",
+            &truncated,
+            "clip-corrupt",
+        ),
     ] {
         let data = tempfile::tempdir().unwrap();
         let out = audioby()

@@ -311,7 +311,10 @@ async fn in_redirect_mode_a_download_goes_to_a_presigned_url_that_says_attachmen
         signed.starts_with(&server.endpoint) && signed.contains("X-Amz-Signature="),
         "a presigned URL on the S3 endpoint: {signed}"
     );
-    assert_ne!(signed, mp3_url, "not the CDN URL, which cannot say attachment");
+    assert_ne!(
+        signed, mp3_url,
+        "not the CDN URL, which cannot say attachment"
+    );
     // Followed (no credentials): S3 serves the file as an attachment under that name.
     let got = reqwest::get(&signed).await.unwrap();
     assert_eq!(got.status(), 200, "{signed}");
