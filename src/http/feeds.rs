@@ -15,7 +15,7 @@ use super::{ApiError, AppState};
 use crate::article::ArticleId;
 use crate::audio::AudioFormat;
 use crate::feeds::{self, Channel, FeedItem};
-use crate::pipeline::{Manifest, Pipeline};
+use crate::pipeline::{FeedAudio, Manifest, Pipeline};
 use crate::store::ObjectKey;
 
 /// Feeds change when articles do: podcast apps poll, a short cache spares the database.
@@ -59,8 +59,10 @@ fn absolute(base: &str, url: String) -> String {
     }
 }
 
-/// Every article the filter selects that has current audio in its default voice (the feed's
-/// own rendition when the feed has clips of its own), newest first.
+/// The newest `limit` articles the filter selects that have audio in their default voice,
+/// listed with their current rendition (the feed's own when the feed has clips of its own);
+/// one being re-assembled for new settings is left out meanwhile (see
+/// [`Pipeline::feed_audio`]), not replaced by an older article. Newest first.
 async fn items(
     pipeline: &Pipeline,
     feed: &str,
@@ -68,22 +70,39 @@ async fn items(
     limit: usize,
     base: &str,
 ) -> Result<(Vec<FeedItem>, i64), ApiError> {
-    let mut found = Vec::new();
-    let mut last_modified = 0i64;
-    let store = pipeline.store();
+    let mut candidates = Vec::new();
     for id in pipeline.articles_since(0).await? {
-        let Some(article) = pipeline.article(&id).await? else {
-            continue;
-        };
-        if !filter.matches(&article) {
-            continue;
+        if let Some(article) = pipeline.article(&id).await? {
+            if filter.matches(&article) {
+                candidates.push(article);
+            }
         }
-        let Some(r) = pipeline.feed_rendition(&article, feed).await? else {
-            continue;
+    }
+    candidates.sort_by(|a, b| {
+        feeds::published(b)
+            .cmp(&feeds::published(a))
+            .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+    });
+    let store = pipeline.store();
+    let mut found = Vec::new();
+    let mut taken = 0;
+    let mut last_modified = 0i64;
+    for article in candidates {
+        if taken == limit {
+            break;
+        }
+        let r = match pipeline.feed_audio(&article, feed).await? {
+            FeedAudio::Ready(r) => r,
+            FeedAudio::Remaking => {
+                taken += 1;
+                continue;
+            }
+            FeedAudio::None => continue,
         };
         let Some((_, mp3)) = r.files.iter().find(|(f, _)| *f == AudioFormat::Mp3) else {
             continue;
         };
+        taken += 1;
         let key = ObjectKey::parse_file_name(mp3)?;
         let mp3_len = store.len(&key).await?;
         last_modified = last_modified.max(r.created_at).max(article.updated_at);
@@ -103,12 +122,6 @@ async fn items(
             article,
         });
     }
-    found.sort_by(|a, b| {
-        feeds::published(&b.article)
-            .cmp(&feeds::published(&a.article))
-            .then_with(|| a.article.id.as_str().cmp(b.article.id.as_str()))
-    });
-    found.truncate(limit);
     Ok((found, last_modified))
 }
 

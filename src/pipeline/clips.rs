@@ -194,39 +194,42 @@ impl Pipeline {
     }
 
     /// What podcast feed `feed` lists for `article`: the current rendition in the article's
-    /// feed voice, the feed's own one when the feed has clips of its own. None while there is
-    /// none: never a rendition made with other settings (its clips, or its length, are not
-    /// what the feed promises). When the article has audio but not this one (the settings
-    /// changed, the feed is new), a prefetch job is queued that re-assembles it from cached
-    /// segments, so the item appears within seconds; the request does not wait for it.
-    pub async fn feed_rendition(
+    /// feed voice, the feed's own one when the feed has clips of its own. Never a rendition
+    /// made with other settings (its clips, or its length, are not what the feed promises):
+    /// when the article has audio but not this one (the settings changed, the feed is new),
+    /// a prefetch job is queued that re-assembles it from cached segments, so the item
+    /// appears within seconds; the request does not wait for it.
+    pub async fn feed_audio(
         &self,
         article: &ArticleRecord,
         feed: &str,
-    ) -> Result<Option<Rendition>, PipelineError> {
+    ) -> Result<FeedAudio, PipelineError> {
         let Ok(voice) = self.voice_for(None, article) else {
-            return Ok(None);
+            return Ok(FeedAudio::None);
         };
         let variant = self.settings.clips.feed_has_clips(feed).then_some(feed);
         if let Some(r) = self
             .current_variant(article, &voice.info().id, variant)
             .await?
         {
-            return Ok(Some(r));
+            return Ok(FeedAudio::Ready(r));
         }
         // Only an article that was made once (any settings) is re-made from here: one that
-        // never had audio is not the feed's to start, and one that failed is not retried on
-        // every poll.
+        // never had audio is not the feed's to start, and one whose last job for this
+        // version failed is not retried on every poll (a listener's request still does).
         let made_once = self
             .articles
             .rendition(&article.id, &article.content_hash, &voice.info().id)
             .await?
             .is_some();
+        if !made_once {
+            return Ok(FeedAudio::None);
+        }
         let failed =
             self.queue.latest_job(&article.id).await?.is_some_and(|j| {
                 j.state == JobState::Failed && j.content_hash == article.content_hash
             });
-        if made_once && !failed {
+        if !failed {
             let formats = super::default_formats();
             if let Err(e) = self
                 .enqueue(article, &voice, Priority::Prefetch, false, &formats)
@@ -235,6 +238,19 @@ impl Pipeline {
                 tracing::warn!(article = %article.id, feed, error = %e, "queuing a re-assembly for a feed failed");
             }
         }
-        Ok(None)
+        Ok(FeedAudio::Remaking)
     }
+}
+
+/// Where an article stands for a podcast feed ([`Pipeline::feed_audio`]).
+#[derive(Debug, Clone)]
+pub enum FeedAudio {
+    /// Listed: the current rendition the feed encloses.
+    Ready(Rendition),
+    /// The article has audio, but none current for this feed: left out while it is
+    /// re-assembled (queued). It still takes its place among the feed's newest items, so the
+    /// feed does not reach back to older articles meanwhile.
+    Remaking,
+    /// No audio in the article's feed voice (yet).
+    None,
 }

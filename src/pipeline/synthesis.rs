@@ -66,9 +66,9 @@ impl Pipeline {
     ///
     /// Every feed with clips of its own that lists the article gets its rendition in the
     /// same pass (one more MP3 encoder fed the same segments, overlapping synthesis), so the
-    /// article appears in every feed at once, already with the right length. A rendition
-    /// still current is not made again: a job queued because only a feed's rendition is
-    /// missing (the feed's clips changed) encodes just that one.
+    /// article appears in every feed at once, already with the right length. When a feed's
+    /// rendition is missing (the feed's clips changed) and the article's own is current, only
+    /// the feed's is encoded.
     pub(super) fn produce(&self, job: &Job, rt: &Handle) -> Result<Produced, Halt> {
         let article = rt
             .block_on(self.articles.article(&job.article))
@@ -82,17 +82,6 @@ impl Pipeline {
         if segments.is_empty() {
             return Err(Failure::Abort("the article has no speakable text".into()).into());
         }
-        let existing = if job.force {
-            None
-        } else {
-            rt.block_on(self.current_rendition(&article, &voice))
-                .map_err(retry)?
-                .filter(|r| {
-                    job.formats
-                        .iter()
-                        .all(|f| r.files.iter().any(|(have, _)| have == f))
-                })
-        };
         let mut feeds = Vec::new();
         for feed in self.feeds_listing(&article, &voice) {
             let current = !job.force
@@ -104,6 +93,19 @@ impl Pipeline {
                 feeds.push(feed);
             }
         }
+        // Only when a feed's rendition is what is missing: a job for the article itself runs
+        // whole, as it always did (it may have been queued to make it again).
+        let existing = if job.force || feeds.is_empty() {
+            None
+        } else {
+            rt.block_on(self.current_rendition(&article, &voice))
+                .map_err(retry)?
+                .filter(|r| {
+                    job.formats
+                        .iter()
+                        .all(|f| r.files.iter().any(|(have, _)| have == f))
+                })
+        };
         let mut variants = Vec::new();
         if existing.is_none() {
             variants.push(Variant {
@@ -123,14 +125,6 @@ impl Pipeline {
             segments_synthesized: 0,
             audio_seconds: 0.0,
         };
-        if let (Some(rendition), true) = (&existing, variants.is_empty()) {
-            outcome.audio_seconds = rendition.duration;
-            return Ok(Produced {
-                rendition: rendition.clone(),
-                feeds: Vec::new(),
-                outcome,
-            });
-        }
         let settings = SynthSettings::default();
         let leveler = self.leveler(&voice, rt)?;
         let mut assembly = Assembly::new(
