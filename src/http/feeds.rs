@@ -92,7 +92,7 @@ async fn items(
             break;
         }
         let r = match pipeline.feed_audio(&article, feed).await? {
-            FeedAudio::Ready(r) => r,
+            FeedAudio::Ready(r) => *r,
             FeedAudio::Remaking => {
                 taken += 1;
                 continue;

@@ -212,7 +212,7 @@ impl Pipeline {
             .current_variant(article, &voice.info().id, variant)
             .await?
         {
-            return Ok(FeedAudio::Ready(r));
+            return Ok(FeedAudio::Ready(Box::new(r)));
         }
         // Only an article that was made once (any settings) is re-made from here: one that
         // never had audio is not the feed's to start, and one whose last job for this
@@ -246,7 +246,7 @@ impl Pipeline {
 #[derive(Debug, Clone)]
 pub enum FeedAudio {
     /// Listed: the current rendition the feed encloses.
-    Ready(Rendition),
+    Ready(Box<Rendition>),
     /// The article has audio, but none current for this feed: left out while it is
     /// re-assembled (queued). It still takes its place among the feed's newest items, so the
     /// feed does not reach back to older articles meanwhile.
