@@ -227,6 +227,7 @@ impl Settings {
             extract: self.extract.clone(),
             source: self.source.clone(),
             publication: self.feeds.title.clone(),
+            feeds: self.feeds.clone(),
             // Decoded at startup (`startup::load_clips`): this is I/O and may fail.
             clips: Default::default(),
         }

@@ -54,12 +54,13 @@ pub fn load_lexicon(settings: &Settings) -> anyhow::Result<Lexicon> {
     }
 }
 
-/// Decode every clip `[clips]` names (off the async runtime): a missing, truncated or
-/// unsupported file is an error naming it, so it stops the service at startup instead of
-/// ever reaching a rendition.
+/// Decode every clip `[clips]` and the feeds (`[feeds.define.NAME]` intro / outro /
+/// sponsors) name (off the async runtime): a missing, truncated or unsupported file is an
+/// error naming it, so it stops the service at startup instead of ever reaching a rendition.
 pub async fn load_clips(settings: &Settings) -> anyhow::Result<ClipLibrary> {
     let clips = settings.clips.clone();
-    Ok(tokio::task::spawn_blocking(move || ClipLibrary::load(&clips)).await??)
+    let feeds = settings.feeds.clip_overrides();
+    Ok(tokio::task::spawn_blocking(move || ClipLibrary::load(&clips, &feeds)).await??)
 }
 
 impl Application {

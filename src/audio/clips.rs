@@ -85,27 +85,56 @@ pub struct ClipSet {
 impl ClipSettings {
     /// The clips for an article in `section`.
     pub fn for_section(&self, section: Option<&str>) -> ClipSet {
-        let over = section.and_then(|s| self.sections.get(s));
-        // An empty path in a section means "none here".
-        let pick = |default: &Option<PathBuf>, over: Option<&Option<PathBuf>>| match over {
-            Some(Some(p)) if p.as_os_str().is_empty() => None,
-            Some(Some(p)) => Some(p.clone()),
-            _ => default.clone().filter(|p| !p.as_os_str().is_empty()),
+        let defaults = ClipSet {
+            intro: self.intro.clone(),
+            outro: self.outro.clone(),
+            sponsors: self.sponsors.clone(),
+        };
+        match section.and_then(|s| self.sections.get(s)) {
+            Some(over) => over.apply(defaults),
+            None => SectionClips::default().apply(defaults),
+        }
+    }
+}
+
+impl SectionClips {
+    /// Whether any key is set (a feed with none of them has no clips of its own).
+    pub fn is_set(&self) -> bool {
+        self.intro.is_some() || self.outro.is_some() || self.sponsors.is_some()
+    }
+
+    /// `base` with these overrides on top: a set key replaces the clip, an empty path (or
+    /// list) means none, an unset key keeps `base`'s.
+    pub fn apply(&self, base: ClipSet) -> ClipSet {
+        let pick = |base: Option<PathBuf>, over: &Option<PathBuf>| match over {
+            Some(p) if p.as_os_str().is_empty() => None,
+            Some(p) => Some(p.clone()),
+            None => base.filter(|p| !p.as_os_str().is_empty()),
         };
         ClipSet {
-            intro: pick(&self.intro, over.map(|o| &o.intro)),
-            outro: pick(&self.outro, over.map(|o| &o.outro)),
-            sponsors: over
-                .and_then(|o| o.sponsors.clone())
-                .unwrap_or_else(|| self.sponsors.clone())
+            intro: pick(base.intro, &self.intro),
+            outro: pick(base.outro, &self.outro),
+            sponsors: self
+                .sponsors
+                .clone()
+                .unwrap_or(base.sponsors)
                 .into_iter()
                 .filter(|p| !p.as_os_str().is_empty())
                 .collect(),
         }
     }
 
-    /// Every path the settings name, defaults and sections alike.
-    fn paths(&self) -> Vec<PathBuf> {
+    fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        self.intro
+            .iter()
+            .chain(&self.outro)
+            .chain(self.sponsors.iter().flatten())
+    }
+}
+
+impl ClipSettings {
+    /// Every path the settings name, defaults and sections alike (and `feeds`' overrides).
+    fn paths<'a>(&'a self, feeds: impl Iterator<Item = &'a SectionClips>) -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = Vec::new();
         let mut add = |p: &PathBuf| {
             if !p.as_os_str().is_empty() && !out.contains(p) {
@@ -117,9 +146,8 @@ impl ClipSettings {
             .chain(&self.outro)
             .chain(&self.sponsors)
             .for_each(&mut add);
-        for s in self.sections.values() {
-            s.intro.iter().chain(&s.outro).for_each(&mut add);
-            s.sponsors.iter().flatten().for_each(&mut add);
+        for s in self.sections.values().chain(feeds) {
+            s.paths().for_each(&mut add);
         }
         out
     }
@@ -488,6 +516,9 @@ pub struct ClipLibrary {
 #[derive(Default)]
 struct LibraryInner {
     settings: ClipSettings,
+    /// Per-feed overrides (`[feeds.define.NAME]` intro / outro / sponsors), by feed name: only
+    /// feeds that set at least one.
+    feeds: BTreeMap<String, SectionClips>,
     decoded: HashMap<PathBuf, Clip>,
     prepared: Mutex<HashMap<String, Arc<Vec<f32>>>>,
 }
@@ -501,10 +532,19 @@ impl std::fmt::Debug for ClipLibrary {
 }
 
 impl ClipLibrary {
-    /// Decode every clip `settings` name; the first that fails is the error.
-    pub fn load(settings: &ClipSettings) -> Result<ClipLibrary, ClipError> {
+    /// Decode every clip `settings` and the feeds' overrides name; the first that fails is
+    /// the error.
+    pub fn load(
+        settings: &ClipSettings,
+        feeds: &BTreeMap<String, SectionClips>,
+    ) -> Result<ClipLibrary, ClipError> {
+        let feeds: BTreeMap<String, SectionClips> = feeds
+            .iter()
+            .filter(|(_, c)| c.is_set())
+            .map(|(n, c)| (n.clone(), c.clone()))
+            .collect();
         let mut decoded = HashMap::new();
-        for path in settings.paths() {
+        for path in settings.paths(feeds.values()) {
             let clip = decode_file(&path)?;
             tracing::info!(clip = %path.display(), seconds = format!("{:.2}", clip.seconds()), rate = clip.rate, "clip loaded");
             decoded.insert(path, clip);
@@ -512,6 +552,7 @@ impl ClipLibrary {
         Ok(ClipLibrary {
             inner: Arc::new(LibraryInner {
                 settings: settings.clone(),
+                feeds,
                 decoded,
                 prepared: Mutex::new(HashMap::new()),
             }),
@@ -525,6 +566,24 @@ impl ClipLibrary {
     /// The clips an article in `section` gets.
     pub fn set_for(&self, section: Option<&str>) -> ClipSet {
         self.inner.settings.for_section(section)
+    }
+
+    /// The clips feed `feed` gives an article in `section` (its overrides on top of the
+    /// section's or default clips); None when the feed has no clips of its own, so it lists
+    /// the article's normal rendition.
+    pub fn feed_set(&self, feed: &str, section: Option<&str>) -> Option<ClipSet> {
+        let over = self.inner.feeds.get(feed)?;
+        Some(over.apply(self.set_for(section)))
+    }
+
+    /// Whether feed `feed` has clips of its own.
+    pub fn feed_has_clips(&self, feed: &str) -> bool {
+        self.inner.feeds.contains_key(feed)
+    }
+
+    /// The feeds with clips of their own.
+    pub fn feeds_with_clips(&self) -> impl Iterator<Item = &str> {
+        self.inner.feeds.keys().map(String::as_str)
     }
 
     /// The file hash of a loaded clip.
@@ -620,7 +679,20 @@ mod tests {
         assert_eq!(sport.intro, Some("sport.ogg".into()));
         assert_eq!(sport.outro, None);
         assert!(sport.sponsors.is_empty());
-        assert_eq!(s.paths().len(), 4);
+        assert_eq!(s.paths(std::iter::empty()).len(), 4);
+        // A feed's overrides go on top of the article's clips, key by key.
+        let feed = SectionClips {
+            intro: Some("podcast.wav".into()),
+            ..Default::default()
+        };
+        let podcast = feed.apply(s.for_section(Some("sport")));
+        assert_eq!(podcast.intro, Some("podcast.wav".into()));
+        assert_eq!(podcast.outro, None, "the section's 'none' stays");
+        let podcast = feed.apply(s.for_section(None));
+        assert_eq!(podcast.outro, Some("outro.mp3".into()));
+        assert_eq!(podcast.sponsors, vec![PathBuf::from("ad.mp3")]);
+        assert!(!SectionClips::default().is_set());
+        assert_eq!(s.paths([&feed].into_iter()).len(), 5);
     }
 
     #[test]

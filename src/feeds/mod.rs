@@ -6,11 +6,13 @@
 pub mod cover;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::article::ArticleRecord;
+use crate::audio::clips::SectionClips;
 use crate::pipeline::Chapter;
 
 /// The `[feeds]` section: the publication (channel) and the feeds it offers.
@@ -71,6 +73,14 @@ pub struct FeedFilter {
     pub author: Option<String>,
     /// Item count; default `[feeds] items`.
     pub items: Option<usize>,
+    /// This feed's own intro (a clip path, as in `[clips]`; "" = none): its enclosures are a
+    /// rendition of their own, assembled from the article's cached segments. Unset keys keep
+    /// the article's clips (its section's or the defaults).
+    pub intro: Option<PathBuf>,
+    /// This feed's own outro ("" = none).
+    pub outro: Option<PathBuf>,
+    /// This feed's own sponsor messages (`[]` = none), at `[clips] sponsor_position`.
+    pub sponsors: Option<Vec<PathBuf>>,
 }
 
 impl FeedSettings {
@@ -84,7 +94,28 @@ impl FeedSettings {
     }
 }
 
+impl FeedSettings {
+    /// The clips of the feeds that set any (`[feeds.define.NAME]` intro / outro / sponsors),
+    /// by feed name: decoded at startup with the `[clips]` ones.
+    pub fn clip_overrides(&self) -> BTreeMap<String, SectionClips> {
+        self.define
+            .iter()
+            .map(|(name, f)| (name.clone(), f.clips()))
+            .filter(|(_, c)| c.is_set())
+            .collect()
+    }
+}
+
 impl FeedFilter {
+    /// This feed's clip overrides (all unset: the feed lists the articles' own renditions).
+    pub fn clips(&self) -> SectionClips {
+        SectionClips {
+            intro: self.intro.clone(),
+            outro: self.outro.clone(),
+            sponsors: self.sponsors.clone(),
+        }
+    }
+
     pub fn matches(&self, a: &ArticleRecord) -> bool {
         let eq = |want: &Option<String>, have: Option<&str>| match want {
             None => true,

@@ -24,6 +24,8 @@ const CACHE_FOREVER: HeaderValue = HeaderValue::from_static("public, max-age=315
 const BYTES: HeaderValue = HeaderValue::from_static("bytes");
 /// A redirect may change with the configuration (the CDN moves), unlike the object.
 const CACHE_REDIRECT: HeaderValue = HeaderValue::from_static("public, max-age=3600");
+/// A presigned download link expires: its redirect is not kept.
+const CACHE_NONE: HeaderValue = HeaderValue::from_static("no-store");
 
 /// What the file routes need: the store, and what is already known about its objects.
 #[derive(Clone)]
@@ -161,7 +163,7 @@ fn none_match(headers: &HeaderMap, etag: &str) -> bool {
     get,
     path = "/audio/{file}",
     tag = "audio",
-    params(("file" = String, Path, description = "`<sha256 hex>.<opus|mp3|wav|json|vtt>`", example = "3f…9c.opus"), ("download" = Option<String>, Query, description = "Save-as name (1 to 100 of `A-Z a-z 0-9 . _ -`): answers with `Content-Disposition: attachment` (the player's download link; ignored in redirect mode)")),
+    params(("file" = String, Path, description = "`<sha256 hex>.<opus|mp3|wav|json|vtt>`", example = "3f…9c.opus"), ("download" = Option<String>, Query, description = "Save-as name (1 to 100 of `A-Z a-z 0-9 . _ -`): answers with `Content-Disposition: attachment` (the player's download link; in redirect mode a `307` to a presigned S3 URL whose answer carries it)")),
     responses(
         (status = 200, description = "The whole file, streamed: audio, the timing manifest (`.json`) or WebVTT captions (`.vtt`)", content(("audio/ogg; codecs=opus"), ("audio/mpeg"), ("audio/wav"), (Object = "application/json"), ("text/vtt"))),
         (status = 206, description = "One byte range (`Range: bytes=…`) of the file", content(("audio/ogg; codecs=opus"), ("audio/mpeg"), ("audio/wav"), ("application/json"), ("text/vtt"))),
@@ -180,10 +182,18 @@ pub async fn serve_file(
 ) -> Result<Response, ApiError> {
     let Path(name) = file.map_err(|e| ApiError::bad_request("invalid-key", e.body_text()))?;
     let key = ObjectKey::parse_file_name(&name)?;
-    let attachment = download_name(req.uri().query())?;
+    let download = download_name(req.uri().query())?;
     if let Some(url) = files.store.public_url(&key) {
-        return redirect(&url);
+        // A save-as request goes to a presigned URL that makes S3 send the attachment
+        // header; it is good for a while only, so the redirect is not cached.
+        if let Some(name) = &download {
+            if let Some(signed) = files.store.download_url(&key, name).await {
+                return redirect(&signed?, CACHE_NONE);
+            }
+        }
+        return redirect(&url, CACHE_REDIRECT);
     }
+    let attachment = download.as_deref().map(disposition).transpose()?;
     let known = files.known.get(&key);
     let etag = match &known {
         Some(k) => k.etag.clone(),
@@ -256,9 +266,10 @@ pub async fn serve_file(
 
 /// `?download=NAME`: the player's download link. Browsers honour `<a download>` only on the
 /// page's own origin; an embedded player's link points at this server, so the file itself
-/// says "save me as NAME" (`Content-Disposition: attachment`). NAME is 1 to 100 of
-/// `A-Z a-z 0-9 . _ -`, so it needs no quoting or encoding in the header.
-fn download_name(query: Option<&str>) -> Result<Option<HeaderValue>, ApiError> {
+/// says "save me as NAME" (`Content-Disposition: attachment`; in redirect mode, through a
+/// presigned S3 URL that asks S3 for it). NAME is 1 to 100 of `A-Z a-z 0-9 . _ -`, so it
+/// needs no quoting or encoding in the header.
+fn download_name(query: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(name) = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "download")
         .map(|(_, v)| v.into_owned())
@@ -276,9 +287,12 @@ fn download_name(query: Option<&str>) -> Result<Option<HeaderValue>, ApiError> {
             "download: 1 to 100 of A-Z a-z 0-9 . _ -, not starting with a dot",
         ));
     }
-    HeaderValue::try_from(format!("attachment; filename=\"{name}\""))
-        .map(Some)
-        .map_err(ApiError::internal)
+    Ok(Some(name))
+}
+
+/// The `Content-Disposition` of a download saved as `name` (validated by [`download_name`]).
+fn disposition(name: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::try_from(format!("attachment; filename=\"{name}\"")).map_err(ApiError::internal)
 }
 
 fn attach(res: &mut Response, attachment: Option<HeaderValue>) {
@@ -288,7 +302,7 @@ fn attach(res: &mut Response, attachment: Option<HeaderValue>) {
 }
 
 /// `307` to where the object is served directly; the method and `Range` carry over.
-fn redirect(url: &str) -> Result<Response, ApiError> {
+fn redirect(url: &str, cache: HeaderValue) -> Result<Response, ApiError> {
     let mut res = Response::new(Body::empty());
     *res.status_mut() = StatusCode::TEMPORARY_REDIRECT;
     let h = res.headers_mut();
@@ -296,7 +310,7 @@ fn redirect(url: &str) -> Result<Response, ApiError> {
         header::LOCATION,
         HeaderValue::try_from(url).map_err(ApiError::internal)?,
     );
-    h.insert(header::CACHE_CONTROL, CACHE_REDIRECT);
+    h.insert(header::CACHE_CONTROL, cache);
     Ok(res)
 }
 

@@ -2,7 +2,7 @@
 //! (`/feeds/chapters/{id}.json`, WebVTT at `.vtt`) and the default cover art. Public, like the
 //! player's routes: podcast apps fetch them without credentials. Feeds carry a strong ETag
 //! (hash of the document) and `Last-Modified`, and answer conditional requests with 304.
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,11 +15,13 @@ use super::{ApiError, AppState};
 use crate::article::ArticleId;
 use crate::audio::AudioFormat;
 use crate::feeds::{self, Channel, FeedItem};
-use crate::pipeline::{Manifest, Pipeline};
+use crate::pipeline::{FeedAudio, Manifest, Pipeline};
 use crate::store::ObjectKey;
 
 /// Feeds change when articles do: podcast apps poll, a short cache spares the database.
 const FEED_CACHE: &str = "public, max-age=60";
+/// Chapters of a named rendition (`?manifest=`) never change.
+const CHAPTERS_PINNED_CACHE: &str = "public, max-age=31536000, immutable";
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -57,55 +59,69 @@ fn absolute(base: &str, url: String) -> String {
     }
 }
 
-/// Every article the filter selects that has ready audio in its default voice, newest first.
+/// The newest `limit` articles the filter selects that have audio in their default voice,
+/// listed with their current rendition (the feed's own when the feed has clips of its own);
+/// one being re-assembled for new settings is left out meanwhile (see
+/// [`Pipeline::feed_audio`]), not replaced by an older article. Newest first.
 async fn items(
     pipeline: &Pipeline,
+    feed: &str,
     filter: &feeds::FeedFilter,
     limit: usize,
     base: &str,
 ) -> Result<(Vec<FeedItem>, i64), ApiError> {
-    let mut found = Vec::new();
-    let mut last_modified = 0i64;
-    let store = pipeline.store();
+    let mut candidates = Vec::new();
     for id in pipeline.articles_since(0).await? {
-        let Some(article) = pipeline.article(&id).await? else {
-            continue;
-        };
-        if !filter.matches(&article) {
-            continue;
+        if let Some(article) = pipeline.article(&id).await? {
+            if filter.matches(&article) {
+                candidates.push(article);
+            }
         }
-        let Ok(voice) = pipeline.voice_for(None, &article) else {
-            continue;
-        };
-        let Some(r) = pipeline
-            .rendition(&id, &article.content_hash, &voice.info().id)
-            .await?
-        else {
-            continue;
+    }
+    candidates.sort_by(|a, b| {
+        feeds::published(b)
+            .cmp(&feeds::published(a))
+            .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+    });
+    let store = pipeline.store();
+    let mut found = Vec::new();
+    let mut taken = 0;
+    let mut last_modified = 0i64;
+    for article in candidates {
+        if taken == limit {
+            break;
+        }
+        let r = match pipeline.feed_audio(&article, feed).await? {
+            FeedAudio::Ready(r) => *r,
+            FeedAudio::Remaking => {
+                taken += 1;
+                continue;
+            }
+            FeedAudio::None => continue,
         };
         let Some((_, mp3)) = r.files.iter().find(|(f, _)| *f == AudioFormat::Mp3) else {
             continue;
         };
+        taken += 1;
         let key = ObjectKey::parse_file_name(mp3)?;
         let mp3_len = store.len(&key).await?;
         last_modified = last_modified.max(r.created_at).max(article.updated_at);
         let manifest = manifest(pipeline, &r.manifest).await?;
+        // Pinned to this rendition's manifest: the chapters always match the enclosure, even
+        // after the article is re-assembled (other clips, another target).
+        let chapters_url = (!manifest.chapters.is_empty()).then(|| {
+            let pin = r.manifest.strip_suffix(".json").unwrap_or(&r.manifest);
+            format!("{base}/feeds/chapters/{}.json?manifest={pin}", article.id)
+        });
         found.push(FeedItem {
             mp3_url: absolute(base, store.url(mp3)),
             mp3_len,
             duration: r.duration,
             captions_url: absolute(base, store.url(&r.captions)),
-            chapters_url: (!manifest.chapters.is_empty())
-                .then(|| format!("{base}/feeds/chapters/{}.json", article.id)),
+            chapters_url,
             article,
         });
     }
-    found.sort_by(|a, b| {
-        feeds::published(&b.article)
-            .cmp(&feeds::published(&a.article))
-            .then_with(|| a.article.id.as_str().cmp(b.article.id.as_str()))
-    });
-    found.truncate(limit);
     Ok((found, last_modified))
 }
 
@@ -142,7 +158,7 @@ async fn feed(
         .ok_or_else(|| ApiError::not_found(format!("no feed named `{name}`")))?;
     let base = base_url(&state, &headers);
     let limit = filter.items.unwrap_or(settings.items).max(1);
-    let (items, last_modified) = items(&state.pipeline, &filter, limit, &base).await?;
+    let (items, last_modified) = items(&state.pipeline, name, &filter, limit, &base).await?;
     let self_url = format!("{base}/feeds/{file}");
     let xml = feeds::render(
         &Channel {
@@ -187,12 +203,22 @@ async fn feed(
     Ok((h, xml).into_response())
 }
 
+/// `?manifest=` on a chapters URL: the manifest (by its hash) of the rendition the chapters
+/// belong to.
+#[derive(Debug, serde::Deserialize)]
+struct ChaptersQuery {
+    manifest: Option<String>,
+}
+
 /// An article's chapters from its headings: Podcasting 2.0 JSON (`{id}.json`) or a WebVTT
-/// chapters track (`{id}.vtt`), for its current audio.
+/// chapters track (`{id}.vtt`), for its current audio or the rendition `?manifest=` names.
 #[utoipa::path(
     get,
     path = "/feeds/chapters/{file}",
-    params(("file" = String, Path, description = "Article ID plus `.json` or `.vtt`")),
+    params(
+        ("file" = String, Path, description = "Article ID plus `.json` or `.vtt`"),
+        ("manifest" = Option<String>, Query, description = "The rendition's manifest hash, as feeds link it: the chapters of exactly that rendition (a feed's own, or one since re-assembled). Unset: the article's current audio."),
+    ),
     responses(
         (status = 200, description = "Chapters", content_type = "application/json+chapters"),
         (status = 404, description = "No such article, no audio yet, or no chapters", body = ErrorBody),
@@ -202,6 +228,7 @@ async fn feed(
 async fn chapters(
     State(state): State<AppState>,
     Path(file): Path<String>,
+    Query(query): Query<ChaptersQuery>,
 ) -> Result<Response, ApiError> {
     let (id, ext) = file
         .rsplit_once('.')
@@ -209,20 +236,40 @@ async fn chapters(
         .ok_or_else(|| ApiError::not_found("chapters end in .json or .vtt"))?;
     let id = ArticleId::parse(id).map_err(|_| ApiError::not_found("no such article"))?;
     let pipeline = &state.pipeline;
-    let article = pipeline
-        .article(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such article"))?;
-    let voice = pipeline.voice_for(None, &article)?;
-    let rendition = pipeline
-        .rendition(&id, &article.content_hash, &voice.info().id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the article has no audio yet"))?;
-    let manifest = manifest(pipeline, &rendition.manifest).await?;
+    let (manifest, cache) = match &query.manifest {
+        Some(pin) => {
+            let name = format!("{pin}.json");
+            ObjectKey::parse_file_name(&name)
+                .map_err(|_| ApiError::not_found("no such rendition"))?;
+            let manifest = match manifest(pipeline, &name).await {
+                Err(e) if e.status == StatusCode::NOT_FOUND => {
+                    return Err(ApiError::not_found("no such rendition"))
+                }
+                other => other?,
+            };
+            if manifest.article != id.as_str() {
+                return Err(ApiError::not_found("no such rendition of this article"));
+            }
+            // A manifest never changes: neither do its chapters.
+            (manifest, CHAPTERS_PINNED_CACHE)
+        }
+        None => {
+            let article = pipeline
+                .article(&id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("no such article"))?;
+            let voice = pipeline.voice_for(None, &article)?;
+            let rendition = pipeline
+                .rendition(&id, &article.content_hash, &voice.info().id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("the article has no audio yet"))?;
+            (manifest(pipeline, &rendition.manifest).await?, FEED_CACHE)
+        }
+    };
     if manifest.chapters.is_empty() {
         return Err(ApiError::not_found("the article has no headings"));
     }
-    let cache = (header::CACHE_CONTROL, HeaderValue::from_static(FEED_CACHE));
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static(cache));
     Ok(if ext == "json" {
         (
             [

@@ -135,9 +135,10 @@ pub struct ManifestLoudness {
 }
 
 /// Joins an article's segments in order as they become available (cached ones at once,
-/// synthesized ones as the engine hands them over) and feeds every format's encoder. A
-/// segment's PCM is dropped once encoded, so a job holds only segments that arrived ahead of
-/// a gap, not the whole article.
+/// synthesized ones as the engine hands them over) and feeds every rendition's encoders: the
+/// article's own and any feed's with clips of its own ([`Variant`]), which differ only in
+/// their clips. A segment's PCM is dropped once encoded, so a job holds only segments that
+/// arrived ahead of a gap, not the whole article.
 pub(super) struct Assembly<'a> {
     segments: &'a [Segment],
     rate: u32,
@@ -146,10 +147,21 @@ pub(super) struct Assembly<'a> {
     /// Samples of speech per segment (0 until encoded).
     lens: Vec<usize>,
     next: usize,
+    outputs: Vec<Output>,
+    target_lufs: Option<f64>,
+}
+
+/// One rendition an [`Assembly`] makes: its formats and its clips.
+pub(super) struct Variant {
+    pub(super) formats: Vec<AudioFormat>,
+    pub(super) bookends: Bookends,
+}
+
+/// What one [`Variant`] accumulates.
+struct Output {
     joiner: Joiner,
     manifest: Vec<ManifestSegment>,
     writers: Vec<(AudioFormat, EncodingWriter<Cursor<Vec<u8>>>)>,
-    target_lufs: Option<f64>,
     /// Measures what the encoders are fed (the manifest's loudness figures).
     meter: Meter,
 }
@@ -274,25 +286,40 @@ impl Joiner {
 }
 
 impl<'a> Assembly<'a> {
+    /// An assembly of `segments` into each of `variants` (in that order in
+    /// [`Assembly::finish`]'s answer).
     pub(super) fn new(
         segments: &'a [Segment],
-        formats: &[AudioFormat],
+        variants: Vec<Variant>,
         rate: u32,
         opts: &EncoderOptions,
         leveler: Leveler,
-        bookends: Bookends,
         tags: &Tags,
     ) -> Result<Self, AudioError> {
-        let writers = formats
-            .iter()
-            .map(|&f| {
-                Ok((
-                    f,
-                    EncodingWriter::new(
-                        tagged_encoder(f, rate, opts, tags)?,
-                        Cursor::new(Vec::new()),
-                    ),
-                ))
+        let outputs = variants
+            .into_iter()
+            .map(|v| {
+                let writers = v
+                    .formats
+                    .iter()
+                    .map(|&f| {
+                        Ok((
+                            f,
+                            EncodingWriter::new(
+                                tagged_encoder(f, rate, opts, tags)?,
+                                Cursor::new(Vec::new()),
+                            ),
+                        ))
+                    })
+                    .collect::<Result<_, AudioError>>()?;
+                let mut joiner = Joiner::new(rate, leveler);
+                joiner.set_bookends(v.bookends);
+                Ok(Output {
+                    joiner,
+                    manifest: Vec::with_capacity(segments.len()),
+                    writers,
+                    meter: Meter::new(rate)?,
+                })
             })
             .collect::<Result<_, AudioError>>()?;
         Ok(Assembly {
@@ -301,15 +328,8 @@ impl<'a> Assembly<'a> {
             waiting: vec![None; segments.len()],
             lens: vec![0; segments.len()],
             next: 0,
-            joiner: {
-                let mut j = Joiner::new(rate, leveler);
-                j.set_bookends(bookends);
-                j
-            },
-            manifest: Vec::with_capacity(segments.len()),
-            writers,
+            outputs,
             target_lufs: opts.loudness().map(|t| t.lufs),
-            meter: Meter::new(rate)?,
         })
     }
 
@@ -333,50 +353,58 @@ impl<'a> Assembly<'a> {
     }
 
     fn encode(&mut self, i: usize, samples: &[i16]) -> Result<(), AudioError> {
-        let (entry, pcm) = self.joiner.join(self.segments, i, samples);
-        self.manifest.push(entry);
         self.lens[i] = samples.len();
-        self.meter.add(pcm)?;
-        for (_, w) in &mut self.writers {
-            w.push(pcm)?;
+        for out in &mut self.outputs {
+            let (entry, pcm) = out.joiner.join(self.segments, i, samples);
+            out.manifest.push(entry);
+            out.meter.add(pcm)?;
+            for (_, w) in &mut out.writers {
+                w.push(pcm)?;
+            }
         }
         Ok(())
     }
 
-    /// The encoded files, the manifest entries and the duration in seconds.
-    pub(super) fn finish(self) -> Result<Assembled, AudioError> {
+    /// Each variant's encoded files, manifest entries and duration, in the order given.
+    pub(super) fn finish(self) -> Result<Vec<Assembled>, AudioError> {
         if self.next != self.segments.len() {
             return Err(AudioError::Encoder {
                 format: "assembly",
                 message: format!("segment {} never arrived", self.next),
             });
         }
-        let files = self
-            .writers
-            .into_iter()
-            .map(|(f, w)| Ok((f, w.finish_seekable()?.into_inner())))
-            .collect::<Result<_, AudioError>>()?;
-        let measured = self.meter.loudness();
         let rate = self.rate as f64;
-        let clips = (!self.joiner.bookends.lead.is_empty()
-            || !self.joiner.bookends.tail.is_empty())
-        .then(|| ManifestClips {
-            lead: self.joiner.bookends.lead.len() as f64 / rate,
-            tail: self.joiner.bookends.tail.len() as f64 / rate,
-        });
-        Ok(Assembled {
-            clips,
-            loudness: ManifestLoudness {
-                integrated_lufs: measured.integrated_lufs,
-                true_peak_dbtp: measured.true_peak_dbtp,
-                target_lufs: self.target_lufs,
-                gain_db: self.joiner.gain_db(),
-            },
-            files,
-            manifest: self.manifest,
-            duration: self.joiner.seconds(),
-            sample_rate: self.rate,
-        })
+        self.outputs
+            .into_iter()
+            .map(|out| {
+                let files = out
+                    .writers
+                    .into_iter()
+                    .map(|(f, w)| Ok((f, w.finish_seekable()?.into_inner())))
+                    .collect::<Result<_, AudioError>>()?;
+                let measured = out.meter.loudness();
+                let bookends = &out.joiner.bookends;
+                let clips = (!bookends.lead.is_empty() || !bookends.tail.is_empty()).then(|| {
+                    ManifestClips {
+                        lead: bookends.lead.len() as f64 / rate,
+                        tail: bookends.tail.len() as f64 / rate,
+                    }
+                });
+                Ok(Assembled {
+                    clips,
+                    loudness: ManifestLoudness {
+                        integrated_lufs: measured.integrated_lufs,
+                        true_peak_dbtp: measured.true_peak_dbtp,
+                        target_lufs: self.target_lufs,
+                        gain_db: out.joiner.gain_db(),
+                    },
+                    files,
+                    manifest: out.manifest,
+                    duration: out.joiner.seconds(),
+                    sample_rate: self.rate,
+                })
+            })
+            .collect()
     }
 }
 
@@ -392,12 +420,14 @@ pub(super) struct Assembled {
 
 impl Pipeline {
     /// Store an assembled article's files, manifest and captions; returns the rendition to
-    /// publish, assembled from the segments `keys` name.
+    /// publish, assembled from the segments `keys` name: the article's own (`feed` None) or
+    /// feed `feed`'s, under that feed's voice key ([`super::clips::feed_voice_key`]).
     pub(super) fn store_files(
         &self,
         assembled: Assembled,
         article: &ArticleRecord,
         voice: &LoadedVoice,
+        feed: Option<&str>,
         keys: &[ObjectKey],
         rt: &Handle,
     ) -> Result<Rendition, Failure> {
@@ -410,7 +440,7 @@ impl Pipeline {
         for (format, bytes) in assembled.files {
             files.push((format, put(bytes, format.into())?));
         }
-        let assembly = self.assembly_key(article);
+        let assembly = self.assembly_key(article, feed);
         let manifest = Manifest {
             article: article.id.to_string(),
             voice: voice.info().id.clone(),
@@ -425,10 +455,14 @@ impl Pipeline {
         let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(retry)?;
         let manifest_name = put(manifest_json, ObjectKind::Json)?;
         let captions = put(webvtt(&manifest.segments), ObjectKind::Vtt)?;
+        let voice_id = &voice.info().id;
         Ok(Rendition {
             article: article.id.clone(),
             content_hash: article.content_hash.clone(),
-            voice: voice.info().id.clone(),
+            voice: match feed {
+                Some(feed) => super::clips::feed_voice_key(voice_id, feed),
+                None => voice_id.clone(),
+            },
             duration: assembled.duration,
             files,
             manifest: manifest_name,

@@ -159,7 +159,7 @@ impl Pipeline {
                 let made = tokio::task::spawn_blocking(move || {
                     Ok::<_, crate::queue::Failure>((
                         this.leveler(&voice, &rt)?,
-                        this.bookends(&article, &voice)?,
+                        this.bookends(&article, &voice, None)?,
                     ))
                 });
                 match made.await {
@@ -269,9 +269,9 @@ impl Pipeline {
     ) -> Result<Bookends, PipelineError> {
         // The library is shared behind an `Arc`: cloning it is cheap.
         let library = self.settings.clips.clone();
-        let section = article.meta.section.clone();
+        let set = library.set_for(article.meta.section.as_deref());
         let (rate, level) = (voice.sample_rate(), self.clip_level());
-        tokio::task::spawn_blocking(move || lay_out(&library, section.as_deref(), rate, level))
+        tokio::task::spawn_blocking(move || lay_out(&library, &set, rate, level))
             .await
             .map_err(|e| crate::audio::AudioError::encoder("clips", e))?
             .map_err(PipelineError::from)

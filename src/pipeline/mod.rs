@@ -38,6 +38,7 @@ use crate::tts::{Engine, TtsError};
 pub use assembly::{
     chapters, webvtt_chapters, Chapter, Manifest, ManifestClips, ManifestLoudness, ManifestSegment,
 };
+pub use clips::FeedAudio;
 pub use live::{LiveAudio, LiveProgress};
 pub use request::{default_formats, AudioStatus};
 pub use settings::{CacheSettings, PipelineSettings, QueueSettings};

@@ -22,8 +22,12 @@ pub struct PipelineSettings {
     pub source: SourceSettings,
     /// The publication's name (`[feeds] title`), written into the audio files' tags.
     pub publication: String,
-    /// The `[clips]`, decoded (`ClipLibrary::load`, at startup; the default has none).
+    /// The `[clips]`, decoded (`ClipLibrary::load`, at startup; the default has none), with
+    /// the feeds' own clips.
     pub clips: crate::audio::clips::ClipLibrary,
+    /// The `[feeds]`: which feeds list an article, for the feeds with clips of their own
+    /// (their renditions are assembled with the article's).
+    pub feeds: crate::feeds::FeedSettings,
 }
 
 /// The `[cache]` section.

@@ -8,9 +8,10 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
 
-use super::assembly::Assembly;
+use super::assembly::{Assembly, Variant};
 use super::Pipeline;
 use crate::article::ArticleRecord;
+use crate::audio::AudioFormat;
 use crate::queue::{Failure, Job, JobOutcome, Priority, Rendition};
 use crate::store::{ObjectKey, ObjectKind, StoreError};
 use crate::text::segment::segment_blocks;
@@ -51,10 +52,24 @@ impl From<Failure> for Halt {
     }
 }
 
+/// What a job made: the article's rendition (kept as it was when still current), the
+/// renditions of the feeds with clips of their own that list it, and the run's figures.
+pub(super) struct Produced {
+    pub(super) rendition: Rendition,
+    pub(super) feeds: Vec<Rendition>,
+    pub(super) outcome: JobOutcome,
+}
+
 impl Pipeline {
     /// The blocking body of a job: cache lookups, synthesis of misses, assembly, encoding,
-    /// storing the files. Publishing the rendition is the worker's (one transaction).
-    pub(super) fn produce(&self, job: &Job, rt: &Handle) -> Result<(Rendition, JobOutcome), Halt> {
+    /// storing the files. Publishing the renditions is the worker's.
+    ///
+    /// Every feed with clips of its own that lists the article gets its rendition in the
+    /// same pass (one more MP3 encoder fed the same segments, overlapping synthesis), so the
+    /// article appears in every feed at once, already with the right length. When a feed's
+    /// rendition is missing (the feed's clips changed) and the article's own is current, only
+    /// the feed's is encoded.
+    pub(super) fn produce(&self, job: &Job, rt: &Handle) -> Result<Produced, Halt> {
         let article = rt
             .block_on(self.articles.article(&job.article))
             .map_err(retry)?
@@ -67,20 +82,62 @@ impl Pipeline {
         if segments.is_empty() {
             return Err(Failure::Abort("the article has no speakable text".into()).into());
         }
+        let mut feeds = Vec::new();
+        for feed in self.feeds_listing(&article, &voice) {
+            let current = !job.force
+                && rt
+                    .block_on(self.current_variant(&article, &voice.info().id, Some(&feed)))
+                    .map_err(retry)?
+                    .is_some();
+            if !current {
+                feeds.push(feed);
+            }
+        }
+        // Only when a feed's rendition is what is missing: a job for the article itself runs
+        // whole, as it always did (it may have been queued to make it again).
+        let existing = if job.force || feeds.is_empty() {
+            None
+        } else {
+            rt.block_on(self.current_rendition(&article, &voice))
+                .map_err(retry)?
+                .filter(|r| {
+                    job.formats
+                        .iter()
+                        .all(|f| r.files.iter().any(|(have, _)| have == f))
+                })
+        };
+        let mut variants = Vec::new();
+        if existing.is_none() {
+            variants.push(Variant {
+                formats: job.formats.clone(),
+                bookends: self.bookends(&article, &voice, None)?,
+            });
+        }
+        for feed in &feeds {
+            variants.push(Variant {
+                // Feeds enclose the MP3 only.
+                formats: vec![AudioFormat::Mp3],
+                bookends: self.bookends(&article, &voice, Some(feed))?,
+            });
+        }
+        let mut outcome = JobOutcome {
+            segments_total: segments.len() as u64,
+            segments_synthesized: 0,
+            audio_seconds: 0.0,
+        };
         let settings = SynthSettings::default();
         let leveler = self.leveler(&voice, rt)?;
-        let bookends = self.bookends(&article, &voice)?;
         let mut assembly = Assembly::new(
             &segments,
-            &job.formats,
+            variants,
             voice.sample_rate(),
             &self.settings.audio,
             leveler,
-            bookends,
             &super::assembly::tags(&article, &voice, &self.settings.publication),
         )
         .map_err(retry)?;
-        let synthesized = self.fill(job, &voice, &settings, &keys, &mut assembly, rt)?;
+        outcome.segments_synthesized =
+            self.fill(job, &voice, &settings, &keys, &mut assembly, rt)?;
         let touched: Vec<(String, u64)> = keys
             .iter()
             .zip(assembly.pcm_bytes())
@@ -88,14 +145,27 @@ impl Pipeline {
             .collect();
         rt.block_on(self.queue.touch_segments(&touched))
             .map_err(retry)?;
-        let assembled = assembly.finish().map_err(retry)?;
-        let rendition = self.store_files(assembled, &article, &voice, &keys, rt)?;
-        let outcome = JobOutcome {
-            segments_total: segments.len() as u64,
-            segments_synthesized: synthesized,
-            audio_seconds: rendition.duration,
+        let mut assembled = assembly.finish().map_err(retry)?.into_iter();
+        let rendition = match existing {
+            Some(r) => r,
+            None => {
+                let own = assembled
+                    .next()
+                    .ok_or_else(|| retry("the assembly lost the article's rendition"))?;
+                self.store_files(own, &article, &voice, None, &keys, rt)?
+            }
         };
-        Ok((rendition, outcome))
+        let feeds = feeds
+            .iter()
+            .zip(assembled)
+            .map(|(feed, a)| self.store_files(a, &article, &voice, Some(feed), &keys, rt))
+            .collect::<Result<Vec<_>, _>>()?;
+        outcome.audio_seconds = rendition.duration;
+        Ok(Produced {
+            rendition,
+            feeds,
+            outcome,
+        })
     }
 
     /// An article's speakable segments in reading order and their segment-cache keys, as a

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use super::synthesis::Halt;
+use super::synthesis::{Halt, Produced};
 use super::Pipeline;
 use crate::queue::{Failure, Job};
 
@@ -142,8 +142,25 @@ impl Pipeline {
         heartbeat.abort();
         self.finished_running(&job_id);
         match result {
-            Ok((rendition, outcome)) => {
-                match self.queue.complete(&claim, &rendition, &outcome).await {
+            Ok(Produced {
+                rendition,
+                feeds,
+                outcome,
+            }) => {
+                // The feeds' renditions first: once the job is ready, every feed that lists
+                // the article finds its own (unfenced, see `ArticleRepo::publish_rendition`).
+                let mut published = Ok(());
+                for r in &feeds {
+                    published = self.articles.publish_rendition(r).await;
+                    if published.is_err() {
+                        break;
+                    }
+                }
+                let completed = match published {
+                    Ok(()) => self.queue.complete(&claim, &rendition, &outcome).await,
+                    Err(e) => Err(e),
+                };
+                match completed {
                     Err(e) if e.is_storage_fault() => {
                         tracing::error!(error = %e, "publishing failed: storage fault");
                         self.wait_for_storage().await;
@@ -156,6 +173,7 @@ impl Pipeline {
                         tracing::info!(
                             segments = outcome.segments_total,
                             synthesized = outcome.segments_synthesized,
+                            feed_renditions = feeds.len(),
                             audio_s = format!("{:.1}", outcome.audio_seconds),
                             wall_s = format!("{:.1}", started.elapsed().as_secs_f64()),
                             "article audio ready"

@@ -45,6 +45,7 @@ macro_rules! repo_contract_tests {
             position_counts_the_jobs_ahead,
             stats_count_jobs_by_state_and_age_the_oldest_queued,
             completing_publishes_the_rendition_with_the_job,
+            a_rendition_published_without_a_job_replaces_its_own_key_only,
             segments_are_evicted_least_recently_used_first_never_while_current,
             unique_listeners_count_once_a_day_and_the_days_salt_and_hashes_go_with_it,
             a_listen_only_moves_forward_and_the_dropoff_follows_furthest_sentences,
@@ -894,6 +895,66 @@ pub async fn completing_publishes_the_rendition_with_the_job(repo: &dyn Repo, cl
             .unwrap()
             .is_some(),
         "the old version's rendition is still on record"
+    );
+}
+
+/// A feed's own rendition is published beside the article's (another voice key), replaced
+/// when re-assembled, and counts as live like the article's.
+pub async fn a_rendition_published_without_a_job_replaces_its_own_key_only(
+    repo: &dyn Repo,
+    clock: &ManualClock,
+) {
+    let a = article("feed-item", "The ferry runs again.", clock.now_ms());
+    repo.upsert_article(&a).await.unwrap();
+    let ours = {
+        repo.push(job_for(&a, "joe")).await.unwrap();
+        claim(repo, "w1").await.claim()
+    };
+    let o = JobOutcome::default();
+    assert!(repo
+        .complete(&ours, &rendition(&a, "joe", "main", &["k1"]), &o)
+        .await
+        .unwrap());
+    clock.advance(1_000);
+    let mut feed = rendition(&a, "joe/feed/podcast", "f1", &["k1"]);
+    feed.assembly = "key-1".into();
+    repo.publish_rendition(&feed).await.unwrap();
+    feed.files = vec![(AudioFormat::Mp3, "f2.mp3".into())];
+    feed.manifest = "f2.json".into();
+    feed.captions = "f2.vtt".into();
+    feed.assembly = "key-2".into();
+    clock.advance(1_000);
+    repo.publish_rendition(&feed).await.unwrap();
+    let got = repo
+        .rendition(&a.id, &a.content_hash, "joe/feed/podcast")
+        .await
+        .unwrap()
+        .expect("published");
+    assert_eq!(
+        (&got.files, &got.manifest, got.assembly.as_str()),
+        (&feed.files, &feed.manifest, "key-2"),
+        "re-publishing replaces the row"
+    );
+    assert_eq!(got.created_at, clock.now_ms());
+    let main = repo
+        .rendition(&a.id, &a.content_hash, "joe")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(main.manifest, "main.json", "the article's own is untouched");
+    let mut live = repo.live_objects().await.unwrap();
+    live.sort();
+    assert_eq!(
+        live,
+        [
+            "f2.json",
+            "f2.mp3",
+            "f2.vtt",
+            "main.json",
+            "main.mp3",
+            "main.opus",
+            "main.vtt"
+        ]
     );
 }
 

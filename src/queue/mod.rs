@@ -322,6 +322,11 @@ pub trait ArticleRepo: Send + Sync {
         content_hash: &str,
         voice: &str,
     ) -> Result<Option<Rendition>, QueueError>;
+    /// Publish a rendition that no job reports (a feed's own rendition, assembled with the
+    /// article's): insert, or replace the one of the same article version and voice key.
+    /// Unfenced: such a rendition is derived from the version it names, so a late writer can
+    /// only write the same thing again.
+    async fn publish_rendition(&self, rendition: &Rendition) -> Result<(), QueueError>;
     /// Every object a current rendition references (never evicted).
     async fn live_objects(&self) -> Result<Vec<String>, QueueError>;
 }

@@ -272,6 +272,8 @@ pub struct AudioStore {
     remote: bool,
     /// `public_base_url` + the bucket prefix: where listeners fetch objects directly.
     public_base: Option<Arc<str>>,
+    /// With `public_base`: signs download links (S3 only).
+    presigner: Option<Arc<s3::Presigner>>,
 }
 
 impl AudioStore {
@@ -281,6 +283,7 @@ impl AudioStore {
             local_root: None,
             remote: false,
             public_base: None,
+            presigner: None,
         }
     }
 
@@ -485,6 +488,21 @@ impl AudioStore {
             .as_ref()
             .map(|base| format!("{base}/{}", key.path()))
     }
+
+    /// In redirect mode (`public_base_url`), where a listener who asked to save `key` as
+    /// `name` goes: a presigned GET on the S3 endpoint whose answer carries
+    /// `Content-Disposition: attachment; filename="NAME"` (a CDN or public URL cannot be told
+    /// to add it). None without redirect mode. `name` must already be a validated save-as
+    /// name (`A-Z a-z 0-9 . _ -`).
+    pub async fn download_url(
+        &self,
+        key: &ObjectKey,
+        name: &str,
+    ) -> Option<Result<String, StoreError>> {
+        self.public_base.as_ref()?;
+        let presigner = self.presigner.as_ref()?;
+        Some(presigner.download_url(&key.path(), name).await)
+    }
 }
 
 /// What a CDN or a browser may do with an object fetched straight from the bucket: keep it
@@ -597,7 +615,9 @@ pub async fn open(settings: &StoreSettings, data_dir: &Path) -> Result<AudioStor
             Ok(store)
         }
         StoreSettings::S3(s3) => {
-            let mut store = AudioStore::new_remote(open_s3(s3).await?);
+            let (inner, presigner) = s3::open_s3_with_signer(s3).await?;
+            let mut store = AudioStore::new_remote(inner);
+            store.presigner = Some(Arc::new(presigner));
             store.public_base = s3.public_base_url.as_deref().map(|base| {
                 let base = base.trim_end_matches('/');
                 match s3.key_prefix() {

@@ -6,9 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Method;
 use futures::StreamExt;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
+use object_store::signer::{SignedUrlOptions, Signer};
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +99,51 @@ fn client_options(allow_http: bool) -> (ClientOptions, RetryConfig) {
 
 /// Build the client and check the bucket: it exists and these credentials may list it.
 pub async fn open_s3(settings: &S3Settings) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    Ok(open_s3_with_signer(settings).await?.0)
+}
+
+/// How long a presigned download link stays valid. It is used at once (the browser follows
+/// the redirect), so an hour only has to cover a slow start.
+const DOWNLOAD_LINK_VALIDITY: Duration = Duration::from_secs(3600);
+
+/// Presigned GETs of objects in the bucket, for downloads in redirect mode: S3 answers them
+/// with the `response-content-disposition` the URL carries (signed, so it cannot be
+/// changed), which a plain public URL or a CDN cannot be asked for.
+#[derive(Debug)]
+pub(super) struct Presigner {
+    s3: AmazonS3,
+    prefix: String,
+}
+
+impl Presigner {
+    /// A URL on the S3 endpoint that serves the object at `path` (inside the prefix) with
+    /// `Content-Disposition: attachment; filename="NAME"`. `name` is a validated save-as name
+    /// (`A-Z a-z 0-9 . _ -`), so it needs no quoting.
+    pub(super) async fn download_url(
+        &self,
+        path: &ObjectPath,
+        name: &str,
+    ) -> Result<String, StoreError> {
+        let full = match self.prefix.as_str() {
+            "" => path.clone(),
+            prefix => ObjectPath::from(format!("{prefix}/{path}")),
+        };
+        let options = SignedUrlOptions::default().with_query([(
+            "response-content-disposition",
+            format!("attachment; filename=\"{name}\""),
+        )]);
+        let url = self
+            .s3
+            .signed_url_opts(Method::GET, &full, DOWNLOAD_LINK_VALIDITY, &options)
+            .await?;
+        Ok(url.to_string())
+    }
+}
+
+/// [`open_s3`], plus a [`Presigner`] over the same client.
+pub(super) async fn open_s3_with_signer(
+    settings: &S3Settings,
+) -> Result<(Arc<dyn ObjectStore>, Presigner), StoreError> {
     if settings.bucket.is_empty() {
         return Err(StoreError::Config(
             "[store] kind = \"s3\" needs a bucket (AUDIOBY_STORE__BUCKET)".into(),
@@ -135,12 +183,16 @@ pub async fn open_s3(settings: &S3Settings) -> Result<Arc<dyn ObjectStore>, Stor
         .with_retry(retry)
         .build()
         .map_err(|e| StoreError::Config(format!("{}: {e}", settings.describe())))?;
+    let presigner = Presigner {
+        s3: s3.clone(),
+        prefix: settings.key_prefix().to_string(),
+    };
     let store: Arc<dyn ObjectStore> = match settings.key_prefix() {
         "" => Arc::new(s3),
         prefix => Arc::new(PrefixStore::new(s3, prefix)),
     };
     check_bucket(store.as_ref(), settings).await?;
-    Ok(store)
+    Ok((store, presigner))
 }
 
 /// One list request: it needs the bucket to exist and the credentials to be valid and

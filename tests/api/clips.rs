@@ -18,7 +18,7 @@ schools and to the repair of old bridges, which cannot wait.";
 
 /// Make `name` in `dir` with ffmpeg from a lavfi `source`, `secs` long, with extra output
 /// arguments (codec, rate, channels).
-fn make_clip(dir: &Path, name: &str, source: &str, secs: f64, args: &[&str]) -> PathBuf {
+pub(crate) fn make_clip(dir: &Path, name: &str, source: &str, secs: f64, args: &[&str]) -> PathBuf {
     let path = dir.join(name);
     let out = std::process::Command::new("nice")
         .args([
@@ -132,6 +132,17 @@ fn a_bad_clip_stops_the_server_at_startup_with_one_line_naming_it() {
             &missing,
             "clip-unreadable",
         ),
+        // A feed's own clips are checked at startup too.
+        (
+            "AUDIOBY_FEEDS__DEFINE__PODCAST__INTRO",
+            &text,
+            "clip-unsupported",
+        ),
+        (
+            "AUDIOBY_FEEDS__DEFINE__PODCAST__OUTRO",
+            &truncated,
+            "clip-corrupt",
+        ),
     ] {
         let data = tempfile::tempdir().unwrap();
         let out = audioby()
@@ -233,13 +244,17 @@ async fn an_intro_and_outro_surround_the_speech_and_shift_the_manifest() {
             "{format}: decoded {} s, intro + gap + speech + gap + outro = {expected} s",
             d.duration()
         );
-        // The intro is there (a tone), then the gap is silent.
-        let at = |t: f64| (t * d.sample_rate as f64) as usize;
-        let intro_rms = rms(&d.samples[at(0.3)..at(1.7)]);
-        let gap_rms = rms(&d.samples[at(2.08)..at(2.32)]);
-        assert!(intro_rms > 0.05, "{format}: intro RMS {intro_rms}");
-        assert!(gap_rms < 0.01, "{format}: gap RMS {gap_rms}");
+        assert_intro_then_gap(&d, format);
     }
+}
+
+/// The 2 s intro tone is there, then the 0.4 s gap after it is silent.
+pub(crate) fn assert_intro_then_gap(d: &Decoded, what: &str) {
+    let at = |t: f64| (t * d.sample_rate as f64) as usize;
+    let intro_rms = rms(&d.samples[at(0.3)..at(1.7)]);
+    let gap_rms = rms(&d.samples[at(2.08)..at(2.32)]);
+    assert!(intro_rms > 0.05, "{what}: intro RMS {intro_rms}");
+    assert!(gap_rms < 0.01, "{what}: gap RMS {gap_rms}");
 }
 
 #[tokio::test]

@@ -213,22 +213,7 @@ async fn a_feed_of_three_articles_parses_twice_and_every_link_resolves() {
     }
 
     // 3. Python's feedparser, an independent parser.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("all.xml");
-    std::fs::write(&path, &xml).unwrap();
-    let python = repo().join(".deps/venv/bin/python");
-    assert!(python.exists(), "run scripts/test-setup (make test does)");
-    let out = Command::new(python)
-        .arg(repo().join("tests/python/feed_check.py"))
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parsed = feedparser(&xml);
     assert_eq!(parsed["bozo"], 0, "{parsed}");
     assert_eq!(parsed["version"], "rss20");
     assert_eq!(parsed["title"], "The Daily Example");
@@ -282,8 +267,29 @@ async fn a_feed_of_three_articles_parses_twice_and_every_link_resolves() {
     assert_eq!(again.entries[0].id, "audioby:talks");
 }
 
+/// `xml` as Python's feedparser (an independent parser, in the test venv) reads it:
+/// tests/python/feed_check.py's JSON.
+pub(crate) fn feedparser(xml: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feed.xml");
+    std::fs::write(&path, xml).unwrap();
+    let python = repo().join(".deps/venv/bin/python");
+    assert!(python.exists(), "run scripts/test-setup (make test does)");
+    let out = Command::new(python)
+        .arg(repo().join("tests/python/feed_check.py"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Every tag ffprobe reads (format and stream level), keys lowercased except custom ones.
-fn ffprobe_tags(path: &std::path::Path) -> Value {
+pub(crate) fn ffprobe_tags(path: &std::path::Path) -> Value {
     let out = Command::new("ffprobe")
         .args([
             "-v",

@@ -7,6 +7,7 @@
 mod common;
 
 mod clips;
+mod feed_clips;
 mod feeds;
 mod http_api;
 mod http_audio_files;

@@ -285,6 +285,70 @@ async fn with_a_public_base_url_listeners_are_sent_to_the_bucket() {
 }
 
 #[tokio::test]
+async fn in_redirect_mode_a_download_goes_to_a_presigned_url_that_says_attachment() {
+    let server = S3Server::shared();
+    let prefix = unique_prefix("download");
+    let base = format!("{}/{}", server.endpoint, crate::common::s3::BUCKET);
+    let mut settings = server.settings(&prefix);
+    settings.public_base_url = Some(base.clone());
+    let app = spawn_app_with(move |s| s.store = StoreSettings::S3(settings)).await;
+    let audio = publish(&app, "download", "A short story. It has two sentences.").await;
+    let mp3_url = audio["formats"]["mp3"].as_str().unwrap().to_owned();
+    let name = mp3_url.rsplit('/').next().unwrap().to_owned();
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_follow
+        .get(app.url(&format!("/audio/{name}?download=a-short-story.mp3")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 307);
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+    let signed = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        signed.starts_with(&server.endpoint) && signed.contains("X-Amz-Signature="),
+        "a presigned URL on the S3 endpoint: {signed}"
+    );
+    assert_ne!(
+        signed, mp3_url,
+        "not the CDN URL, which cannot say attachment"
+    );
+    // Followed (no credentials): S3 serves the file as an attachment under that name.
+    let got = reqwest::get(&signed).await.unwrap();
+    assert_eq!(got.status(), 200, "{signed}");
+    assert_eq!(
+        got.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"a-short-story.mp3\""
+    );
+    let bytes = got.bytes().await.unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(&bytes)),
+        name.trim_end_matches(".mp3"),
+        "the whole file"
+    );
+    // The name is signed: changing it voids the link.
+    let forged = signed.replace("a-short-story.mp3", "other.mp3");
+    assert_ne!(forged, signed);
+    let refused = reqwest::get(&forged).await.unwrap();
+    assert_eq!(refused.status(), 403, "a forged name is refused");
+    // Without `download` the redirect is the public URL, as before; a bad name is a 400.
+    let plain = no_follow
+        .get(app.url(&format!("/audio/{name}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()[header::LOCATION], mp3_url.as_str());
+    let bad = no_follow
+        .get(app.url(&format!("/audio/{name}?download=..%2Fx")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
 async fn two_servers_making_the_same_segment_at_once_store_it_once() {
     let server = S3Server::shared();
     let prefix = unique_prefix("race");

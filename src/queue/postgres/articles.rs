@@ -116,6 +116,10 @@ impl ArticleRepo for PgRepo {
         .transpose()
     }
 
+    async fn publish_rendition(&self, rendition: &Rendition) -> Result<(), QueueError> {
+        super::jobs::insert_rendition(&self.pool, rendition, self.now()).await
+    }
+
     async fn live_objects(&self) -> Result<Vec<String>, QueueError> {
         let rows = sqlx::query(
             "SELECT r.files, r.manifest, r.captions FROM renditions r JOIN articles a

@@ -166,8 +166,6 @@ impl JobRepo for PgRepo {
         o: &JobOutcome,
     ) -> Result<bool, QueueError> {
         let now = self.now();
-        let files = encode(&r.files)?;
-        let segments = encode(&r.segments)?;
         // The fenced job update first: it locks the job row, so when the claim is no longer
         // current nothing is published, and the rendition commits with the job or not at all.
         let mut tx = self.pool.begin().await?;
@@ -188,25 +186,7 @@ impl JobRepo for PgRepo {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments, assembly)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
-             ON CONFLICT (article_id, content_hash, voice) DO UPDATE SET duration = excluded.duration,
-               files = excluded.files, manifest = excluded.manifest, captions = excluded.captions,
-               created_at = excluded.created_at, segments = excluded.segments, assembly = excluded.assembly",
-        )
-        .bind(r.article.as_str())
-        .bind(&r.content_hash)
-        .bind(&r.voice)
-        .bind(r.duration)
-        .bind(files)
-        .bind(&r.manifest)
-        .bind(&r.captions)
-        .bind(now)
-        .bind(segments)
-        .bind(&r.assembly)
-        .execute(&mut *tx)
-        .await?;
+        insert_rendition(&mut *tx, r, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -329,4 +309,35 @@ impl JobRepo for PgRepo {
     fn wakeups(&self) -> Option<Arc<Notify>> {
         Some(self.wake())
     }
+}
+
+/// Insert or replace the rendition of one article version and voice key (what `complete`
+/// publishes with its job, and `ArticleRepo::publish_rendition` alone).
+pub(super) async fn insert_rendition<'e>(
+    ex: impl sqlx::PgExecutor<'e>,
+    r: &Rendition,
+    now: i64,
+) -> Result<(), QueueError> {
+    let files = encode(&r.files)?;
+    let segments = encode(&r.segments)?;
+    sqlx::query(
+        "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments, assembly)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
+         ON CONFLICT (article_id, content_hash, voice) DO UPDATE SET duration = excluded.duration,
+           files = excluded.files, manifest = excluded.manifest, captions = excluded.captions,
+           created_at = excluded.created_at, segments = excluded.segments, assembly = excluded.assembly",
+    )
+    .bind(r.article.as_str())
+    .bind(&r.content_hash)
+    .bind(&r.voice)
+    .bind(r.duration)
+    .bind(files)
+    .bind(&r.manifest)
+    .bind(&r.captions)
+    .bind(now)
+    .bind(segments)
+    .bind(&r.assembly)
+    .execute(ex)
+    .await?;
+    Ok(())
 }

@@ -167,8 +167,6 @@ impl JobRepo for SqliteRepo {
         o: &JobOutcome,
     ) -> Result<bool, QueueError> {
         let now = self.now();
-        let files = encode(&r.files)?;
-        let segments = encode(&r.segments)?;
         // The fenced job update comes first: it takes the write lock, and when the claim is
         // no longer current the rendition of the worker that took over stays untouched.
         let mut tx = self.pool().begin().await?;
@@ -188,25 +186,7 @@ impl JobRepo for SqliteRepo {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments, assembly)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(article_id, content_hash, voice) DO UPDATE SET duration = excluded.duration,
-               files = excluded.files, manifest = excluded.manifest, captions = excluded.captions,
-               created_at = excluded.created_at, segments = excluded.segments, assembly = excluded.assembly",
-        )
-        .bind(r.article.as_str())
-        .bind(&r.content_hash)
-        .bind(&r.voice)
-        .bind(r.duration)
-        .bind(files)
-        .bind(&r.manifest)
-        .bind(&r.captions)
-        .bind(now)
-        .bind(segments)
-        .bind(&r.assembly)
-        .execute(&mut *tx)
-        .await?;
+        insert_rendition(&mut *tx, r, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -334,4 +314,35 @@ impl JobRepo for SqliteRepo {
         .await?;
         Ok(r.rows_affected())
     }
+}
+
+/// Insert or replace the rendition of one article version and voice key (what `complete`
+/// publishes with its job, and `ArticleRepo::publish_rendition` alone).
+pub(super) async fn insert_rendition<'e>(
+    ex: impl sqlx::SqliteExecutor<'e>,
+    r: &Rendition,
+    now: i64,
+) -> Result<(), QueueError> {
+    let files = encode(&r.files)?;
+    let segments = encode(&r.segments)?;
+    sqlx::query(
+        "INSERT INTO renditions (article_id, content_hash, voice, duration, files, manifest, captions, created_at, segments, assembly)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(article_id, content_hash, voice) DO UPDATE SET duration = excluded.duration,
+           files = excluded.files, manifest = excluded.manifest, captions = excluded.captions,
+           created_at = excluded.created_at, segments = excluded.segments, assembly = excluded.assembly",
+    )
+    .bind(r.article.as_str())
+    .bind(&r.content_hash)
+    .bind(&r.voice)
+    .bind(r.duration)
+    .bind(files)
+    .bind(&r.manifest)
+    .bind(&r.captions)
+    .bind(now)
+    .bind(segments)
+    .bind(&r.assembly)
+    .execute(ex)
+    .await?;
+    Ok(())
 }
