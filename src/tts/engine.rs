@@ -333,13 +333,9 @@ impl LoadedVoice {
             .session_cache_dir
             .as_deref()
             .filter(|_| opts.session_cache && opts.split_voice);
-        let hint = cache_root.and_then(|root| SessionCache::hint(root, &info.model_path));
-        // With a hint from an earlier load, the voice file is hashed on another thread (in
-        // chunks: the bytes are not needed) while the sessions start from the session cache.
-        let hasher = hint.as_ref().filter(|_| !opts.lazy_sessions).map(|_| {
-            let path = info.model_path.clone();
-            std::thread::spawn(move || sha256_file(&path))
-        });
+        let hint = cache_root
+            .filter(|_| !opts.lazy_sessions)
+            .and_then(|root| SessionCache::hint(root, &info.model_path));
         let sessions = opts.sessions();
         let mut voice = LoadedVoice {
             length_scale: config.inference.length_scale,
@@ -359,8 +355,12 @@ impl LoadedVoice {
             stats: VoiceStats::default(),
         };
         let mut model = None;
-        match (hasher, hint) {
-            (Some(hasher), Some((entry, hinted))) => {
+        match hint {
+            // With a hint from an earlier load, the voice file is hashed on another thread (in
+            // chunks: the bytes are not needed) while the sessions start from the cache.
+            Some((entry, hinted)) => {
+                let path = voice.info.model_path.clone();
+                let hasher = std::thread::spawn(move || sha256_file(&path));
                 voice.session_cache = Some(entry);
                 // No model bytes: a usable entry needs none, and any failure falls back below.
                 let jobs = voice.start_sessions(Vec::new()).and_then(|wait| wait());
@@ -382,7 +382,7 @@ impl LoadedVoice {
                     }
                 }
             }
-            _ => {
+            None => {
                 let bytes =
                     std::fs::read(&voice.info.model_path).map_err(|e| fail(e.to_string()))?;
                 voice.model_hash = sha256_hex(&bytes);

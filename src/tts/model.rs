@@ -127,16 +127,7 @@ impl PreparedVoice {
                         ms = started.elapsed().as_millis() as u64,
                         "encoder session built from the session cache"
                     );
-                    let shape = cut.shape;
-                    return Ok(PreparedVoice::Split {
-                        encoder: Arc::new(Mutex::new(encoder)),
-                        decoder: cut.decoder,
-                        built_decoders: Mutex::new(built),
-                        planar: shape.planar,
-                        decoder_takes_speaker: shape.decoder_takes_speaker,
-                        hop: shape.hop,
-                        context: shape.context,
-                    });
+                    return Ok(PreparedVoice::split(encoder, cut.decoder, built, cut.shape));
                 }
                 Err(reason) => {
                     if let Some(c) = cache {
@@ -175,8 +166,9 @@ impl PreparedVoice {
                     ms = started.elapsed().as_millis() as u64,
                     "encoder session built"
                 );
+                let shape = CutShape::from(&s);
                 if let (Some(c), Some(scratch)) = (cache, &scratch) {
-                    match c.store(scratch, &s.decoder, CutShape::from(&s)) {
+                    match c.store(scratch, &s.decoder, shape) {
                         Ok(()) => {
                             tracing::debug!(voice, dir = %c.dir().display(), "cut saved in the session cache")
                         }
@@ -185,20 +177,24 @@ impl PreparedVoice {
                         }
                     }
                 }
-                Ok(PreparedVoice::Split {
-                    encoder: Arc::new(Mutex::new(encoder)),
-                    decoder: s.decoder,
-                    built_decoders: Mutex::new(built),
-                    planar: s.planar,
-                    decoder_takes_speaker: s.decoder_takes_speaker,
-                    hop: s.hop,
-                    context: s.context,
-                })
+                Ok(PreparedVoice::split(encoder, s.decoder, built, shape))
             }
             Err(e) => {
                 tracing::warn!(voice, reason = %e.reason, "voice runs whole (more memory on long sentences)");
                 e.model.map(PreparedVoice::Whole).ok_or(e.reason)
             }
+        }
+    }
+
+    fn split(encoder: Session, decoder: Vec<u8>, built: Vec<Session>, shape: CutShape) -> Self {
+        PreparedVoice::Split {
+            encoder: Arc::new(Mutex::new(encoder)),
+            decoder,
+            built_decoders: Mutex::new(built),
+            planar: shape.planar,
+            decoder_takes_speaker: shape.decoder_takes_speaker,
+            hop: shape.hop,
+            context: shape.context,
         }
     }
 
