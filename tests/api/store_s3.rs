@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::app::{spawn_app_with, TestApp, API_KEY};
 use crate::common::server::start_server;
-use crate::common::{audioby, decode_opus, decode_symphonia, run, seed_article};
+use crate::common::{audioby, decode_opus, decode_symphonia, run, seed_article, wait_until_every};
 use audioby::store::StoreSettings;
 use reqwest::header;
 use serde_json::{json, Value};
@@ -598,15 +598,22 @@ async fn migrate_store_moves_a_local_store_to_s3_survives_a_kill_and_back() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while journal_lines(&journal) < 50 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "finished before it could be killed"
-        );
-        assert!(Instant::now() < deadline, "no progress");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_every(
+        "the migration to journal 50 copies",
+        Duration::from_millis(10),
+        || {
+            let copied = journal_lines(&journal);
+            let running = child.try_wait().unwrap().is_none();
+            async move {
+                assert!(
+                    running || copied >= 50,
+                    "finished before it could be killed"
+                );
+                copied >= 50
+            }
+        },
+    )
+    .await;
     child.kill().unwrap();
     child.wait().unwrap();
     let halfway = journal_lines(&journal);

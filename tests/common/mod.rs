@@ -206,7 +206,17 @@ pub fn file_exists(p: &Path) -> bool {
 
 /// Poll `check` every 100 ms until it holds; fails the test naming `what` after 300 s (a
 /// generous bound for a busy 2-core machine: tests wait for conditions, never for time).
-pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+pub async fn wait_until<F, Fut>(what: &str, check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    wait_until_every(what, std::time::Duration::from_millis(100), check).await
+}
+
+/// [`wait_until`], checking every `poll` (a test that must catch a process part-way through
+/// its work polls faster than the default 100 ms).
+pub async fn wait_until_every<F, Fut>(what: &str, poll: std::time::Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -217,6 +227,6 @@ where
             std::time::Instant::now() < deadline,
             "timed out waiting for: {what}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(poll).await;
     }
 }
