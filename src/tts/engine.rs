@@ -696,7 +696,14 @@ pub(crate) fn build_session(
     match optimize {
         Optimize::Here => {}
         Optimize::SaveTo(path) => {
-            builder = builder.with_optimized_model_path(path).map_err(|x| e(&x))?
+            // ONNX Runtime warns that a saved NCHWc graph suits only this CPU: known, and
+            // handled (the session cache's key holds the CPU features; the decoder's rewrite
+            // is used in this process only or cached under that key).
+            builder = builder
+                .with_optimized_model_path(path)
+                .map_err(|x| e(&x))?
+                .with_log_level(ort::logging::LogLevel::Error)
+                .map_err(|x| e(&x))?
         }
         Optimize::Already => {
             builder = builder

@@ -1,6 +1,7 @@
 //! Voices and the Piper engine: which voices exist (`voices`), how text becomes phonemes
 //! (`phonemize`, espeak-ng under one global lock) and how phonemes become PCM (`engine`, a
 //! bounded pool of ONNX Runtime sessions per voice running on their own threads).
+pub mod blocked;
 pub mod engine;
 pub mod graph;
 pub mod lexicon_check;

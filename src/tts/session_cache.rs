@@ -21,7 +21,9 @@ use sha2::{Digest, Sha256};
 use super::graph::SplitModel;
 
 /// Bumped whenever [`super::graph::split_voice`] changes what it produces.
-const CUT_VERSION: &str = "audioby-cut-v1";
+/// v2: the decoder is saved as ONNX Runtime optimized it, rewritten by
+/// [`super::blocked::keep_blocked`] when that gave the same samples.
+const CUT_VERSION: &str = "audioby-cut-v2";
 
 /// What a cached entry says about the cut (the [`SplitModel`] fields besides the bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +32,10 @@ pub struct CutShape {
     pub decoder_takes_speaker: bool,
     pub hop: usize,
     pub context: usize,
+    /// The decoder is ONNX Runtime's optimized graph with its element-wise ops kept in the
+    /// blocked layout (built with optimization off); otherwise the plain cut.
+    #[serde(default)]
+    pub blocked: bool,
 }
 
 impl From<&SplitModel> for CutShape {
@@ -39,6 +45,7 @@ impl From<&SplitModel> for CutShape {
             decoder_takes_speaker: s.decoder_takes_speaker,
             hop: s.hop,
             context: s.context,
+            blocked: false,
         }
     }
 }
@@ -246,6 +253,7 @@ mod tests {
             decoder_takes_speaker: false,
             hop: 256,
             context: 13,
+            blocked: true,
         };
         a.store(&scratch, b"decoder", shape).unwrap();
         let got = a.load().expect("complete entry");
