@@ -1794,11 +1794,12 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
         };
         return Some(Match::with(w, 2, period));
     }
-    // "3 L", "500 g", "45 min": letters that are also initials or words are units when the
-    // line ends with them (a table cell, a caption) or "of" follows ("500 g of flour").
-    let ambiguous_ok = matches!(n.core, "l" | "L" | "min" | "g")
-        && n.pre.is_empty()
-        && (line_end || n.post.is_empty() && cx.core(i + 2) == "of");
+    // "3 L", "500 g": letters that are also initials are units when the line ends with them
+    // (a table cell, a caption) or a lower-case word follows ("500 g of flour", "a 3 L
+    // bottle"); "min" after a number is minutes ("45 min later").
+    let next_lower = n.post.is_empty() && cx.core(i + 2).starts_with(|c: char| c.is_lowercase());
+    let ambiguous_ok = n.pre.is_empty()
+        && (n.core == "min" || matches!(n.core, "l" | "L" | "g") && (line_end || next_lower));
     // "5 km", "30 °C"
     if !matches!(
         n.core,
