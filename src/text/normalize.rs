@@ -7,6 +7,7 @@
 //! basic punctuation (`. , ; : ? ! ' " - ( )`) only. Deterministic, no I/O, never panics.
 
 mod address;
+pub mod eval;
 mod numbers;
 mod ranges;
 mod tables;
@@ -204,7 +205,54 @@ fn prepass(text: &str) -> String {
     if s.contains("[...]") {
         s = s.replace("[...]", "...");
     }
+    if s.contains("'") && s.contains('"') {
+        s = feet_inches(&s);
+    }
     s
+}
+
+/// Heights written with primes, `6'2"` (after the prepass turned ′ ″ into ' "), become "6 ft
+/// 2 in" for the unit rules: one or two digits of feet, then up to eleven inches, with no
+/// letter or digit around the pair.
+fn feet_inches(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut last = 0;
+    let mut k = 0;
+    while k < b.len() {
+        if b[k] == b'\'' && k > 0 && b[k - 1].is_ascii_digit() {
+            let fs = (k.saturating_sub(2)..k)
+                .find(|&a| b[a..k].iter().all(u8::is_ascii_digit))
+                .unwrap_or(k);
+            let ie = (k + 1..b.len().min(k + 3))
+                .take_while(|&e| b[e].is_ascii_digit())
+                .last()
+                .map_or(k + 1, |e| e + 1);
+            let clean_before = fs == 0 || !b[fs - 1].is_ascii_alphanumeric();
+            let clean_after = b.get(ie + 1).is_none_or(|c| !c.is_ascii_alphanumeric());
+            let inches = std::str::from_utf8(&b[k + 1..ie])
+                .ok()
+                .and_then(|x| x.parse::<u32>().ok());
+            if ie > k + 1
+                && b.get(ie) == Some(&b'"')
+                && clean_before
+                && clean_after
+                && inches.is_some_and(|v| v < 12)
+            {
+                out.push_str(&s[last..fs]);
+                out.push_str(&s[fs..k]);
+                out.push_str(" ft ");
+                out.push_str(&s[k + 1..ie]);
+                out.push_str(" in");
+                last = ie + 1;
+                k = ie + 1;
+                continue;
+            }
+        }
+        k += 1;
+    }
+    out.push_str(&s[last..]);
+    out
 }
 
 /// Exactly three ASCII digits, then no further digit.
@@ -698,8 +746,11 @@ fn step(cx: &Cx, i: usize, out: &mut Out) -> usize {
     match t.core {
         "\u{2014}" | "\u{2013}" | "-" => {
             out.open(t.pre);
-            if starts_numeric(cx.core(i.wrapping_sub(1)))
-                && starts_numeric(cx.core(i + 1))
+            // "5-10", and between times: "7:30 p.m. – 9 p.m.", "noon - 2 p.m.".
+            let (before, after) = (cx.core(i.wrapping_sub(1)), cx.core(i + 1));
+            let timeish = |s: &str| ampm(s).is_some() || noon_or_midnight(s).is_some();
+            if (starts_numeric(before) || timeish(before))
+                && (starts_numeric(after) || timeish(before) && noon_or_midnight(after).is_some())
                 && t.core != "\u{2014}"
             {
                 out.word("to");
@@ -726,8 +777,10 @@ fn step(cx: &Cx, i: usize, out: &mut Out) -> usize {
     }
     let m = match_phone(cx, i)
         .or_else(|| address::match_address(cx, i))
+        .or_else(|| address::match_numbered_street(cx, i))
         .or_else(|| address::match_unit(cx, i))
         .or_else(|| address::match_state_zip(cx, i))
+        .or_else(|| ranges::match_cross_month_range(cx, i))
         .or_else(|| ranges::match_day_range(cx, i))
         .or_else(|| ranges::match_unit_range(cx, i))
         .or_else(|| match_date(cx, i))
@@ -797,18 +850,47 @@ fn title_case(up: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Phone numbers
 
+/// Digit groups read one by one and separated by pauses; a vanity word ("1-800-FLOWERS") is
+/// read as a word, and consecutive vanity words ("GOT-JUNK") run together without a pause.
 fn phone_words(plus: bool, groups: &[&str]) -> String {
     let mut s = String::new();
     if plus {
         s.push_str("plus ");
     }
-    let parts: Vec<String> = groups
-        .iter()
-        .filter(|g| !g.is_empty())
-        .map(|g| digit_words(g))
-        .collect();
-    s.push_str(&parts.join(", "));
+    let mut prev_word = false;
+    for g in groups.iter().filter(|g| !g.is_empty()) {
+        let word = !all_digits(g);
+        if !s.is_empty() && s != "plus " {
+            s.push_str(if word && prev_word { " " } else { ", " });
+        }
+        if word {
+            s.push_str(&g.to_ascii_lowercase());
+        } else {
+            s.push_str(&digit_words(g));
+        }
+        prev_word = word;
+    }
     s
+}
+
+/// A vanity number's groups after any trunk "1": a three-digit area code (or `area` digits
+/// already read, as in "(800) 555-HELP"), then digit groups and at least one capitalised
+/// word, ten keypad characters in all, the length of a North American number.
+fn vanity_groups(body: &str, area: usize) -> Option<Vec<&str>> {
+    let groups: Vec<&str> = body.split('-').collect();
+    let rest = match groups.as_slice() {
+        ["1", rest @ ..] if area == 0 => rest,
+        _ => &groups[..],
+    };
+    let first_word = rest.iter().position(|g| !all_digits(g))?;
+    let digits_ok = rest[..first_word].iter().all(|g| g.len() <= 4)
+        && (area > 0 || rest.first().is_some_and(|g| g.len() == 3))
+        && first_word >= 1;
+    let words_ok = rest[first_word..]
+        .iter()
+        .all(|g| (2..=7).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_uppercase()));
+    let keys = area + rest.iter().map(|g| g.len()).sum::<usize>();
+    (digits_ok && words_ok && keys == 10).then_some(groups)
 }
 
 /// Groups of a single-token phone number such as "555-123-4567" or "1-800-555-0199".
@@ -817,6 +899,11 @@ fn phone_single(core: &str) -> Option<(bool, Vec<&str>)> {
         Some(b) => (true, b),
         None => (false, core),
     };
+    if !plus {
+        if let Some(g) = vanity_groups(body, 0) {
+            return Some((false, g));
+        }
+    }
     let sep = if body.contains('-') {
         '-'
     } else if body.contains('.') {
@@ -876,7 +963,11 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     // (555) 123-4567
     if t.pre.ends_with('(') && t.post == ")" && all_digits(core) && core.len() == 3 {
         let n = cx.tok(i + 1);
-        if let Some((false, g)) = phone_single(n.core) {
+        let g = phone_single(n.core)
+            .filter(|(plus, _)| !plus)
+            .map(|(_, g)| g)
+            .or_else(|| vanity_groups(n.core, 3));
+        if let Some(g) = g {
             let mut groups = vec![core];
             groups.extend(g);
             let mut m = Match::plain(phone_words(false, &groups), 2);
@@ -898,30 +989,80 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
             }
         }
     }
-    // +1 555 123 4567, +44 (0)20 7946 0958, 0800 123 456
+    // 1 800 555 0100: a North American number in spaced groups after the trunk "1".
+    if core == "1" && t.post.is_empty() {
+        let g: Vec<Tok> = (1..=3).map(|k| cx.tok(i + k)).collect();
+        let lens_ok = g.iter().map(|t| t.core.len()).eq([3, 3, 4]);
+        let clean = g.iter().all(|t| t.pre.is_empty()) && g[..2].iter().all(|t| t.post.is_empty());
+        if lens_ok && clean && g.iter().all(|t| all_digits(t.core)) {
+            let groups = [core, g[0].core, g[1].core, g[2].core];
+            return Some(Match::plain(phone_words(false, &groups), 4));
+        }
+    }
+    // +1 555 123 4567, +44 (0)20 7946 0958, 0800 123 456, 00 44 20 7946 0999, (020) 7946 0123
+    // "00" is the international prefix dialled instead of "+"; a national lead may stand in
+    // brackets.
+    let intl = core.starts_with('+') || core == "00";
+    let bracketed = t.pre.ends_with('(') && t.post == ")";
     let lead_ok = match core.strip_prefix('+') {
         Some(cc) => all_digits(cc) && cc.len() <= 3,
-        None => all_digits(core) && core.starts_with('0') && (3..=5).contains(&core.len()),
+        None if bracketed => {
+            all_digits(core)
+                && (core.starts_with('0') && (3..=5).contains(&core.len()) || core.len() == 3)
+        }
+        None => {
+            all_digits(core)
+                && core.starts_with('0')
+                && ((3..=5).contains(&core.len()) || core == "00")
+        }
     };
-    if !lead_ok || !t.post.is_empty() {
+    if !lead_ok || !(t.post.is_empty() || bracketed) {
         return None;
+    }
+    // 07700 900123: a national lead and one long group, ten or eleven digits in all.
+    let n = cx.tok(i + 1);
+    if !intl
+        && !bracketed
+        && n.pre.is_empty()
+        && all_digits(n.core)
+        && (6..=7).contains(&n.core.len())
+        && (10..=11).contains(&(core.len() + n.core.len()))
+    {
+        return Some(Match::plain(phone_words(false, &[core, n.core]), 2));
     }
     let mut groups: Vec<&str> = vec![core.trim_start_matches('+')];
     let mut j = i + 1;
     while let Some(n) = cx.toks.get(j) {
-        let c = n.core;
+        let mut c = n.core;
+        // The trunk zero written after a country code, "+44 (0)20" or "+44 (0) 20", is not
+        // dialled from abroad, and a newsreader leaves it out.
+        if intl && j == i + 1 && n.pre.ends_with('(') {
+            if c == "0" && n.post == ")" {
+                j += 1;
+                continue;
+            }
+            if let Some(r) = c.strip_prefix("0)").filter(|r| all_digits(r)) {
+                c = r;
+            }
+        }
         // After a country code, national groups run up to six digits ("+49 30 901820").
-        let max = if core.starts_with('+') { 6 } else { 4 };
+        let max = if intl { 6 } else { 4 };
         let g: Vec<&str> = if all_digits(c) && c.len() <= max {
             vec![c]
         } else if let Some((false, g)) = phone_single(c) {
             g
+        } else if intl
+            && c.contains(['-', '.'])
+            && c.split(['-', '.']).all(|g| all_digits(g) && g.len() <= 4)
+        {
+            // "+7 495 555-01-23", "+64 9-555 0123": hyphenated groups after a country code.
+            c.split(['-', '.']).collect()
         } else if n.pre.ends_with('(') && n.post.starts_with(')') && all_digits(c) && c.len() <= 4 {
             vec![c]
         } else {
             break;
         };
-        if c.len() < 2 && g.len() == 1 && !core.starts_with('+') {
+        if c.len() < 2 && g.len() == 1 && !intl {
             break;
         }
         groups.extend(g);
@@ -934,15 +1075,14 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
         }
     }
     // At least two groups after the lead, or (after a country code) one long run of digits.
-    let extra = j - i - 1;
+    let extra = groups.len() - 1;
     let long_tail = groups.iter().skip(1).map(|g| g.len()).sum::<usize>() >= 7;
-    if extra < 2 && !(core.starts_with('+') && extra >= 1 && long_tail) {
+    if extra < 2 && !(intl && extra >= 1 && long_tail) {
         return None;
     }
-    Some(Match::plain(
-        phone_words(core.starts_with('+'), &groups),
-        j - i,
-    ))
+    let mut m = Match::plain(phone_words(core.starts_with('+'), &groups), j - i);
+    m.drop_pre = bracketed;
+    Some(m)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1081,6 +1221,66 @@ fn numeric_date(core: &str) -> Option<String> {
     if parts.len() != 3 || !parts.iter().all(|p| all_digits(p)) {
         return None;
     }
+    // "2026/05/20": year first, then month and day, as in ISO dates.
+    if sep == '/' && parts[0].len() == 4 && parts[1].len() <= 2 && parts[2].len() <= 2 {
+        let (y, mo, d) = (
+            year_of(parts[0])?,
+            small_value(parts[1])?,
+            small_value(parts[2])?,
+        );
+        let month = tables::month_name(mo)?;
+        return (1..=31)
+            .contains(&d)
+            .then(|| format!("{month} {}, {}", ordinal_of(&d.to_string()), year_words(y)));
+    }
+    // "30-06-2025" / "06-30-2025": a dashed date with the year last is read only when the
+    // order is certain, one of the first two numbers being over twelve.
+    if sep == '-' && parts[2].len() == 4 && parts[0].len() <= 2 && parts[1].len() <= 2 {
+        let (a, b, y) = (
+            small_value(parts[0])?,
+            small_value(parts[1])?,
+            year_of(parts[2])?,
+        );
+        let (d, mo, day_first) = match (a > 12, b > 12) {
+            (true, false) => (a, b, true),
+            (false, true) => (b, a, false),
+            _ => return None,
+        };
+        let month = tables::month_name(mo)?;
+        if !(1..=31).contains(&d) {
+            return None;
+        }
+        let dw = ordinal_of(&d.to_string());
+        return Some(if day_first {
+            format!("the {dw} of {month}, {}", year_words(y))
+        } else {
+            format!("{month} {dw}, {}", year_words(y))
+        });
+    }
+    // "1/15/26": a two-digit year, read as it is written ("twenty-six", "oh five").
+    if sep == '/' && parts[2].len() == 2 && parts[0].len() <= 2 && parts[1].len() <= 2 {
+        let (a, b, yy) = (
+            small_value(parts[0])?,
+            small_value(parts[1])?,
+            small_value(parts[2])?,
+        );
+        let (d, mo, day_first) = if a > 12 { (a, b, true) } else { (b, a, false) };
+        let month = tables::month_name(mo)?;
+        if !(1..=31).contains(&d) || a == 0 || b == 0 {
+            return None;
+        }
+        let yw = if yy < 10 {
+            format!("oh {}", small(yy as u64))
+        } else {
+            two_digit(yy)
+        };
+        let dw = ordinal_of(&d.to_string());
+        return Some(if day_first {
+            format!("the {dw} of {month}, {yw}")
+        } else {
+            format!("{month} {dw}, {yw}")
+        });
+    }
     let (y, mo, d) = if sep == '-' {
         if parts[0].len() != 4 || parts[1].len() > 2 || parts[2].len() > 2 {
             return None;
@@ -1208,6 +1408,9 @@ fn time_core(core: &str) -> Option<String> {
 
 /// One side of a time range: "9", "10:30" (with a following a.m./p.m.) or a whole time.
 fn range_side(s: &str, with_ampm: bool) -> Option<String> {
+    if let Some(w) = noon_or_midnight(s) {
+        return Some(w.to_string());
+    }
     if with_ampm {
         if let Some((h, m)) = s.split_once(':') {
             return clock_words(h, m, true);
@@ -1235,12 +1438,55 @@ fn match_time_range(cx: &Cx, i: usize) -> Option<Match> {
         }
     }
     // Without a following a.m./p.m., each side must be a time by itself ("9:00", "5pm").
-    let clockish = |s: &str| s.contains(':') || ampm_suffixed(s);
+    let clockish = |s: &str| s.contains(':') || ampm_suffixed(s) || noon_or_midnight(s).is_some();
     if !(clockish(a) && clockish(b)) {
         return None;
     }
     let (x, y) = (time_core(a)?, time_core(b)?);
     Some(Match::plain(format!("{x} to {y}"), 1))
+}
+
+/// "noon" / "Noon" / "midnight" as a time of day (one side of a range such as "Noon–2 p.m.").
+fn noon_or_midnight(s: &str) -> Option<&'static str> {
+    if s.eq_ignore_ascii_case("noon") {
+        Some("noon")
+    } else if s.eq_ignore_ascii_case("midnight") {
+        Some("midnight")
+    } else {
+        None
+    }
+}
+
+/// Time zones and the military "hrs" that mark a bare four-digit number as a 24-hour clock
+/// time ("0900 GMT", "1800 hrs").
+fn clock_marker(s: &str) -> bool {
+    matches!(
+        s,
+        "GMT"
+            | "UTC"
+            | "BST"
+            | "CET"
+            | "CEST"
+            | "EET"
+            | "EEST"
+            | "EST"
+            | "EDT"
+            | "CST"
+            | "CDT"
+            | "MST"
+            | "MDT"
+            | "PST"
+            | "PDT"
+            | "ET"
+            | "PT"
+            | "CT"
+            | "MT"
+            | "IST"
+            | "JST"
+            | "AEST"
+            | "AEDT"
+            | "hrs"
+    )
 }
 
 fn ampm_suffixed(s: &str) -> bool {
@@ -1256,6 +1502,29 @@ fn match_time(cx: &Cx, i: usize) -> Option<Match> {
     let n = cx.tok(i + 1);
     if !t.post.is_empty() {
         return None;
+    }
+    // A 24-hour time without a colon before a zone: "0900 GMT", "(1800 GMT)", "1800 hrs".
+    if t.core.len() == 4 && all_digits(t.core) && n.pre.is_empty() && clock_marker(n.core) {
+        let w = clock_words(&t.core[..2], &t.core[2..], false)?.replace(" o'clock", " hundred");
+        return Some(if n.core == "hrs" {
+            Match::plain(format!("{w} hours"), 2)
+        } else {
+            Match::plain(w, 1)
+        });
+    }
+    // "10 a.m.-2 p.m.": the first marker is glued by the dash to the second time.
+    if let Some((first, second)) = n.core.split_once(['-', '\u{2013}']) {
+        let ap1 = ampm(first.trim_end_matches('.'))?;
+        let e = cx.tok(i + 2);
+        let ap2 = ampm(e.core).filter(|_| n.post.is_empty() && e.pre.is_empty())?;
+        let x = range_side(t.core, true)?;
+        let y = range_side(second, true)?;
+        let period = if e.core.contains('.') {
+            Period::Abbrev
+        } else {
+            Period::Kept
+        };
+        return Some(Match::with(format!("{x} {ap1} to {y} {ap2}"), 3, period));
     }
     let ap = ampm(n.core)?;
     let base = if let Some((h, m)) = t.core.split_once(':') {
@@ -1346,6 +1615,15 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
                 None
             };
         }
+        "a.k.a" | "A.K.A" => return title("also known as"),
+        // "est. 1892" on a shop sign or masthead is "established"; elsewhere "estimated".
+        "est" | "Est" if year_of(next.core).is_some() => {
+            return title(if core == "Est" {
+                "Established"
+            } else {
+                "established"
+            })
+        }
         "e.g" => return title("for example"),
         "i.e" => return title("that is"),
         "E.g" => return title("For example"),
@@ -1371,6 +1649,10 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
         if core != name && core.len() <= 4 && is_capitalized(core) {
             return plain(name);
         }
+    }
+    // "Vol. 3", "Fig. 2", "Ch. 7": labels spelled out only before their number.
+    if let Some(e) = tables::numbered_label(core).filter(|_| starts_numeric(next.core)) {
+        return title(e);
     }
     if let Some((e, kind)) = tables::abbreviation(core) {
         // "Gen" / "Col" etc. only as titles before a name; keep plain ones anywhere.
@@ -1490,11 +1772,40 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
             return Some(Match::plain(w, 2));
         }
     }
+    // "6 ft 1 in tall", "12 in.": "in" after feet, or ending the line, is inches; nothing
+    // can follow the preposition there.
+    let line_end = i + 2 == cx.toks.len();
+    if n.core == "in"
+        && n.pre.is_empty()
+        && (line_end && t.pre.is_empty()
+            || i >= 2
+                && matches!(cx.core(i - 1), "ft" | "feet" | "foot")
+                && starts_numeric(cx.core(i - 2)))
+    {
+        let w = format!(
+            "{} {}",
+            num_words(&num),
+            if num.is_one() { "inch" } else { "inches" }
+        );
+        let period = if n.post.starts_with('.') {
+            Period::Abbrev
+        } else {
+            Period::Kept
+        };
+        return Some(Match::with(w, 2, period));
+    }
+    // "3 L", "500 g": letters that are also initials are units when the line ends with them
+    // (a table cell, a caption) or a lower-case word follows ("500 g of flour", "a 3 L
+    // bottle"); "min" after a number is minutes ("45 min later").
+    let next_lower = n.post.is_empty() && cx.core(i + 2).starts_with(|c: char| c.is_lowercase());
+    let ambiguous_ok = n.pre.is_empty()
+        && (n.core == "min" || matches!(n.core, "l" | "L" | "g") && (line_end || next_lower));
     // "5 km", "30 °C"
     if !matches!(
         n.core,
         "p" | "l" | "L" | "in" | "cc" | "°" | "min" | "g" | "m"
     ) || n.core == "m" && !num.int.is_empty()
+        || ambiguous_ok
     {
         if let Some((sg, pl)) = tables::unit(n.core) {
             let sing = num.is_one() || cx.adjectival(i, i + 1);
@@ -1740,12 +2051,20 @@ fn number_words(n: &Num, near: Near) -> String {
         // Emergency numbers: "call 911", "the 999 service".
         let dialled = matches!(
             prev.as_str(),
-            "call" | "calls" | "called" | "calling" | "dial" | "dialled" | "dialed" | "ring"
+            "call"
+                | "calls"
+                | "called"
+                | "calling"
+                | "dial"
+                | "dialled"
+                | "dialed"
+                | "ring"
+                | "text"
         ) || matches!(
             next.as_str(),
             "call" | "calls" | "service" | "operator" | "dispatcher" | "dispatchers"
         );
-        if matches!(n.int.as_str(), "911" | "999" | "112") && dialled {
+        if service_number(&n.int) && dialled {
             return digit_words(&n.int);
         }
         // Boeing models: "737 Max", "Boeing 787".
@@ -1767,6 +2086,16 @@ fn number_words(n: &Num, near: Near) -> String {
         }
     }
     num_words(n)
+}
+
+/// Three-digit numbers people dial, read digit by digit after "call" or "dial": emergency
+/// numbers (911, 999, 112), the North American N11 services (211, 311, 411, 511, 611, 711,
+/// 811), the 988 crisis line and the British 111 and 101.
+fn service_number(d: &str) -> bool {
+    let b = d.as_bytes();
+    b.len() == 3
+        && (matches!(d, "999" | "112" | "988" | "111" | "101")
+            || b[0] >= b'2' && b[1] == b'1' && b[2] == b'1')
 }
 
 fn is_year(v: u32, near: Near) -> bool {
@@ -2005,17 +2334,23 @@ fn money_words(c: &str, ext_scale: Option<&'static str>, adj: bool) -> Option<St
     let mut num = parse_num(numpart)?;
     num.neg = neg;
     let minus = if neg { "minus " } else { "" };
-    let (scale, tail) = scale_suffix(tail);
-    let scale = scale.or(ext_scale);
+    let (own_scale, tail) = scale_suffix(tail);
+    let scale = own_scale.or(ext_scale);
     if let Some(range_rest) = tail.strip_prefix(['-', '\u{2013}']) {
         let range_rest = currency_prefix(range_rest).map_or(range_rest, |(_, r)| r);
         let (n2s, tail2) = split_numeric_prefix(range_rest);
         if let Some(n2) = parse_num(n2s) {
             let (scale2, tail2) = scale_suffix(tail2);
+            // Each side keeps a scale written on it ("£1m–£2m": one million to two million);
+            // one written only at the end covers both ("$10–15 million": ten to fifteen).
+            let first = match (own_scale, scale2) {
+                (Some(s1), Some(_)) => format!(" {s1}"),
+                _ => String::new(),
+            };
             let scale = scale2.or(scale).or(ext_scale);
             let s = scale.map(|s| format!(" {s}")).unwrap_or_default();
             let mut w = format!(
-                "{minus}{} to {}{s} {}",
+                "{minus}{}{first} to {}{s} {}",
                 num_words(&num),
                 num_words(&n2),
                 cur.plural
@@ -2317,6 +2652,13 @@ fn compound_words(c: &str, near: Near) -> String {
     }
     if parts.len() == 2 {
         let (a, b) = (parts[0], parts[1]);
+        // Opening hours: "Mon-Fri", "Mon.–Fri." → "Monday to Friday".
+        if let (Some(x), Some(y)) = (
+            tables::weekday(a.trim_end_matches('.')),
+            tables::weekday(b.trim_end_matches('.')),
+        ) {
+            return format!("{x} to {y}");
+        }
         let na = parse_num(a);
         if let Some(na) = &na {
             if starts_numeric(b) {
@@ -2682,6 +3024,7 @@ fn word_words(c: &str, near: Near) -> String {
             "i.e" => return "that is".into(),
             "a.m" | "A.M" => return "A M".into(),
             "p.m" | "P.M" => return "P M".into(),
+            "a.k.a" | "A.K.A" => return "also known as".into(),
             _ => {}
         }
         let parts: Vec<&str> = t.split('.').collect();
@@ -2869,7 +3212,10 @@ fn looks_like_domain(host: &str) -> bool {
     let tld = labels.last().copied().unwrap_or("");
     ok && tld.chars().all(|c| c.is_ascii_lowercase())
         && tables::known_tld(tld)
-        && labels.iter().rev().nth(1).is_some_and(|l| l.len() >= 2)
+        && labels.iter().rev().nth(1).is_some_and(|l| {
+            // One-letter names exist only as short brands: "x.com", "t.co".
+            l.len() >= 2 || labels.len() == 2 && matches!(tld, "com" | "co")
+        })
 }
 
 fn host_label(l: &str) -> String {
@@ -2877,6 +3223,10 @@ fn host_label(l: &str) -> String {
         return spell(&l.to_ascii_uppercase());
     }
     let letters = l.chars().all(|c| c.is_ascii_alphabetic());
+    // A site named after an initialism is read like it: "usa.gov", "irs.gov", "cnn.com".
+    if letters && l.len() >= 3 && tables::spelled_acronym(&l.to_ascii_uppercase()) {
+        return spell(&l.to_ascii_uppercase());
+    }
     if letters && l.len() <= 4 && !l.chars().any(|c| "aeiouAEIOU".contains(c)) {
         return spell(&l.to_ascii_uppercase());
     }

@@ -1,6 +1,8 @@
-//! Golden corpus for English text normalization: every case in tests/golden/normalize.tsv
-//! must normalize to its hand-written expectation. All failures are reported together with
-//! their line numbers; the corpus must also keep its size and per-class coverage.
+//! Golden corpus for English text normalization: every case in tests/text/golden/*.tsv must
+//! normalize to its hand-written expectation. All failures are reported together with their
+//! line numbers; each file must also keep its size and per-class coverage. The files are read
+//! by `audioby::text::normalize::eval`, which `examples/normalize_eval.rs` shares.
+use audioby::text::normalize::eval::{parse_golden, GoldenCase as Case, Score};
 use audioby::text::normalize::normalize;
 use std::collections::BTreeMap;
 
@@ -27,70 +29,54 @@ const CLASSES: [&str; 15] = [
 const MIN_PER_CLASS: usize = 15;
 const MIN_TOTAL: usize = 400;
 
-struct Case {
-    line: usize,
-    class: String,
-    input: String,
-    expected: String,
-}
-
 fn cases() -> Vec<Case> {
     parse(CORPUS, "normalize.tsv")
 }
 
-/// `input<TAB>expected` lines grouped under `# class: NAME` lines; `file` names errors.
 fn parse(corpus: &str, file: &str) -> Vec<Case> {
-    let mut class = String::new();
-    let mut out = Vec::new();
-    for (k, raw) in corpus.lines().enumerate() {
-        let line = k + 1;
-        if let Some(c) = raw.strip_prefix("# class:") {
-            class = c.trim().to_string();
-            continue;
-        }
-        if raw.starts_with('#') || raw.trim().is_empty() {
-            continue;
-        }
-        let (input, expected) = raw
-            .split_once('\t')
-            .unwrap_or_else(|| panic!("{file}:{line}: no TAB between input and expected"));
-        assert!(
-            !class.is_empty(),
-            "{file}:{line}: case before any '# class:' line"
-        );
-        out.push(Case {
-            line,
-            class: class.clone(),
-            input: input.into(),
-            expected: expected.into(),
-        });
-    }
-    out
+    parse_golden(corpus, file).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn golden_corpus_matches() {
-    check_all(&cases(), "normalize.tsv");
+    check_all(&cases(), "normalize.tsv", &[]);
 }
 
-fn check_all(cases: &[Case], file: &str) {
+/// Every case must pass, except the inputs in `known_failures`, which must still fail: a
+/// known failure that starts passing is reported too, so the list cannot rot silently.
+fn check_all(cases: &[Case], file: &str, known_failures: &[&str]) {
+    let score = Score::of(cases, normalize);
     let mut failures = Vec::new();
-    for c in cases {
-        let got = normalize(&c.input);
-        if got != c.expected {
+    for m in &score.misses {
+        let c = m.case;
+        if !known_failures.contains(&c.input.as_str()) {
             failures.push(format!(
                 "{file}:{} [{}]\n   input: {}\n  expect: {}\n     got: {}",
-                c.line, c.class, c.input, c.expected, got
+                c.line, c.class, c.input, c.expected, m.got
             ));
         }
     }
-    let passed = cases.len() - failures.len();
-    eprintln!("{file}: {passed}/{} cases pass", cases.len());
+    for k in known_failures {
+        let listed = cases.iter().any(|c| c.input == *k);
+        let still_fails = score.misses.iter().any(|m| m.case.input == *k);
+        if !listed || !still_fails {
+            failures.push(format!(
+                "{file}: known failure {k:?} {}: take it off the list",
+                if listed {
+                    "now passes"
+                } else {
+                    "is not in the file"
+                }
+            ));
+        }
+    }
+    let (passed, total) = score.overall();
+    eprintln!("{file}: {passed}/{total} cases pass");
     assert!(
         failures.is_empty(),
-        "{} of {} golden cases failed:\n{}",
+        "{} problems in {} golden cases:\n{}",
         failures.len(),
-        cases.len(),
+        total,
         failures.join("\n")
     );
 }
@@ -125,13 +111,20 @@ fn golden_corpus_coverage() {
 #[test]
 fn golden_expectations_are_speakable() {
     // The expectations themselves must obey the output contract, or the corpus is wrong.
-    for c in cases().into_iter().chain(standalone()) {
-        for ch in c.expected.chars() {
-            assert!(
-                audioby::text::normalize::allowed_char(ch),
-                "normalize.tsv:{}: expectation contains unspeakable {ch:?}",
-                c.line
-            );
+    let files = [
+        ("normalize.tsv", cases()),
+        ("standalone.tsv", standalone()),
+        ("standalone2.tsv", standalone2()),
+    ];
+    for (file, cases) in files {
+        for c in cases {
+            for ch in c.expected.chars() {
+                assert!(
+                    audioby::text::normalize::allowed_char(ch),
+                    "{file}:{}: expectation contains unspeakable {ch:?}",
+                    c.line
+                );
+            }
         }
     }
 }
@@ -156,7 +149,7 @@ fn standalone() -> Vec<Case> {
 
 #[test]
 fn standalone_items_match() {
-    check_all(&standalone(), "standalone.tsv");
+    check_all(&standalone(), "standalone.tsv", &[]);
 }
 
 #[test]
@@ -170,4 +163,51 @@ fn standalone_coverage() {
     assert!(cases
         .iter()
         .all(|c| STANDALONE_CLASSES.contains(&c.class.as_str())));
+}
+
+/// The second standalone batch (issue 17, part 2): written before the normalizer was tuned on
+/// it, so its first score was a held-out estimate (BENCHMARKS.md). Same classes, plus whole
+/// news sentences that contain such items.
+const STANDALONE2: &str = include_str!("golden/standalone2.tsv");
+
+fn standalone2() -> Vec<Case> {
+    parse(STANDALONE2, "standalone2.tsv")
+}
+
+/// Inputs of standalone2.tsv the normalizer still reads differently from the expectation,
+/// each with the reason. Empty: every case passes. A case added here must still fail (the
+/// test checks), so a fix that makes it pass also takes it off the list.
+const STANDALONE2_KNOWN_FAILURES: &[&str] = &[];
+
+#[test]
+fn standalone2_items_match() {
+    check_all(
+        &standalone2(),
+        "standalone2.tsv",
+        STANDALONE2_KNOWN_FAILURES,
+    );
+}
+
+#[test]
+fn standalone2_coverage() {
+    let cases = standalone2();
+    assert!(cases.len() >= 150, "{} standalone2 cases", cases.len());
+    for class in STANDALONE_CLASSES.iter().chain(&["sentences"]) {
+        let n = cases.iter().filter(|c| c.class == *class).count();
+        assert!(n >= 15, "standalone2 class {class} has {n} cases");
+    }
+    assert!(cases
+        .iter()
+        .all(|c| STANDALONE_CLASSES.contains(&c.class.as_str()) || c.class == "sentences"));
+}
+
+#[test]
+fn known_failure_lists_are_checked() {
+    // The mechanism itself: a listed input that passes, or is not in the file, is an error.
+    let cases = parse("# class: web\nexample.com\texample dot com\n", "t.tsv");
+    for list in [&["example.com"][..], &["not.in.file"][..]] {
+        let r = std::panic::catch_unwind(|| check_all(&cases, "t.tsv", list));
+        assert!(r.is_err(), "{list:?} was accepted");
+    }
+    check_all(&cases, "t.tsv", &[]);
 }

@@ -58,13 +58,16 @@ const COMPASS: [(&str, &str); 8] = [
     ("SW", "Southwest"),
 ];
 
-const UNITS: [(&str, &str); 6] = [
+const UNITS: [(&str, &str); 9] = [
     ("Apt", "Apartment"),
     ("Apartment", "Apartment"),
     ("Suite", "Suite"),
     ("Ste", "Suite"),
     ("Unit", "Unit"),
     ("Fl", "Floor"),
+    ("Room", "Room"),
+    ("Rm", "Room"),
+    ("Box", "Box"),
 ];
 
 /// US state and territory codes (USPS) → names.
@@ -154,6 +157,29 @@ fn house_number(core: &str) -> Option<String> {
     Some(words)
 }
 
+/// "one hundred twenty-fifth" → "One Hundred Twenty-fifth": a numbered street is a name.
+fn title_words(s: &str) -> String {
+    s.split(' ').map(cap_first).collect::<Vec<_>>().join(" ")
+}
+
+/// Street types that follow a numbered street's name without a house number ("34th St.",
+/// "E. 14th St.", "3rd Ave."); the rarer types stay with the house-number rule.
+/// ("2nd Place" is more often a ranking than a street, so Place is not among them.)
+const NUMBERED_STREET_TYPES: [&str; 12] = [
+    "St",
+    "Street",
+    "Ave",
+    "Avenue",
+    "Rd",
+    "Road",
+    "Blvd",
+    "Boulevard",
+    "Ter",
+    "Terrace",
+    "Pkwy",
+    "Parkway",
+];
+
 fn is_name_word(core: &str) -> bool {
     let mut cs = core.chars();
     cs.next().is_some_and(|c| c.is_uppercase())
@@ -227,7 +253,7 @@ pub(super) fn match_address(cx: &Cx, i: usize) -> Option<Match> {
             return None;
         }
         let w = if let Some(d) = ordinal_digits(n.core).filter(|_| n.post.is_empty()) {
-            cap_first(&ordinal_of(&d))
+            title_words(&ordinal_of(&d))
         } else if n.core == "Mt" && n.post == "." {
             "Mount".to_string()
         } else if is_name_word(n.core) && n.post.is_empty() {
@@ -241,30 +267,68 @@ pub(super) fn match_address(cx: &Cx, i: usize) -> Option<Match> {
     }
 }
 
-/// "Apt. 4B" → "Apartment four B", "Suite 200" → "Suite two hundred".
+/// "34th St." → "Thirty-fourth Street", "E. 14th St." → "East Fourteenth Street": a
+/// numbered street named without a house number, as in "at 3rd Ave. and E. 14th St.".
+pub(super) fn match_numbered_street(cx: &Cx, i: usize) -> Option<Match> {
+    let mut j = i;
+    let mut words = Vec::new();
+    let c = cx.tok(j);
+    if let Some(w) = lookup(&COMPASS, c.core) {
+        if c.post == "." || c.post.is_empty() {
+            words.push(w.to_string());
+            j += 1;
+        }
+    }
+    let o = cx.tok(j);
+    if !o.post.is_empty() || (j > i && !o.pre.is_empty()) {
+        return None;
+    }
+    words.push(title_words(&ordinal_of(&ordinal_digits(o.core)?)));
+    let ty = cx.tok(j + 1);
+    if !NUMBERED_STREET_TYPES.contains(&ty.core) || !ty.pre.is_empty() {
+        return None;
+    }
+    let full = lookup(&STREET_TYPES, ty.core)?;
+    let abbr = full != ty.core;
+    let dotted = ty.post.starts_with('.');
+    // An abbreviated type needs its period or a clause end ("3rd Ave and", "34th St,").
+    if abbr && !dotted && !(ty.post.is_empty() || ty.post.starts_with(',')) {
+        return None;
+    }
+    words.push(full.to_string());
+    let period = if abbr && dotted {
+        Period::Abbrev
+    } else {
+        Period::Kept
+    };
+    Some(Match::with(words.join(" "), j + 2 - i, period))
+}
+
+/// "Apt. 4B" → "Apartment four B", "Suite 2100" → "Suite twenty-one hundred", "Room 214" →
+/// "Room two fourteen", "P.O. Box 4410" → "Box forty-four ten": unit and box numbers are
+/// read in pairs, like house numbers.
 pub(super) fn match_unit(cx: &Cx, i: usize) -> Option<Match> {
     let t = cx.tok(i);
     let unit = lookup(&UNITS, t.core)?;
-    if !(t.post.is_empty() || t.post == ".") || (t.post.is_empty() && unit != t.core) {
+    if !(t.post.is_empty() || t.post == ".") {
         return None;
     }
-    // Only after an address clause: the previous token ends with a comma.
-    if !cx.prev(i).post.ends_with(',') {
+    // After an address clause (the previous token ends with a comma) or opening the line;
+    // "Room" anywhere; "Box" after "P.O." or "PO".
+    let prev = cx.prev(i);
+    let placed = match unit {
+        "Room" => true,
+        "Box" => matches!(prev.core, "P.O" | "PO") && prev.post.len() <= 1,
+        _ => i == 0 || prev.post.ends_with(','),
+    };
+    if !placed {
         return None;
     }
     let n = cx.tok(i + 1);
-    let (digits, letter) = match n.core.char_indices().last() {
-        Some((k, c)) if c.is_ascii_uppercase() && k > 0 => (&n.core[..k], Some(c)),
-        _ => (n.core, None),
-    };
-    if !all_digits(digits) || digits.is_empty() || digits.len() > 5 {
+    if !n.pre.is_empty() {
         return None;
     }
-    let mut words = format!("{unit} {}", small(digits.parse::<u64>().ok()?));
-    if let Some(l) = letter {
-        words.push(' ');
-        words.push(l);
-    }
+    let words = format!("{unit} {}", house_number(n.core)?);
     Some(Match::plain(words, 2))
 }
 

@@ -1,8 +1,9 @@
 //! Ranges a newsreader reads with more than "to" (issue 17): day ranges after a month ("May
-//! 1-5" → "May first to fifth") and numeric ranges before a unit ("40-50 mph" → "forty to
-//! fifty miles per hour").
-use super::numbers::{num_words, ordinal_of, parse_num};
-use super::{day_of, month_tok, tables, Cx, Match, Period};
+//! 1-5" → "May first to fifth"), ranges across two months ("June 28–July 2", "Dec.
+//! 2025–Jan. 2026") and numeric ranges before a unit ("40-50 mph" → "forty to fifty miles
+//! per hour").
+use super::numbers::{num_words, ordinal_of, parse_num, year_words};
+use super::{day_of, is_capitalized, month_tok, tables, year_of, Cx, Match, Period};
 
 fn split_range(core: &str) -> Option<(&str, &str)> {
     let (a, b) = core.split_once(['-', '\u{2013}'])?;
@@ -28,6 +29,54 @@ pub(super) fn match_day_range(cx: &Cx, i: usize) -> Option<Match> {
         ordinal_of(&db.to_string())
     );
     Some(Match::with(words, 2, Period::Kept))
+}
+
+/// "June 28–July 2" → "June twenty-eighth to July second", "Dec. 2025–Jan. 2026" →
+/// "December twenty twenty-five to January twenty twenty-six": a month, a day (or year) joined
+/// by a dash to the next month, then a day (or year) of the same kind; a year may follow the
+/// days after a comma ("June 28–July 2, 2026").
+pub(super) fn match_cross_month_range(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let (m1, _) = month_tok(t, cx.headline)?;
+    if !(t.post.is_empty() || t.post == ".") {
+        return None;
+    }
+    let mid = cx.tok(i + 1);
+    let (a, raw) = mid.core.split_once(['-', '\u{2013}'])?;
+    let (m2, _) = tables::month(raw).filter(|_| is_capitalized(raw))?;
+    // The period after an abbreviated month ("Jan.") is the abbreviation's.
+    let full = raw.len() > 3 && raw.eq_ignore_ascii_case(m2);
+    if !(mid.post.is_empty() || !full && mid.post == ".") || !mid.pre.is_empty() {
+        return None;
+    }
+    let end = cx.tok(i + 2);
+    if !end.pre.is_empty() {
+        return None;
+    }
+    let (mut words, mut used) = if let (Some(ya), Some(yb)) = (year_of(a), year_of(end.core)) {
+        (
+            format!("{m1} {} to {m2} {}", year_words(ya), year_words(yb)),
+            3,
+        )
+    } else {
+        let (da, db) = (day_of(a)?, day_of(end.core)?);
+        (
+            format!(
+                "{m1} {} to {m2} {}",
+                ordinal_of(&da.to_string()),
+                ordinal_of(&db.to_string())
+            ),
+            3,
+        )
+    };
+    if end.post == "," && year_of(end.core).is_none() {
+        if let Some(y) = year_of(cx.core(i + 3)) {
+            words.push_str(", ");
+            words.push_str(&year_words(y));
+            used = 4;
+        }
+    }
+    Some(Match::plain(words, used))
 }
 
 /// "40-50 mph", "2–3 km" (units that are never ordinary words).

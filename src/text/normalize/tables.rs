@@ -149,6 +149,27 @@ pub fn abbreviation(stem: &str) -> Option<(&'static str, AbbrKind)> {
         .map(|(_, e, k)| (*e, *k))
 }
 
+/// Labels that are abbreviated before a number and read in full there ("Fig. 2" → Figure
+/// two); elsewhere the same letters may be a name ("Art.") or a word.
+pub fn numbered_label(stem: &str) -> Option<&'static str> {
+    Some(match stem {
+        "Vol" => "Volume",
+        "vol" => "volume",
+        "Vols" => "Volumes",
+        "Fig" => "Figure",
+        "fig" => "figure",
+        "Figs" => "Figures",
+        "Ch" => "Chapter",
+        "ch" => "chapter",
+        "Chap" => "Chapter",
+        "Art" => "Article",
+        "Sec" => "Section",
+        "Para" => "Paragraph",
+        "Ex" => "Exhibit",
+        _ => return None,
+    })
+}
+
 /// British-style titles written without a period ("Mr Smith").
 pub fn bare_title(word: &str) -> Option<&'static str> {
     match word {
@@ -409,6 +430,11 @@ pub fn unit(abbr: &str) -> Option<(&'static str, &'static str)> {
         ("mins", "minute", "minutes"),
         ("hr", "hour", "hours"),
         ("hrs", "hour", "hours"),
+        ("yr", "year", "years"),
+        ("yrs", "year", "years"),
+        ("dB", "decibel", "decibels"),
+        ("m/s", "meter per second", "meters per second"),
+        ("km/s", "kilometer per second", "kilometers per second"),
         ("sec", "second", "seconds"),
         ("secs", "second", "seconds"),
         ("kt", "knot", "knots"),
