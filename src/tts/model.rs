@@ -160,12 +160,13 @@ fn blocked_decoder(
         .suffix(".onnx")
         .tempfile()
         .map_err(e)?;
+    // One step at a time, each copy dropped before the next is made: this runs while the
+    // encoder is optimized, the peak of a voice's load.
     let mut plain = build(Graph::Bytes(decoder), Optimize::SaveTo(scratch.path()))?;
     let optimized = std::fs::read(scratch.path()).map_err(e)?;
     drop(scratch);
     let rewritten = keep_blocked(&optimized)?;
     drop(optimized);
-    let mut fast = build(Graph::Bytes(&rewritten.model), Optimize::Already)?;
     let channels = rewritten
         .input_channels
         .ok_or("the decoder does not start with a convolution")?;
@@ -175,6 +176,8 @@ fn blocked_decoder(
         .collect();
     let speaker = shape.decoder_takes_speaker.then_some(0);
     let want = decode_window(&mut plain, probe.clone(), channels, shape.planar, speaker)?;
+    drop(plain);
+    let mut fast = build(Graph::Bytes(&rewritten.model), Optimize::Already)?;
     let got = decode_window(&mut fast, probe, channels, shape.planar, speaker)?;
     if got != want {
         return Err("the rewritten decoder differs on a probe window".into());
