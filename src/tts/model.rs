@@ -648,6 +648,41 @@ mod tests {
         );
     }
 
+    /// Every convolution of the cut runs 2-D: the decoder's directly, the encoder's between
+    /// an Unsqueeze and a Squeeze (109 of them in the joe voice: text encoder, duration
+    /// predictor and flow). Its samples are checked against the whole voice above.
+    #[test]
+    fn every_convolution_of_the_cut_is_two_dimensional() {
+        use onnx_protobuf::Message;
+        let (model, _) = joe();
+        let split = split_voice(model).ok().unwrap();
+        for (half, bytes) in [("encoder", &split.encoder), ("decoder", &split.decoder)] {
+            let graph = onnx_protobuf::ModelProto::parse_from_bytes(bytes)
+                .unwrap()
+                .graph
+                .unwrap();
+            let dims: HashMap<&str, usize> = graph
+                .initializer
+                .iter()
+                .map(|t| (t.name.as_str(), t.dims.len()))
+                .collect();
+            let convs: Vec<usize> = graph
+                .node
+                .iter()
+                .filter(|n| n.op_type.starts_with("Conv"))
+                .map(|n| dims.get(n.input[1].as_str()).copied().unwrap_or(0))
+                .collect();
+            assert!(!convs.is_empty(), "{half} has convolutions");
+            assert!(
+                convs.iter().all(|d| *d == 4),
+                "{half}: weight ranks {convs:?}"
+            );
+            if half == "encoder" {
+                assert_eq!(convs.len(), 109);
+            }
+        }
+    }
+
     /// The decoder kept in the blocked layout (see [`super::super::blocked`]) gives exactly
     /// the samples of ONNX Runtime's own optimized decoder, with far fewer layout changes:
     /// only around the input, the output and the three transposed convolutions (the plain

@@ -22,8 +22,9 @@ use super::graph::SplitModel;
 
 /// Bumped whenever [`super::graph::split_voice`] changes what it produces.
 /// v2: the decoder is saved as ONNX Runtime optimized it, rewritten by
-/// [`super::blocked::keep_blocked`] when that gave the same samples.
-const CUT_VERSION: &str = "audioby-cut-v2";
+/// [`super::blocked::keep_blocked`] when that gave the same samples. v3: the encoder's
+/// convolutions are 2-D too.
+const CUT_VERSION: &str = "audioby-cut-v3";
 
 /// What a cached entry says about the cut (the [`SplitModel`] fields besides the bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
