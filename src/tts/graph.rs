@@ -412,6 +412,11 @@ fn make_planar(g: &mut GraphProto) {
         weights.insert(n.input[1].clone());
         planar_attributes(n);
     }
+    planar_weights(g, &weights);
+}
+
+/// Weights `[O, I, k]` of the convolutions made 2-D become `[O, I, 1, k]` (the same bytes).
+fn planar_weights(g: &mut GraphProto, weights: &HashSet<String>) {
     for t in g.initializer.iter_mut() {
         if weights.contains(&t.name) {
             t.dims.insert(2, 1);
@@ -470,11 +475,7 @@ fn make_encoder_convs_planar(g: &mut GraphProto) {
     if weights.is_empty() {
         return;
     }
-    for t in g.initializer.iter_mut() {
-        if weights.contains(&t.name) {
-            t.dims.insert(2, 1);
-        }
-    }
+    planar_weights(g, &weights);
     let mut axis = TensorProto::new();
     axis.name = AXIS.into();
     axis.data_type = onnx_protobuf::tensor_proto::DataType::INT64 as i32;

@@ -84,13 +84,13 @@ struct DecoderPlan<'a> {
     try_blocking: bool,
 }
 
-impl DecoderPlan<'_> {
-    fn optimize(&self) -> Optimize<'static> {
-        if self.shape.blocked {
-            Optimize::Already
-        } else {
-            Optimize::Here
-        }
+/// How a decoder graph's sessions are built: a blocked one ([`keep_blocked`]) is ONNX
+/// Runtime's optimized graph already, so optimization is off.
+fn decoder_optimize(blocked: bool) -> Optimize<'static> {
+    if blocked {
+        Optimize::Already
+    } else {
+        Optimize::Here
     }
 }
 
@@ -109,26 +109,21 @@ fn build_together(
     std::thread::scope(|scope| {
         let others = scope.spawn(|| {
             let mut sessions = Vec::new();
-            let blocked = decoder.try_blocking.then(|| {
-                let started = std::time::Instant::now();
-                blocked_decoder(build, decoder.model, decoder.shape)
-                    .inspect_err(|reason| {
-                        tracing::debug!(%reason, "the decoder keeps ONNX Runtime's layout")
-                    })
-                    .map(|(model, session)| {
-                        tracing::debug!(
-                            ms = started.elapsed().as_millis() as u64,
-                            "decoder kept in the blocked layout"
-                        );
+            let mut blocked = None;
+            if decoder.try_blocking {
+                match blocked_decoder(build, decoder.model, decoder.shape) {
+                    Ok((model, session)) => {
                         sessions.push(session);
-                        model
-                    })
-                    .ok()
-            });
-            let blocked = blocked.flatten();
+                        blocked = Some(model);
+                    }
+                    Err(reason) => {
+                        tracing::debug!(%reason, "the decoder keeps ONNX Runtime's layout")
+                    }
+                }
+            }
             let (model, optimize) = match &blocked {
-                Some(model) => (model.as_slice(), Optimize::Already),
-                None => (decoder.model, decoder.optimize()),
+                Some(model) => (model.as_slice(), decoder_optimize(true)),
+                None => (decoder.model, decoder_optimize(decoder.shape.blocked)),
             };
             while sessions.len() < decoders {
                 match build(Graph::Bytes(model), optimize) {
@@ -154,6 +149,7 @@ fn blocked_decoder(
     decoder: &[u8],
     shape: CutShape,
 ) -> Result<(Vec<u8>, Session), String> {
+    let started = std::time::Instant::now();
     let e = |x: std::io::Error| x.to_string();
     let scratch = tempfile::Builder::new()
         .prefix("audioby-decoder-")
@@ -177,7 +173,7 @@ fn blocked_decoder(
     let speaker = shape.decoder_takes_speaker.then_some(0);
     let want = decode_window(&mut plain, probe.clone(), channels, shape.planar, speaker)?;
     drop(plain);
-    let mut fast = build(Graph::Bytes(&rewritten.model), Optimize::Already)?;
+    let mut fast = build(Graph::Bytes(&rewritten.model), decoder_optimize(true))?;
     let got = decode_window(&mut fast, probe, channels, shape.planar, speaker)?;
     if got != want {
         return Err("the rewritten decoder differs on a probe window".into());
@@ -185,6 +181,7 @@ fn blocked_decoder(
     tracing::debug!(
         reorders_before = rewritten.reorders_before,
         reorders_after = rewritten.reorders_after,
+        ms = started.elapsed().as_millis() as u64,
         "decoder rewritten to keep the blocked layout"
     );
     Ok((rewritten.model, fast))
@@ -400,12 +397,7 @@ impl Runner {
                     session
                 } else {
                     let started = std::time::Instant::now();
-                    let optimize = if *decoder_blocked {
-                        Optimize::Already
-                    } else {
-                        Optimize::Here
-                    };
-                    let session = build(Graph::Bytes(decoder), optimize)?;
+                    let session = build(Graph::Bytes(decoder), decoder_optimize(*decoder_blocked))?;
                     tracing::debug!(
                         ms = started.elapsed().as_millis() as u64,
                         "decoder session built"
