@@ -21,8 +21,10 @@ use super::session_cache::{CutShape, SessionCache};
 /// activation memory grows with the window (about 5 MB at 48 frames, 45 MB at 256), and every
 /// cut costs `2 × context` frames of extra decoding. Whole `synth` runs of the seed article
 /// (3 each, 15:20 on 2026-11-25) took the same time at 128, 192, 256 and 384 frames
-/// (4.4-4.5 s) while peak RSS went 199, 215, 242, 288 MiB. 192 keeps most sentences of the
-/// default 200-character segments in one run.
+/// (4.4-4.5 s) while peak RSS went 199, 215, 242, 288 MiB. Again with the blocked decoder
+/// and the measured context (2026-12-02, 3 alternating runs each): 192, 256 and 320 frames
+/// used the same CPU time (8.8-9.6 s, within the runs' spread) at 218-224, 230-242 and
+/// 285-288 MiB. A 200-character segment is 4-8 s of speech, so two to four windows.
 pub const MAX_WINDOW_FRAMES: usize = 192;
 
 /// A voice ready for its session threads: split into a shared encoder session and the
@@ -98,23 +100,28 @@ fn decoder_optimize(blocked: bool) -> Optimize<'static> {
 /// another, at the same time: the encoder is the slow one, and the decoders (10-90 ms each)
 /// would otherwise wait for it. A decoder that fails to build is left out (the thread that
 /// needs it builds it again and reports the error). The other thread also makes the
-/// blocked-layout decoder if asked (returned, to be used and saved instead of the plain one).
+/// blocked-layout decoder if asked (returned with its measured context, to be used and saved
+/// instead of the plain one).
 fn build_together(
     build: BuildSession,
     encoder: Graph,
     optimize: Optimize,
     decoder: DecoderPlan,
     decoders: usize,
-) -> (Result<Session, String>, Vec<Session>, Option<Vec<u8>>) {
+) -> (Result<Session, String>, Vec<Session>, Option<(Vec<u8>, usize)>) {
+    let (encoder_built, wait_for_encoder) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
-        let others = scope.spawn(|| {
+        let others = scope.spawn(move || {
             let mut sessions = Vec::new();
             let mut blocked = None;
             if decoder.try_blocking {
+                // The rewrite holds three copies of the decoder at its peak: after the
+                // encoder's optimization, not beside it (a first load peaked at 260 MiB).
+                let _ = wait_for_encoder.recv();
                 match blocked_decoder(build, decoder.model, decoder.shape) {
-                    Ok((model, session)) => {
-                        sessions.push(session);
-                        blocked = Some(model);
+                    Ok(b) => {
+                        sessions.push(b.session);
+                        blocked = Some((b.model, b.context));
                     }
                     Err(reason) => {
                         tracing::debug!(%reason, "the decoder keeps ONNX Runtime's layout")
@@ -122,7 +129,7 @@ fn build_together(
                 }
             }
             let (model, optimize) = match &blocked {
-                Some(model) => (model.as_slice(), decoder_optimize(true)),
+                Some((model, _)) => (model.as_slice(), decoder_optimize(true)),
                 None => (decoder.model, decoder_optimize(decoder.shape.blocked)),
             };
             while sessions.len() < decoders {
@@ -135,6 +142,7 @@ fn build_together(
             (sessions, blocked)
         });
         let encoder = build(encoder, optimize);
+        drop(encoder_built);
         let (sessions, blocked) = others.join().unwrap_or_default();
         (encoder, sessions, blocked)
     })
@@ -148,7 +156,7 @@ fn blocked_decoder(
     build: BuildSession,
     decoder: &[u8],
     shape: CutShape,
-) -> Result<(Vec<u8>, Session), String> {
+) -> Result<BlockedDecoder, String> {
     let started = std::time::Instant::now();
     let e = |x: std::io::Error| x.to_string();
     let scratch = tempfile::Builder::new()
@@ -166,25 +174,106 @@ fn blocked_decoder(
     let channels = rewritten
         .input_channels
         .ok_or("the decoder does not start with a convolution")?;
-    let len = 2 * shape.context + 24;
-    let probe: Vec<f32> = (0..channels * len)
-        .map(|i| (i as u32).wrapping_mul(2_654_435_761) as f32 / u32::MAX as f32 * 2.0 - 1.0)
-        .collect();
+    let probe = Probe::new(channels, shape.context);
     let speaker = shape.decoder_takes_speaker.then_some(0);
-    let want = decode_window(&mut plain, probe.clone(), channels, shape.planar, speaker)?;
+    let want = decode_window(&mut plain, probe.latent.clone(), channels, shape.planar, speaker)?;
     drop(plain);
     let mut fast = build(Graph::Bytes(&rewritten.model), decoder_optimize(true))?;
-    let got = decode_window(&mut fast, probe, channels, shape.planar, speaker)?;
+    let got = decode_window(&mut fast, probe.latent.clone(), channels, shape.planar, speaker)?;
     if got != want {
         return Err("the rewritten decoder differs on a probe window".into());
     }
+    let context = probe.true_context(&want, |window| {
+        decode_window(&mut fast, window, channels, shape.planar, speaker)
+    })?;
     tracing::debug!(
         reorders_before = rewritten.reorders_before,
         reorders_after = rewritten.reorders_after,
+        context,
+        context_bound = shape.context,
         ms = started.elapsed().as_millis() as u64,
         "decoder rewritten to keep the blocked layout"
     );
-    Ok((rewritten.model, fast))
+    Ok(BlockedDecoder {
+        model: rewritten.model,
+        session: fast,
+        context,
+    })
+}
+
+/// What [`blocked_decoder`] made: the rewritten graph, a session of it, and the decoder's
+/// measured context ([`Probe::true_context`]).
+struct BlockedDecoder {
+    model: Vec<u8>,
+    session: Session,
+    context: usize,
+}
+
+/// Largest difference, in full-scale samples, that the measured context may leave at a
+/// window's edge: a quarter of a 16-bit step, below what any output format keeps.
+const CONTEXT_TOLERANCE: f32 = 0.25 / 32768.0;
+
+/// A pseudo-random latent window for checking a decoder: [`PROBE_FRAMES`] frames with the
+/// analytic context bound on each side, values spread like a real latent's (about ±3.5).
+struct Probe {
+    latent: Vec<f32>,
+    channels: usize,
+    bound: usize,
+}
+
+/// The frames of a [`Probe`] whose samples are compared.
+const PROBE_FRAMES: usize = 24;
+
+impl Probe {
+    fn new(channels: usize, bound: usize) -> Probe {
+        let len = 2 * bound + PROBE_FRAMES;
+        let latent = (0..channels * len)
+            .map(|i| (i as u32).wrapping_mul(2_654_435_761) as f32 / u32::MAX as f32 * 7.0 - 3.5)
+            .collect();
+        Probe {
+            latent,
+            channels,
+            bound,
+        }
+    }
+
+    /// The fewest frames of context each side that still give the middle frames' samples
+    /// within [`CONTEXT_TOLERANCE`] of the whole probe's (`whole`, decoded with the full
+    /// bound). The bound from the graph ([`super::graph`]) follows every kernel's widest
+    /// reach; the outer taps of the widest dilated kernels barely reach, so the joe voice
+    /// needs 10 frames where the bound says 13 (11 give identical samples, 9 differ by 1-5
+    /// steps of 16 bits). Counted from the bound down, stopping at the first that fails.
+    fn true_context(
+        &self,
+        whole: &[f32],
+        mut decode: impl FnMut(Vec<f32>) -> Result<Vec<f32>, String>,
+    ) -> Result<usize, String> {
+        let len = 2 * self.bound + PROBE_FRAMES;
+        let hop = whole.len() / len;
+        let want = whole
+            .get(self.bound * hop..(self.bound + PROBE_FRAMES) * hop)
+            .ok_or("the decoder's output is shorter than its input says")?;
+        let mut context = self.bound;
+        for c in (1..self.bound).rev() {
+            let (from, to) = (self.bound - c, self.bound + PROBE_FRAMES + c);
+            let mut window = Vec::with_capacity(self.channels * (to - from));
+            for row in self.latent.chunks(len) {
+                window.extend_from_slice(&row[from..to]);
+            }
+            let got = decode(window)?;
+            let got = got.get(c * hop..(c + PROBE_FRAMES) * hop).unwrap_or_default();
+            let close = got.len() == want.len()
+                && got
+                    .iter()
+                    .zip(want)
+                    .all(|(a, b)| (a - b).abs() <= CONTEXT_TOLERANCE);
+            if !close {
+                break;
+            }
+            context = c;
+        }
+        Ok(context)
+    }
 }
 
 /// Decode one window of the latent, `channels` rows of equal length, to samples.
@@ -264,6 +353,10 @@ impl PreparedVoice {
                 }
             }
         }
+        if model.is_empty() {
+            // Sessions started from a hint (see the engine) bring no model bytes.
+            return Err("no saved cut for this voice in the session cache".into());
+        }
         match split_voice(model) {
             Ok(s) => {
                 tracing::debug!(
@@ -300,13 +393,14 @@ impl PreparedVoice {
                 );
                 let shape = CutShape {
                     blocked: blocked.is_some(),
+                    context: blocked.as_ref().map_or(plan.shape.context, |b| b.1),
                     ..plan.shape
                 };
-                let decoder = blocked.unwrap_or(s.decoder);
+                let decoder = blocked.map_or(s.decoder, |b| b.0);
                 if let (Some(c), Some(scratch)) = (cache, &scratch) {
                     match c.store(scratch, &decoder, shape) {
-                        Ok(()) => {
-                            tracing::debug!(voice, dir = %c.dir().display(), "cut saved in the session cache")
+                        Ok(replaced) => {
+                            tracing::debug!(voice, dir = %c.dir().display(), replaced, "cut saved in the session cache")
                         }
                         Err(e) => {
                             tracing::warn!(voice, dir = %c.dir().display(), error = %e, "could not save the cut in the session cache")
@@ -598,11 +692,12 @@ mod tests {
         else {
             unreachable!()
         };
-        // 22.05 kHz voices upsample 8 × 8 × 4; the decoder sees 11 frames either side
-        // (measured by perturbing single frames), so the bound must be at least that; the
-        // graph walk gives 13.
+        // 22.05 kHz voices upsample 8 × 8 × 4. The graph walk bounds the decoder's reach at
+        // 13 frames either side; perturbing single frames shows 11, and 10 give the samples
+        // to within a quarter of a 16-bit step, which is what the load measures
+        // (`Probe::true_context`; 9 frames miss by 1-5 steps).
         assert_eq!((*hop, *planar), (256, true));
-        assert!((11..=16).contains(context), "context {context}");
+        assert_eq!(*context, 10, "the joe voice's measured decoder context");
         let mut split_default = Runner::new(&prepared, false, &build).unwrap();
         let mut split_small = Runner::new(&prepared, false, &build)
             .unwrap()

@@ -10,7 +10,8 @@
 //! The folder is named by everything the saved graph depends on: the voice file's sha256,
 //! the ONNX Runtime build (its build string carries the release and commit), this crate's
 //! cut ([`CUT_VERSION`]) and the CPU features the NCHWc layout was chosen for. A different
-//! anything is a different folder, never a stale graph. Files are written under temporary
+//! anything is a different folder, never a stale graph; storing an entry removes the ones it
+//! replaces (same voice and machine, older cut or ONNX Runtime). Files are written under temporary
 //! names and renamed, `split.json` last, so a crash leaves no half-written entry that counts;
 //! an entry that fails to load is rebuilt and rewritten.
 use std::path::{Path, PathBuf};
@@ -23,8 +24,9 @@ use super::graph::SplitModel;
 /// Bumped whenever [`super::graph::split_voice`] changes what it produces.
 /// v2: the decoder is saved as ONNX Runtime optimized it, rewritten by
 /// [`super::blocked::keep_blocked`] when that gave the same samples. v3: the encoder's
-/// convolutions are 2-D too.
-const CUT_VERSION: &str = "audioby-cut-v3";
+/// convolutions are 2-D too. v4: the decoder's context is measured at the cut (fewer
+/// frames than the graph's bound).
+const CUT_VERSION: &str = "audioby-cut-v4";
 
 /// What a cached entry says about the cut (the [`SplitModel`] fields besides the bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,18 +66,27 @@ pub struct CachedCut {
 #[derive(Debug, Clone)]
 pub struct SessionCache {
     dir: PathBuf,
+    /// What the entry's `owner` file says: the voice file's hash and the CPU features. An
+    /// entry with the same owner under another name was made by another cut version or ONNX
+    /// Runtime build for this voice on this machine, and is removed when this one is stored.
+    owner: String,
 }
+
+/// The file in each entry naming its voice and machine ([`SessionCache::store`]).
+const OWNER: &str = "owner";
 
 impl SessionCache {
     /// The entry for the voice whose model file hashes to `model_hash`, under `root`.
     pub fn new(root: &Path, model_hash: &str) -> SessionCache {
+        let cpu = cpu_features();
         let mut h = Sha256::new();
-        for part in [CUT_VERSION, model_hash, ort::info(), &cpu_features()] {
+        for part in [CUT_VERSION, model_hash, ort::info(), &cpu] {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
         SessionCache {
             dir: root.join(hex::encode(&h.finalize()[..16])),
+            owner: format!("{model_hash}\n{cpu}\n"),
         }
     }
 
@@ -135,18 +146,52 @@ impl SessionCache {
     }
 
     /// Complete the entry: the optimized encoder ONNX Runtime wrote to `scratch`, the decoder
-    /// bytes and the shape. The shape file goes last: it is what makes the entry count.
-    pub fn store(&self, scratch: &Path, decoder: &[u8], shape: CutShape) -> std::io::Result<()> {
+    /// bytes and the shape. The shape file goes last: it is what makes the entry count. Then
+    /// the entries this one replaces are removed ([`Self::remove_replaced`]); their number
+    /// is returned.
+    pub fn store(&self, scratch: &Path, decoder: &[u8], shape: CutShape) -> std::io::Result<usize> {
         let result = (|| {
             std::fs::rename(scratch, self.dir.join("encoder.onnx"))?;
             write_atomic(&self.dir.join("decoder.onnx"), decoder)?;
+            write_atomic(&self.dir.join(OWNER), self.owner.as_bytes())?;
             let json = serde_json::to_vec(&shape).map_err(std::io::Error::other)?;
             write_atomic(&self.dir.join("split.json"), &json)
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(scratch);
         }
-        result
+        result.map(|()| self.remove_replaced())
+    }
+
+    /// Remove the entries this one replaces: those of the same voice on the same machine
+    /// (same `owner`) made by another cut version or ONNX Runtime build, and those without an
+    /// `owner` file, which only cut versions before v4 wrote. Each is 60-65 MB for a
+    /// medium voice, and nothing would ever read it again. Other voices' entries stay.
+    fn remove_replaced(&self) -> usize {
+        let Some(root) = self.dir.parent() else {
+            return 0;
+        };
+        let Ok(entries) = std::fs::read_dir(root) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for e in entries.flatten() {
+            let path = e.path();
+            let is_entry = e.file_type().is_ok_and(|t| t.is_dir())
+                && path.join("encoder.onnx").exists()
+                && path != self.dir;
+            if !is_entry {
+                continue;
+            }
+            let replaced = match std::fs::read_to_string(path.join(OWNER)) {
+                Ok(owner) => owner == self.owner,
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            };
+            if replaced && std::fs::remove_dir_all(&path).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Delete temporary files that a process killed while writing this entry left behind
@@ -256,7 +301,7 @@ mod tests {
             context: 13,
             blocked: true,
         };
-        a.store(&scratch, b"decoder", shape).unwrap();
+        assert_eq!(a.store(&scratch, b"decoder", shape).unwrap(), 0);
         let got = a.load().expect("complete entry");
         assert_eq!(std::fs::read(got.encoder).unwrap(), b"optimized encoder");
         assert_eq!(got.decoder, b"decoder");
@@ -289,5 +334,41 @@ mod tests {
         // filesystem, which is why the caller always checks the hash too).
         std::fs::write(&voice, b"other").unwrap();
         assert!(SessionCache::hint(root.path(), &voice).is_none());
+    }
+
+    /// Storing an entry removes what it replaces (the same voice's entries of other cut
+    /// versions, and old entries without an owner) and keeps other voices' entries.
+    #[test]
+    fn a_stored_entry_replaces_older_cuts_of_its_voice_only() {
+        let root = tempfile::tempdir().unwrap();
+        let entry = |name: &str, owner: Option<&str>| {
+            let dir = root.path().join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("encoder.onnx"), b"e").unwrap();
+            if let Some(o) = owner {
+                std::fs::write(dir.join(OWNER), o).unwrap();
+            }
+            dir
+        };
+        let ours = SessionCache::new(root.path(), "aaaa");
+        let older_cut = entry("0ld", Some(&ours.owner));
+        let before_owners = entry("v3", None);
+        let other_voice = entry("0ther", Some(&SessionCache::new(root.path(), "bbbb").owner));
+        let files = root.path().join("files");
+        std::fs::create_dir_all(&files).unwrap();
+
+        let scratch = ours.encoder_scratch().unwrap();
+        std::fs::write(&scratch, b"optimized encoder").unwrap();
+        let shape = CutShape {
+            planar: true,
+            decoder_takes_speaker: false,
+            hop: 256,
+            context: 10,
+            blocked: true,
+        };
+        assert_eq!(ours.store(&scratch, b"decoder", shape).unwrap(), 2);
+        assert!(!older_cut.exists() && !before_owners.exists());
+        assert!(other_voice.exists() && files.exists());
+        assert!(ours.load().is_some());
     }
 }
