@@ -779,6 +779,7 @@ fn step(cx: &Cx, i: usize, out: &mut Out) -> usize {
         .or_else(|| address::match_address(cx, i))
         .or_else(|| address::match_numbered_street(cx, i))
         .or_else(|| address::match_unit(cx, i))
+        .or_else(|| address::match_floor(cx, i))
         .or_else(|| address::match_state_zip(cx, i))
         .or_else(|| ranges::match_cross_month_range(cx, i))
         .or_else(|| ranges::match_day_range(cx, i))
@@ -1002,13 +1003,23 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     // +1 555 123 4567, +44 (0)20 7946 0958, 0800 123 456, 00 44 20 7946 0999, (020) 7946 0123
     // "00" is the international prefix dialled instead of "+"; a national lead may stand in
     // brackets.
+    // 01 45 67 89 10: a two-digit lead with the trunk zero and four pairs (the French shape).
+    if core.len() == 2 && core.starts_with('0') && core != "00" && all_digits(core) {
+        let g: Vec<Tok> = (0..=4).map(|k| cx.tok(i + k)).collect();
+        let pairs = g.iter().all(|t| t.core.len() == 2 && all_digits(t.core));
+        let clean = g.iter().all(|t| t.pre.is_empty()) && g[..4].iter().all(|t| t.post.is_empty());
+        if pairs && clean {
+            let groups: Vec<&str> = g.iter().map(|t| t.core).collect();
+            return Some(Match::plain(phone_words(false, &groups), 5));
+        }
+    }
     let intl = core.starts_with('+') || core == "00";
     let bracketed = t.pre.ends_with('(') && t.post == ")";
     let lead_ok = match core.strip_prefix('+') {
         Some(cc) => all_digits(cc) && cc.len() <= 3,
         None if bracketed => {
             all_digits(core)
-                && (core.starts_with('0') && (3..=5).contains(&core.len()) || core.len() == 3)
+                && (core.starts_with('0') && (2..=5).contains(&core.len()) || core.len() == 3)
         }
         None => {
             all_digits(core)
@@ -1047,7 +1058,9 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
         }
         // After a country code, national groups run up to six digits ("+49 30 901820").
         let max = if intl { 6 } else { 4 };
-        let g: Vec<&str> = if all_digits(c) && c.len() <= max {
+        // After an area code, a subscriber number may run to eight digits ("+49 89 1234567").
+        let long_last = intl && groups.len() >= 2 && (7..=8).contains(&c.len());
+        let g: Vec<&str> = if all_digits(c) && (c.len() <= max || long_last) {
             vec![c]
         } else if let Some((false, g)) = phone_single(c) {
             g
@@ -1515,6 +1528,11 @@ fn match_time(cx: &Cx, i: usize) -> Option<Match> {
     // "10 a.m.-2 p.m.": the first marker is glued by the dash to the second time.
     if let Some((first, second)) = n.core.split_once(['-', '\u{2013}']) {
         let ap1 = ampm(first.trim_end_matches('.'))?;
+        // "8 a.m.–noon": the range ends at noon or midnight, with no second marker.
+        if let Some(w) = noon_or_midnight(second) {
+            let x = range_side(t.core, true)?;
+            return Some(Match::plain(format!("{x} {ap1} to {w}"), 2));
+        }
         let e = cx.tok(i + 2);
         let ap2 = ampm(e.core).filter(|_| n.post.is_empty() && e.pre.is_empty())?;
         let x = range_side(t.core, true)?;
@@ -1772,12 +1790,14 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
             return Some(Match::plain(w, 2));
         }
     }
-    // "6 ft 1 in tall", "12 in.": "in" after feet, or ending the line, is inches; nothing
+    // "6 ft 1 in tall", "12 in.": "in" after feet, before "of", or ending the line, is inches; nothing
     // can follow the preposition there.
     let line_end = i + 2 == cx.toks.len();
     if n.core == "in"
         && n.pre.is_empty()
         && (line_end && t.pre.is_empty()
+            // "3.5 in of rain": the preposition cannot stand before "of".
+            || n.post.is_empty() && cx.core(i + 2) == "of"
             || i >= 2
                 && matches!(cx.core(i - 1), "ft" | "feet" | "foot")
                 && starts_numeric(cx.core(i - 2)))
@@ -1795,9 +1815,18 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
         return Some(Match::with(w, 2, period));
     }
     // "3 L", "500 g": letters that are also initials are units when the line ends with them
-    // (a table cell, a caption) or a lower-case word follows ("500 g of flour", "a 3 L
-    // bottle"); "min" after a number is minutes ("45 min later").
-    let next_lower = n.post.is_empty() && cx.core(i + 2).starts_with(|c: char| c.is_lowercase());
+    // (a table cell, a caption) or a lower-case word follows where a measure is plausible:
+    // "of" ("500 g of flour"), after an article ("a 3 L bottle"), or a decimal amount ("2.5 g
+    // sugar"). "He won 3 g medals" keeps its letter. "min" after a number is minutes ("45
+    // min later").
+    let plausible = cx.core(i + 2) == "of"
+        || num.frac.is_some()
+        || matches!(
+            cx.prev(i).core,
+            "a" | "A" | "an" | "An" | "the" | "The" | "per" | "each"
+        );
+    let next_lower =
+        n.post.is_empty() && cx.core(i + 2).starts_with(|c: char| c.is_lowercase()) && plausible;
     let ambiguous_ok = n.pre.is_empty()
         && (n.core == "min" || matches!(n.core, "l" | "L" | "g") && (line_end || next_lower));
     // "5 km", "30 °C"
@@ -2113,7 +2142,8 @@ fn is_year(v: u32, near: Near) -> bool {
     if tables::year_cue(&prev) {
         return true;
     }
-    v >= 1100
+    // A four-digit number alone on its line (a caption, a table cell) is a year from 1000 on.
+    v >= 1100 || v >= 1000 && near.prev.is_empty() && near.next.is_empty()
 }
 
 /// Ordinal digits from "1st", "22nd", "24th", "1,000th".
@@ -2657,6 +2687,10 @@ fn compound_words(c: &str, near: Near) -> String {
             tables::weekday(a.trim_end_matches('.')),
             tables::weekday(b.trim_end_matches('.')),
         ) {
+            return format!("{x} to {y}");
+        }
+        // Decades: "1950s–60s" → "nineteen fifties to sixties".
+        if let (Some(x), Some(y)) = (decade(a), decade(b)) {
             return format!("{x} to {y}");
         }
         let na = parse_num(a);

@@ -5,10 +5,10 @@
 //! seven zero one"). Each rule needs the whole shape (number, name, street type) before it
 //! fires, so ordinary numbers in prose are left to the number rules.
 use super::numbers::{digit_words, ordinal_of, small, year_words};
-use super::{all_digits, cap_first, ordinal_digits, Cx, Match, Period};
+use super::{all_digits, cap_first, ordinal_digits, tables, Cx, Match, Period};
 
 /// Street types: abbreviation or full word → spoken word.
-const STREET_TYPES: [(&str, &str); 36] = [
+const STREET_TYPES: [(&str, &str); 37] = [
     ("St", "Street"),
     ("Street", "Street"),
     ("Ave", "Avenue"),
@@ -45,6 +45,8 @@ const STREET_TYPES: [(&str, &str); 36] = [
     ("Plaza", "Plaza"),
     ("Alley", "Alley"),
     ("Row", "Row"),
+    // Only with a compass point after it: "Central Park W.", "Park Ave." is Avenue.
+    ("Park", "Park"),
 ];
 
 const COMPASS: [(&str, &str); 8] = [
@@ -226,6 +228,10 @@ pub(super) fn match_address(cx: &Cx, i: usize) -> Option<Match> {
                     return Some(Match::plain(words.join(" "), j + 2 - i));
                 }
                 let mut used = j + 1 - i;
+                let compass_next = lookup(&COMPASS, cx.core(j + 1)).is_some();
+                if n.core == "Park" && (!(n.post.is_empty() || n.post == ".") || !compass_next) {
+                    return None;
+                }
                 let mut period = if abbr && dotted {
                     Period::Abbrev
                 } else {
@@ -252,7 +258,14 @@ pub(super) fn match_address(cx: &Cx, i: usize) -> Option<Match> {
         if names >= 3 {
             return None;
         }
-        let w = if let Some(d) = ordinal_digits(n.core).filter(|_| n.post.is_empty()) {
+        let lettered = n.core.len() == 1
+            && n.core.bytes().all(|b| b.is_ascii_uppercase())
+            && n.post.is_empty()
+            && NUMBERED_STREET_TYPES.contains(&cx.core(j + 1));
+        let w = if lettered {
+            // A lettered street: "2300 N St. NW" (Washington's alphabet streets).
+            n.core.to_string()
+        } else if let Some(d) = ordinal_digits(n.core).filter(|_| n.post.is_empty()) {
             title_words(&ordinal_of(&d))
         } else if n.core == "Mt" && n.post == "." {
             "Mount".to_string()
@@ -309,6 +322,9 @@ pub(super) fn match_numbered_street(cx: &Cx, i: usize) -> Option<Match> {
 /// read in pairs, like house numbers.
 pub(super) fn match_unit(cx: &Cx, i: usize) -> Option<Match> {
     let t = cx.tok(i);
+    if let Some(m) = unit_range(cx, i) {
+        return Some(m);
+    }
     let unit = lookup(&UNITS, t.core)?;
     if !(t.post.is_empty() || t.post == ".") {
         return None;
@@ -332,11 +348,50 @@ pub(super) fn match_unit(cx: &Cx, i: usize) -> Option<Match> {
     Some(Match::plain(words, 2))
 }
 
-/// "IL 62701" / "TX 78701-1234" after a comma → state name and ZIP digits.
+/// "Rooms 101-105" → "Rooms one oh one to one oh five": a plural unit word before a range
+/// reads both ends like unit numbers.
+fn unit_range(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let unit = lookup(&UNITS, t.core.strip_suffix('s')?)?;
+    let n = cx.tok(i + 1);
+    if !t.post.is_empty() || !n.pre.is_empty() || unit == "Box" {
+        return None;
+    }
+    let (a, b) = n.core.split_once(['-', '\u{2013}'])?;
+    let words = format!("{}s {} to {}", unit, house_number(a)?, house_number(b)?);
+    Some(Match::plain(words, 2))
+}
+
+/// "10th Fl." after an address clause → "Tenth Floor.": a floor named by its ordinal.
+pub(super) fn match_floor(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let prev = cx.prev(i);
+    if !t.post.is_empty() || !(i == 0 || prev.post.ends_with(',')) {
+        return None;
+    }
+    let d = ordinal_digits(t.core)?;
+    let f = cx.tok(i + 1);
+    let dotted = f.post.starts_with('.');
+    if !(f.core == "Fl" && dotted || f.core == "Floor") || !f.pre.is_empty() {
+        return None;
+    }
+    let words = format!("{} Floor", title_words(&ordinal_of(&d)));
+    let period = if dotted { Period::Abbrev } else { Period::Kept };
+    Some(Match::with(words, 2, period))
+}
+
+/// "IL 62701" / "TX 78701-1234" after a comma → state name and ZIP digits; also after a
+/// state written out or in AP style ("Austin, Texas 78701", "Denver, Colo. 80202").
 pub(super) fn match_state_zip(cx: &Cx, i: usize) -> Option<Match> {
     let t = cx.tok(i);
-    let state = lookup(&STATES, t.core)?;
-    if !t.post.is_empty() || !cx.prev(i).post.ends_with(',') {
+    let state = if t.post.is_empty() {
+        lookup(&STATES, t.core).or_else(|| STATES.iter().map(|(_, v)| *v).find(|v| *v == t.core))?
+    } else if t.post == "." {
+        tables::state(t.core)?
+    } else {
+        return None;
+    };
+    if !cx.prev(i).post.ends_with(',') || !cx.tok(i + 1).pre.is_empty() {
         return None;
     }
     let z = cx.tok(i + 1).core;

@@ -412,6 +412,8 @@ pub fn unit(abbr: &str) -> Option<(&'static str, &'static str)> {
         ("MB", "megabyte", "megabytes"),
         ("GB", "gigabyte", "gigabytes"),
         ("TB", "terabyte", "terabytes"),
+        ("V", "volt", "volts"),
+        ("kV", "kilovolt", "kilovolts"),
         ("kW", "kilowatt", "kilowatts"),
         ("MW", "megawatt", "megawatts"),
         ("GW", "gigawatt", "gigawatts"),
