@@ -134,7 +134,11 @@ fn main() {
     let batch = args
         .iter()
         .position(|a| a == "--batch")
-        .map(|i| args.get(i + 1).and_then(|n| n.parse::<u32>().ok()).expect("--batch N"))
+        .map(|i| {
+            args.get(i + 1)
+                .and_then(|n| n.parse::<u32>().ok())
+                .expect("--batch N")
+        })
         .or_else(|| args.iter().any(|a| a == "--batch2").then_some(2));
     if let Some(n) = batch {
         // A later batch, written before the extractor was tuned on it (issue 17): its score,

@@ -578,7 +578,10 @@ pub fn extract_html_with(
     if include.is_empty() && !has_only {
         if let Some(full) = json_ld_body(&doc, &blocks) {
             tracing::debug!(
-                words = full.iter().map(|b| b.text.split_whitespace().count()).sum::<usize>(),
+                words = full
+                    .iter()
+                    .map(|b| b.text.split_whitespace().count())
+                    .sum::<usize>(),
                 "the page shows a teaser; reading the JSON-LD articleBody"
             );
             blocks = full;
@@ -732,9 +735,29 @@ fn prune(
 
     // Head and tail around the body container.
     if let (Some(root), false) = (root, gallery) {
+        // The first block after the title, unless a byline, is where a standfirst sits; the
+        // items of a list that holds it (a live blog's key points) are the standfirst too.
+        let lead = (0..blocks.len())
+            .find(|&i| keep[i])
+            .filter(|&i| strip_by_prefix(&blocks[i].text).is_none());
+        let parent = |i: usize| {
+            meta[i]
+                .node
+                .and_then(|n| NodeRef::new(n, tree).parent().map(|p| p.id))
+        };
+        let lead_len = lead
+            .map(|l| {
+                let list = blocks[l].kind == BlockKind::ListItem;
+                1 + (l + 1..blocks.len())
+                    .take_while(|&j| list && keep[j] && parent(j) == parent(l))
+                    .count()
+            })
+            .unwrap_or(0);
+        let in_lead = |i: usize| lead.is_some_and(|l| i >= l && i < l + lead_len);
         let mut acc: HashMap<NodeId, usize> = HashMap::new();
         let mut total = 0;
-        for i in (0..blocks.len()).filter(|&i| keep[i]) {
+        // The standfirst stands outside the body container by design: not counted.
+        for i in (0..blocks.len()).filter(|&i| keep[i] && !in_lead(i)) {
             total += words[i];
             let mut cur = meta[i].node.map(|n| NodeRef::new(n, tree));
             while let Some(c) = cur {
@@ -790,13 +813,9 @@ fn prune(
             let ins: Vec<usize> = (0..blocks.len())
                 .filter(|&i| keep[i] && inside(meta[i].node, body))
                 .collect();
-            // The first block after the title, unless a byline, is where a standfirst sits.
-            let lead = (0..blocks.len())
-                .find(|&i| keep[i])
-                .filter(|&i| strip_by_prefix(&blocks[i].text).is_none());
             if let (Some(&first), Some(&last)) = (ins.first(), ins.last()) {
                 for i in 0..blocks.len() {
-                    let head = i < first && words[i] < HEAD_MAX_WORDS && Some(i) != lead;
+                    let head = i < first && words[i] < HEAD_MAX_WORDS && !in_lead(i);
                     let outside = head || i > last;
                     if keep[i] && outside && !continues(meta[i].node) {
                         keep[i] = false;
@@ -901,8 +920,13 @@ fn finish(title: Option<String>, mut byline: Option<String>, blocks: Vec<Block>)
             }
             if let Some(tk) = &title_key {
                 let bk = key(&b.text);
+                // A repeat of the title covers most of it; a newsletter's section heading that
+                // is a phrase of its subject line ("The ferry fare fight") is read.
                 if !bk.is_empty()
-                    && (&bk == tk || (bk.split(' ').count() >= 3 && tk.contains(bk.as_str())))
+                    && (&bk == tk
+                        || (bk.split(' ').count() >= 3
+                            && tk.contains(bk.as_str())
+                            && 2 * bk.len() >= tk.len()))
                 {
                     continue;
                 }
@@ -1661,7 +1685,9 @@ fn is_story_cta(n: &NodeRef) -> bool {
 /// href="#fn1">1</a></sup>"), or such a link alone whose text is a number ("[2]"). Never spoken.
 fn is_note_marker(n: &NodeRef, name: &str) -> bool {
     let numeric = |t: &str| {
-        let t = t.trim().trim_matches(|c| matches!(c, '[' | ']' | '(' | ')'));
+        let t = t
+            .trim()
+            .trim_matches(|c| matches!(c, '[' | ']' | '(' | ')'));
         !t.is_empty() && t.len() <= 4 && t.chars().all(|c| c.is_ascii_digit() || c == '*')
     };
     let same_page = |a: &NodeRef| {
@@ -1919,7 +1945,11 @@ impl<'a> Walker<'a> {
                 || WEAK_TAGS.contains(&name.as_str())
                 || n.is_document() =>
             {
-                Some(self.params)
+                // A standfirst set as loose text in a `div` is read however short it is.
+                Some(Params {
+                    strict: self.params.strict || is_standfirst(&n),
+                    ..self.params
+                })
             }
             _ => None,
         };
@@ -2121,6 +2151,19 @@ fn is_boilerplate_attrs_inner(
     attrs
         .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
         .any(|part| BAD_PARTS.contains(&part))
+}
+
+/// Class/id substrings and whole parts that name a standfirst (dek, subtitle under the title).
+const STANDFIRST_SUBSTR: [&str; 3] = ["standfirst", "subheadline", "sub-headline"];
+const STANDFIRST_PARTS: [&str; 3] = ["dek", "deck", "subtitle"];
+
+/// A standfirst's element: the summary line(s) under the title, read after it.
+fn is_standfirst(n: &NodeRef) -> bool {
+    let attrs = hint_attrs(|a| n.attr(a).map(|v| v.to_string()));
+    STANDFIRST_SUBSTR.iter().any(|s| attrs.contains(s))
+        || attrs
+            .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+            .any(|part| STANDFIRST_PARTS.contains(&part))
 }
 
 /// Tags of captions: read as weak blocks (a gallery's story), not skipped outright.
