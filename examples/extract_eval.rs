@@ -106,7 +106,7 @@ fn main() {
     let dir = Path::new("tests/fixtures/extract/dev");
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("extract_eval [-v] [--diff] [--ours] [--no-time] [--batch2] [--set DIR] [PAGE...]\n  --batch2   only the second batch of pages (batch2.txt: written before tuning)\n  -v         per-page P/R/F1 on stderr\n  --diff     our extraction's extra and missing lines per page (implies --ours)\n  --ours     only our extractor\n  --no-time  skip the 10,000-word timing\n  --set DIR  another page set (default tests/fixtures/extract/dev)\n  PAGE       only pages whose name contains one of these");
+        println!("extract_eval [-v] [--diff] [--ours] [--no-time] [--batch N] [--set DIR] [PAGE...]\n  --batch N  only batch N of the pages (N >= 2: batchN.txt, written before tuning; 1: the pages of no list); --batch2 is --batch 2\n  -v         per-page P/R/F1 on stderr\n  --diff     our extraction's extra and missing lines per page (implies --ours)\n  --ours     only our extractor\n  --no-time  skip the 10,000-word timing\n  --set DIR  another page set (default tests/fixtures/extract/dev)\n  PAGE       only pages whose name contains one of these");
         return;
     }
     let verbose = args.iter().any(|a| a == "-v");
@@ -120,7 +120,9 @@ fn main() {
     let filters: Vec<&String> = args
         .iter()
         .enumerate()
-        .filter(|(i, a)| !a.starts_with('-') && (*i == 0 || args[i - 1] != "--set"))
+        .filter(|(i, a)| {
+            !a.starts_with('-') && (*i == 0 || (args[i - 1] != "--set" && args[i - 1] != "--batch"))
+        })
         .map(|(_, a)| a)
         .collect();
     let dir_buf = set.map(std::path::PathBuf::from);
@@ -129,15 +131,35 @@ fn main() {
     if !filters.is_empty() {
         pages.retain(|p| filters.iter().any(|f| p.name.contains(f.as_str())));
     }
-    if args.iter().any(|a| a == "--batch2") {
-        // The second batch, written before the extractor was tuned on it (issue 17): its
-        // score, apart, is the check against over-fitting the first batch.
-        let list = std::fs::read_to_string(dir.join("batch2.txt")).expect("batch2.txt");
-        let names: Vec<&str> = list
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .collect();
-        pages.retain(|p| names.contains(&p.name.as_str()));
+    let batch = args
+        .iter()
+        .position(|a| a == "--batch")
+        .map(|i| {
+            args.get(i + 1)
+                .and_then(|n| n.parse::<u32>().ok())
+                .expect("--batch N")
+        })
+        .or_else(|| args.iter().any(|a| a == "--batch2").then_some(2));
+    if let Some(n) = batch {
+        // A later batch, written before the extractor was tuned on it (issue 17): its score,
+        // apart, is the check against over-fitting the earlier ones. Batch 1 is every page
+        // that no batchN.txt lists.
+        let listed = |n: u32| -> Option<Vec<String>> {
+            let list = std::fs::read_to_string(dir.join(format!("batch{n}.txt"))).ok()?;
+            Some(
+                list.lines()
+                    .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                    .map(|l| l.trim().to_string())
+                    .collect(),
+            )
+        };
+        if n >= 2 {
+            let names = listed(n).unwrap_or_else(|| panic!("batch{n}.txt"));
+            pages.retain(|p| names.contains(&p.name));
+        } else {
+            let later: Vec<String> = (2..).map_while(listed).flatten().collect();
+            pages.retain(|p| !later.contains(&p.name));
+        }
     }
     if diff {
         for p in &pages {

@@ -575,11 +575,83 @@ pub fn extract_html_with(
             blocks.push(Block::new(BlockKind::Paragraph, text));
         }
     }
+    if include.is_empty() && !has_only {
+        if let Some(full) = json_ld_body(&doc, &blocks) {
+            tracing::debug!(
+                words = full
+                    .iter()
+                    .map(|b| b.text.split_whitespace().count())
+                    .sum::<usize>(),
+                "the page shows a teaser; reading the JSON-LD articleBody"
+            );
+            blocks = full;
+        }
+    }
     let article = finish(title, byline, blocks);
     if article.blocks.is_empty() {
         return Err(ExtractError::NoArticle);
     }
     Ok(article)
+}
+
+/// The JSON-LD `articleBody` is read instead of the page when it holds at least this many times
+/// the words of what the page shows (a teaser before a gate, a body hydrated by script).
+const LD_BODY_FACTOR: usize = 2;
+/// ... and at least this many words.
+const LD_BODY_MIN_WORDS: usize = 80;
+/// ... and this share of the shown words are words of it (it is the same article).
+const LD_BODY_OVERLAP: f64 = 0.6;
+
+/// The article's paragraphs from a JSON-LD `articleBody` (schema.org `Article` and its kinds,
+/// in `@graph` or lists too), when the page's reading is a fraction of it: a paywalled or
+/// script-rendered page whose DOM shows only a teaser. Its lines are paragraphs.
+fn json_ld_body(doc: &Document, shown: &[Block]) -> Option<Vec<Block>> {
+    let mut best: Option<String> = None;
+    for n in doc.select("script[type='application/ld+json']").nodes() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&n.text()) else {
+            continue;
+        };
+        let mut stack = vec![&v];
+        while let Some(v) = stack.pop() {
+            match v {
+                serde_json::Value::Array(a) => stack.extend(a),
+                serde_json::Value::Object(o) => {
+                    if let Some(serde_json::Value::String(b)) = o.get("articleBody") {
+                        if best.as_ref().map(|x| x.len() < b.len()).unwrap_or(true) {
+                            best = Some(b.clone());
+                        }
+                    }
+                    stack.extend(o.get("@graph"));
+                }
+                _ => {}
+            }
+        }
+    }
+    let body = best?;
+    let ld_words: HashSet<String> = key(&body).split(' ').map(str::to_string).collect();
+    let ld_count = body.split_whitespace().count();
+    let shown_key: Vec<String> = shown
+        .iter()
+        .map(|b| key(&b.text))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if ld_count < LD_BODY_MIN_WORDS || ld_count < shown_key.len() * LD_BODY_FACTOR {
+        return None;
+    }
+    let common = shown_key.iter().filter(|w| ld_words.contains(*w)).count();
+    if shown_key.is_empty() || (common as f64) < shown_key.len() as f64 * LD_BODY_OVERLAP {
+        return None;
+    }
+    let blocks: Vec<Block> = body
+        .lines()
+        .map(collapse_ws)
+        .filter(|l| !l.is_empty())
+        .map(|l| Block::new(BlockKind::Paragraph, l))
+        .collect();
+    (!blocks.is_empty()).then_some(blocks)
 }
 
 /// Share of the article's words the body container holds (see [`prune`]).
@@ -640,7 +712,10 @@ fn prune(
         };
         let own = sizes.text(node);
         let mut section = NodeRef::new(node, tree);
-        while section.id != root.unwrap_or(section.id) && sizes.text(section.id) <= own {
+        // (An accordion's question, a heading in a `summary`, heads its `details`.)
+        while section.id != root.unwrap_or(section.id)
+            && (sizes.text(section.id) <= own || tag_name(&section) == "summary")
+        {
             match section.parent() {
                 Some(p) if p.is_element() => section = p,
                 _ => break,
@@ -660,9 +735,29 @@ fn prune(
 
     // Head and tail around the body container.
     if let (Some(root), false) = (root, gallery) {
+        // The first block after the title, unless a byline, is where a standfirst sits; the
+        // items of a list that holds it (a live blog's key points) are the standfirst too.
+        let lead = (0..blocks.len())
+            .find(|&i| keep[i])
+            .filter(|&i| strip_by_prefix(&blocks[i].text).is_none());
+        let parent = |i: usize| {
+            meta[i]
+                .node
+                .and_then(|n| NodeRef::new(n, tree).parent().map(|p| p.id))
+        };
+        let lead_len = lead
+            .map(|l| {
+                let list = blocks[l].kind == BlockKind::ListItem;
+                1 + (l + 1..blocks.len())
+                    .take_while(|&j| list && keep[j] && parent(j) == parent(l))
+                    .count()
+            })
+            .unwrap_or(0);
+        let in_lead = |i: usize| lead.is_some_and(|l| i >= l && i < l + lead_len);
         let mut acc: HashMap<NodeId, usize> = HashMap::new();
         let mut total = 0;
-        for i in (0..blocks.len()).filter(|&i| keep[i]) {
+        // The standfirst stands outside the body container by design: not counted.
+        for i in (0..blocks.len()).filter(|&i| keep[i] && !in_lead(i)) {
             total += words[i];
             let mut cur = meta[i].node.map(|n| NodeRef::new(n, tree));
             while let Some(c) = cur {
@@ -718,13 +813,9 @@ fn prune(
             let ins: Vec<usize> = (0..blocks.len())
                 .filter(|&i| keep[i] && inside(meta[i].node, body))
                 .collect();
-            // The first block after the title, unless a byline, is where a standfirst sits.
-            let lead = (0..blocks.len())
-                .find(|&i| keep[i])
-                .filter(|&i| strip_by_prefix(&blocks[i].text).is_none());
             if let (Some(&first), Some(&last)) = (ins.first(), ins.last()) {
                 for i in 0..blocks.len() {
-                    let head = i < first && words[i] < HEAD_MAX_WORDS && Some(i) != lead;
+                    let head = i < first && words[i] < HEAD_MAX_WORDS && !in_lead(i);
                     let outside = head || i > last;
                     if keep[i] && outside && !continues(meta[i].node) {
                         keep[i] = false;
@@ -829,8 +920,13 @@ fn finish(title: Option<String>, mut byline: Option<String>, blocks: Vec<Block>)
             }
             if let Some(tk) = &title_key {
                 let bk = key(&b.text);
+                // A repeat of the title covers most of it; a newsletter's section heading that
+                // is a phrase of its subject line ("The ferry fare fight") is read.
                 if !bk.is_empty()
-                    && (&bk == tk || (bk.split(' ').count() >= 3 && tk.contains(bk.as_str())))
+                    && (&bk == tk
+                        || (bk.split(' ').count() >= 3
+                            && tk.contains(bk.as_str())
+                            && 2 * bk.len() >= tk.len()))
                 {
                     continue;
                 }
@@ -1563,6 +1659,52 @@ const HARD_SKIP: [&str; 30] = [
     "dialog",
 ];
 const SOFT_SKIP: [&str; 5] = ["nav", "footer", "aside", "form", "menu"];
+/// AMP elements that hold the page's text (a web story's pages and layers, an accordion's
+/// sections, fitted text); other `amp-` elements are media, ads and widgets.
+const AMP_TEXT: [&str; 5] = [
+    "amp-story",
+    "amp-story-page",
+    "amp-story-grid-layer",
+    "amp-accordion",
+    "amp-fit-text",
+];
+
+/// A web story's call-to-action page (it carries an outlink or a CTA layer: "Sign up").
+fn is_story_cta(n: &NodeRef) -> bool {
+    children(n).into_iter().any(|c| {
+        let c = NodeRef::new(c, n.tree);
+        c.is_element()
+            && matches!(
+                tag_name(&c).as_str(),
+                "amp-story-page-outlink" | "amp-story-cta-layer"
+            )
+    })
+}
+
+/// A note marker: a superscript holding a link to a note on the same page ("<sup><a
+/// href="#fn1">1</a></sup>"), or such a link alone whose text is a number ("[2]"). Never spoken.
+fn is_note_marker(n: &NodeRef, name: &str) -> bool {
+    let numeric = |t: &str| {
+        let t = t
+            .trim()
+            .trim_matches(|c| matches!(c, '[' | ']' | '(' | ')'));
+        !t.is_empty() && t.len() <= 4 && t.chars().all(|c| c.is_ascii_digit() || c == '*')
+    };
+    let same_page = |a: &NodeRef| {
+        a.attr("href")
+            .map(|h| h.trim_start().starts_with('#'))
+            .unwrap_or(false)
+    };
+    match name {
+        "a" => same_page(n) && numeric(&n.text()),
+        "sup" => {
+            numeric(&n.text())
+                && n.descendants_it()
+                    .any(|d| d.is_element() && tag_name(&d) == "a" && same_page(&d))
+        }
+        _ => false,
+    }
+}
 const BLOCK_CONTAINERS: [&str; 30] = [
     "div", "section", "article", "main", "header", "td", "th", "tr", "table", "tbody", "thead",
     "tfoot", "ul", "ol", "dl", "center", "body", "html", "address", "details", "summary",
@@ -1581,7 +1723,10 @@ const SKIP_ROLES: [&str; 10] = [
     "toolbar",
 ];
 /// Substrings of class/id/data-testid that mark boilerplate containers.
-const BAD_SUBSTR: [&str; 52] = [
+const BAD_SUBSTR: [&str; 55] = [
+    "footnote",
+    "claim-review",
+    "claimreview",
     "cookie",
     "consent",
     "gdpr",
@@ -1721,8 +1866,12 @@ impl<'a> Walker<'a> {
             return;
         }
         if (HARD_SKIP.contains(&name.as_str()) && !WEAK_TAGS.contains(&name.as_str()))
-            || (name.starts_with("amp-") && name != "amp-fit-text")
+            || (name.starts_with("amp-") && !AMP_TEXT.contains(&name.as_str()))
+            || is_note_marker(&n, &name)
         {
+            return;
+        }
+        if name == "amp-story-page" && is_story_cta(&n) {
             return;
         }
         if Some(n.id) == self.title_node {
@@ -1792,10 +1941,15 @@ impl<'a> Walker<'a> {
                 return;
             }
             _ if BLOCK_CONTAINERS.contains(&name.as_str())
+                || AMP_TEXT.contains(&name.as_str())
                 || WEAK_TAGS.contains(&name.as_str())
                 || n.is_document() =>
             {
-                Some(self.params)
+                // A standfirst set as loose text in a `div` is read however short it is.
+                Some(Params {
+                    strict: self.params.strict || is_standfirst(&n),
+                    ..self.params
+                })
             }
             _ => None,
         };
@@ -1971,6 +2125,13 @@ fn is_boilerplate_attrs_inner(
             return true;
         }
     }
+    // A schema.org ClaimReview or Rating box (a fact-check's verdict card) is a box.
+    if let Some(t) = attr("itemtype") {
+        let t = t.to_ascii_lowercase();
+        if t.ends_with("/claimreview") || t.ends_with("/rating") {
+            return true;
+        }
+    }
     let attrs = hint_attrs(attr);
     if attrs.is_empty() {
         return false;
@@ -1990,6 +2151,19 @@ fn is_boilerplate_attrs_inner(
     attrs
         .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
         .any(|part| BAD_PARTS.contains(&part))
+}
+
+/// Class/id substrings and whole parts that name a standfirst (dek, subtitle under the title).
+const STANDFIRST_SUBSTR: [&str; 3] = ["standfirst", "subheadline", "sub-headline"];
+const STANDFIRST_PARTS: [&str; 3] = ["dek", "deck", "subtitle"];
+
+/// A standfirst's element: the summary line(s) under the title, read after it.
+fn is_standfirst(n: &NodeRef) -> bool {
+    let attrs = hint_attrs(|a| n.attr(a).map(|v| v.to_string()));
+    STANDFIRST_SUBSTR.iter().any(|s| attrs.contains(s))
+        || attrs
+            .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+            .any(|part| STANDFIRST_PARTS.contains(&part))
 }
 
 /// Tags of captions: read as weak blocks (a gallery's story), not skipped outright.
@@ -2122,7 +2296,13 @@ fn is_timestamp_line(text: &str) -> bool {
 
 /// Phrases of page furniture that sits inside article markup on many sites: copyright and
 /// syndication lines, affiliate disclosures, print-edition notes, app and meter prompts.
-const FURNITURE_PHRASES: [&str; 14] = [
+const FURNITURE_PHRASES: [&str; 20] = [
+    "this is a developing story",
+    "this story is developing",
+    "check back for updates",
+    "check back later for updates",
+    "transcript was generated automatically",
+    "transcript was automatically generated",
     "all rights reserved",
     "may not be published broadcast rewritten",
     "earn a commission",
@@ -2173,6 +2353,9 @@ fn is_page_furniture(text: &str, in_row: bool) -> bool {
     {
         return true;
     }
+    if words <= 30 && is_credited_caption(text) {
+        return true;
+    }
     if words <= 16 {
         // "Source: AAA." under a chart or table; "Download the News 5 app for alerts".
         if text.contains("Source: ") || text.contains("Sources: ") {
@@ -2183,6 +2366,30 @@ fn is_page_furniture(text: &str, in_row: bool) -> bool {
         }
     }
     false
+}
+
+/// Labels of a picture credit that ends a caption.
+const CREDIT_LABELS: [&str; 6] = [
+    "Picture: ",
+    "Photo: ",
+    "Photograph: ",
+    "Image: ",
+    "Photo credit: ",
+    "Credit: ",
+];
+
+/// A caption that ends with its picture credit: "The K6 phone box on the green. Picture: Herts
+/// Press" (the credit is the last sentence, a name of a few words, no sentence of its own).
+fn is_credited_caption(text: &str) -> bool {
+    CREDIT_LABELS.iter().any(|l| {
+        text.rfind(l).is_some_and(|i| {
+            let before = text[..i].trim_end();
+            let credit = &text[i + l.len()..];
+            (before.is_empty() || before.ends_with(['.', '|', '/', ')']))
+                && credit.split_whitespace().count() <= 6
+                && !credit.trim_end().ends_with(['.', '!', '?'])
+        })
+    })
 }
 
 /// Has a run of at least two letters (a word, not a number, counter or rule).

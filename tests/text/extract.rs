@@ -671,3 +671,112 @@ fn a_blog_title_under_the_site_name_heading_is_the_title() {
     assert!(!text.contains("Notes from the Fjord"), "{text}");
     assert!(!text.contains("Small journeys"), "{text}");
 }
+
+#[test]
+fn a_teaser_page_reads_its_json_ld_article_body() {
+    let ld = serde_json::json!({
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "Example Daily"},
+            {"@type": "NewsArticle", "headline": "Council votes to rebuild the old bridge",
+             "articleBody": PROSE.join("\n\n")}
+        ]
+    });
+    let page = |ld: &str| {
+        format!(
+            r#"<html><head><script type="application/ld+json">{ld}</script></head><body><main><article><h1>Council votes to rebuild the old bridge</h1><div class="story-body"><p>{}</p></div><div class="gate"><p>Continue reading with a subscription.</p></div></article></main></body></html>"#,
+            PROSE[0]
+        )
+    };
+    let text = spoken(&page(&ld.to_string()));
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    assert!(!text.contains("Continue reading"), "{text}");
+
+    // An articleBody of another story (or too short to be the article) is not read.
+    let other = serde_json::json!({"@type": "NewsArticle", "articleBody":
+        "The library's winter book sale runs on Friday and Saturday in the community room, and every paperback costs a dollar. ".repeat(8)});
+    let text = spoken(&page(&other.to_string()));
+    assert!(text.contains(PROSE[0]), "{text}");
+    assert!(!text.contains("winter book sale"), "{text}");
+}
+
+#[test]
+fn an_amp_web_story_reads_its_pages_but_not_its_call_to_action() {
+    let pages: String = PROSE
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!(r#"<amp-story-page id="p{i}"><amp-story-grid-layer template="fill"><amp-img src="/{i}.jpg" layout="fill"></amp-img></amp-story-grid-layer><amp-story-grid-layer template="vertical"><h2>Part {i} of the bridge story</h2><p>{p}</p></amp-story-grid-layer></amp-story-page>"#))
+        .collect();
+    let html = format!(
+        r#"<!doctype html><html amp><head><title>Council votes to rebuild the old bridge</title></head><body><amp-story standalone title="Council votes to rebuild the old bridge">{pages}<amp-story-page id="cta"><amp-story-grid-layer template="vertical"><h2>Get our newsletter</h2><p>Town news in your inbox every Friday morning, free of charge.</p></amp-story-grid-layer><amp-story-page-outlink layout="nodisplay"><a href="/nl">Sign up</a></amp-story-page-outlink></amp-story-page></amp-story></body></html>"#
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    assert!(text.contains("Part 3 of the bridge story"), "{text}");
+    assert!(!text.contains("newsletter"), "{text}");
+    assert!(!text.contains("inbox"), "{text}");
+}
+
+#[test]
+fn accordion_questions_note_markers_and_credited_captions() {
+    let html = format!(
+        r##"<html><body><article><h1>Council votes to rebuild the old bridge</h1>{}<div class="faq"><details><summary><h3>When does the work start?</h3><span aria-hidden="true">+</span></summary><p>{}</p></details><details><summary><h3>Will the footbridge be open?</h3><span>+</span></summary><p>{}</p></details></div><p>{}<sup class="ref"><a href="#fn1" id="r1">1</a></sup></p><div class="pic"><img src="/b.jpg"><div class="pic-text">The bridge at dawn. Picture: Town Press</div></div><p>{}<a class="fn" href="#fn2">[2]</a></p><div class="footnotes"><ol><li id="fn1">The fund was set up in 2021.</li><li id="fn2">Figures from the council.</li></ol></div></article></body></html>"##,
+        body(&PROSE[..2]),
+        PROSE[2],
+        PROSE[3],
+        PROSE[4],
+        PROSE[5]
+    );
+    let text = spoken(&html);
+    assert!(text.contains("When does the work start?"), "{text}");
+    assert!(text.contains("Will the footbridge be open?"), "{text}");
+    // The note markers are gone, the sentences end as written.
+    assert!(text.contains(&format!("{}\n", PROSE[4])), "{text}");
+    assert!(text.ends_with(PROSE[5]), "{text}");
+    assert!(!text.contains("Picture: Town Press"), "{text}");
+    assert!(!text.contains("The fund was set up"), "{text}");
+}
+
+#[test]
+fn standfirsts_are_read_and_boxes_before_the_body_are_not() {
+    // A standfirst as short loose text, and a fact-check's ClaimReview card.
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1><div class="o-topper__standfirst">Arches kept, deck strengthened</div><div itemscope itemtype="https://schema.org/ClaimReview"><p>The claim: the bridge will close for five years.</p><p>Our rating: False</p></div><div class="body">{}</div></article></body></html>"#,
+        body(&PROSE)
+    );
+    let text = spoken(&html);
+    assert!(text.contains("Arches kept, deck strengthened"), "{text}");
+    assert!(!text.contains("The claim"), "{text}");
+    assert!(!text.contains("Our rating"), "{text}");
+
+    // A live blog's key points: the standfirst is the whole list.
+    let html = format!(
+        r#"<html><body><main><h1>Council votes to rebuild the old bridge</h1><div class="standfirst"><ul><li>The arches will be kept.</li><li>Work starts next summer.</li><li>A footbridge links the town.</li></ul></div><div class="posts">{}</div></main></body></html>"#,
+        body(&PROSE)
+    );
+    let text = spoken(&html);
+    for k in [
+        "The arches will be kept.",
+        "Work starts next summer.",
+        "A footbridge links the town.",
+    ] {
+        assert!(text.contains(k), "{k:?} missing in:\n{text}");
+    }
+}
+
+#[test]
+fn developing_story_notices_are_not_read() {
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1><p><em>This is a developing story and will be updated.</em></p>{}<p><em>Check back for updates.</em></p><p class="note">This transcript was generated automatically and may contain errors.</p></article></body></html>"#,
+        body(&PROSE)
+    );
+    let text = spoken(&html);
+    assert!(text.contains(PROSE[5]), "{text}");
+    for bad in ["developing story", "Check back", "transcript"] {
+        assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
+    }
+}

@@ -1,6 +1,6 @@
-//! The extraction development set (issue 17): 55 news pages in many site layouts
+//! The extraction development set (issue 17): 72 news pages in many site layouts
 //! (`tests/fixtures/extract/dev/NAME.html` → `NAME.expected.txt`, written by the team; the 14 of
-//! `batch2.txt` were written before the extractor was tuned on them), scored
+//! `batch2.txt` and the 17 of `batch3.txt` were written before the extractor was tuned on them), scored
 //! by pooled token precision, recall and F1. The floors are the figures measured when the
 //! extractor was chosen (BENCHMARKS.md), less a small margin: a change that loses text
 //! quality fails here. `cargo run --release --example extract_eval` prints every candidate.
@@ -14,7 +14,7 @@ use audioby::article::extract::{extract_html, ExtractOptions};
 fn dev_set_scores_hold() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/extract/dev");
     let pages = load_dev_set(&dir).expect("dev set");
-    assert!(pages.len() >= 40, "{} pages", pages.len());
+    assert!(pages.len() >= 72, "{} pages", pages.len());
     let mut total = TokenCounts::default();
     let mut empty = Vec::new();
     for p in &pages {
@@ -43,6 +43,6 @@ fn dev_set_scores_hold() {
     assert!(f >= F1_FLOOR, "F1 {f:.3}");
 }
 
-const PRECISION_FLOOR: f64 = 0.96;
-const RECALL_FLOOR: f64 = 0.97;
-const F1_FLOOR: f64 = 0.97;
+const PRECISION_FLOOR: f64 = 0.98;
+const RECALL_FLOOR: f64 = 0.98;
+const F1_FLOOR: f64 = 0.98;
