@@ -96,6 +96,9 @@ fn decoder_optimize(blocked: bool) -> Optimize<'static> {
     }
 }
 
+/// A blocked-layout decoder graph ([`blocked_decoder`]) and its measured context.
+type BlockedCut = (Vec<u8>, usize);
+
 /// Build the encoder session with `build` on this thread and `decoders` decoder sessions on
 /// another, at the same time: the encoder is the slow one, and the decoders (10-90 ms each)
 /// would otherwise wait for it. A decoder that fails to build is left out (the thread that
@@ -108,7 +111,7 @@ fn build_together(
     optimize: Optimize,
     decoder: DecoderPlan,
     decoders: usize,
-) -> (Result<Session, String>, Vec<Session>, Option<(Vec<u8>, usize)>) {
+) -> (Result<Session, String>, Vec<Session>, Option<BlockedCut>) {
     let (encoder_built, wait_for_encoder) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
         let others = scope.spawn(move || {
@@ -176,10 +179,22 @@ fn blocked_decoder(
         .ok_or("the decoder does not start with a convolution")?;
     let probe = Probe::new(channels, shape.context);
     let speaker = shape.decoder_takes_speaker.then_some(0);
-    let want = decode_window(&mut plain, probe.latent.clone(), channels, shape.planar, speaker)?;
+    let want = decode_window(
+        &mut plain,
+        probe.latent.clone(),
+        channels,
+        shape.planar,
+        speaker,
+    )?;
     drop(plain);
     let mut fast = build(Graph::Bytes(&rewritten.model), decoder_optimize(true))?;
-    let got = decode_window(&mut fast, probe.latent.clone(), channels, shape.planar, speaker)?;
+    let got = decode_window(
+        &mut fast,
+        probe.latent.clone(),
+        channels,
+        shape.planar,
+        speaker,
+    )?;
     if got != want {
         return Err("the rewritten decoder differs on a probe window".into());
     }
@@ -261,7 +276,9 @@ impl Probe {
                 window.extend_from_slice(&row[from..to]);
             }
             let got = decode(window)?;
-            let got = got.get(c * hop..(c + PROBE_FRAMES) * hop).unwrap_or_default();
+            let got = got
+                .get(c * hop..(c + PROBE_FRAMES) * hop)
+                .unwrap_or_default();
             let close = got.len() == want.len()
                 && got
                     .iter()
