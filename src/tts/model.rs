@@ -97,7 +97,10 @@ fn decoder_optimize(blocked: bool) -> Optimize<'static> {
 }
 
 /// A blocked-layout decoder graph ([`blocked_decoder`]) and its measured context.
-type BlockedCut = (Vec<u8>, usize);
+struct BlockedCut {
+    model: Vec<u8>,
+    context: usize,
+}
 
 /// Build the encoder session with `build` on this thread and `decoders` decoder sessions on
 /// another, at the same time: the encoder is the slow one, and the decoders (10-90 ms each)
@@ -124,7 +127,7 @@ fn build_together(
                 match blocked_decoder(build, decoder.model, decoder.shape) {
                     Ok(b) => {
                         sessions.push(b.session);
-                        blocked = Some((b.model, b.context));
+                        blocked = Some(b.cut);
                     }
                     Err(reason) => {
                         tracing::debug!(%reason, "the decoder keeps ONNX Runtime's layout")
@@ -132,7 +135,7 @@ fn build_together(
                 }
             }
             let (model, optimize) = match &blocked {
-                Some((model, _)) => (model.as_slice(), decoder_optimize(true)),
+                Some(cut) => (cut.model.as_slice(), decoder_optimize(true)),
                 None => (decoder.model, decoder_optimize(decoder.shape.blocked)),
             };
             while sessions.len() < decoders {
@@ -179,28 +182,16 @@ fn blocked_decoder(
         .ok_or("the decoder does not start with a convolution")?;
     let probe = Probe::new(channels, shape.context);
     let speaker = shape.decoder_takes_speaker.then_some(0);
-    let want = decode_window(
-        &mut plain,
-        probe.latent.clone(),
-        channels,
-        shape.planar,
-        speaker,
-    )?;
+    let decode = |session: &mut Session, window: Vec<f32>| {
+        decode_window(session, window, channels, shape.planar, speaker)
+    };
+    let want = decode(&mut plain, probe.latent.clone())?;
     drop(plain);
     let mut fast = build(Graph::Bytes(&rewritten.model), decoder_optimize(true))?;
-    let got = decode_window(
-        &mut fast,
-        probe.latent.clone(),
-        channels,
-        shape.planar,
-        speaker,
-    )?;
-    if got != want {
+    if decode(&mut fast, probe.latent.clone())? != want {
         return Err("the rewritten decoder differs on a probe window".into());
     }
-    let context = probe.true_context(&want, |window| {
-        decode_window(&mut fast, window, channels, shape.planar, speaker)
-    })?;
+    let context = probe.true_context(&want, |window| decode(&mut fast, window))?;
     tracing::debug!(
         reorders_before = rewritten.reorders_before,
         reorders_after = rewritten.reorders_after,
@@ -210,18 +201,19 @@ fn blocked_decoder(
         "decoder rewritten to keep the blocked layout"
     );
     Ok(BlockedDecoder {
-        model: rewritten.model,
+        cut: BlockedCut {
+            model: rewritten.model,
+            context,
+        },
         session: fast,
-        context,
     })
 }
 
-/// What [`blocked_decoder`] made: the rewritten graph, a session of it, and the decoder's
-/// measured context ([`Probe::true_context`]).
+/// What [`blocked_decoder`] made: the rewritten graph with the decoder's measured context
+/// ([`Probe::true_context`]), and a session of it.
 struct BlockedDecoder {
-    model: Vec<u8>,
+    cut: BlockedCut,
     session: Session,
-    context: usize,
 }
 
 /// Largest difference, in full-scale samples, that the measured context may leave at a
@@ -241,7 +233,7 @@ const PROBE_FRAMES: usize = 24;
 
 impl Probe {
     fn new(channels: usize, bound: usize) -> Probe {
-        let len = 2 * bound + PROBE_FRAMES;
+        let len = Probe::frames(bound);
         let latent = (0..channels * len)
             .map(|i| (i as u32).wrapping_mul(2_654_435_761) as f32 / u32::MAX as f32 * 7.0 - 3.5)
             .collect();
@@ -250,6 +242,11 @@ impl Probe {
             channels,
             bound,
         }
+    }
+
+    /// The probe's length in frames: the compared frames and the bound on each side.
+    fn frames(bound: usize) -> usize {
+        2 * bound + PROBE_FRAMES
     }
 
     /// The fewest frames of context each side that still give the middle frames' samples
@@ -263,18 +260,15 @@ impl Probe {
         whole: &[f32],
         mut decode: impl FnMut(Vec<f32>) -> Result<Vec<f32>, String>,
     ) -> Result<usize, String> {
-        let len = 2 * self.bound + PROBE_FRAMES;
+        let len = Probe::frames(self.bound);
         let hop = whole.len() / len;
         let want = whole
             .get(self.bound * hop..(self.bound + PROBE_FRAMES) * hop)
             .ok_or("the decoder's output is shorter than its input says")?;
         let mut context = self.bound;
         for c in (1..self.bound).rev() {
-            let (from, to) = (self.bound - c, self.bound + PROBE_FRAMES + c);
-            let mut window = Vec::with_capacity(self.channels * (to - from));
-            for row in self.latent.chunks(len) {
-                window.extend_from_slice(&row[from..to]);
-            }
+            let edge = self.bound - c;
+            let window = latent_window(&self.latent, self.channels, len, edge..len - edge);
             let got = decode(window)?;
             let got = got
                 .get(c * hop..(c + PROBE_FRAMES) * hop)
@@ -291,6 +285,21 @@ impl Probe {
         }
         Ok(context)
     }
+}
+
+/// The frames `range` of a latent of `channels` rows of `frames` each, as a window of the same
+/// row layout ([`decode_window`]'s input).
+fn latent_window(
+    latent: &[f32],
+    channels: usize,
+    frames: usize,
+    range: std::ops::Range<usize>,
+) -> Vec<f32> {
+    let mut window = Vec::with_capacity(channels * range.len());
+    for row in latent.chunks(frames).take(channels) {
+        window.extend_from_slice(&row[range.clone()]);
+    }
+    window
 }
 
 /// Decode one window of the latent, `channels` rows of equal length, to samples.
@@ -410,10 +419,10 @@ impl PreparedVoice {
                 );
                 let shape = CutShape {
                     blocked: blocked.is_some(),
-                    context: blocked.as_ref().map_or(plan.shape.context, |b| b.1),
+                    context: blocked.as_ref().map_or(plan.shape.context, |b| b.context),
                     ..plan.shape
                 };
-                let decoder = blocked.map_or(s.decoder, |b| b.0);
+                let decoder = blocked.map_or(s.decoder, |b| b.model);
                 if let (Some(c), Some(scratch)) = (cache, &scratch) {
                     match c.store(scratch, &decoder, shape) {
                         Ok(replaced) => {
@@ -576,11 +585,7 @@ impl Runner {
                     }
                     let from = start.saturating_sub(*context);
                     let to = (end + *context).min(frames);
-                    let len = to - from;
-                    let mut window = Vec::with_capacity(channels * len);
-                    for c in 0..channels {
-                        window.extend_from_slice(&z[c * frames + from..c * frames + to]);
-                    }
+                    let window = latent_window(&z, channels, frames, from..to);
                     let speaker = decoder_takes_speaker.then_some(speaker);
                     let audio = decode_window(decoder, window, channels, *planar, speaker)?;
                     let keep = (start - from) * *hop..((end - from) * *hop).min(audio.len());
