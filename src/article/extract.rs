@@ -2145,12 +2145,16 @@ fn is_boilerplate_attrs_inner(
     } else {
         attrs
     };
-    if BAD_SUBSTR.iter().any(|s| attrs.contains(s)) {
-        return true;
-    }
-    attrs
-        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
-        .any(|part| BAD_PARTS.contains(&part))
+    names_any(&attrs, &BAD_SUBSTR, &BAD_PARTS)
+}
+
+/// Whether hint attributes ([`hint_attrs`]) hold one of `substr` anywhere, or one of `parts`
+/// as a whole part of a name (split at spaces, `-` and `_`).
+fn names_any(attrs: &str, substr: &[&str], parts: &[&str]) -> bool {
+    substr.iter().any(|s| attrs.contains(s))
+        || attrs
+            .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+            .any(|part| parts.contains(&part))
 }
 
 /// Class/id substrings and whole parts that name a standfirst (dek, subtitle under the title).
@@ -2160,10 +2164,7 @@ const STANDFIRST_PARTS: [&str; 3] = ["dek", "deck", "subtitle"];
 /// A standfirst's element: the summary line(s) under the title, read after it.
 fn is_standfirst(n: &NodeRef) -> bool {
     let attrs = hint_attrs(|a| n.attr(a).map(|v| v.to_string()));
-    STANDFIRST_SUBSTR.iter().any(|s| attrs.contains(s))
-        || attrs
-            .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
-            .any(|part| STANDFIRST_PARTS.contains(&part))
+    names_any(&attrs, &STANDFIRST_SUBSTR, &STANDFIRST_PARTS)
 }
 
 /// Tags of captions: read as weak blocks (a gallery's story), not skipped outright.
