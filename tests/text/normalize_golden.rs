@@ -153,17 +153,23 @@ fn standalone_items_match() {
     check_all(&standalone(), "standalone.tsv", &[]);
 }
 
+/// A standalone batch holds at least `min` cases, at least 15 in each class of
+/// [`STANDALONE_CLASSES`] (and of `extra`), and no case of another class.
+fn check_coverage(cases: &[Case], file: &str, min: usize, extra: &[&str]) {
+    assert!(cases.len() >= min, "{} {file} cases", cases.len());
+    for class in STANDALONE_CLASSES.iter().chain(extra) {
+        let n = cases.iter().filter(|c| c.class == *class).count();
+        assert!(n >= 15, "{file} class {class} has {n} cases");
+    }
+    assert!(cases.iter().all(|c| STANDALONE_CLASSES
+        .iter()
+        .chain(extra)
+        .any(|k| *k == c.class)));
+}
+
 #[test]
 fn standalone_coverage() {
-    let cases = standalone();
-    assert!(cases.len() >= 300, "{} standalone cases", cases.len());
-    for class in STANDALONE_CLASSES {
-        let n = cases.iter().filter(|c| c.class == class).count();
-        assert!(n >= 15, "standalone class {class} has {n} cases");
-    }
-    assert!(cases
-        .iter()
-        .all(|c| STANDALONE_CLASSES.contains(&c.class.as_str())));
+    check_coverage(&standalone(), "standalone.tsv", 300, &[]);
 }
 
 /// The second standalone batch (issue 17, part 2): written before the normalizer was tuned on
@@ -191,15 +197,7 @@ fn standalone2_items_match() {
 
 #[test]
 fn standalone2_coverage() {
-    let cases = standalone2();
-    assert!(cases.len() >= 150, "{} standalone2 cases", cases.len());
-    for class in STANDALONE_CLASSES.iter().chain(&["sentences"]) {
-        let n = cases.iter().filter(|c| c.class == *class).count();
-        assert!(n >= 15, "standalone2 class {class} has {n} cases");
-    }
-    assert!(cases
-        .iter()
-        .all(|c| STANDALONE_CLASSES.contains(&c.class.as_str()) || c.class == "sentences"));
+    check_coverage(&standalone2(), "standalone2.tsv", 150, &["sentences"]);
 }
 
 /// The third standalone batch (issue 17, part 2): written and committed before the normalizer
@@ -218,15 +216,7 @@ fn standalone3_items_match() {
 
 #[test]
 fn standalone3_coverage() {
-    let cases = standalone3();
-    assert!(cases.len() >= 300, "{} standalone3 cases", cases.len());
-    for class in STANDALONE_CLASSES.iter().chain(&["sentences"]) {
-        let n = cases.iter().filter(|c| c.class == *class).count();
-        assert!(n >= 15, "standalone3 class {class} has {n} cases");
-    }
-    assert!(cases
-        .iter()
-        .all(|c| STANDALONE_CLASSES.contains(&c.class.as_str()) || c.class == "sentences"));
+    check_coverage(&standalone3(), "standalone3.tsv", 300, &["sentences"]);
 }
 
 #[test]
