@@ -776,6 +776,7 @@ fn step(cx: &Cx, i: usize, out: &mut Out) -> usize {
         _ => {}
     }
     let m = match_phone(cx, i)
+        .or_else(|| match_number_list(cx, i))
         .or_else(|| address::match_address(cx, i))
         .or_else(|| address::match_numbered_street(cx, i))
         .or_else(|| address::match_unit(cx, i))
@@ -864,7 +865,10 @@ fn phone_words(plus: bool, groups: &[&str]) -> String {
         if !s.is_empty() && s != "plus " {
             s.push_str(if word && prev_word { " " } else { ", " });
         }
-        if word {
+        if word && tables::spelled_acronym(g) {
+            // "1-800-CALL-FBI": an initialism among the words is spelled.
+            s.push_str(&spell(g));
+        } else if word {
             s.push_str(&g.to_ascii_lowercase());
         } else {
             s.push_str(&digit_words(g));
@@ -1004,13 +1008,30 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     // "00" is the international prefix dialled instead of "+"; a national lead may stand in
     // brackets.
     // 01 45 67 89 10: a two-digit lead with the trunk zero and four pairs (the French shape).
+    // When every pair is zero-padded ("01 02 03 04 05") it is a list of numbers, as in a
+    // lottery draw, not a phone number (see `match_number_list`).
     if core.len() == 2 && core.starts_with('0') && core != "00" && all_digits(core) {
         let g: Vec<Tok> = (0..=4).map(|k| cx.tok(i + k)).collect();
         let pairs = g.iter().all(|t| t.core.len() == 2 && all_digits(t.core));
         let clean = g.iter().all(|t| t.pre.is_empty()) && g[..4].iter().all(|t| t.post.is_empty());
-        if pairs && clean {
+        let padded_list = g.iter().all(|t| t.core.starts_with('0'));
+        if pairs && clean && !padded_list {
             let groups: Vec<&str> = g.iter().map(|t| t.core).collect();
             return Some(Match::plain(phone_words(false, &groups), 5));
+        }
+    }
+    // 212 555 0100 and 555 0123: North American groups written with spaces. Without the area
+    // code the last group must start with a zero (no count is written "0123") or stand alone
+    // on its line, so that two numbers in prose are not read as a phone number.
+    if core.len() == 3 && all_digits(core) && !core.starts_with(['0', '1']) && t.post.is_empty() {
+        let (a, b) = (cx.tok(i + 1), cx.tok(i + 2));
+        let digits = |t: &Tok, n: usize| t.pre.is_empty() && t.core.len() == n && all_digits(t.core);
+        if digits(&a, 3) && a.post.is_empty() && digits(&b, 4) {
+            return Some(Match::plain(phone_words(false, &[core, a.core, b.core]), 3));
+        }
+        let alone = i == 0 && cx.toks.len() == 2;
+        if digits(&a, 4) && (a.core.starts_with('0') || alone) {
+            return Some(Match::plain(phone_words(false, &[core, a.core]), 2));
         }
     }
     let intl = core.starts_with('+') || core == "00";
@@ -1066,9 +1087,10 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
             g
         } else if intl
             && c.contains(['-', '.'])
-            && c.split(['-', '.']).all(|g| all_digits(g) && g.len() <= 4)
+            && c.split(['-', '.']).all(|g| all_digits(g) && g.len() <= 5)
         {
-            // "+7 495 555-01-23", "+64 9-555 0123": hyphenated groups after a country code.
+            // "+7 495 555-01-23", "+64 9-555 0123", "+55 21 98765-4321": hyphenated groups
+            // after a country code.
             c.split(['-', '.']).collect()
         } else if n.pre.ends_with('(') && n.post.starts_with(')') && all_digits(c) && c.len() <= 4 {
             vec![c]
@@ -1096,6 +1118,26 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     let mut m = Match::plain(phone_words(core.starts_with('+'), &groups), j - i);
     m.drop_pre = bracketed;
     Some(m)
+}
+
+/// "01 02 03 04 05": three or more zero-padded two-digit numbers in a row are a list (a
+/// lottery draw, bib numbers), each read as its number with a pause between.
+fn match_number_list(cx: &Cx, i: usize) -> Option<Match> {
+    let padded = |t: &Tok| {
+        t.pre.is_empty() && t.core.len() == 2 && t.core.starts_with('0') && all_digits(t.core)
+    };
+    let mut j = i;
+    while j < cx.toks.len() && padded(&cx.tok(j)) {
+        j += 1;
+        if !cx.tok(j - 1).post.is_empty() {
+            break;
+        }
+    }
+    if j - i < 3 || cx.core(i) == "00" {
+        return None;
+    }
+    let words: Vec<String> = (i..j).map(|k| int_words(cx.core(k))).collect();
+    Some(Match::plain(words.join(", "), j - i))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1579,6 +1621,15 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
         && (is_capitalized(prev.core) && !tables::function_word(&prev.core.to_lowercase())
             || starts_numeric(prev.core));
     if !has_period {
+        // A weekday abbreviation before a date, with a comma and no period: "Sat, 14 Mar 2026".
+        if let Some(wd) = tables::weekday(core) {
+            if wd != core
+                && t.post == ","
+                && (starts_numeric(next.core) || tables::month(next.core).is_some())
+            {
+                return Some(Match::plain(wd.to_string(), 1));
+            }
+        }
         // British style without the period: "Mr Smith", "Dr Jones", "St Andrews".
         if core == "Rt" && next.core == "Hon" {
             return Some(Match::plain("Right Honourable".into(), 2));
@@ -1634,6 +1685,8 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
             };
         }
         "a.k.a" | "A.K.A" => return title("also known as"),
+        // "c. 1850": circa before a year.
+        "c" if year_of(next.core).is_some() => return title("circa"),
         // "est. 1892" on a shop sign or masthead is "established"; elsewhere "estimated".
         "est" | "Est" if year_of(next.core).is_some() => {
             return title(if core == "Est" {
@@ -1654,6 +1707,11 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
     if let Some(wd) = tables::weekday(core) {
         if wd != core && (starts_numeric(next.core) || tables::month(next.core).is_some()) {
             return Some(Match::with(wd.to_string(), 1, Period::Title));
+        }
+        // "Thurs.", "Tues.", "Fri." are nothing but weekdays; "Mon.", "Wed.", "Sat.", "Sun."
+        // are also words or names, and are read as weekdays only before a date or in a range.
+        if wd != core && !matches!(core, "Mon" | "Wed" | "Sat" | "Sun") {
+            return plain(wd);
         }
     }
     if prev.post.ends_with(',')
@@ -1797,7 +1855,7 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
         && n.pre.is_empty()
         && (line_end && t.pre.is_empty()
             // "3.5 in of rain": the preposition cannot stand before "of".
-            || n.post.is_empty() && cx.core(i + 2) == "of"
+            || (n.post.is_empty() || n.post == ".") && cx.core(i + 2) == "of"
             || i >= 2
                 && matches!(cx.core(i - 1), "ft" | "feet" | "foot")
                 && starts_numeric(cx.core(i - 2)))
@@ -1934,10 +1992,14 @@ fn match_roman(cx: &Cx, i: usize) -> Option<Match> {
         return None;
     }
     let prev = cx.prev(i);
-    if !prev.post.is_empty() {
+    // "Vol. II", "Ch. IV": an abbreviated label before the numeral reads as the full word.
+    let label = tables::numbered_label(prev.core)
+        .or_else(|| tables::abbreviation(prev.core).map(|(e, _)| e))
+        .filter(|_| prev.post == ".");
+    if !prev.post.is_empty() && label.is_none() {
         return None;
     }
-    let pl = prev.core.to_lowercase();
+    let pl = label.unwrap_or(prev.core).to_lowercase();
     let cardinal_cue = tables::roman_cardinal_cue(&pl);
     let regnal = tables::regnal_cue(&pl)
         || (is_capitalized(prev.core)
@@ -2105,6 +2167,24 @@ fn number_words(n: &Num, near: Near) -> String {
             );
         if b[0] == b'7' && b[2] == b'7' && aircraft {
             return model_number_words(&n.int);
+        }
+        // Road, flight and model numbers read in pairs, as house numbers are: "Highway 101",
+        // "Flight 370", "Xbox 360", "Airbus 380".
+        if b[0] != b'0' && tables::pairs_cue(&prev) {
+            return model_number_words(&n.int);
+        }
+    }
+    // "Form 1040", "Flight 1549": a four-digit label number reads in pairs like a year.
+    if n.is_plain_int() && !n.grouped && n.int.len() == 4 && !n.int.starts_with('0') {
+        let prev = near.prev.to_lowercase();
+        if tables::pairs_cue(&prev) && !n.int.ends_with("00") {
+            if let Ok(v) = n.int.parse::<u32>() {
+                return year_words(v);
+            }
+        }
+        // "by 2100": the first year of the next century, after a word that marks a year.
+        if n.int == "2100" && tables::year_cue(&prev.trim_end_matches('.').to_lowercase()) {
+            return "twenty-one hundred".into();
         }
     }
     if n.is_plain_int() && !n.grouped && n.int.len() == 4 {
@@ -2469,6 +2549,11 @@ fn slash_words(c: &str, near: Near) -> Option<String> {
                 return Some(format!("{} to {second}", year_words(y)));
             }
         }
+        // A cricket score, runs for wickets: "245/6" (a fraction's numerator is not in the
+        // hundreds over a single-digit denominator).
+        if a.len() == 3 && !a.starts_with('0') && bv.is_some_and(|w| w <= 10) && b.len() <= 2 {
+            return Some(format!("{} for {}", int_words(a), int_words(b)));
+        }
         if let (Some(_), Some(d)) = (av, bv) {
             if d > 0 && d <= 100 && a.len() <= 3 {
                 return Some(fraction_words(a, b));
@@ -2591,6 +2676,10 @@ fn number_with_suffix(c: &str, near: Near) -> Option<String> {
     if suffix == "pc" {
         return Some(format!("{nw} percent"));
     }
+    // Team names "49ers", "76ers": the number's last word takes "-er" and the plural.
+    if suffix == "ers" && num.is_plain_int() && sign.is_empty() {
+        return Some(format!("{}ers", nw.strip_suffix('e').unwrap_or(&nw)));
+    }
     if let Some((sg, pl)) = tables::unit(suffix) {
         if suffix == "m" && m_means_million(near.prev, near.next) {
             return Some(format!("{nw} million"));
@@ -2674,6 +2763,15 @@ fn compound_words(c: &str, near: Near) -> String {
         _ => {}
     }
     let parts: Vec<&str> = c.split(['-', '\u{2013}']).collect();
+    // "1.5 million-strong": a scale word after a number joins the compound as a word does
+    // after a number ("600,000-soldier").
+    if let [scale @ ("thousand" | "million" | "billion" | "trillion"), rest @ ..] = parts.as_slice()
+    {
+        if starts_numeric(near.prev) && !rest.is_empty() {
+            let tail: Vec<String> = rest.iter().map(|p| core_words(p, near.inner())).collect();
+            return format!("{scale} {}", tail.join(" "));
+        }
+    }
     // "a 2.3m-strong union": million, not metres.
     if let [amount, "strong"] = parts.as_slice() {
         if let Some(n) = amount.strip_suffix('m').and_then(parse_num) {
@@ -2841,6 +2939,14 @@ fn acronym_words(up: &str, suffix: &str, near: Near) -> String {
     }
     if up == "FTSE" {
         return format!("Footsie{suffix}");
+    }
+    // "WWI", "WWII": World War One, World War Two.
+    if let Some(v) = up
+        .strip_prefix("WW")
+        .and_then(roman_value)
+        .filter(|v| (1..=3).contains(v))
+    {
+        return format!("World War {}{suffix}", cap_first(&small(v as u64)));
     }
     if tables::word_acronym(up) {
         return format!("{}{}", title_case(up), suffix);
@@ -3165,6 +3271,18 @@ fn mixed_alnum_words(c: &str, near: Near) -> String {
     for (k, &(is_digit, seg)) in runs.iter().enumerate() {
         if is_digit {
             let seg = seg.trim_end_matches(['.', ',']);
+            // Four digits after letters read in pairs like a year: "FY2025", "BA2490".
+            if k == 1
+                && seg.len() == 4
+                && all_digits(seg)
+                && !seg.starts_with('0')
+                && !matches!(runs[0].1, "x" | "X")
+            {
+                if let Ok(v) = seg.parse::<u32>() {
+                    out.push(year_words(v));
+                    continue;
+                }
+            }
             // Model numbers after letters: "A380" → A three eighty, "MH370", "C130".
             if k == 1
                 && !matches!(runs[0].1, "x" | "X")
