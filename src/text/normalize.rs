@@ -350,6 +350,21 @@ fn split_tok(raw: &str) -> Tok<'_> {
         if !is_trail(c) {
             break;
         }
+        // "401(k)", "501(c)(3)": a bracket opened inside the token after a letter or digit
+        // closes there, and belongs to the token.
+        if c == ')' {
+            if let Some(open) = rest[..i].rfind('(') {
+                let inside = &rest[open + 1..i];
+                let before = rest[..open].chars().last();
+                if open > 0
+                    && before.is_some_and(|b| b.is_ascii_alphanumeric() || b == ')')
+                    && !inside.is_empty()
+                    && inside.chars().all(|ch| ch.is_ascii_alphanumeric())
+                {
+                    break;
+                }
+            }
+        }
         end = i;
     }
     Tok {
@@ -782,6 +797,8 @@ fn step(cx: &Cx, i: usize, out: &mut Out) -> usize {
         .or_else(|| address::match_unit(cx, i))
         .or_else(|| address::match_floor(cx, i))
         .or_else(|| address::match_state_zip(cx, i))
+        .or_else(|| address::match_postcode(cx, i))
+        .or_else(|| address::match_trailing_compass(cx, i))
         .or_else(|| ranges::match_cross_month_range(cx, i))
         .or_else(|| ranges::match_day_range(cx, i))
         .or_else(|| ranges::match_unit_range(cx, i))
@@ -1622,8 +1639,12 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
             || starts_numeric(prev.core));
     if !has_period {
         // A weekday abbreviation before a date, with a comma and no period: "Sat, 14 Mar 2026".
+        // "Mon", "Wed", "Sat", "Sun" are also words or names ("The Sun, 5 May edition"), so
+        // they are weekdays only opening the line or a field ("Updated: Sat, 14 Mar").
+        let opens = i == 0 || prev.post.ends_with([':', ',', ';']);
         if let Some(wd) = tables::weekday(core) {
             if wd != core
+                && (opens || !matches!(core, "Mon" | "Wed" | "Sat" | "Sun"))
                 && t.post == ","
                 && (starts_numeric(next.core) || tables::month(next.core).is_some())
             {
@@ -1817,6 +1838,41 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
                 }
             }
         }
+    }
+    // "6.5 billion km": a unit after a written scale word.
+    if matches!(n.core, "thousand" | "million" | "billion" | "trillion") && n.post.is_empty() {
+        let u = cx.tok(i + 2);
+        let ambiguous = matches!(
+            u.core,
+            "p" | "l" | "L" | "in" | "cc" | "°" | "min" | "g" | "m"
+        );
+        if let Some((_, pl)) = tables::unit(u.core).filter(|_| u.pre.is_empty() && !ambiguous) {
+            let period = if u.post.starts_with('.') && u.core.len() <= 3 {
+                Period::Abbrev
+            } else {
+                Period::Kept
+            };
+            return Some(Match::with(
+                format!("{} {} {pl}", num_words(&num), n.core),
+                3,
+                period,
+            ));
+        }
+    }
+    // "12 fl oz", "12 fl. oz.": fluid ounces.
+    if n.core == "fl" && (n.post.is_empty() || n.post == ".") && cx.core(i + 2) == "oz" {
+        let u = cx.tok(i + 2);
+        let w = if num.is_one() || cx.adjectival(i, i + 2) {
+            "fluid ounce"
+        } else {
+            "fluid ounces"
+        };
+        let period = if u.post.starts_with('.') {
+            Period::Abbrev
+        } else {
+            Period::Kept
+        };
+        return Some(Match::with(format!("{} {w}", num_words(&num)), 3, period));
     }
     // "5 sq mi", "5 sq. km"
     if n.core == "sq" {
@@ -2081,6 +2137,18 @@ fn core_words(c: &str, near: Near) -> String {
     if let Some(d) = ordinal_digits(c) {
         return ordinal_of(&d);
     }
+    // "the class of '08": a year shortened to two digits.
+    if let Some(two) = c.strip_prefix('\'').filter(|d| d.len() == 2 && all_digits(d)) {
+        let v = small_value(two).unwrap_or(0);
+        return if v < 10 {
+            format!("oh {}", small(v as u64))
+        } else {
+            two_digit(v)
+        };
+    }
+    if let Some(w) = statute_section(c) {
+        return w;
+    }
     if let Some(w) = time_core(c) {
         return w;
     }
@@ -2111,6 +2179,31 @@ fn core_words(c: &str, near: Near) -> String {
         return mixed_symbol_words(c, near);
     }
     word_words(c, near)
+}
+
+/// A plan or statute section with lettered subsections: "401(k)" → four oh one K, "501(c)(3)"
+/// → five oh one C three.
+fn statute_section(c: &str) -> Option<String> {
+    let (base, subs) = c.split_once('(')?;
+    if !all_digits(base) || base.len() > 4 || !subs.ends_with(')') {
+        return None;
+    }
+    let mut words = vec![if base.len() == 3 && !base.starts_with('0') {
+        model_number_words(base)
+    } else {
+        int_words(base)
+    }];
+    for sub in subs.strip_suffix(')')?.split(")(") {
+        if sub.is_empty() || sub.len() > 3 || !sub.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        words.push(if all_digits(sub) {
+            int_words(sub)
+        } else {
+            characters(sub)
+        });
+    }
+    Some(words.join(" "))
 }
 
 fn symbol_word(c: &str) -> Option<&'static str> {
@@ -2170,14 +2263,14 @@ fn number_words(n: &Num, near: Near) -> String {
         }
         // Road, flight and model numbers read in pairs, as house numbers are: "Highway 101",
         // "Flight 370", "Xbox 360", "Airbus 380".
-        if b[0] != b'0' && tables::pairs_cue(&prev) {
+        if b[0] != b'0' && is_capitalized(near.prev) && tables::pairs_cue(&prev) {
             return model_number_words(&n.int);
         }
     }
     // "Form 1040", "Flight 1549": a four-digit label number reads in pairs like a year.
     if n.is_plain_int() && !n.grouped && n.int.len() == 4 && !n.int.starts_with('0') {
         let prev = near.prev.to_lowercase();
-        if tables::pairs_cue(&prev) && !n.int.ends_with("00") {
+        if is_capitalized(near.prev) && tables::pairs_cue(&prev) && !n.int.ends_with("00") {
             if let Ok(v) = n.int.parse::<u32>() {
                 return year_words(v);
             }
@@ -2787,6 +2880,27 @@ fn compound_words(c: &str, near: Near) -> String {
         ) {
             return format!("{x} to {y}");
         }
+        // Months: "Jan.–March", "May-June".
+        if let (Some((x, _)), Some((y, _))) = (
+            tables::month(a.trim_end_matches('.')).filter(|_| is_capitalized(a)),
+            tables::month(b.trim_end_matches('.')).filter(|_| is_capitalized(b)),
+        ) {
+            return format!("{x} to {y}");
+        }
+        // "2018–present", "2020-now".
+        if let (Some(y), "present" | "now" | "today" | "date") = (year_of(a), b) {
+            return format!("{} to {b}", year_words(y));
+        }
+        // Model numbers with a letter prefix: "C-130", "I-495" (three digits in pairs, as
+        // "A380"); "F-16" and "B-52" read as cardinals below.
+        if (1..=3).contains(&a.len())
+            && a.bytes().all(|ch| ch.is_ascii_uppercase())
+            && b.len() == 3
+            && all_digits(b)
+            && !b.starts_with('0')
+        {
+            return format!("{} {}", spell(a), model_number_words(b));
+        }
         // Decades: "1950s–60s" → "nineteen fifties to sixties".
         if let (Some(x), Some(y)) = (decade(a), decade(b)) {
             return format!("{x} to {y}");
@@ -2831,6 +2945,18 @@ fn compound_words(c: &str, near: Near) -> String {
                     _ => "Independent",
                 };
                 return format!("{party} of {st}");
+            }
+        }
+    }
+    // "14-Feb-2026": day, month and year.
+    if let [d, m, y] = parts.as_slice() {
+        if let (Some(dv), Some((month, _)), Some(yv)) = (day_of(d), tables::month(m), year_of(y)) {
+            if all_digits(d) && is_capitalized(m) {
+                return format!(
+                    "the {} of {month}, {}",
+                    ordinal_of(&dv.to_string()),
+                    year_words(yv)
+                );
             }
         }
     }

@@ -833,6 +833,16 @@ pub fn compound_head(w: &str) -> bool {
         "increase",
         "decrease",
         "decline",
+        "pistol",
+        "handgun",
+        "gun",
+        "rifle",
+        "cannon",
+        "howitzer",
+        "mortar",
+        "shell",
+        "lens",
+        "film",
     ];
     // Plurals only where the word cannot be a verb ("deal worth $5m falls through").
     const PLURAL: &[&str] = &[
@@ -1087,7 +1097,8 @@ pub fn count_cue(w: &str) -> bool {
 
 /// Words (lower case) before a three- or four-digit number that make it a label read in pairs
 /// like a house number or a year: roads, flights, forms and models ("Highway 101", "Flight
-/// 1549", "Form 1040", "Xbox 360").
+/// 1549", "Form 1040", "Xbox 360"). The caller requires the word capitalized, as a label is
+/// ("a flight 250 miles long" keeps its cardinal).
 pub fn pairs_cue(w: &str) -> bool {
     const P: &[&str] = &[
         "highway",
