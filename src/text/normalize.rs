@@ -1143,8 +1143,9 @@ fn match_number_list(cx: &Cx, i: usize) -> Option<Match> {
     let padded = |t: &Tok| {
         t.pre.is_empty() && t.core.len() == 2 && t.core.starts_with('0') && all_digits(t.core)
     };
+    // Bounded like every rule: a longer run continues as a new list.
     let mut j = i;
-    while j < cx.toks.len() && padded(&cx.tok(j)) {
+    while j < cx.toks.len() && j - i < 12 && padded(&cx.tok(j)) {
         j += 1;
         if !cx.tok(j - 1).post.is_empty() {
             break;
@@ -1801,6 +1802,12 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
     if !t.post.is_empty() {
         return None;
     }
+    // A loss before money and a scale word: "-$3.4 million".
+    if let Some(body) = t.core.strip_prefix('-') {
+        if let Some(w) = scaled_money(body, n.core, cx.adjectival(i, i + 1)) {
+            return Some(Match::plain(format!("minus {w}"), 2));
+        }
+    }
     // Money followed by a scale word: "$1.2 billion".
     if let Some((cur, rest)) = currency_prefix(t.core) {
         let _ = cur;
@@ -1972,6 +1979,20 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
         ));
     }
     None
+}
+
+/// "$3.4" and "million" → "three point four million dollars", when the scale word is written
+/// out ("million", "bn"), as `match_number_ext` reads it after a plain amount.
+fn scaled_money(amount: &str, scale_tok: &str, adj: bool) -> Option<String> {
+    let scale = tables::scale_word(scale_tok)?;
+    let long_scale = scale_tok.len() > 3 || matches!(scale_tok, "bn" | "mn" | "tn");
+    let (_, rest) = currency_prefix(amount)?;
+    let plain = rest
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || matches!(ch, '.' | ','));
+    (long_scale && plain)
+        .then(|| money_words(amount, Some(scale), adj))
+        .flatten()
 }
 
 // ---------------------------------------------------------------------------------------------
