@@ -2203,7 +2203,7 @@ fn core_words(c: &str, near: Near) -> String {
 }
 
 /// A plan or statute section with lettered subsections: "401(k)" → four oh one K, "501(c)(3)"
-/// → five oh one C three.
+/// → five oh one C three, "3(b)(ii)" → three B two.
 fn statute_section(c: &str) -> Option<String> {
     let (base, subs) = c.split_once('(')?;
     if !all_digits(base) || base.len() > 4 || !subs.ends_with(')') {
@@ -2218,8 +2218,15 @@ fn statute_section(c: &str) -> Option<String> {
         if sub.is_empty() || sub.len() > 3 || !sub.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return None;
         }
+        // A lower-case Roman numeral of two letters or more is a number ("(ii)" → two); a
+        // single letter is a letter.
+        let roman = (sub.len() >= 2 && sub.bytes().all(|b| b.is_ascii_lowercase()))
+            .then(|| roman_value(&sub.to_ascii_uppercase()))
+            .flatten();
         words.push(if all_digits(sub) {
             int_words(sub)
+        } else if let Some(v) = roman {
+            small(v as u64)
         } else {
             characters(sub)
         });
