@@ -1042,7 +1042,8 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     // on its line, so that two numbers in prose are not read as a phone number.
     if core.len() == 3 && all_digits(core) && !core.starts_with(['0', '1']) && t.post.is_empty() {
         let (a, b) = (cx.tok(i + 1), cx.tok(i + 2));
-        let digits = |t: &Tok, n: usize| t.pre.is_empty() && t.core.len() == n && all_digits(t.core);
+        let digits =
+            |t: &Tok, n: usize| t.pre.is_empty() && t.core.len() == n && all_digits(t.core);
         if digits(&a, 3) && a.post.is_empty() && digits(&b, 4) {
             return Some(Match::plain(phone_words(false, &[core, a.core, b.core]), 3));
         }
@@ -2159,7 +2160,10 @@ fn core_words(c: &str, near: Near) -> String {
         return ordinal_of(&d);
     }
     // "the class of '08": a year shortened to two digits.
-    if let Some(two) = c.strip_prefix('\'').filter(|d| d.len() == 2 && all_digits(d)) {
+    if let Some(two) = c
+        .strip_prefix('\'')
+        .filter(|d| d.len() == 2 && all_digits(d))
+    {
         let v = small_value(two).unwrap_or(0);
         return if v < 10 {
             format!("oh {}", small(v as u64))
@@ -3665,5 +3669,19 @@ mod tests {
             "the six hundred thousand soldier limit"
         );
         assert_eq!(numbers::ordinalize("twenty-four"), "twenty-fourth");
+    }
+    #[test]
+    fn number_lists_and_sections() {
+        // A long run of zero-padded numbers is read in bounded lists, never as a phone number.
+        let out = normalize(&["07"; 30].join(" "));
+        let words: Vec<&str> = out.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+        assert!(
+            words.len() == 30 && words.iter().all(|w| *w == "seven"),
+            "{out}"
+        );
+        assert_eq!(statute_section("401(k").as_deref(), None);
+        assert_eq!(statute_section("401(k)").as_deref(), Some("four oh one K"));
+        assert_eq!(statute_section("3(b)(ii)").as_deref(), Some("three B two"));
+        assert_eq!(statute_section("box(es)"), None);
     }
 }

@@ -444,9 +444,8 @@ fn shape(s: &str, pattern: &str) -> bool {
 /// it after a comma is read in full ("Ottawa, ON K1A 0B1").
 pub(super) fn match_postcode(cx: &Cx, i: usize) -> Option<Match> {
     let t = cx.tok(i);
-    let province = lookup(&PROVINCES, t.core).filter(|_| {
-        t.post.is_empty() && i > 0 && cx.prev(i).post.ends_with(',')
-    });
+    let province = lookup(&PROVINCES, t.core)
+        .filter(|_| t.post.is_empty() && i > 0 && cx.prev(i).post.ends_with(','));
     let k = if province.is_some() { i + 1 } else { i };
     let (out, inw) = (cx.tok(k), cx.tok(k + 1));
     if !out.post.is_empty() || !out.pre.is_empty() || !inw.pre.is_empty() {
@@ -458,7 +457,7 @@ pub(super) fn match_postcode(cx: &Cx, i: usize) -> Option<Match> {
         || shape(out.core, "AA9")
         || shape(out.core, "AA9*"))
         && shape(inw.core, "9AA");
-    if !(canadian || british) || province.is_some() && !canadian {
+    if !(canadian || british && province.is_none()) {
         return None;
     }
     let code = format!("{}, {}", characters(out.core), characters(inw.core));

@@ -475,8 +475,16 @@ pub fn unit(abbr: &str) -> Option<(&'static str, &'static str)> {
         ("mg/l", "milligram per liter", "milligrams per liter"),
         ("mg/kg", "milligram per kilogram", "milligrams per kilogram"),
         ("g/km", "gram per kilometer", "grams per kilometer"),
-        ("µg/m³", "microgram per cubic meter", "micrograms per cubic meter"),
-        ("μg/m³", "microgram per cubic meter", "micrograms per cubic meter"),
+        (
+            "µg/m³",
+            "microgram per cubic meter",
+            "micrograms per cubic meter",
+        ),
+        (
+            "μg/m³",
+            "microgram per cubic meter",
+            "micrograms per cubic meter",
+        ),
     ];
     U.iter()
         .find(|(a, _, _)| *a == abbr)
