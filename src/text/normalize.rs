@@ -350,6 +350,21 @@ fn split_tok(raw: &str) -> Tok<'_> {
         if !is_trail(c) {
             break;
         }
+        // "401(k)", "501(c)(3)": a bracket opened inside the token after a letter or digit
+        // closes there, and belongs to the token.
+        if c == ')' {
+            if let Some(open) = rest[..i].rfind('(') {
+                let inside = &rest[open + 1..i];
+                let before = rest[..open].chars().last();
+                if open > 0
+                    && before.is_some_and(|b| b.is_ascii_alphanumeric() || b == ')')
+                    && !inside.is_empty()
+                    && inside.chars().all(|ch| ch.is_ascii_alphanumeric())
+                {
+                    break;
+                }
+            }
+        }
         end = i;
     }
     Tok {
@@ -776,11 +791,14 @@ fn step(cx: &Cx, i: usize, out: &mut Out) -> usize {
         _ => {}
     }
     let m = match_phone(cx, i)
+        .or_else(|| match_number_list(cx, i))
         .or_else(|| address::match_address(cx, i))
         .or_else(|| address::match_numbered_street(cx, i))
         .or_else(|| address::match_unit(cx, i))
         .or_else(|| address::match_floor(cx, i))
         .or_else(|| address::match_state_zip(cx, i))
+        .or_else(|| address::match_postcode(cx, i))
+        .or_else(|| address::match_trailing_compass(cx, i))
         .or_else(|| ranges::match_cross_month_range(cx, i))
         .or_else(|| ranges::match_day_range(cx, i))
         .or_else(|| ranges::match_unit_range(cx, i))
@@ -864,7 +882,10 @@ fn phone_words(plus: bool, groups: &[&str]) -> String {
         if !s.is_empty() && s != "plus " {
             s.push_str(if word && prev_word { " " } else { ", " });
         }
-        if word {
+        if word && tables::spelled_acronym(g) {
+            // "1-800-CALL-FBI": an initialism among the words is spelled.
+            s.push_str(&spell(g));
+        } else if word {
             s.push_str(&g.to_ascii_lowercase());
         } else {
             s.push_str(&digit_words(g));
@@ -1004,13 +1025,31 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     // "00" is the international prefix dialled instead of "+"; a national lead may stand in
     // brackets.
     // 01 45 67 89 10: a two-digit lead with the trunk zero and four pairs (the French shape).
+    // When every pair is zero-padded ("01 02 03 04 05") it is a list of numbers, as in a
+    // lottery draw, not a phone number (see `match_number_list`).
     if core.len() == 2 && core.starts_with('0') && core != "00" && all_digits(core) {
         let g: Vec<Tok> = (0..=4).map(|k| cx.tok(i + k)).collect();
         let pairs = g.iter().all(|t| t.core.len() == 2 && all_digits(t.core));
         let clean = g.iter().all(|t| t.pre.is_empty()) && g[..4].iter().all(|t| t.post.is_empty());
-        if pairs && clean {
+        let padded_list = g.iter().all(|t| t.core.starts_with('0'));
+        if pairs && clean && !padded_list {
             let groups: Vec<&str> = g.iter().map(|t| t.core).collect();
             return Some(Match::plain(phone_words(false, &groups), 5));
+        }
+    }
+    // 212 555 0100 and 555 0123: North American groups written with spaces. Without the area
+    // code the last group must start with a zero (no count is written "0123") or stand alone
+    // on its line, so that two numbers in prose are not read as a phone number.
+    if core.len() == 3 && all_digits(core) && !core.starts_with(['0', '1']) && t.post.is_empty() {
+        let (a, b) = (cx.tok(i + 1), cx.tok(i + 2));
+        let digits =
+            |t: &Tok, n: usize| t.pre.is_empty() && t.core.len() == n && all_digits(t.core);
+        if digits(&a, 3) && a.post.is_empty() && digits(&b, 4) {
+            return Some(Match::plain(phone_words(false, &[core, a.core, b.core]), 3));
+        }
+        let alone = i == 0 && cx.toks.len() == 2;
+        if digits(&a, 4) && (a.core.starts_with('0') || alone) {
+            return Some(Match::plain(phone_words(false, &[core, a.core]), 2));
         }
     }
     let intl = core.starts_with('+') || core == "00";
@@ -1066,9 +1105,10 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
             g
         } else if intl
             && c.contains(['-', '.'])
-            && c.split(['-', '.']).all(|g| all_digits(g) && g.len() <= 4)
+            && c.split(['-', '.']).all(|g| all_digits(g) && g.len() <= 5)
         {
-            // "+7 495 555-01-23", "+64 9-555 0123": hyphenated groups after a country code.
+            // "+7 495 555-01-23", "+64 9-555 0123", "+55 21 98765-4321": hyphenated groups
+            // after a country code.
             c.split(['-', '.']).collect()
         } else if n.pre.ends_with('(') && n.post.starts_with(')') && all_digits(c) && c.len() <= 4 {
             vec![c]
@@ -1096,6 +1136,27 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     let mut m = Match::plain(phone_words(core.starts_with('+'), &groups), j - i);
     m.drop_pre = bracketed;
     Some(m)
+}
+
+/// "01 02 03 04 05": three or more zero-padded two-digit numbers in a row are a list (a
+/// lottery draw, bib numbers), each read as its number with a pause between.
+fn match_number_list(cx: &Cx, i: usize) -> Option<Match> {
+    let padded = |t: &Tok| {
+        t.pre.is_empty() && t.core.len() == 2 && t.core.starts_with('0') && all_digits(t.core)
+    };
+    // Bounded like every rule: a longer run continues as a new list.
+    let mut j = i;
+    while j < cx.toks.len() && j - i < 12 && padded(&cx.tok(j)) {
+        j += 1;
+        if !cx.tok(j - 1).post.is_empty() {
+            break;
+        }
+    }
+    if j - i < 3 || cx.core(i) == "00" {
+        return None;
+    }
+    let words: Vec<String> = (i..j).map(|k| int_words(cx.core(k))).collect();
+    Some(Match::plain(words.join(", "), j - i))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1579,6 +1640,19 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
         && (is_capitalized(prev.core) && !tables::function_word(&prev.core.to_lowercase())
             || starts_numeric(prev.core));
     if !has_period {
+        // A weekday abbreviation before a date, with a comma and no period: "Sat, 14 Mar 2026".
+        // "Mon", "Wed", "Sat", "Sun" are also words or names ("The Sun, 5 May edition"), so
+        // they are weekdays only opening the line or a field ("Updated: Sat, 14 Mar").
+        let opens = i == 0 || prev.post.ends_with([':', ',', ';']);
+        if let Some(wd) = tables::weekday(core) {
+            if wd != core
+                && (opens || !matches!(core, "Mon" | "Wed" | "Sat" | "Sun"))
+                && t.post == ","
+                && (starts_numeric(next.core) || tables::month(next.core).is_some())
+            {
+                return Some(Match::plain(wd.to_string(), 1));
+            }
+        }
         // British style without the period: "Mr Smith", "Dr Jones", "St Andrews".
         if core == "Rt" && next.core == "Hon" {
             return Some(Match::plain("Right Honourable".into(), 2));
@@ -1634,6 +1708,8 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
             };
         }
         "a.k.a" | "A.K.A" => return title("also known as"),
+        // "c. 1850": circa before a year.
+        "c" if year_of(next.core).is_some() => return title("circa"),
         // "est. 1892" on a shop sign or masthead is "established"; elsewhere "estimated".
         "est" | "Est" if year_of(next.core).is_some() => {
             return title(if core == "Est" {
@@ -1654,6 +1730,11 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
     if let Some(wd) = tables::weekday(core) {
         if wd != core && (starts_numeric(next.core) || tables::month(next.core).is_some()) {
             return Some(Match::with(wd.to_string(), 1, Period::Title));
+        }
+        // "Thurs.", "Tues.", "Fri." are nothing but weekdays; "Mon.", "Wed.", "Sat.", "Sun."
+        // are also words or names, and are read as weekdays only before a date or in a range.
+        if wd != core && !matches!(core, "Mon" | "Wed" | "Sat" | "Sun") {
+            return plain(wd);
         }
     }
     if prev.post.ends_with(',')
@@ -1722,6 +1803,12 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
     if !t.post.is_empty() {
         return None;
     }
+    // A loss before money and a scale word: "-$3.4 million".
+    if let Some(body) = t.core.strip_prefix('-') {
+        if let Some(w) = scaled_money(body, n.core, cx.adjectival(i, i + 1)) {
+            return Some(Match::plain(format!("minus {w}"), 2));
+        }
+    }
     // Money followed by a scale word: "$1.2 billion".
     if let Some((cur, rest)) = currency_prefix(t.core) {
         let _ = cur;
@@ -1760,6 +1847,41 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
             }
         }
     }
+    // "6.5 billion km": a unit after a written scale word.
+    if matches!(n.core, "thousand" | "million" | "billion" | "trillion") && n.post.is_empty() {
+        let u = cx.tok(i + 2);
+        let ambiguous = matches!(
+            u.core,
+            "p" | "l" | "L" | "in" | "cc" | "°" | "min" | "g" | "m"
+        );
+        if let Some((_, pl)) = tables::unit(u.core).filter(|_| u.pre.is_empty() && !ambiguous) {
+            let period = if u.post.starts_with('.') && u.core.len() <= 3 {
+                Period::Abbrev
+            } else {
+                Period::Kept
+            };
+            return Some(Match::with(
+                format!("{} {} {pl}", num_words(&num), n.core),
+                3,
+                period,
+            ));
+        }
+    }
+    // "12 fl oz", "12 fl. oz.": fluid ounces.
+    if n.core == "fl" && (n.post.is_empty() || n.post == ".") && cx.core(i + 2) == "oz" {
+        let u = cx.tok(i + 2);
+        let w = if num.is_one() || cx.adjectival(i, i + 2) {
+            "fluid ounce"
+        } else {
+            "fluid ounces"
+        };
+        let period = if u.post.starts_with('.') {
+            Period::Abbrev
+        } else {
+            Period::Kept
+        };
+        return Some(Match::with(format!("{} {w}", num_words(&num)), 3, period));
+    }
     // "5 sq mi", "5 sq. km"
     if n.core == "sq" {
         let u = cx.tok(i + 2);
@@ -1797,7 +1919,7 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
         && n.pre.is_empty()
         && (line_end && t.pre.is_empty()
             // "3.5 in of rain": the preposition cannot stand before "of".
-            || n.post.is_empty() && cx.core(i + 2) == "of"
+            || (n.post.is_empty() || n.post == ".") && cx.core(i + 2) == "of"
             || i >= 2
                 && matches!(cx.core(i - 1), "ft" | "feet" | "foot")
                 && starts_numeric(cx.core(i - 2)))
@@ -1858,6 +1980,20 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
         ));
     }
     None
+}
+
+/// "$3.4" and "million" → "three point four million dollars", when the scale word is written
+/// out ("million", "bn"), as `match_number_ext` reads it after a plain amount.
+fn scaled_money(amount: &str, scale_tok: &str, adj: bool) -> Option<String> {
+    let scale = tables::scale_word(scale_tok)?;
+    let long_scale = scale_tok.len() > 3 || matches!(scale_tok, "bn" | "mn" | "tn");
+    let (_, rest) = currency_prefix(amount)?;
+    let plain = rest
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || matches!(ch, '.' | ','));
+    (long_scale && plain)
+        .then(|| money_words(amount, Some(scale), adj))
+        .flatten()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1934,10 +2070,14 @@ fn match_roman(cx: &Cx, i: usize) -> Option<Match> {
         return None;
     }
     let prev = cx.prev(i);
-    if !prev.post.is_empty() {
+    // "Vol. II", "Ch. IV": an abbreviated label before the numeral reads as the full word.
+    let label = tables::numbered_label(prev.core)
+        .or_else(|| tables::abbreviation(prev.core).map(|(e, _)| e))
+        .filter(|_| prev.post == ".");
+    if !prev.post.is_empty() && label.is_none() {
         return None;
     }
-    let pl = prev.core.to_lowercase();
+    let pl = label.unwrap_or(prev.core).to_lowercase();
     let cardinal_cue = tables::roman_cardinal_cue(&pl);
     let regnal = tables::regnal_cue(&pl)
         || (is_capitalized(prev.core)
@@ -2019,6 +2159,21 @@ fn core_words(c: &str, near: Near) -> String {
     if let Some(d) = ordinal_digits(c) {
         return ordinal_of(&d);
     }
+    // "the class of '08": a year shortened to two digits.
+    if let Some(two) = c
+        .strip_prefix('\'')
+        .filter(|d| d.len() == 2 && all_digits(d))
+    {
+        let v = small_value(two).unwrap_or(0);
+        return if v < 10 {
+            format!("oh {}", small(v as u64))
+        } else {
+            two_digit(v)
+        };
+    }
+    if let Some(w) = statute_section(c) {
+        return w;
+    }
     if let Some(w) = time_core(c) {
         return w;
     }
@@ -2049,6 +2204,38 @@ fn core_words(c: &str, near: Near) -> String {
         return mixed_symbol_words(c, near);
     }
     word_words(c, near)
+}
+
+/// A plan or statute section with lettered subsections: "401(k)" → four oh one K, "501(c)(3)"
+/// → five oh one C three, "3(b)(ii)" → three B two.
+fn statute_section(c: &str) -> Option<String> {
+    let (base, subs) = c.split_once('(')?;
+    if !all_digits(base) || base.len() > 4 || !subs.ends_with(')') {
+        return None;
+    }
+    let mut words = vec![if base.len() == 3 && !base.starts_with('0') {
+        model_number_words(base)
+    } else {
+        int_words(base)
+    }];
+    for sub in subs.strip_suffix(')')?.split(")(") {
+        if sub.is_empty() || sub.len() > 3 || !sub.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        // A lower-case Roman numeral of two letters or more is a number ("(ii)" → two); a
+        // single letter is a letter.
+        let roman = (sub.len() >= 2 && sub.bytes().all(|b| b.is_ascii_lowercase()))
+            .then(|| roman_value(&sub.to_ascii_uppercase()))
+            .flatten();
+        words.push(if all_digits(sub) {
+            int_words(sub)
+        } else if let Some(v) = roman {
+            small(v as u64)
+        } else {
+            characters(sub)
+        });
+    }
+    Some(words.join(" "))
 }
 
 fn symbol_word(c: &str) -> Option<&'static str> {
@@ -2105,6 +2292,24 @@ fn number_words(n: &Num, near: Near) -> String {
             );
         if b[0] == b'7' && b[2] == b'7' && aircraft {
             return model_number_words(&n.int);
+        }
+        // Road, flight and model numbers read in pairs, as house numbers are: "Highway 101",
+        // "Flight 370", "Xbox 360", "Airbus 380".
+        if b[0] != b'0' && is_capitalized(near.prev) && tables::pairs_cue(&prev) {
+            return model_number_words(&n.int);
+        }
+    }
+    // "Form 1040", "Flight 1549": a four-digit label number reads in pairs like a year.
+    if n.is_plain_int() && !n.grouped && n.int.len() == 4 && !n.int.starts_with('0') {
+        let prev = near.prev.to_lowercase();
+        if is_capitalized(near.prev) && tables::pairs_cue(&prev) && !n.int.ends_with("00") {
+            if let Ok(v) = n.int.parse::<u32>() {
+                return year_words(v);
+            }
+        }
+        // "by 2100": the first year of the next century, after a word that marks a year.
+        if n.int == "2100" && tables::year_cue(&prev.trim_end_matches('.').to_lowercase()) {
+            return "twenty-one hundred".into();
         }
     }
     if n.is_plain_int() && !n.grouped && n.int.len() == 4 {
@@ -2469,6 +2674,11 @@ fn slash_words(c: &str, near: Near) -> Option<String> {
                 return Some(format!("{} to {second}", year_words(y)));
             }
         }
+        // A cricket score, runs for wickets: "245/6" (a fraction's numerator is not in the
+        // hundreds over a single-digit denominator).
+        if a.len() == 3 && !a.starts_with('0') && bv.is_some_and(|w| w <= 10) && b.len() <= 2 {
+            return Some(format!("{} for {}", int_words(a), int_words(b)));
+        }
         if let (Some(_), Some(d)) = (av, bv) {
             if d > 0 && d <= 100 && a.len() <= 3 {
                 return Some(fraction_words(a, b));
@@ -2591,6 +2801,10 @@ fn number_with_suffix(c: &str, near: Near) -> Option<String> {
     if suffix == "pc" {
         return Some(format!("{nw} percent"));
     }
+    // Team names "49ers", "76ers": the number's last word takes "-er" and the plural.
+    if suffix == "ers" && num.is_plain_int() && sign.is_empty() {
+        return Some(format!("{}ers", nw.strip_suffix('e').unwrap_or(&nw)));
+    }
     if let Some((sg, pl)) = tables::unit(suffix) {
         if suffix == "m" && m_means_million(near.prev, near.next) {
             return Some(format!("{nw} million"));
@@ -2674,6 +2888,15 @@ fn compound_words(c: &str, near: Near) -> String {
         _ => {}
     }
     let parts: Vec<&str> = c.split(['-', '\u{2013}']).collect();
+    // "1.5 million-strong": a scale word after a number joins the compound as a word does
+    // after a number ("600,000-soldier").
+    if let [scale @ ("thousand" | "million" | "billion" | "trillion"), rest @ ..] = parts.as_slice()
+    {
+        if starts_numeric(near.prev) && !rest.is_empty() {
+            let tail: Vec<String> = rest.iter().map(|p| core_words(p, near.inner())).collect();
+            return format!("{scale} {}", tail.join(" "));
+        }
+    }
     // "a 2.3m-strong union": million, not metres.
     if let [amount, "strong"] = parts.as_slice() {
         if let Some(n) = amount.strip_suffix('m').and_then(parse_num) {
@@ -2688,6 +2911,27 @@ fn compound_words(c: &str, near: Near) -> String {
             tables::weekday(b.trim_end_matches('.')),
         ) {
             return format!("{x} to {y}");
+        }
+        // Months: "Jan.–March", "May-June".
+        if let (Some((x, _)), Some((y, _))) = (
+            tables::month(a.trim_end_matches('.')).filter(|_| is_capitalized(a)),
+            tables::month(b.trim_end_matches('.')).filter(|_| is_capitalized(b)),
+        ) {
+            return format!("{x} to {y}");
+        }
+        // "2018–present", "2020-now".
+        if let (Some(y), "present" | "now" | "today" | "date") = (year_of(a), b) {
+            return format!("{} to {b}", year_words(y));
+        }
+        // Model numbers with a letter prefix: "C-130", "I-495" (three digits in pairs, as
+        // "A380"); "F-16" and "B-52" read as cardinals below.
+        if (1..=3).contains(&a.len())
+            && a.bytes().all(|ch| ch.is_ascii_uppercase())
+            && b.len() == 3
+            && all_digits(b)
+            && !b.starts_with('0')
+        {
+            return format!("{} {}", spell(a), model_number_words(b));
         }
         // Decades: "1950s–60s" → "nineteen fifties to sixties".
         if let (Some(x), Some(y)) = (decade(a), decade(b)) {
@@ -2733,6 +2977,18 @@ fn compound_words(c: &str, near: Near) -> String {
                     _ => "Independent",
                 };
                 return format!("{party} of {st}");
+            }
+        }
+    }
+    // "14-Feb-2026": day, month and year.
+    if let [d, m, y] = parts.as_slice() {
+        if let (Some(dv), Some((month, _)), Some(yv)) = (day_of(d), tables::month(m), year_of(y)) {
+            if all_digits(d) && is_capitalized(m) {
+                return format!(
+                    "the {} of {month}, {}",
+                    ordinal_of(&dv.to_string()),
+                    year_words(yv)
+                );
             }
         }
     }
@@ -2841,6 +3097,14 @@ fn acronym_words(up: &str, suffix: &str, near: Near) -> String {
     }
     if up == "FTSE" {
         return format!("Footsie{suffix}");
+    }
+    // "WWI", "WWII": World War One, World War Two.
+    if let Some(v) = up
+        .strip_prefix("WW")
+        .and_then(roman_value)
+        .filter(|v| (1..=3).contains(v))
+    {
+        return format!("World War {}{suffix}", cap_first(&small(v as u64)));
     }
     if tables::word_acronym(up) {
         return format!("{}{}", title_case(up), suffix);
@@ -3165,6 +3429,18 @@ fn mixed_alnum_words(c: &str, near: Near) -> String {
     for (k, &(is_digit, seg)) in runs.iter().enumerate() {
         if is_digit {
             let seg = seg.trim_end_matches(['.', ',']);
+            // Four digits after letters read in pairs like a year: "FY2025", "BA2490".
+            if k == 1
+                && seg.len() == 4
+                && all_digits(seg)
+                && !seg.starts_with('0')
+                && !matches!(runs[0].1, "x" | "X")
+            {
+                if let Ok(v) = seg.parse::<u32>() {
+                    out.push(year_words(v));
+                    continue;
+                }
+            }
             // Model numbers after letters: "A380" → A three eighty, "MH370", "C130".
             if k == 1
                 && !matches!(runs[0].1, "x" | "X")
@@ -3393,5 +3669,19 @@ mod tests {
             "the six hundred thousand soldier limit"
         );
         assert_eq!(numbers::ordinalize("twenty-four"), "twenty-fourth");
+    }
+    #[test]
+    fn number_lists_and_sections() {
+        // A long run of zero-padded numbers is read in bounded lists, never as a phone number.
+        let out = normalize(&["07"; 30].join(" "));
+        let words: Vec<&str> = out.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+        assert!(
+            words.len() == 30 && words.iter().all(|w| *w == "seven"),
+            "{out}"
+        );
+        assert_eq!(statute_section("401(k").as_deref(), None);
+        assert_eq!(statute_section("401(k)").as_deref(), Some("four oh one K"));
+        assert_eq!(statute_section("3(b)(ii)").as_deref(), Some("three B two"));
+        assert_eq!(statute_section("box(es)"), None);
     }
 }

@@ -5,7 +5,7 @@
 //! seven zero one"). Each rule needs the whole shape (number, name, street type) before it
 //! fires, so ordinary numbers in prose are left to the number rules.
 use super::numbers::{digit_words, ordinal_of, small, year_words};
-use super::{all_digits, cap_first, ordinal_digits, tables, Cx, Match, Period};
+use super::{all_digits, cap_first, characters, ordinal_digits, tables, Cx, Match, Period};
 
 /// Street types: abbreviation or full word → spoken word.
 const STREET_TYPES: [(&str, &str); 37] = [
@@ -408,4 +408,76 @@ pub(super) fn match_state_zip(cx: &Cx, i: usize) -> Option<Match> {
         words.push_str(&digit_words(four));
     }
     Some(Match::plain(words, 2))
+}
+
+/// Canadian provinces and territories (postal abbreviations), read in full before a postal
+/// code ("Ottawa, ON K1A 0B1").
+const PROVINCES: [(&str, &str); 13] = [
+    ("AB", "Alberta"),
+    ("BC", "British Columbia"),
+    ("MB", "Manitoba"),
+    ("NB", "New Brunswick"),
+    ("NL", "Newfoundland and Labrador"),
+    ("NS", "Nova Scotia"),
+    ("NT", "Northwest Territories"),
+    ("NU", "Nunavut"),
+    ("ON", "Ontario"),
+    ("PE", "Prince Edward Island"),
+    ("QC", "Quebec"),
+    ("SK", "Saskatchewan"),
+    ("YT", "Yukon"),
+];
+
+/// Character classes of a postcode half: 'A' a capital letter, '9' a digit.
+fn shape(s: &str, pattern: &str) -> bool {
+    s.len() == pattern.len()
+        && s.bytes().zip(pattern.bytes()).all(|(c, p)| match p {
+            b'A' => c.is_ascii_uppercase(),
+            b'9' => c.is_ascii_digit(),
+            // Either a letter or a digit.
+            _ => c.is_ascii_uppercase() || c.is_ascii_digit(),
+        })
+}
+
+/// A British postcode ("SW1A 2AA", "M1 1AE") or a Canadian one ("K1A 0B1"), read letter by
+/// letter and digit by digit with a pause between its halves; a Canadian province code before
+/// it after a comma is read in full ("Ottawa, ON K1A 0B1").
+pub(super) fn match_postcode(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let province = lookup(&PROVINCES, t.core)
+        .filter(|_| t.post.is_empty() && i > 0 && cx.prev(i).post.ends_with(','));
+    let k = if province.is_some() { i + 1 } else { i };
+    let (out, inw) = (cx.tok(k), cx.tok(k + 1));
+    if !out.post.is_empty() || !out.pre.is_empty() || !inw.pre.is_empty() {
+        return None;
+    }
+    let canadian = shape(out.core, "A9A") && shape(inw.core, "9A9");
+    let british = (shape(out.core, "A9")
+        || shape(out.core, "A9*")
+        || shape(out.core, "AA9")
+        || shape(out.core, "AA9*"))
+        && shape(inw.core, "9AA");
+    if !(canadian || british && province.is_none()) {
+        return None;
+    }
+    let code = format!("{}, {}", characters(out.core), characters(inw.core));
+    let words = match province {
+        Some(p) => format!("{p} {code}"),
+        None => code,
+    };
+    Some(Match::plain(words, k + 2 - i))
+}
+
+/// "Central Park W." ending a line or a clause: a compass letter after a street type is the
+/// street's direction, not an initial.
+pub(super) fn match_trailing_compass(cx: &Cx, i: usize) -> Option<Match> {
+    let t = cx.tok(i);
+    let dir = lookup(&COMPASS, t.core).filter(|_| t.core.len() == 1 && t.post.starts_with('.'))?;
+    let (street, name) = (cx.prev(i), cx.tok(i.checked_sub(2)?));
+    let typed = lookup(&STREET_TYPES, street.core).is_some()
+        && (street.post.is_empty() || street.post == "." && street.core != "Park");
+    let next = cx.tok(i + 1);
+    let ends = next.core.is_empty() || !next.core.starts_with(|c: char| c.is_uppercase());
+    (typed && name.post.is_empty() && is_name_word(name.core) && ends)
+        .then(|| Match::with(dir.to_string(), 1, Period::Abbrev))
 }

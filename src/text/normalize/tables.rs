@@ -143,6 +143,14 @@ pub fn abbreviation(stem: &str) -> Option<(&'static str, AbbrKind)> {
         ("pp", "pages", Title),
         ("Gens", "Generals", Title),
         ("Rt", "Right", Title),
+        ("Brig", "Brigadier", Title),
+        ("Amb", "Ambassador", Title),
+        ("Asst", "Assistant", Title),
+        ("Assoc", "Associate", Title),
+        ("Mme", "Madame", Title),
+        ("Mlle", "Mademoiselle", Title),
+        ("ca", "circa", Title),
+        ("Esq", "Esquire", Plain),
     ];
     A.iter()
         .find(|(s, _, _)| *s == stem)
@@ -166,6 +174,7 @@ pub fn numbered_label(stem: &str) -> Option<&'static str> {
         "Sec" => "Section",
         "Para" => "Paragraph",
         "Ex" => "Exhibit",
+        "Rte" => "Route",
         _ => return None,
     })
 }
@@ -333,6 +342,7 @@ pub fn word_acronym(up: &str) -> bool {
         "LIDAR",
         "QANON",
         "ANTIFA",
+        "MAX",
     ];
     // OECD and MIT are spelled by newsreaders despite the list membership above.
     !matches!(up, "OECD" | "MIT") && W.contains(&up)
@@ -361,6 +371,8 @@ pub fn spelled_acronym(up: &str) -> bool {
         "USB", "PDF", "CD", "DVD", "LED", "LCD", "CPU", "GPU", "SMS", "GPS", "VPN", "API", "SUVS",
         "EVS", "IPOS", "ATMS", "UFOS", "DUP", "ONS", "OBR", "IFS", "CBI", "TUC", "FCA", "CMA",
         "RAF", "MOD", "DWP", "HMRC", "RSPCA", "NSPCC", "TFL", "DVLA", "CPS", "PSNI", "SDLP",
+        "USPS", "UPS", "AEST", "AEDT", "ACST", "AWST", "NZST", "NZDT", "AKST", "AKDT", "HKT",
+        "SGT", "MSK",
     ];
     S.contains(&up)
 }
@@ -450,6 +462,29 @@ pub fn unit(abbr: &str) -> Option<(&'static str, &'static str)> {
         ("bp", "basis point", "basis points"),
         ("bps", "basis point", "basis points"),
         ("¢", "cent", "cents"),
+        ("gal", "gallon", "gallons"),
+        ("gals", "gallon", "gallons"),
+        ("kcal", "kilocalorie", "kilocalories"),
+        ("µm", "micrometer", "micrometers"),
+        ("μm", "micrometer", "micrometers"),
+        ("psi", "pound per square inch", "pounds per square inch"),
+        ("MPH", "mile per hour", "miles per hour"),
+        ("KPH", "kilometer per hour", "kilometers per hour"),
+        ("pct", "percent", "percent"),
+        ("mg/L", "milligram per liter", "milligrams per liter"),
+        ("mg/l", "milligram per liter", "milligrams per liter"),
+        ("mg/kg", "milligram per kilogram", "milligrams per kilogram"),
+        ("g/km", "gram per kilometer", "grams per kilometer"),
+        (
+            "µg/m³",
+            "microgram per cubic meter",
+            "micrograms per cubic meter",
+        ),
+        (
+            "μg/m³",
+            "microgram per cubic meter",
+            "micrograms per cubic meter",
+        ),
     ];
     U.iter()
         .find(|(a, _, _)| *a == abbr)
@@ -757,7 +792,6 @@ pub fn compound_head(w: &str) -> bool {
         "ship",
         "vessel",
         "pole",
-        "platform",
         "screen",
         "truck",
         "lorry",
@@ -807,6 +841,16 @@ pub fn compound_head(w: &str) -> bool {
         "increase",
         "decrease",
         "decline",
+        "pistol",
+        "handgun",
+        "gun",
+        "rifle",
+        "cannon",
+        "howitzer",
+        "mortar",
+        "shell",
+        "lens",
+        "film",
     ];
     // Plurals only where the word cannot be a verb ("deal worth $5m falls through").
     const PLURAL: &[&str] = &[
@@ -1057,6 +1101,29 @@ pub fn count_cue(w: &str) -> bool {
         "channel",
     ];
     C.contains(&w)
+}
+
+/// Words (lower case) before a three- or four-digit number that make it a label read in pairs
+/// like a house number or a year: roads, flights, forms and models ("Highway 101", "Flight
+/// 1549", "Form 1040", "Xbox 360"). The caller requires the word capitalized, as a label is
+/// ("a flight 250 miles long" keeps its cardinal).
+pub fn pairs_cue(w: &str) -> bool {
+    const P: &[&str] = &[
+        "highway",
+        "hwy",
+        "route",
+        "rte",
+        "interstate",
+        "flight",
+        "flights",
+        "form",
+        "xbox",
+        "airbus",
+        "boeing",
+        "model",
+        "bus",
+    ];
+    P.contains(&w)
 }
 
 /// Words before a Roman numeral that take the cardinal reading ("World War Two").
