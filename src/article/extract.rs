@@ -1723,7 +1723,7 @@ const SKIP_ROLES: [&str; 10] = [
     "toolbar",
 ];
 /// Substrings of class/id/data-testid that mark boilerplate containers.
-const BAD_SUBSTR: [&str; 55] = [
+const BAD_SUBSTR: [&str; 57] = [
     "footnote",
     "claim-review",
     "claimreview",
@@ -1776,22 +1776,33 @@ const BAD_SUBSTR: [&str; 55] = [
     "tweet",
     "addtoany",
     "you-may",
-    "paywall",
-    "barrier",
-    "regwall",
+    // A review's verdict box, a recipe card's nutrition panel and call to action, embedded
+    // social posts (Instagram, TikTok; tweets above).
+    "verdict",
+    "nutrition",
+    "call-to-action",
+    "instagram",
+    "tiktok",
 ];
+/// Substrings of class/id that mark a paywall: its gate (an offer to subscribe or log in) is a
+/// box, but many sites also name the article text the gate truncates after it ("paywall-fade",
+/// "article paywall"), so an element named so is a box only when it asks the reader to pay
+/// ([`is_gate_text`]; the streaming fallback, without the element's text, always skips it).
+const GATE_SUBSTR: [&str; 3] = ["paywall", "barrier", "regwall"];
 /// Class/id substrings that name article content although they contain a boilerplate
-/// substring ("subscri").
-const CONTENT_SUBSTR: [&str; 3] = [
+/// substring ("subscri"), or say nothing of the element itself: Drupal marks every field whose
+/// label is not shown (a body paragraph's among them) `field--label-hidden`.
+const CONTENT_SUBSTR: [&str; 4] = [
     "subscriber-preview",
     "subscriber-only",
     "subscriber-content",
+    "label-hidden",
 ];
 /// Whole `-`/`_`-separated parts of class/id that mark boilerplate (too short for substrings).
-const BAD_PARTS: [&str; 22] = [
+const BAD_PARTS: [&str; 25] = [
     "ad", "ads", "nav", "navbar", "menu", "meta", "date", "tags", "tag", "author", "hidden",
     "masthead", "footer", "topbar", "toolbar", "modal", "popup", "overlay", "banner", "outbrain",
-    "taboola", "ufi",
+    "taboola", "ufi", "pros", "cons", "specs",
 ];
 
 impl<'a> Walker<'a> {
@@ -1990,10 +2001,24 @@ impl<'a> Walker<'a> {
         if big {
             return false;
         }
-        if is_weak_element(n, name) {
-            return is_boilerplate_attrs_inner(name, |a| n.attr(a).map(|v| v.to_string()), true);
+        is_boilerplate_node(n, name, is_weak_element(n, name)) || self.is_sponsor_box(n, name)
+    }
+
+    /// A small box that opens with a sponsor label ("SPONSORED", "Paid content"): a
+    /// newsletter's or a page's advertiser block set among the article's paragraphs.
+    fn is_sponsor_box(&self, n: &NodeRef, name: &str) -> bool {
+        let size = self.sizes.text(n.id);
+        if size > SPONSOR_BOX_MAX_CHARS || !BLOCK_CONTAINERS.contains(&name) {
+            return false;
         }
-        is_boilerplate_element(n, name)
+        let Some(first) = n
+            .descendants_it()
+            .find(|d| d.is_text() && !d.text().trim().is_empty())
+        else {
+            return false;
+        };
+        let label = key(&first.text());
+        SPONSOR_LABELS.contains(&label.as_str()) && size > label.len()
     }
 
     fn flush(&mut self) {
@@ -2018,6 +2043,11 @@ impl<'a> Walker<'a> {
         if is_boilerplate_text(&text) || is_page_furniture(&text, self.params.in_row) {
             return;
         }
+        let text = if self.params.weak {
+            strip_caption_credit(&text).to_string()
+        } else {
+            text
+        };
         self.blocks.push(Block::new(self.params.kind, text));
         self.meta.push(BlockMeta {
             node: self.params.node,
@@ -2030,6 +2060,23 @@ impl<'a> Walker<'a> {
         });
     }
 }
+
+/// Labels that open a sponsored box (compared as [`key`]s).
+const SPONSOR_LABELS: [&str; 10] = [
+    "sponsored",
+    "sponsored content",
+    "sponsored post",
+    "paid content",
+    "paid post",
+    "partner content",
+    "promoted",
+    "promoted content",
+    "from our sponsor",
+    "from our sponsors",
+];
+/// Most characters (not counting whitespace) a box opened by a sponsor label may hold; an
+/// article body is longer.
+const SPONSOR_BOX_MAX_CHARS: usize = 600;
 
 /// Most characters a data-table row may hold; longer rows are layout.
 const MAX_ROW_CHARS: usize = 400;
@@ -2077,38 +2124,67 @@ fn is_data_row(n: &NodeRef, sizes: &Sizes) -> bool {
 
 /// Tag, role, visibility and class/id rules for boilerplate containers (no size guard).
 fn is_boilerplate_element(n: &NodeRef, name: &str) -> bool {
-    is_boilerplate_attrs(name, |a| n.attr(a).map(|v| v.to_string()))
+    is_boilerplate_node(n, name, false)
+}
+
+/// [`boilerplate_attrs`] for an element of the DOM, which can look at its text: a heading's
+/// `id` that spells its own text is no class hint, and an element named as a paywall is a box
+/// only when it asks the reader to pay ([`GATE_SUBSTR`]).
+fn is_boilerplate_node(n: &NodeRef, name: &str, weak_ok: bool) -> bool {
+    let slug_id = is_heading_slug_id(n, name);
+    let attr = |a: &str| {
+        if slug_id && a == "id" {
+            return None;
+        }
+        n.attr(a).map(|v| v.to_string())
+    };
+    match boilerplate_attrs(name, attr, weak_ok) {
+        Some(Boilerplate::Gate) => is_gate_text(&n.text()),
+        Some(Boilerplate::Box) => true,
+        None => false,
+    }
 }
 
 /// Tag, role, visibility and class/id rules for boilerplate containers (no size guard); `attr`
 /// looks an attribute up, so the DOM walker and the streaming fallback share the rules.
 fn is_boilerplate_attrs(name: &str, attr: impl Fn(&str) -> Option<String>) -> bool {
-    is_boilerplate_attrs_inner(name, attr, false)
+    boilerplate_attrs(name, attr, false).is_some()
 }
 
-/// [`is_boilerplate_attrs`]; with `weak_ok`, captions and standfirsts ([`is_weak_attrs`]) are
-/// not boilerplate by themselves (the walker reads them as weak blocks), other rules still apply.
-fn is_boilerplate_attrs_inner(
+/// What [`boilerplate_attrs`] found an element to be.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Boilerplate {
+    /// Never read.
+    Box,
+    /// Named only as a paywall: a box if its text asks the reader to pay ([`is_gate_text`]).
+    Gate,
+}
+
+/// [`is_boilerplate_attrs`], saying what was found; with `weak_ok`, captions and standfirsts
+/// ([`is_weak_attrs`]) are not boilerplate by themselves (the walker reads them as weak
+/// blocks), other rules still apply.
+fn boilerplate_attrs(
     name: &str,
     attr: impl Fn(&str) -> Option<String>,
     weak_ok: bool,
-) -> bool {
+) -> Option<Boilerplate> {
     let weak_tag = weak_ok && WEAK_TAGS.contains(&name);
+    let found = Some(Boilerplate::Box);
     if SOFT_SKIP.contains(&name) || (HARD_SKIP.contains(&name) && !weak_tag) {
-        return true;
+        return found;
     }
     if name == "header" {
-        return true; // headers that hold the title are protected by the walker
+        return found; // headers that hold the title are protected by the walker
     }
     if attr(SKIP_ATTR).is_some() {
-        return true;
+        return found;
     }
     if attr("hidden").is_some()
         || attr("aria-hidden")
             .map(|v| v.trim() == "true")
             .unwrap_or(false)
     {
-        return true;
+        return found;
     }
     if let Some(style) = attr("style") {
         let s: String = style
@@ -2117,24 +2193,24 @@ fn is_boilerplate_attrs_inner(
             .collect::<String>()
             .to_ascii_lowercase();
         if s.contains("display:none") || s.contains("visibility:hidden") {
-            return true;
+            return found;
         }
     }
     if let Some(role) = attr("role") {
         if SKIP_ROLES.contains(&role.trim().to_ascii_lowercase().as_str()) {
-            return true;
+            return found;
         }
     }
     // A schema.org ClaimReview or Rating box (a fact-check's verdict card) is a box.
     if let Some(t) = attr("itemtype") {
         let t = t.to_ascii_lowercase();
         if t.ends_with("/claimreview") || t.ends_with("/rating") {
-            return true;
+            return found;
         }
     }
     let attrs = hint_attrs(attr);
     if attrs.is_empty() {
-        return false;
+        return None;
     }
     // Some CMSs (BLOX, for one) put the article itself in a "subscriber-preview" box.
     let attrs = CONTENT_SUBSTR
@@ -2145,7 +2221,55 @@ fn is_boilerplate_attrs_inner(
     } else {
         attrs
     };
-    names_any(&attrs, &BAD_SUBSTR, &BAD_PARTS)
+    if names_any(&attrs, &BAD_SUBSTR, &BAD_PARTS) {
+        return found;
+    }
+    names_any(&attrs, &GATE_SUBSTR, &[]).then_some(Boilerplate::Gate)
+}
+
+/// Words of a paywall's offer: an element named as a paywall that says none of these is the
+/// article text the paywall script truncates, not the gate.
+const GATE_WORDS: [&str; 8] = [
+    "subscri",
+    "log in",
+    "login",
+    "sign in",
+    "register",
+    "unlock",
+    "free articles",
+    "already a member",
+];
+
+/// A paywall gate's text: it asks the reader to subscribe, log in or register.
+fn is_gate_text(text: &str) -> bool {
+    let t = text.to_lowercase();
+    GATE_WORDS.iter().any(|w| t.contains(w))
+}
+
+/// Fewest parts a heading's `id` needs to be taken for a slug of its text.
+const SLUG_MIN_PARTS: usize = 3;
+
+/// A heading whose `id` is a slug of its own text ("the-consent-agenda-is-where-the-money-is",
+/// as blog engines and table-of-contents plugins make anchors): the id names the words of the
+/// heading ("consent", "comment"), not what the element is.
+fn is_heading_slug_id(n: &NodeRef, name: &str) -> bool {
+    if !matches!(name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6") {
+        return false;
+    }
+    let Some(id) = n.attr("id") else {
+        return false;
+    };
+    let parts: Vec<String> = id
+        .split(['-', '_'])
+        .filter(|p| !p.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if parts.len() < SLUG_MIN_PARTS {
+        return false;
+    }
+    let slug = parts.join(" ");
+    let text = key(&n.text());
+    text == slug || text.starts_with(&format!("{slug} "))
 }
 
 /// Whether hint attributes ([`hint_attrs`]) hold one of `substr` anywhere, or one of `parts`
@@ -2297,7 +2421,7 @@ fn is_timestamp_line(text: &str) -> bool {
 
 /// Phrases of page furniture that sits inside article markup on many sites: copyright and
 /// syndication lines, affiliate disclosures, print-edition notes, app and meter prompts.
-const FURNITURE_PHRASES: [&str; 20] = [
+const FURNITURE_PHRASES: [&str; 23] = [
     "this is a developing story",
     "this story is developing",
     "check back for updates",
@@ -2318,6 +2442,9 @@ const FURNITURE_PHRASES: [&str; 20] = [
     "unlimited digital access",
     "thank you for reading",
     "continue reading your article",
+    "may be republished",
+    "you have reached the end",
+    "you ve reached the end",
 ];
 
 /// Page furniture a listener must not hear, judged from a block's text alone: timestamps,
@@ -2354,7 +2481,10 @@ fn is_page_furniture(text: &str, in_row: bool) -> bool {
     {
         return true;
     }
-    if words <= 30 && is_credited_caption(text) {
+    if words <= 30 && (is_credited_caption(text) || is_contact_line(text)) {
+        return true;
+    }
+    if words <= 20 && (is_taxonomy_line(text) || is_dated_byline(text)) {
         return true;
     }
     if words <= 16 {
@@ -2367,6 +2497,99 @@ fn is_page_furniture(text: &str, in_row: bool) -> bool {
         }
     }
     false
+}
+
+/// Labels that open a blog's taxonomy lines under the body ("Categories: News, Adoption").
+const TAXONOMY_LABELS: [&str; 8] = [
+    "categories:",
+    "category:",
+    "tags:",
+    "tagged:",
+    "tagged with:",
+    "filed under:",
+    "posted in:",
+    "topics:",
+];
+
+/// A "Categories: ..." / "Tags: ..." / "Filed under: ..." line (a short one: see the caller).
+fn is_taxonomy_line(text: &str) -> bool {
+    let t = text.trim_start().to_lowercase();
+    TAXONOMY_LABELS.iter().any(|l| t.starts_with(l))
+}
+
+/// A date line with its author: "Posted on December 6, 2026 by Olivia Brandt" (a timestamp,
+/// then "by" and a name of at most four capitalised words).
+fn is_dated_byline(text: &str) -> bool {
+    let Some(i) = text.rfind(" by ") else {
+        return false;
+    };
+    let name: Vec<&str> = text[i + 4..].split_whitespace().collect();
+    !name.is_empty()
+        && name.len() <= 4
+        && name
+            .iter()
+            .all(|w| w.chars().next().is_some_and(char::is_uppercase))
+        && is_timestamp_line(&text[..i])
+}
+
+/// A reporter's contact line: "Contact Sarah Lindholm at slindholm@example.com or 715-555-0171."
+/// (opens with "Contact"/"Reach"/"Email", holds an e-mail address or a phone number).
+fn is_contact_line(text: &str) -> bool {
+    let t = text.trim_start().to_lowercase();
+    let opens = ["contact ", "reach ", "email ", "e-mail ", "you can reach "]
+        .iter()
+        .any(|p| t.starts_with(p));
+    if !opens {
+        return false;
+    }
+    let email = text.split_whitespace().any(|w| {
+        w.split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.trim_end_matches('.').contains('.'))
+    });
+    let phone = text
+        .split(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .any(|w| w.contains('-') && w.chars().filter(char::is_ascii_digit).count() >= 7);
+    email || phone
+}
+
+/// A caption's picture credit appended to it: "(AP Photo/Sue Ogrocki)", "(Photo by Ann Lee)",
+/// or an agency's "REUTERS/Joe Skipper" run on after the last sentence. Returns the caption
+/// without it (captions are read on gallery pages, credits never).
+fn strip_caption_credit(text: &str) -> &str {
+    let t = text.trim_end();
+    // "... lobby. (AP Photo/Sue Ogrocki)"
+    if let Some(open) = t.rfind('(').filter(|_| t.ends_with(')')) {
+        let inner = &t[open + 1..t.len() - 1];
+        let lower = inner.to_lowercase();
+        let credit = inner.split_whitespace().count() <= 8
+            && (inner.contains('/')
+                || ["photo", "photograph", "picture", "image", "credit"]
+                    .iter()
+                    .any(|w| lower.starts_with(w) || lower.contains(&format!(" {w}"))));
+        let before = t[..open].trim_end();
+        if credit && !before.is_empty() {
+            return before;
+        }
+    }
+    // "... at 11:04 p.m. REUTERS/Joe Skipper": an all-capitals agency, a slash, a short name.
+    if let Some(slash) = t.rfind('/') {
+        let start = t[..slash].rfind(' ').map(|i| i + 1).unwrap_or(0);
+        let agency = &t[start..slash];
+        let name = &t[slash + 1..];
+        let before = t[..start].trim_end();
+        let caps = agency.chars().filter(|c| c.is_alphabetic()).count() >= 2
+            && agency
+                .chars()
+                .all(|c| c.is_uppercase() || c == '-' || c == '&');
+        if caps
+            && (1..=4).contains(&name.split_whitespace().count())
+            && !name.trim_end().ends_with(['.', '!', '?'])
+            && before.ends_with(['.', '!', '?', '"', '\u{201d}'])
+        {
+            return before;
+        }
+    }
+    t
 }
 
 /// Labels of a picture credit that ends a caption.

@@ -780,3 +780,198 @@ fn developing_story_notices_are_not_read() {
         assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
     }
 }
+
+// Rules added with the fourth held-out batch of the dev set (issue 17). Each test fails
+// without its rule.
+
+#[test]
+fn drupal_fields_with_hidden_labels_are_read() {
+    // Drupal marks every field whose *label* is not shown `field--label-hidden`; the field (a
+    // body paragraph of the Paragraphs module) is shown. A `visually-hidden` element is not.
+    let paras: String = PROSE
+        .iter()
+        .map(|p| format!(r#"<div class="paragraph paragraph--type--text"><div class="clearfix text-formatted field field--name-field-text field--type-text-long field--label-hidden field__item"><p>{p}</p></div></div>"#))
+        .collect();
+    let html = format!(
+        r#"<html><body><a class="visually-hidden focusable skip-link">Skip to main content</a><main><h1 class="page-title"><span class="field field--name-title field--label-hidden">Council votes to rebuild the old bridge</span></h1><article class="node"><div class="node__content"><div class="field field--name-field-paragraphs field--label-hidden field__items">{paras}</div></div></article></main></body></html>"#
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    assert!(!text.contains("Skip to main"), "{text}");
+}
+
+#[test]
+fn a_heading_anchor_spelling_its_text_is_no_class_hint() {
+    // Blog engines give headings anchors made of their words; "consent" or "comment" there
+    // names the heading's subject, not a cookie banner or a comment thread.
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1>{}<h2 id="the-consent-agenda-is-where-the-money-is">The consent agenda is where the money is</h2>{}<h2 id="public-comment-is-mostly-the-same-people">Public comment is mostly the same people</h2>{}<div id="comments"><h2 id="comments-title">2 comments</h2><p>Great story, thanks for covering the council.</p></div></article></body></html>"#,
+        body(&PROSE[..2]),
+        body(&PROSE[2..4]),
+        body(&PROSE[4..])
+    );
+    let text = spoken(&html);
+    assert!(
+        text.contains("\nThe consent agenda is where the money is\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nPublic comment is mostly the same people\n"),
+        "{text}"
+    );
+    assert!(!text.contains("Great story"), "{text}");
+}
+
+#[test]
+fn a_paywall_named_teaser_is_read_and_the_gate_is_not() {
+    // Sites name the article text the paywall script truncates after it ("paywall-fade");
+    // the gate itself asks the reader to subscribe or log in.
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1><div class="story-body"><div class="story-free paywall-fade">{}</div><div class="story-locked subscriber-only">{}</div></div><div class="paywall-offer"><h2>Continue reading with a subscription</h2><p>Get unlimited access to our reporting for $2 a week.</p><p>Already a subscriber? Log in</p></div></article></body></html>"#,
+        body(&PROSE[..2]),
+        body(&PROSE[2..])
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    assert!(!text.contains("unlimited access"), "{text}");
+}
+
+#[test]
+fn review_verdict_pros_cons_and_specs_boxes_are_not_read() {
+    // A verdict box with a score, a pros-and-cons box and a specifications table, inside the
+    // review's body container after its last paragraph (and a verdict box before the body).
+    let html = format!(
+        r#"<html><body><article><h1>Lumo Trail 2 review: a headlamp that lasts all weekend</h1><div class="verdict-box"><p>Our verdict: long battery life makes this the headlamp to beat.</p></div><div class="review-body">{}<div class="review-verdict"><h2>Verdict</h2><span>8/10</span><p>A compact lamp that lasts, though its single button is fiddly to learn.</p></div><div class="pros-and-cons"><div class="pros"><h3>Pros</h3><ul><li>Excellent battery life</li></ul></div><div class="cons"><h3>Cons</h3><ul><li>Fiddly single button</li></ul></div></div><div class="review-specs"><h3>Specifications</h3><table><tr><th>Weight</th><td>86 grams</td></tr></table></div></div></article></body></html>"#,
+        body(&PROSE)
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    for bad in [
+        "Our verdict",
+        "compact lamp",
+        "Excellent battery",
+        "Fiddly",
+        "Specifications",
+        "86 grams",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
+    }
+}
+
+#[test]
+fn a_recipe_card_is_read_without_its_nutrition_panel_or_call_to_action() {
+    let html = format!(
+        r#"<html><body><article><h1>Apple growers had a record year</h1><div class="entry-content">{}<div class="wprm-recipe-container"><h2 class="wprm-recipe-name">Apple Skillet Cake</h2><div class="wprm-recipe-ingredients-container"><h3>Ingredients</h3><ul><li>3 medium apples, thinly sliced</li><li>6 tablespoons butter</li></ul></div><div class="wprm-recipe-instructions-container"><h3>Instructions</h3><ul><li>Heat the oven to 350 degrees and melt the butter in a skillet.</li></ul></div><div class="wprm-nutrition-label-container wprm-block-text-normal"><h3 class="wprm-recipe-header">Nutrition</h3><span class="wprm-nutrition-label-text-nutrition-container"><span class="wprm-nutrition-label-text-nutrition-label">Calories: </span><span>298</span><span>kcal</span></span> | <span class="wprm-nutrition-label-text-nutrition-container"><span class="wprm-nutrition-label-text-nutrition-label">Carbohydrates: </span><span>44</span><span>g</span></span> | <span class="wprm-nutrition-label-text-nutrition-container"><span class="wprm-nutrition-label-text-nutrition-label">Fat: </span><span>12</span><span>g</span></span></div><div class="wprm-call-to-action"><span>Tried this recipe?</span><span>Let us know how it was! Tag us on Instagram.</span></div></div></div></article></body></html>"#,
+        body(&PROSE)
+    );
+    let text = spoken(&html);
+    for k in [
+        "Apple Skillet Cake",
+        "3 medium apples, thinly sliced",
+        "Heat the oven to 350 degrees",
+    ] {
+        assert!(text.contains(k), "{k:?} missing in:\n{text}");
+    }
+    for bad in ["Nutrition", "Calories", "Tried this recipe", "Let us know"] {
+        assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
+    }
+}
+
+#[test]
+fn embedded_instagram_and_tiktok_posts_are_not_read() {
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1><div class="c-entry-content">{}<blockquote class="instagram-media" data-instgrm-permalink="https://www.instagram.com/p/x/"><div><a href="https://www.instagram.com/p/x/">View this post on Instagram</a><p>A post shared by Town Council (@towncouncil)</p></div></blockquote><blockquote class="tiktok-embed" cite="https://www.tiktok.com/@x/video/1"><section><p>Our bridge is getting a makeover this summer, with the arches kept</p></section></blockquote>{}</div></article></body></html>"#,
+        body(&PROSE[..3]),
+        body(&PROSE[3..])
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    assert!(!text.contains("A post shared by"), "{text}");
+    assert!(!text.contains("makeover"), "{text}");
+}
+
+#[test]
+fn a_box_opening_with_a_sponsor_label_is_not_read() {
+    // A newsletter template's advertiser block between two sections (no class names it).
+    let html = format!(
+        r#"<html><body><table class="templateContainer"><tr><td class="mcnTextContent"><h1>Council votes to rebuild the old bridge</h1>{}</td></tr><tr><td class="mcnTextContent"><p><strong>SPONSORED</strong></p><p>Island Hardware: winter boots are 20% off through Sunday. Open every day except Christmas.</p></td></tr><tr><td class="mcnTextContent">{}</td></tr></table></body></html>"#,
+        body(&PROSE[..3]),
+        body(&PROSE[3..])
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    assert!(!text.contains("Island Hardware"), "{text}");
+}
+
+#[test]
+fn category_lines_dated_bylines_and_contact_lines_are_not_read() {
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1><p class="posted">Posted on December 6, 2026 by Olivia Brandt</p><div class="body">{}<p><em>Contact Sarah Lindholm at slindholm@example.com or 715-555-0171.</em></p></div><p class="post-cats">Categories: <a href="/c/news">News</a>, <a href="/c/towns">Towns</a></p><p>Filed under: Bridges, Council</p></article></body></html>"#,
+        body(&PROSE)
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    for bad in [
+        "Posted on",
+        "Olivia",
+        "Contact Sarah",
+        "Categories",
+        "Filed under",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
+    }
+}
+
+#[test]
+fn a_gallery_reads_its_captions_without_their_credits() {
+    let captions = [
+        "A dog runs through fresh snow in a park in Buxton on Monday morning.",
+        "Children sledge down a hill near Hebden Bridge after their school closed for the day.",
+        "A gritter lorry clears the main road near Keswick, where deep snow fell overnight.",
+        "Sheep wait to be fed on a farm in the Yorkshire Dales as the sun rises.",
+    ];
+    let credits = [
+        " (AP Photo/Sue Ogrocki)",
+        " REUTERS/Joe Skipper",
+        " (Photo by Ann Lee)",
+        "",
+    ];
+    let slides: String = captions
+        .iter()
+        .zip(credits)
+        .map(|(c, cr)| format!(r#"<div class="slide"><img src="/a.jpg"><div class="slide-caption"><p>{c}{cr}</p></div></div>"#))
+        .collect();
+    let html = format!(
+        r#"<html><body><main><h1>In pictures: the first snow of winter</h1><div class="slides">{slides}</div><div class="gallery-end"><p>You have reached the end of this gallery.</p></div></main></body></html>"#
+    );
+    let text = spoken(&html);
+    for c in captions {
+        assert!(text.lines().any(|l| l == c), "{c:?} not a line of:\n{text}");
+    }
+    for bad in ["AP Photo", "REUTERS", "Ann Lee", "reached the end"] {
+        assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
+    }
+}
+
+#[test]
+fn a_republishing_notice_in_the_body_is_not_read() {
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1><div class="entry-content">{}<p class="has-small-font-size"><em>The Valley Voice is a nonprofit newsroom. Our stories may be republished for free under a Creative Commons license.</em></p></div></article></body></html>"#,
+        body(&PROSE)
+    );
+    let text = spoken(&html);
+    assert!(text.contains(PROSE[5]), "{text}");
+    assert!(!text.contains("republished"), "{text}");
+}
