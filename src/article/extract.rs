@@ -551,19 +551,42 @@ pub fn extract_html_with(
 
     // Recompute sizes after exclusion; the walker needs per-element text and link lengths.
     let sizes = Sizes::compute(&doc);
-    let mut walker = Walker::new(&doc, &sizes, title_node);
-    for r in &roots {
-        walker.walk(NodeRef::new(*r, &doc.tree));
-    }
     let structural = include.is_empty() && roots.len() == 1 && !has_only;
-    let mut blocks = prune(
-        &doc,
-        &sizes,
-        roots.first().copied().filter(|_| structural),
-        walker.blocks,
-        &walker.meta,
-        title_node,
-    );
+    let walk = |by_name: bool| {
+        let mut walker = Walker::new(&doc, &sizes, title_node);
+        walker.by_name = by_name;
+        for r in &roots {
+            walker.walk(NodeRef::new(*r, &doc.tree));
+        }
+        prune(
+            &doc,
+            &sizes,
+            roots.first().copied().filter(|_| structural),
+            walker.blocks,
+            &walker.meta,
+            title_node,
+        )
+    };
+    let mut blocks = walk(true);
+    if blocks.is_empty() && include.is_empty() {
+        // A class/id rule that drops every paragraph is wrong for this page (Drupal names each
+        // field of a body `field--label-hidden`; a theme may wrap the story in a "promo" or
+        // "sidebar" it restyles): walk again with names off, keeping the tag, role and
+        // visibility rules, and read that if it is prose.
+        let again = walk(false);
+        let prose = again
+            .iter()
+            .filter(|b| ends_like_sentence(&b.text))
+            .map(|b| b.text.split_whitespace().count())
+            .sum::<usize>();
+        if prose >= PROSE_MIN_WORDS {
+            tracing::warn!(
+                words = prose,
+                "the page's class and id names hide every paragraph; reading it without them"
+            );
+            blocks = again;
+        }
+    }
     if blocks.is_empty() && include.is_empty() {
         // Issue 17: a page whose article cannot be found still gets read, best effort, from
         // its largest block of prose; only a page without any prose is refused.
@@ -1624,6 +1647,9 @@ struct Walker<'a> {
     in_link: usize,
     last_br: bool,
     params: Params,
+    /// Whether class/id names count ([`boilerplate_attrs`]'s `by_name`); off only for the
+    /// second walk of a page whose first walk read nothing.
+    by_name: bool,
 }
 
 const HARD_SKIP: [&str; 30] = [
@@ -1829,6 +1855,7 @@ impl<'a> Walker<'a> {
             in_link: 0,
             last_br: false,
             params: Params::top(None),
+            by_name: true,
         }
     }
 
@@ -2001,6 +2028,10 @@ impl<'a> Walker<'a> {
         if big {
             return false;
         }
+        if !self.by_name {
+            return boilerplate_attrs(name, |a| n.attr(a).map(|v| v.to_string()), false, false)
+                .is_some();
+        }
         is_boilerplate_node(n, name, is_weak_element(n, name)) || self.is_sponsor_box(n, name)
     }
 
@@ -2138,7 +2169,7 @@ fn is_boilerplate_node(n: &NodeRef, name: &str, weak_ok: bool) -> bool {
         }
         n.attr(a).map(|v| v.to_string())
     };
-    match boilerplate_attrs(name, attr, weak_ok) {
+    match boilerplate_attrs(name, attr, weak_ok, true) {
         Some(Boilerplate::Gate) => is_gate_text(&n.text()),
         Some(Boilerplate::Box) => true,
         None => false,
@@ -2148,7 +2179,7 @@ fn is_boilerplate_node(n: &NodeRef, name: &str, weak_ok: bool) -> bool {
 /// Tag, role, visibility and class/id rules for boilerplate containers (no size guard); `attr`
 /// looks an attribute up, so the DOM walker and the streaming fallback share the rules.
 fn is_boilerplate_attrs(name: &str, attr: impl Fn(&str) -> Option<String>) -> bool {
-    boilerplate_attrs(name, attr, false).is_some()
+    boilerplate_attrs(name, attr, false, true).is_some()
 }
 
 /// What [`boilerplate_attrs`] found an element to be.
@@ -2162,11 +2193,13 @@ enum Boilerplate {
 
 /// [`is_boilerplate_attrs`], saying what was found; with `weak_ok`, captions and standfirsts
 /// ([`is_weak_attrs`]) are not boilerplate by themselves (the walker reads them as weak
-/// blocks), other rules still apply.
+/// blocks), other rules still apply. Without `by_name`, only the tag, role, visibility and
+/// schema.org rules apply, not the class/id names.
 fn boilerplate_attrs(
     name: &str,
     attr: impl Fn(&str) -> Option<String>,
     weak_ok: bool,
+    by_name: bool,
 ) -> Option<Boilerplate> {
     let weak_tag = weak_ok && WEAK_TAGS.contains(&name);
     let found = Some(Boilerplate::Box);
@@ -2207,6 +2240,9 @@ fn boilerplate_attrs(
         if t.ends_with("/claimreview") || t.ends_with("/rating") {
             return found;
         }
+    }
+    if !by_name {
+        return None;
     }
     let attrs = hint_attrs(attr);
     if attrs.is_empty() {

@@ -542,6 +542,30 @@ fn page_without_located_article_reads_its_largest_prose_block() {
     assert!(!text.contains("Copyright"), "{text}");
 }
 
+#[test]
+fn class_names_that_hide_every_paragraph_are_overruled() {
+    // A theme wraps each paragraph in an "ad-free" field (the part "ad" names ads), so the
+    // class/id rules drop the whole story; the page is read again without class/id names
+    // (tag, role and visibility rules still apply: the nav, the hidden note and the footer
+    // stay out).
+    let paras: String = PROSE
+        .iter()
+        .map(|p| format!(r#"<div class="field ad-free-text"><p>{p}</p></div>"#))
+        .collect();
+    let html = format!(
+        r#"<html><body><nav><a href="/">Home</a> <a href="/news">News</a></nav><main><article>
+        <h1>Bridge to be rebuilt</h1>{paras}<p hidden>Internal note: check the cost figure before this is published.</p></article></main>
+        <footer><p>Copyright 2026 Example Media. All rights reserved, every single one of them.</p></footer></body></html>"#
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p} missing from {text}");
+    }
+    assert!(!text.contains("Internal note"), "{text}");
+    assert!(!text.contains("Copyright"), "{text}");
+    assert!(!text.contains("Home"), "{text}");
+}
+
 fn spoken(html: &str) -> String {
     extract_html(html, &ExtractOptions::default())
         .expect("extracts")
