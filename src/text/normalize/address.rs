@@ -152,7 +152,7 @@ fn house_number(core: &str) -> Option<String> {
         // Whole thousands as thousands ("4000" four thousand), the rest in pairs like a year
         // but with "oh" for a zero tens digit ("2001" twenty oh one, not two thousand one).
         4 if n.is_multiple_of(1000) => small(n as u64),
-        4 if n % 100 > 0 && n % 100 < 10 => {
+        4 if (1..10).contains(&(n % 100)) => {
             format!("{} oh {}", two_digit(n / 100), small((n % 100) as u64))
         }
         4 => year_words(n),
