@@ -1000,6 +1000,14 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     if let Some((plus, groups)) = phone_single(core) {
         return Some(Match::plain(phone_words(plus, &groups), 1));
     }
+    // "TTY: 711", "Hotline: 988": a service number as the whole value of a phone label.
+    if service_number(core) && i > 0 && i + 1 == cx.toks.len() && t.pre.is_empty() {
+        let p = cx.prev(i);
+        let label = p.core.to_ascii_lowercase();
+        if p.post == ":" && tables::phone_label(&label) {
+            return Some(Match::plain(digit_words(core), 1));
+        }
+    }
     // 1 (800) 555-0100: a trunk prefix before an area code in brackets.
     if core == "1" && t.post.is_empty() {
         let (a, b) = (cx.tok(i + 1), cx.tok(i + 2));
@@ -1027,6 +1035,15 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     // 01 45 67 89 10: a two-digit lead with the trunk zero and four pairs (the French shape).
     // When every pair is zero-padded ("01 02 03 04 05") it is a list of numbers, as in a
     // lottery draw, not a phone number (see `match_number_list`).
+    // 03 9555 0123: a two-digit lead with the trunk zero and two groups of four, ten digits
+    // in all (the Australian shape).
+    if core.len() == 2 && core.starts_with('0') && core != "00" && all_digits(core) {
+        let (a, b) = (cx.tok(i + 1), cx.tok(i + 2));
+        let four = |t: &Tok| t.pre.is_empty() && t.core.len() == 4 && all_digits(t.core);
+        if t.post.is_empty() && four(&a) && a.post.is_empty() && four(&b) {
+            return Some(Match::plain(phone_words(false, &[core, a.core, b.core]), 3));
+        }
+    }
     if core.len() == 2 && core.starts_with('0') && core != "00" && all_digits(core) {
         let g: Vec<Tok> = (0..=4).map(|k| cx.tok(i + k)).collect();
         let pairs = g.iter().all(|t| t.core.len() == 2 && all_digits(t.core));
@@ -1268,6 +1285,16 @@ fn numeric_date(core: &str) -> Option<String> {
     } else if core.contains('.') {
         // European "25.11.2026" is always day first.
         let parts: Vec<&str> = core.split('.').collect();
+        // "2026.04.01": the year first, then a zero-padded month and day, as in ISO dates.
+        if let [y, mo, d] = parts.as_slice() {
+            if y.len() == 4 && mo.len() == 2 && d.len() == 2 && all_digits(mo) && all_digits(d) {
+                let (y, mo, d) = (year_of(y)?, small_value(mo)?, small_value(d)?);
+                let month = tables::month_name(mo)?;
+                return (1..=31)
+                    .contains(&d)
+                    .then(|| format!("{month} {}, {}", ordinal_of(&d.to_string()), year_words(y)));
+            }
+        }
         if parts.len() != 3
             || !parts.iter().all(|p| all_digits(p))
             || parts[0].len() > 2
@@ -1516,7 +1543,8 @@ fn match_time_range(cx: &Cx, i: usize) -> Option<Match> {
     if !(clockish(a) && clockish(b)) {
         return None;
     }
-    let (x, y) = (time_core(a)?, time_core(b)?);
+    // Either side may be noon or midnight: "9am–noon", "noon-1pm".
+    let (x, y) = (range_side(a, false)?, range_side(b, false)?);
     Some(Match::plain(format!("{x} to {y}"), 1))
 }
 
@@ -1653,6 +1681,16 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
                 return Some(Match::plain(wd.to_string(), 1));
             }
         }
+        // A road abbreviation without its period before the road's number: "Hwy 101".
+        if let Some(road) = match core {
+            "Hwy" => Some("Highway"),
+            "Rte" => Some("Route"),
+            _ => None,
+        } {
+            if t.post.is_empty() && all_digits(next.core) && next.pre.is_empty() {
+                return Some(Match::plain(road.to_string(), 1));
+            }
+        }
         // British style without the period: "Mr Smith", "Dr Jones", "St Andrews".
         if core == "Rt" && next.core == "Hon" {
             return Some(Match::plain("Right Honourable".into(), 2));
@@ -1687,7 +1725,11 @@ fn match_abbrev(cx: &Cx, i: usize) -> Option<Match> {
             };
         }
         "St" => {
-            return if prev_is_name || !next_cap {
+            // "10 St. Mary's St.": a name and a street type after it make it Saint even
+            // after a house number.
+            let saint_street =
+                next_cap && next.post.is_empty() && address::street_type(cx.core(i + 2)).is_some();
+            return if (prev_is_name && !saint_street) || !next_cap {
                 plain("Street")
             } else {
                 title("Saint")
@@ -1949,12 +1991,18 @@ fn match_number_ext(cx: &Cx, i: usize) -> Option<Match> {
         );
     let next_lower =
         n.post.is_empty() && cx.core(i + 2).starts_with(|c: char| c.is_lowercase()) && plausible;
+    // "W" is also West ("400 W. Main"): watts only where the other letters are units.
     let ambiguous_ok = n.pre.is_empty()
-        && (n.core == "min" || matches!(n.core, "l" | "L" | "g") && (line_end || next_lower));
+        && (n.core == "min"
+            || matches!(n.core, "l" | "L" | "g") && (line_end || next_lower)
+            || n.core == "W"
+                && n.post.is_empty()
+                && (line_end || next_lower)
+                && !tables::pairs_cue(&cx.prev(i).core.to_lowercase()));
     // "5 km", "30 °C"
     if !matches!(
         n.core,
-        "p" | "l" | "L" | "in" | "cc" | "°" | "min" | "g" | "m"
+        "p" | "l" | "L" | "in" | "cc" | "°" | "min" | "g" | "m" | "W"
     ) || n.core == "m" && !num.int.is_empty()
         || ambiguous_ok
     {
@@ -2778,7 +2826,23 @@ fn number_with_suffix(c: &str, near: Near) -> Option<String> {
         "level",
         "floor",
         "pier",
+        "exit",
+        "zone",
+        "ward",
+        "lot",
+        "berth",
+        "cabin",
     ];
+    // "Exit 12B", "Gate 3C": after a label noun a capital letter is part of the label.
+    let label = NOT_DEGREES.contains(&near.prev.to_lowercase().as_str());
+    if label
+        && num.is_plain_int()
+        && sign.is_empty()
+        && suffix.len() == 1
+        && suffix.bytes().all(|b| b.is_ascii_uppercase())
+    {
+        return Some(format!("{nw} {suffix}"));
+    }
     if matches!(suffix, "C" | "F")
         && num.int.len() <= 3
         && !NOT_DEGREES.contains(&near.prev.to_lowercase().as_str())
@@ -2932,6 +2996,16 @@ fn compound_words(c: &str, near: Near) -> String {
             && !b.starts_with('0')
         {
             return format!("{} {}", spell(a), model_number_words(b));
+        }
+        // Quarters and halves of a year: "Q1–Q3", "H1-H2".
+        if let (Some(x), Some(y)) = (a.strip_prefix(['Q', 'H']), b.strip_prefix(['Q', 'H'])) {
+            if a[..1] == b[..1] && x.len() == 1 && y.len() == 1 && all_digits(x) && all_digits(y) {
+                return format!(
+                    "{} to {}",
+                    mixed_alnum_words(a, near),
+                    mixed_alnum_words(b, near)
+                );
+            }
         }
         // Decades: "1950s–60s" → "nineteen fifties to sixties".
         if let (Some(x), Some(y)) = (decade(a), decade(b)) {
@@ -3560,7 +3634,11 @@ fn url_piece(p: &str) -> String {
     let mut buf = String::new();
     let flush = |buf: &mut String, out: &mut Vec<String>| {
         if !buf.is_empty() {
-            out.push(mixed_alnum_words(buf, Near::default().inner()));
+            // A year on its own in a path or query reads as a year: "/news/2026/", "?year=2025".
+            out.push(match year_of(buf).filter(|&y| y >= 1100) {
+                Some(y) => year_words(y),
+                None => mixed_alnum_words(buf, Near::default().inner()),
+            });
             buf.clear();
         }
     };
@@ -3615,7 +3693,16 @@ fn url_words(c: &str) -> String {
         Some(k) => (&s[..k], &s[k + 1..]),
         None => (s, ""),
     };
+    // A port reads digit by digit, like a ZIP code: "example.com:8080".
+    let (host, port) = match host.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() && p.len() <= 5 && all_digits(p) => (h, Some(p)),
+        _ => (host, None),
+    };
     let mut out = host_words(host);
+    if let Some(p) = port {
+        out.push_str(" colon ");
+        out.push_str(&digit_words(p));
+    }
     for seg in path.split('/').filter(|p| !p.is_empty()) {
         out.push_str(" slash ");
         out.push_str(&url_piece(seg));

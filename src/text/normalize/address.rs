@@ -4,7 +4,7 @@
 //! four B") and ZIP codes digit by digit after a state code ("IL 62701" → "Illinois six two
 //! seven zero one"). Each rule needs the whole shape (number, name, street type) before it
 //! fires, so ordinary numbers in prose are left to the number rules.
-use super::numbers::{digit_words, ordinal_of, small, year_words};
+use super::numbers::{digit_words, ordinal_of, small, two_digit, year_words};
 use super::{all_digits, cap_first, characters, ordinal_digits, tables, Cx, Match, Period};
 
 /// Street types: abbreviation or full word → spoken word.
@@ -149,6 +149,12 @@ fn house_number(core: &str) -> Option<String> {
         3 if n.is_multiple_of(100) => small(n as u64),
         3 if n % 100 < 10 => format!("{} oh {}", small((n / 100) as u64), small((n % 10) as u64)),
         3 => format!("{} {}", small((n / 100) as u64), small((n % 100) as u64)),
+        // Whole thousands as thousands ("4000" four thousand), the rest in pairs like a year
+        // but with "oh" for a zero tens digit ("2001" twenty oh one, not two thousand one).
+        4 if n.is_multiple_of(1000) => small(n as u64),
+        4 if (1..10).contains(&(n % 100)) => {
+            format!("{} oh {}", two_digit(n / 100), small((n % 100) as u64))
+        }
         4 => year_words(n),
         _ => digit_words(digits),
     };
@@ -224,7 +230,25 @@ pub(super) fn match_address(cx: &Cx, i: usize) -> Option<Match> {
                     if !(n.post.is_empty() || n.post == ".") || !all_digits(num.core) {
                         return None;
                     }
-                    words.push(small(num.core.parse::<u64>().ok()?));
+                    // The road's number reads in pairs like a house number: "Hwy. 290" two
+                    // ninety; a compass point after it is the direction ("Hwy. 290 W.").
+                    words.push(house_number(num.core)?);
+                    let c = cx.tok(j + 2);
+                    if num.post.is_empty() {
+                        if let Some(w) = lookup(&COMPASS, c.core) {
+                            if c.pre.is_empty()
+                                && (c.post.is_empty() || c.post.starts_with(['.', ',']))
+                            {
+                                words.push(w.to_string());
+                                let period = if c.post.starts_with('.') {
+                                    Period::Abbrev
+                                } else {
+                                    Period::Kept
+                                };
+                                return Some(Match::with(words.join(" "), j + 3 - i, period));
+                            }
+                        }
+                    }
                     return Some(Match::plain(words.join(" "), j + 2 - i));
                 }
                 let mut used = j + 1 - i;
@@ -262,6 +286,19 @@ pub(super) fn match_address(cx: &Cx, i: usize) -> Option<Match> {
             && n.core.bytes().all(|b| b.is_ascii_uppercase())
             && n.post.is_empty()
             && NUMBERED_STREET_TYPES.contains(&cx.core(j + 1));
+        // Lower-case particles inside a name: "Ponce de Leon Ave.", "Van der Berg Rd."
+        if names > 0
+            && n.post.is_empty()
+            && matches!(
+                n.core,
+                "de" | "del" | "la" | "le" | "da" | "di" | "du" | "van" | "von" | "der"
+            )
+            && is_name_word(cx.core(j + 1))
+        {
+            words.push(n.core.to_string());
+            j += 1;
+            continue;
+        }
         let w = if lettered {
             // A lettered street: "2300 N St. NW" (Washington's alphabet streets).
             n.core.to_string()
@@ -324,6 +361,17 @@ pub(super) fn match_unit(cx: &Cx, i: usize) -> Option<Match> {
     let t = cx.tok(i);
     if let Some(m) = unit_range(cx, i) {
         return Some(m);
+    }
+    // "89 Beach Rd., #204": a number sign after a street is a unit number, read in pairs.
+    if let Some(num) = t.core.strip_prefix('#') {
+        let prev = cx.prev(i);
+        let after_street = prev.post.ends_with(',')
+            && (lookup(&STREET_TYPES, prev.core).is_some()
+                || lookup(&COMPASS, prev.core).is_some());
+        if after_street && num.starts_with(|c: char| c.is_ascii_digit()) {
+            return Some(Match::plain(format!("number {}", house_number(num)?), 1));
+        }
+        return None;
     }
     let unit = lookup(&UNITS, t.core)?;
     if !(t.post.is_empty() || t.post == ".") {
@@ -480,4 +528,9 @@ pub(super) fn match_trailing_compass(cx: &Cx, i: usize) -> Option<Match> {
     let ends = next.core.is_empty() || !next.core.starts_with(|c: char| c.is_uppercase());
     (typed && name.post.is_empty() && is_name_word(name.core) && ends)
         .then(|| Match::with(dir.to_string(), 1, Period::Abbrev))
+}
+
+/// The spoken street type for a street type token ("St" → Street), if it is one.
+pub(super) fn street_type(core: &str) -> Option<&'static str> {
+    lookup(&STREET_TYPES, core)
 }

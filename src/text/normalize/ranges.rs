@@ -88,11 +88,32 @@ pub(super) fn match_unit_range(cx: &Cx, i: usize) -> Option<Match> {
     let (a, b) = split_range(t.core)?;
     let (na, nb) = (parse_num(a)?, parse_num(b)?);
     let n = cx.tok(i + 1);
-    // Letters that are also words or initials stay with the general rules.
-    if matches!(n.core, "p" | "l" | "L" | "in" | "cc" | "min" | "g" | "m") {
+    // Letters that are also words or initials stay with the general rules, except where a
+    // measure is certain as after a single number: ending the line ("50–100 m", "2–4 L") or
+    // before "of" ("2–3 in. of rain"); "m" anywhere unless it means million ("5–10 m people").
+    let line_end = i + 2 == cx.toks.len() && n.post.trim_end_matches('.').is_empty();
+    let of_next = (n.post.is_empty() || n.post == ".") && cx.core(i + 2) == "of";
+    let million = n.core == "m" && super::m_means_million(cx.prev(i).core, cx.core(i + 2));
+    if million && n.post.is_empty() {
+        let w = format!("{} to {} million", num_words(&na), num_words(&nb));
+        return Some(Match::plain(w, 2));
+    }
+    let ambiguous_ok = match n.core {
+        "m" => !million,
+        "in" | "l" | "L" | "g" | "W" => line_end || of_next,
+        _ => false,
+    };
+    if matches!(
+        n.core,
+        "p" | "l" | "L" | "in" | "cc" | "min" | "g" | "m" | "W"
+    ) && !ambiguous_ok
+    {
         return None;
     }
-    let (_, plural) = tables::unit(n.core)?;
+    let plural = match n.core {
+        "in" => "inches",
+        u => tables::unit(u)?.1,
+    };
     let period = if n.post.starts_with('.') && n.core.len() <= 3 {
         Period::Abbrev
     } else {

@@ -106,6 +106,8 @@ pub fn abbreviation(stem: &str) -> Option<(&'static str, AbbrKind)> {
         ("Pres", "President", Title),
         ("Supt", "Superintendent", Title),
         ("Atty", "Attorney", Title),
+        ("Dist", "District", Title),
+        ("Drs", "Doctors", Title),
         ("Insp", "Inspector", Title),
         ("Det", "Detective", Title),
         ("Mt", "Mount", Title),
@@ -343,6 +345,7 @@ pub fn word_acronym(up: &str) -> bool {
         "QANON",
         "ANTIFA",
         "MAX",
+        "NASCAR",
     ];
     // OECD and MIT are spelled by newsreaders despite the list membership above.
     !matches!(up, "OECD" | "MIT") && W.contains(&up)
@@ -372,7 +375,7 @@ pub fn spelled_acronym(up: &str) -> bool {
         "EVS", "IPOS", "ATMS", "UFOS", "DUP", "ONS", "OBR", "IFS", "CBI", "TUC", "FCA", "CMA",
         "RAF", "MOD", "DWP", "HMRC", "RSPCA", "NSPCC", "TFL", "DVLA", "CPS", "PSNI", "SDLP",
         "USPS", "UPS", "AEST", "AEDT", "ACST", "AWST", "NZST", "NZDT", "AKST", "AKDT", "HKT",
-        "SGT", "MSK",
+        "SGT", "MSK", "SSA", "USCIS",
     ];
     S.contains(&up)
 }
@@ -466,6 +469,15 @@ pub fn unit(abbr: &str) -> Option<(&'static str, &'static str)> {
         ("gals", "gallon", "gallons"),
         ("kcal", "kilocalorie", "kilocalories"),
         ("µm", "micrometer", "micrometers"),
+        ("µg", "microgram", "micrograms"),
+        ("μg", "microgram", "micrograms"),
+        ("mcg", "microgram", "micrograms"),
+        ("W", "watt", "watts"),
+        (
+            "m/s²",
+            "meter per second squared",
+            "meters per second squared",
+        ),
         ("μm", "micrometer", "micrometers"),
         ("psi", "pound per square inch", "pounds per square inch"),
         ("MPH", "mile per hour", "miles per hour"),
@@ -1325,6 +1337,25 @@ pub fn function_word(w: &str) -> bool {
 /// Country-code / generic TLDs that are spelled when reading a web address.
 pub fn spelled_tld(label: &str) -> bool {
     label.len() == 2 && label.bytes().all(|b| b.is_ascii_alphabetic()) && label != "co"
+}
+
+/// Labels of a phone field ("TTY: 711", "Hotline: 988"), lower case.
+pub fn phone_label(l: &str) -> bool {
+    matches!(
+        l,
+        "tty"
+            | "tdd"
+            | "phone"
+            | "tel"
+            | "telephone"
+            | "call"
+            | "dial"
+            | "text"
+            | "hotline"
+            | "helpline"
+            | "emergency"
+            | "emergencies"
+    )
 }
 
 /// Known TLDs for recognising bare domains such as "example.com".
