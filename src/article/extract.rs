@@ -926,10 +926,28 @@ const META_LABELS: [&str; 16] = [
 const LABEL_MAX_WORDS: usize = 3;
 
 /// A definition list's term that is a field label: short and ending in a colon ("Date:",
-/// "Summary:"). Its value (the `dd`) is read unless the label is a [`META_LABELS`] one.
+/// "Summary:").
 fn is_field_label(n: &NodeRef) -> bool {
     let t = collapse_ws(&n.text());
     t.ends_with(':') && t.split_whitespace().count() <= LABEL_MAX_WORDS
+}
+
+/// A field label of metadata ([`META_LABELS`]): "Date:", "Source:".
+fn is_meta_label(n: &NodeRef) -> bool {
+    is_field_label(n) && META_LABELS.contains(&key(&n.text()).as_str())
+}
+
+/// A term of a metadata list (a `dl` with a [`META_LABELS`] term, as "Date:" / "Source:" /
+/// "Summary:"): its label is not read, nor its value when the label is a metadata one. The
+/// labels of other lists ("Who:", "What:" in an explainer) are read.
+fn is_meta_term(n: &NodeRef) -> bool {
+    is_field_label(n)
+        && n.parent().is_some_and(|dl| {
+            children(&dl).into_iter().any(|c| {
+                let c = NodeRef::new(c, n.tree);
+                c.is_element() && tag_name(&c) == "dt" && is_meta_label(&c)
+            })
+        })
 }
 
 /// A definition list's value whose term is a metadata label ([`META_LABELS`]).
@@ -937,9 +955,7 @@ fn is_meta_value(n: &NodeRef) -> bool {
     let mut prev = n.prev_sibling();
     while let Some(p) = prev {
         if p.is_element() {
-            return tag_name(&p) == "dt"
-                && is_field_label(&p)
-                && META_LABELS.contains(&key(&p.text()).as_str());
+            return tag_name(&p) == "dt" && is_meta_label(&p);
         }
         prev = p.prev_sibling();
     }
@@ -2019,7 +2035,7 @@ impl<'a> Walker<'a> {
         if name == "amp-story-page" && is_story_cta(&n) {
             return;
         }
-        if (name == "dt" && is_field_label(&n)) || (name == "dd" && is_meta_value(&n)) {
+        if (name == "dt" && is_meta_term(&n)) || (name == "dd" && is_meta_value(&n)) {
             return;
         }
         if Some(n.id) == self.title_node {

@@ -1055,7 +1055,7 @@ fn a_sources_section_is_not_read_but_the_next_section_is() {
 fn a_metadata_list_is_not_read_but_its_summary_is() {
     let summary = "The town will repair its 1887 stone bridge rather than build a new one, after a decade of debate.";
     let html = format!(
-        r#"<html><body><div class="col"><h1>Council votes to rebuild the old bridge</h1><dl class="dl-horizontal"><dt>Date:</dt><dd>December 1, 2026</dd><dt>Source:</dt><dd>Valley Borough Council</dd><dt>Summary:</dt><dd id="abstract">{summary}</dd></dl><div id="story_text">{}</div></div></body></html>"#,
+        r#"<html><body><div class="col"><h1>Council votes to rebuild the old bridge</h1><dl class="dl-horizontal"><dt>Date:</dt><dd>December 1, 2026</dd><dt>Source:</dt><dd>Valley Borough Council</dd><dt>Summary:</dt><dd id="abstract">{summary}</dd></dl><div id="story_text">{}<dl class="facts"><dt>Who:</dt><dd>The borough council and its engineers.</dd></dl></div></div></body></html>"#,
         body(&PROSE)
     );
     let text = spoken(&html);
@@ -1064,6 +1064,9 @@ fn a_metadata_list_is_not_read_but_its_summary_is() {
     for p in PROSE {
         assert!(text.contains(p), "{p:?} missing in:\n{text}");
     }
+    // The labels of a list that is not metadata are read.
+    assert!(text.lines().any(|l| l == "Who:"), "{text}");
+    assert!(text.contains("its engineers"), "{text}");
     for bad in ["Date", "December 1", "Source", "Borough", "Summary:"] {
         assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
     }
