@@ -756,6 +756,23 @@ fn prune(
         }
     }
 
+    // A reference section ("Sources", "Journal Reference:", "See also"): its heading and
+    // everything under it up to the next heading of its level or above.
+    let mut i = 0;
+    while i < blocks.len() {
+        let level = meta[i].level;
+        if level == 0 || !keep[i] || !is_apparatus_heading(&blocks[i].text) {
+            i += 1;
+            continue;
+        }
+        keep[i] = false;
+        i += 1;
+        while i < blocks.len() && (meta[i].level == 0 || meta[i].level > level) {
+            keep[i] = false;
+            i += 1;
+        }
+    }
+
     // Head and tail around the body container.
     if let (Some(root), false) = (root, gallery) {
         // The first block after the title, unless a byline, is where a standfirst sits; the
@@ -801,7 +818,11 @@ fn prune(
         }
         if body != root {
             let b = NodeRef::new(body, tree);
-            let (tag, class) = (tag_name(&b), b.attr("class").map(|c| c.to_string()));
+            let (tag, class, id) = (
+                tag_name(&b),
+                b.attr("class").map(|c| c.to_string()),
+                b.attr("id").map(|c| c.to_string()),
+            );
             // A continuation of the body: an element of the body container's own markup, or
             // paragraphs and lists sitting loose beside it (not wrapped in a box of their own).
             let continues = |node: Option<NodeId>| -> bool {
@@ -823,9 +844,12 @@ fn prune(
                     if c.id == root {
                         return false;
                     }
+                    // (A container without a class is matched by its id too: a classless
+                    // `div id="story_source"` after a classless `div id="text"` is a box.)
                     if c.is_element()
                         && tag_name(&c) == tag
                         && c.attr("class").map(|c| c.to_string()) == class
+                        && (class.is_some() || c.attr("id").map(|c| c.to_string()) == id)
                     {
                         return true;
                     }
@@ -852,6 +876,90 @@ fn prune(
         .zip(keep)
         .filter_map(|(b, k)| k.then_some(b))
         .collect()
+}
+
+/// Headings of a section of sources and references, not of the story (compared as [`key`]s).
+const APPARATUS_HEADINGS: [&str; 14] = [
+    "sources",
+    "source",
+    "references",
+    "reference",
+    "journal reference",
+    "journal references",
+    "story source",
+    "cite this page",
+    "cite this article",
+    "citations",
+    "bibliography",
+    "external links",
+    "further reading",
+    "see also",
+];
+
+/// A heading that opens a section of sources and references ("Sources", "Journal Reference:").
+fn is_apparatus_heading(text: &str) -> bool {
+    APPARATUS_HEADINGS.contains(&key(text).as_str())
+}
+
+/// Labels of a metadata list's terms (`<dt>Date:</dt><dd>December 1, 2026</dd>`): the term and
+/// its value are page furniture (compared as [`key`]s).
+const META_LABELS: [&str; 16] = [
+    "date",
+    "published",
+    "updated",
+    "posted",
+    "source",
+    "author",
+    "authors",
+    "by",
+    "written by",
+    "category",
+    "section",
+    "tags",
+    "topics",
+    "filed under",
+    "hits",
+    "views",
+];
+
+/// Most words a definition term has when it is a field label ("Summary:").
+const LABEL_MAX_WORDS: usize = 3;
+
+/// A definition list's term that is a field label: short and ending in a colon ("Date:",
+/// "Summary:").
+fn is_field_label(n: &NodeRef) -> bool {
+    let t = collapse_ws(&n.text());
+    t.ends_with(':') && t.split_whitespace().count() <= LABEL_MAX_WORDS
+}
+
+/// A field label of metadata ([`META_LABELS`]): "Date:", "Source:".
+fn is_meta_label(n: &NodeRef) -> bool {
+    is_field_label(n) && META_LABELS.contains(&key(&n.text()).as_str())
+}
+
+/// A term of a metadata list (a `dl` with a [`META_LABELS`] term, as "Date:" / "Source:" /
+/// "Summary:"): its label is not read, nor its value when the label is a metadata one. The
+/// labels of other lists ("Who:", "What:" in an explainer) are read.
+fn is_meta_term(n: &NodeRef) -> bool {
+    is_field_label(n)
+        && n.parent().is_some_and(|dl| {
+            children(&dl).into_iter().any(|c| {
+                let c = NodeRef::new(c, n.tree);
+                c.is_element() && tag_name(&c) == "dt" && is_meta_label(&c)
+            })
+        })
+}
+
+/// A definition list's value whose term is a metadata label ([`META_LABELS`]).
+fn is_meta_value(n: &NodeRef) -> bool {
+    let mut prev = n.prev_sibling();
+    while let Some(p) = prev {
+        if p.is_element() {
+            return tag_name(&p) == "dt" && is_meta_label(&p);
+        }
+        prev = p.prev_sibling();
+    }
+    false
 }
 
 /// Elements that structure text inside a container (a paragraph, a list, a table).
@@ -1749,7 +1857,7 @@ const SKIP_ROLES: [&str; 10] = [
     "toolbar",
 ];
 /// Substrings of class/id/data-testid that mark boilerplate containers.
-const BAD_SUBSTR: [&str; 57] = [
+const BAD_SUBSTR: [&str; 68] = [
     "footnote",
     "claim-review",
     "claimreview",
@@ -1809,6 +1917,21 @@ const BAD_SUBSTR: [&str; 57] = [
     "call-to-action",
     "instagram",
     "tiktok",
+    // A "Key points" summary box (it repeats the body, like a pull quote); a wiki's infobox
+    // ("Related news"), "[edit]" links, "From <wiki>" line and "Retrieved from" footer; a
+    // CMS's article-info list (Joomla: "Details", "Hits: 412"); a store blog's product cards
+    // ("Shop the story", "Add to cart").
+    "keypoints",
+    "key-points",
+    "key_points",
+    "infobox",
+    "editsection",
+    "sitesub",
+    "printfooter",
+    "article-info",
+    "product-card",
+    "product-grid",
+    "shop-the-",
 ];
 /// Substrings of class/id that mark a paywall: its gate (an offer to subscribe or log in) is a
 /// box, but many sites also name the article text the gate truncates after it ("paywall-fade",
@@ -1825,10 +1948,10 @@ const CONTENT_SUBSTR: [&str; 4] = [
     "label-hidden",
 ];
 /// Whole `-`/`_`-separated parts of class/id that mark boilerplate (too short for substrings).
-const BAD_PARTS: [&str; 25] = [
+const BAD_PARTS: [&str; 26] = [
     "ad", "ads", "nav", "navbar", "menu", "meta", "date", "tags", "tag", "author", "hidden",
     "masthead", "footer", "topbar", "toolbar", "modal", "popup", "overlay", "banner", "outbrain",
-    "taboola", "ufi", "pros", "cons", "specs",
+    "taboola", "ufi", "pros", "cons", "specs", "price",
 ];
 
 impl<'a> Walker<'a> {
@@ -1910,6 +2033,9 @@ impl<'a> Walker<'a> {
             return;
         }
         if name == "amp-story-page" && is_story_cta(&n) {
+            return;
+        }
+        if (name == "dt" && is_meta_term(&n)) || (name == "dd" && is_meta_value(&n)) {
             return;
         }
         if Some(n.id) == self.title_node {

@@ -999,3 +999,89 @@ fn a_republishing_notice_in_the_body_is_not_read() {
     assert!(text.contains(PROSE[5]), "{text}");
     assert!(!text.contains("republished"), "{text}");
 }
+
+#[test]
+fn key_points_wiki_boxes_article_info_and_product_cards_are_not_read() {
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1><dl class="article-info muted"><dt class="article-info-term">Details</dt><dd class="hits">Hits: 412</dd></dl><div id="siteSub">From Townwiki, the free news source you can write!</div><div class="body"><div data-component="KeyPoints" class="KeyPoints_keyPoints__3ZU3y"><h2>Key points:</h2><ul><li>The bridge will be repaired, not replaced</li><li>Work starts next summer</li></ul></div><table class="infobox"><tr><th>Related news</th></tr><tr><td><ul><li>2 March 2025: Bridge closed to lorries</li></ul></td></tr></table>{}<div class="shop-the-story"><h3>Shop the story</h3><ul class="product-grid"><li><div class="product-card-wrapper"><h3><a>Bridge print</a></h3><span class="price-item price-item--regular">$17.00 USD</span></div></li></ul></div>{}</div><div class="printfooter">Retrieved from "https://townwiki.example/w/index.php?oldid=1"</div></article></body></html>"#,
+        body(&PROSE[..3]),
+        body(&PROSE[3..])
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    for bad in [
+        "Details",
+        "Hits",
+        "Townwiki",
+        "Key points",
+        "not replaced",
+        "Related news",
+        "closed to lorries",
+        "Shop the story",
+        "$17.00",
+        "Retrieved from",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
+    }
+}
+
+#[test]
+fn a_sources_section_is_not_read_but_the_next_section_is() {
+    let html = format!(
+        r#"<html><body><article><h1>Council votes to rebuild the old bridge</h1><div class="mw-parser-output">{}<h2><span class="mw-headline" id="Sources">Sources</span><span class="mw-editsection">[<a>edit</a>]</span></h2><ul><li>"Council backs bridge repair" — Valley Voice, December 1, 2026</li><li>Council minutes, December 1, 2026</li></ul><h3>Journal Reference:</h3><p>A. Morrow. Stone arch bridges. Journal of Bridges, 2026; 41: 1041.</p><h2>What comes next</h2>{}</div></article></body></html>"#,
+        body(&PROSE[..4]),
+        body(&PROSE[4..])
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    assert!(text.lines().any(|l| l == "What comes next"), "{text}");
+    for bad in [
+        "Sources",
+        "edit",
+        "Valley Voice",
+        "minutes",
+        "Journal",
+        "Morrow",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
+    }
+}
+
+#[test]
+fn a_metadata_list_is_not_read_but_its_summary_is() {
+    let summary = "The town will repair its 1887 stone bridge rather than build a new one, after a decade of debate.";
+    let html = format!(
+        r#"<html><body><div class="col"><h1>Council votes to rebuild the old bridge</h1><dl class="dl-horizontal"><dt>Date:</dt><dd>December 1, 2026</dd><dt>Source:</dt><dd>Valley Borough Council</dd><dt>Summary:</dt><dd id="abstract">{summary}</dd></dl><div id="story_text">{}<dl class="facts"><dt>Who:</dt><dd>The borough council and its engineers.</dd></dl></div></div></body></html>"#,
+        body(&PROSE)
+    );
+    let text = spoken(&html);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.get(1), Some(&summary), "{text}");
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    // The labels of a list that is not metadata are read.
+    assert!(text.lines().any(|l| l == "Who:"), "{text}");
+    assert!(text.contains("its engineers"), "{text}");
+    for bad in ["Date", "December 1", "Source", "Borough", "Summary:"] {
+        assert!(!text.contains(bad), "{bad:?} read in:\n{text}");
+    }
+}
+
+#[test]
+fn a_classless_box_after_a_classless_body_is_not_read() {
+    let html = format!(
+        r#"<html><body><div id="container"><h1>Council votes to rebuild the old bridge</h1><div id="story"><p>{}</p><div id="text">{}</div></div><div id="story_source"><p>Materials provided by Valley Borough Council. Note: content may be edited for style and length.</p></div></div></body></html>"#,
+        PROSE[0],
+        body(&PROSE[1..])
+    );
+    let text = spoken(&html);
+    for p in PROSE {
+        assert!(text.contains(p), "{p:?} missing in:\n{text}");
+    }
+    assert!(!text.contains("Materials provided"), "{text}");
+}
