@@ -1032,19 +1032,17 @@ fn match_phone_number(cx: &Cx, i: usize) -> Option<Match> {
     // +1 555 123 4567, +44 (0)20 7946 0958, 0800 123 456, 00 44 20 7946 0999, (020) 7946 0123
     // "00" is the international prefix dialled instead of "+"; a national lead may stand in
     // brackets.
-    // 01 45 67 89 10: a two-digit lead with the trunk zero and four pairs (the French shape).
-    // When every pair is zero-padded ("01 02 03 04 05") it is a list of numbers, as in a
-    // lottery draw, not a phone number (see `match_number_list`).
-    // 03 9555 0123: a two-digit lead with the trunk zero and two groups of four, ten digits
-    // in all (the Australian shape).
+    // A two-digit lead with the trunk zero:
+    // - 03 9555 0123: two groups of four, ten digits in all (the Australian shape);
+    // - 01 45 67 89 10: four pairs (the French shape). When every pair is zero-padded
+    //   ("01 02 03 04 05") it is a list of numbers, as in a lottery draw, not a phone number
+    //   (see `match_number_list`).
     if core.len() == 2 && core.starts_with('0') && core != "00" && all_digits(core) {
         let (a, b) = (cx.tok(i + 1), cx.tok(i + 2));
         let four = |t: &Tok| t.pre.is_empty() && t.core.len() == 4 && all_digits(t.core);
         if t.post.is_empty() && four(&a) && a.post.is_empty() && four(&b) {
             return Some(Match::plain(phone_words(false, &[core, a.core, b.core]), 3));
         }
-    }
-    if core.len() == 2 && core.starts_with('0') && core != "00" && all_digits(core) {
         let g: Vec<Tok> = (0..=4).map(|k| cx.tok(i + k)).collect();
         let pairs = g.iter().all(|t| t.core.len() == 2 && all_digits(t.core));
         let clean = g.iter().all(|t| t.pre.is_empty()) && g[..4].iter().all(|t| t.post.is_empty());
